@@ -1,0 +1,190 @@
+/* decode.c: CPU decoding of a model to pixels at any size and for any
+ * window (spec "Decoding"): tiles of pixels spread over OpenMP threads,
+ * each evaluated by the fastest tile kernel this CPU runs. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "config.h"
+#include "decode_tile.h"
+#include "inrf/siren_math.h"
+#include "internal.h"
+
+void inrf_decode_options_init_(inrf_decode_options *opt, int abi)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->abi = abi;
+    opt->window[0] = opt->window[1] = -1.0;
+    opt->window[2] = opt->window[3] = 1.0;
+}
+
+void inrf_window_from_pixels(double window[4], uint32_t full_w, uint32_t full_h, uint32_t x,
+                             uint32_t y, uint32_t w, uint32_t h)
+{
+    /* Pixel edges of the full image map to [-1, 1]: edge e is 2e/n - 1.
+     * The window's pixel centres are then exactly the full decode's. */
+    window[0] = 2.0 * x / full_w - 1.0;
+    window[1] = 2.0 * y / full_h - 1.0;
+    window[2] = 2.0 * (x + (double)w) / full_w - 1.0;
+    window[3] = 2.0 * (y + (double)h) / full_h - 1.0;
+}
+
+uint64_t inrf_model_macs_per_pixel(const inrf_model *m)
+{
+    uint64_t n = 0;
+    for (unsigned l = 0; l <= m->arch.layers; l++)
+        n += (uint64_t)m->layer[l].in * m->layer[l].out;
+    return n;
+}
+
+typedef struct kernel {
+    const char *name;
+    inrf_tile_fn fn;
+} kernel;
+
+/* The best kernel for this CPU; INRF_KERNEL=generic|avx2|avx512 asks for
+ * a particular one (tests compare them), used only if the CPU runs it. */
+static kernel pick_kernel(void)
+{
+    const char *want = getenv("INRF_KERNEL");
+    kernel k = {"generic", inrf_tile_forward_generic};
+    if (want && strcmp(want, "generic") == 0)
+        return k;
+#ifdef INRF_SIMD_X86
+    __builtin_cpu_init();
+    int has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    int has_avx512 = has_avx2 && __builtin_cpu_supports("avx512f") &&
+                     __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    if (has_avx512 && !(want && strcmp(want, "avx2") == 0))
+        return (kernel){"avx512", inrf_tile_forward_avx512};
+    if (has_avx2)
+        return (kernel){"avx2", inrf_tile_forward_avx2};
+#endif
+    return k;
+}
+
+const char *inrf_decode_kernel_name(void) { return pick_kernel().name; }
+
+static void make_net(const inrf_model *m, inrf_tile_net *net)
+{
+    memset(net, 0, sizeof *net);
+    net->layers = m->arch.layers;
+    net->omega_first = m->arch.omega_first;
+    net->omega_hidden = m->arch.omega_hidden;
+    for (unsigned l = 0; l <= m->arch.layers; l++) {
+        net->in[l] = m->layer[l].in;
+        net->out[l] = m->layer[l].out;
+        net->w[l] = m->layer[l].w;
+        net->b[l] = m->layer[l].b;
+        if (l < m->arch.layers && m->layer[l].out > net->max_width)
+            net->max_width = m->layer[l].out;
+    }
+}
+
+static inrf_status check_decode(const inrf_model *m, const inrf_decode_options *opt,
+                                const void *pixels, uint32_t *w, uint32_t *h)
+{
+    if (!m || !opt || !pixels)
+        return inrf_fail(INRF_E_INVALID_ARG, "decode: NULL argument");
+    if (opt->abi != INRF_ABI_VERSION)
+        return inrf_fail(INRF_E_INVALID_ARG, "decode options not initialised for this library");
+    *w = opt->width ? opt->width : m->arch.width;
+    *h = opt->height ? opt->height : m->arch.height;
+    if ((uint64_t)*w * *h > ((uint64_t)1 << 34))
+        return inrf_fail(INRF_E_LIMIT, "decode: %ux%u pixels is too many", *w, *h);
+    for (int i = 0; i < 4; i++)
+        if (!isfinite(opt->window[i]))
+            return inrf_fail(INRF_E_INVALID_ARG, "decode: window is not finite");
+    if (opt->threads < 0)
+        return inrf_fail(INRF_E_INVALID_ARG, "decode: negative thread count");
+    return INRF_OK;
+}
+
+/* Shared by the u8 and f32 entry points: exactly one of out8, outf. */
+static inrf_status decode(const inrf_model *m, const inrf_decode_options *opt, uint8_t *out8,
+                          float *outf, size_t stride)
+{
+    uint32_t W = 0, H = 0;
+    inrf_status st = check_decode(m, opt, out8 ? (void *)out8 : (void *)outf, &W, &H);
+    if (st != INRF_OK)
+        return st;
+    const unsigned C = m->arch.channels;
+    const int signed_out = m->arch.output_map == INRF_OUTPUT_SIGNED;
+    if (stride == 0)
+        stride = (size_t)W * C * (out8 ? 1 : sizeof(float));
+    inrf_tile_net net;
+    make_net(m, &net);
+    kernel k = pick_kernel();
+    float *cx = malloc(((size_t)W + H) * sizeof(float));
+    if (!cx)
+        return inrf_fail(INRF_E_NOMEM, "decode: out of memory");
+    float *cy = cx + W;
+    for (uint32_t i = 0; i < W; i++)
+        cx[i] = inrf_coord(i, W, opt->window[0], opt->window[2]);
+    for (uint32_t j = 0; j < H; j++)
+        cy[j] = inrf_coord(j, H, opt->window[1], opt->window[3]);
+
+    const uint64_t npix = (uint64_t)W * H;
+    const int64_t ntiles = (int64_t)((npix + INRF_TILE - 1) / INRF_TILE);
+    const size_t scratch_n = inrf_tile_scratch_floats(&net) + (2 + C) * (size_t)INRF_TILE;
+    int nomem = 0;
+#ifdef _OPENMP
+    int nt = opt->threads > 0 ? opt->threads : omp_get_max_threads();
+    if (nt > ntiles)
+        nt = (int)(ntiles > 0 ? ntiles : 1);
+#endif
+#pragma omp parallel num_threads(nt)
+    {
+        float *scratch = aligned_alloc(64, ((scratch_n * sizeof(float)) + 63) & ~(size_t)63);
+        if (!scratch) {
+#pragma omp atomic write
+            nomem = 1;
+        }
+        float *xy = scratch ? scratch + inrf_tile_scratch_floats(&net) : NULL;
+        float *res = xy ? xy + 2 * INRF_TILE : NULL;
+#pragma omp for schedule(dynamic, 4)
+        for (int64_t t = 0; t < ntiles; t++) {
+            if (!scratch)
+                continue;
+            uint64_t first = (uint64_t)t * INRF_TILE;
+            unsigned count = npix - first < INRF_TILE ? (unsigned)(npix - first) : INRF_TILE;
+            for (unsigned p = 0; p < INRF_TILE; p++) {
+                uint64_t idx = first + (p < count ? p : count - 1);
+                xy[p] = cx[idx % W];
+                xy[INRF_TILE + p] = cy[idx / W];
+            }
+            k.fn(&net, xy, res, scratch);
+            for (unsigned p = 0; p < count; p++) {
+                uint64_t idx = first + p;
+                size_t row = (size_t)(idx / W) * stride, col = (size_t)(idx % W) * C;
+                for (unsigned c = 0; c < C; c++) {
+                    float u = inrf_output_unit(res[c * INRF_TILE + p], signed_out);
+                    if (out8)
+                        out8[row + col + c] = inrf_unit_to_u8(u);
+                    else
+                        ((float *)((uint8_t *)outf + row))[col + c] = u;
+                }
+            }
+        }
+        free(scratch);
+    }
+    free(cx);
+    if (nomem)
+        return inrf_fail(INRF_E_NOMEM, "decode: out of memory");
+    return INRF_OK;
+}
+
+inrf_status inrf_decode_u8(const inrf_model *m, const inrf_decode_options *opt, uint8_t *pixels,
+                           size_t stride)
+{
+    return decode(m, opt, pixels, NULL, stride);
+}
+
+inrf_status inrf_decode_f32(const inrf_model *m, const inrf_decode_options *opt, float *pixels,
+                            size_t stride)
+{
+    return decode(m, opt, NULL, pixels, stride);
+}

@@ -1,0 +1,204 @@
+/* fileio.c: whole-file input (memory-mapped, or read from a pipe) and
+ * atomic output (temporary file in the same folder, fsync, rename). */
+#define _GNU_SOURCE 1 /* mkostemp */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static inrf_status read_all(int fd, const char *path, size_t max_bytes, inrf_blob *blob)
+{
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return inrf_fail(INRF_E_NOMEM, "%s: out of memory", path);
+    for (;;) {
+        if (n == cap) {
+            if (cap > max_bytes) {
+                free(buf);
+                return inrf_fail(INRF_E_LIMIT, "%s: more than %zu bytes", path, max_bytes);
+            }
+            uint8_t *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                return inrf_fail(INRF_E_NOMEM, "%s: out of memory", path);
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            return inrf_fail(INRF_E_IO, "%s: %s", path, strerror(e));
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    if (n > max_bytes) {
+        free(buf);
+        return inrf_fail(INRF_E_LIMIT, "%s: %zu bytes over the limit %zu", path, n, max_bytes);
+    }
+    blob->data = buf;
+    blob->size = n;
+    blob->heap_ = buf;
+    return INRF_OK;
+}
+
+inrf_status inrf_blob_open(const char *path, size_t max_bytes, inrf_blob *blob)
+{
+    memset(blob, 0, sizeof *blob);
+    if (strcmp(path, "-") == 0)
+        return read_all(STDIN_FILENO, "standard input", max_bytes, blob);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return inrf_fail(INRF_E_IO, "%s: %s", path, strerror(errno));
+    struct stat sb;
+    inrf_status st = INRF_OK;
+    if (fstat(fd, &sb) != 0) {
+        st = inrf_fail(INRF_E_IO, "%s: %s", path, strerror(errno));
+    } else if (S_ISDIR(sb.st_mode)) {
+        st = inrf_fail(INRF_E_IO, "%s: is a directory", path);
+    } else if (S_ISREG(sb.st_mode)) {
+        if ((uint64_t)sb.st_size > max_bytes) {
+            st = inrf_fail(INRF_E_LIMIT, "%s: %lld bytes over the limit %zu", path,
+                           (long long)sb.st_size, max_bytes);
+        } else if (sb.st_size == 0) {
+            blob->data = (const uint8_t *)"";
+        } else {
+            void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (map == MAP_FAILED) {
+                st = read_all(fd, path, max_bytes, blob);
+            } else {
+                blob->data = map;
+                blob->size = (size_t)sb.st_size;
+                blob->map_ = map;
+            }
+        }
+    } else {
+        st = read_all(fd, path, max_bytes, blob);
+    }
+    close(fd);
+    return st;
+}
+
+void inrf_blob_close(inrf_blob *blob)
+{
+    if (blob->map_)
+        munmap(blob->map_, blob->size);
+    free(blob->heap_);
+    memset(blob, 0, sizeof *blob);
+}
+
+/* Temporary files being written, for inrf_remove_temp_files(). A signal
+ * handler reads the table; a slot's path is complete before it is marked
+ * used and unmarked before it is reused. */
+#define TEMP_SLOTS 64
+static struct {
+    volatile sig_atomic_t used;
+    char path[4096];
+} temp_files[TEMP_SLOTS];
+static pthread_mutex_t temp_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int temp_register(const char *path)
+{
+    pthread_mutex_lock(&temp_lock);
+    int slot = -1;
+    for (int i = 0; i < TEMP_SLOTS && slot < 0; i++)
+        if (!temp_files[i].used && strlen(path) < sizeof temp_files[i].path) {
+            strcpy(temp_files[i].path, path);
+            temp_files[i].used = 1;
+            slot = i;
+        }
+    pthread_mutex_unlock(&temp_lock);
+    return slot;
+}
+
+static void temp_release(int slot)
+{
+    if (slot >= 0)
+        temp_files[slot].used = 0;
+}
+
+void inrf_remove_temp_files(void)
+{
+    for (int i = 0; i < TEMP_SLOTS; i++)
+        if (temp_files[i].used)
+            unlink(temp_files[i].path);
+}
+
+static mode_t process_umask;
+static void read_umask(void)
+{
+    /* umask() can only be read by setting it; done once per process. */
+    process_umask = umask(022);
+    umask(process_umask);
+}
+
+/* mkstemp makes 0600 files; the result gets the usual 0666 & ~umask. */
+static mode_t file_mode(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, read_umask);
+    return 0666 & ~process_umask;
+}
+
+static inrf_status write_fd(int fd, const char *path, const void *data, size_t size)
+{
+    const uint8_t *p = data;
+    while (size) {
+        ssize_t w = write(fd, p, size);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return inrf_fail(INRF_E_IO, "%s: %s", path, strerror(errno));
+        p += w;
+        size -= (size_t)w;
+    }
+    return INRF_OK;
+}
+
+inrf_status inrf_file_write_atomic(const char *path, const void *data, size_t size)
+{
+    if (!path || (!data && size))
+        return inrf_fail(INRF_E_INVALID_ARG, "NULL argument");
+    if (strcmp(path, "-") == 0)
+        return write_fd(STDOUT_FILENO, "standard output", data, size);
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 16);
+    if (!tmp)
+        return inrf_fail(INRF_E_NOMEM, "out of memory");
+    snprintf(tmp, n + 16, "%s.tmp-XXXXXX", path);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        inrf_status st = inrf_fail(INRF_E_IO, "%s: %s", path, strerror(errno));
+        free(tmp);
+        return st;
+    }
+    int slot = temp_register(tmp);
+    inrf_status st = write_fd(fd, path, data, size);
+    if (st == INRF_OK && fchmod(fd, file_mode()) != 0)
+        st = inrf_fail(INRF_E_IO, "%s: %s", path, strerror(errno));
+    if (st == INRF_OK && fsync(fd) != 0)
+        st = inrf_fail(INRF_E_IO, "%s: %s", path, strerror(errno));
+    if (close(fd) != 0 && st == INRF_OK)
+        st = inrf_fail(INRF_E_IO, "%s: %s", path, strerror(errno));
+    if (st == INRF_OK && rename(tmp, path) != 0)
+        st = inrf_fail(INRF_E_IO, "%s: %s", path, strerror(errno));
+    if (st != INRF_OK)
+        unlink(tmp);
+    temp_release(slot);
+    free(tmp);
+    return st;
+}

@@ -1,0 +1,77 @@
+/* image.h: 8-bit image buffers and PNG/JPEG reading and writing through
+ * libpng and libjpeg-turbo. Part of the public API; included by inrf.h. */
+#ifndef INRF_IMAGE_H
+#define INRF_IMAGE_H
+
+#include "inrf/inrf.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An 8-bit image, rows packed (stride = width * channels). */
+typedef struct inrf_image {
+    uint32_t width, height;
+    uint8_t channels;          /* 1 (grey) or 3 (RGB) */
+    uint8_t *pixels;           /* malloc'd; free with inrf_image_free */
+} inrf_image;
+
+typedef enum inrf_image_format {
+    INRF_IMAGE_UNKNOWN = 0,
+    INRF_IMAGE_PNG = 1,
+    INRF_IMAGE_JPEG = 2,
+} inrf_image_format;
+
+typedef struct inrf_image_read_options {
+    int abi;                   /* set by inrf_image_read_options_init */
+    uint64_t max_pixels;       /* width * height limit, default 2^28 */
+    size_t max_file_bytes;     /* default 1 GiB */
+    int keep_grey;             /* 1: grey sources stay 1 channel; 0 (default):
+                                  everything becomes RGB */
+} inrf_image_read_options;
+
+INRF_API void inrf_image_read_options_init_(inrf_image_read_options *opt, int abi);
+#define inrf_image_read_options_init(opt) inrf_image_read_options_init_((opt), INRF_ABI_VERSION)
+
+/* Conversions on reading (documented in man/inrenc.1 and README):
+ * - PNG: palette expanded; 16-bit samples scaled to 8 bits with rounding
+ *   (v * 255 + 32767) / 65535; tRNS becomes alpha; alpha is composited
+ *   over black (out = v * a / 255, rounded), since a SIREN codes colour
+ *   only; grey becomes RGB by replication unless keep_grey.
+ * - JPEG: decoded by libjpeg-turbo (accurate DCT); greyscale likewise;
+ *   CMYK and YCCK (Adobe, inverted) become RGB as R = C*K/255 etc.
+ * The format is found from the data (signature), never the file name. */
+INRF_API INRF_NODISCARD inrf_status inrf_image_read_memory(const void *data, size_t size,
+                                                           const inrf_image_read_options *opt,
+                                                           inrf_image *out);
+/* "-" reads standard input. */
+INRF_API INRF_NODISCARD inrf_status inrf_image_read_file(const char *path,
+                                                         const inrf_image_read_options *opt,
+                                                         inrf_image *out);
+
+INRF_API inrf_image_format inrf_image_sniff(const void *data, size_t size);
+/* From a file name's extension (.png, .jpg, .jpeg, case-insensitive). */
+INRF_API inrf_image_format inrf_image_format_from_name(const char *path);
+
+/* Encodes to a malloc'd buffer (free() it). quality 1..100 for JPEG
+ * (4:2:0 below 90, 4:4:4 from 90; optimised Huffman tables), ignored
+ * for PNG. */
+INRF_API INRF_NODISCARD inrf_status inrf_image_write_memory(const inrf_image *img,
+                                                            inrf_image_format format,
+                                                            int quality, void **data,
+                                                            size_t *size);
+/* Atomic write (temporary file + rename); "-" is standard output. */
+INRF_API INRF_NODISCARD inrf_status inrf_image_write_file(const inrf_image *img,
+                                                          const char *path,
+                                                          inrf_image_format format,
+                                                          int quality);
+
+INRF_API INRF_NODISCARD inrf_status inrf_image_alloc(inrf_image *img, uint32_t width,
+                                                     uint32_t height, uint8_t channels);
+INRF_API void inrf_image_free(inrf_image *img);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* INRF_IMAGE_H */

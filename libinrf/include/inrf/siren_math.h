@@ -1,0 +1,100 @@
+/* siren_math.h: the per-pixel SIREN math of spec/inrf.md "Decoding", as
+ * static inline functions shared by the CPU decoder, the encoder and the
+ * CUDA kernels, so that CPU tests cover what the GPU computes.
+ *
+ * Every multiply-add is an explicit fmaf() and the library is built with
+ * -ffp-contract=off (CUDA: --fmad=false), so the CPU (any SIMD width) and
+ * the GPU give bit-identical results. */
+#ifndef INRF_SIREN_MATH_H
+#define INRF_SIREN_MATH_H
+
+#include <math.h>
+#include <stdint.h>
+
+#if defined(__CUDACC__)
+#define INRF_HD __host__ __device__ __forceinline__
+#else
+#define INRF_HD static inline
+#endif
+
+/* Sample coordinate of pixel i of n along an axis whose window runs from
+ * lo to hi: the pixel centre lo + (i + 1/2) (hi - lo) / n, evaluated in
+ * binary64 and rounded once to binary32. With the default window [-1, 1]
+ * this is (2i + 1) / n - 1; binary64 makes a crop window's samples the
+ * same floats as the full decode's (see inrf_window_from_pixels). */
+INRF_HD float inrf_coord(uint32_t i, uint32_t n, double lo, double hi)
+{
+    return (float)(lo + ((double)i + 0.5) * (hi - lo) / (double)n);
+}
+
+/* Fast sine. Range reduction by pi with a two-part constant (Cody-Waite),
+ * then an odd degree-9 minimax polynomial on [-pi/2, pi/2]. Maximum
+ * absolute error 2.5e-7 for |x| <= 8192 (tests/test_math.c measures it);
+ * branch-free so that loops over pixels vectorise. Valid for |x| < 2^22;
+ * larger arguments give a value in [-1, 1] of no meaning. */
+INRF_HD float inrf_sin(float x)
+{
+    const float inv_pi = 0.318309886183790672f;
+    const float pi_hi = 3.140625f;              /* 8 significant bits: k * pi_hi exact */
+    const float pi_lo = 9.67653589793e-4f;      /* pi - pi_hi */
+    const float round_magic = 12582912.0f;      /* 1.5 * 2^23 */
+    float k = fmaf(x, inv_pi, round_magic) - round_magic; /* nearest integer */
+    float r = fmaf(-k, pi_hi, x);
+    r = fmaf(-k, pi_lo, r);                     /* r in [-pi/2, pi/2] */
+    float r2 = r * r;
+    float p = fmaf(r2, 2.590487838e-06f, -1.980089728e-04f);
+    p = fmaf(p, r2, 8.332899772e-03f);
+    p = fmaf(p, r2, -1.666664779e-01f);
+    p = fmaf(p * r2, r, r);                     /* sin(r) */
+    int32_t odd = (int32_t)k & 1;               /* sin(r + k pi) = (-1)^k sin(r) */
+    return odd ? -p : p;
+}
+
+/* The network output mapped to [0, 1] and clamped (spec "Output"). */
+INRF_HD float inrf_output_unit(float v, int signed_output)
+{
+    float u = signed_output ? fmaf(v, 0.5f, 0.5f) : v;
+    return u < 0.0f ? 0.0f : (u > 1.0f ? 1.0f : u);
+}
+
+/* A [0, 1] value to an 8-bit sample: floor(u * 255 + 0.5). */
+INRF_HD uint8_t inrf_unit_to_u8(float u)
+{
+    return (uint8_t)(int)fmaf(u, 255.0f, 0.5f);
+}
+
+/* One neuron before the activation: bias + sum_k w[k] * h[k], accumulated
+ * in order k = 0, 1, ... with one rounding per step (fmaf). Every decoder
+ * of this library sums in exactly this order. */
+INRF_HD float inrf_neuron(const float *w, const float *h, unsigned in, float bias)
+{
+    float acc = bias;
+    for (unsigned k = 0; k < in; k++)
+        acc = fmaf(w[k], h[k], acc);
+    return acc;
+}
+
+/* Sine activation of a neuron: sin(w0 * z). */
+INRF_HD float inrf_activate(float z, float omega)
+{
+    return inrf_sin(omega * z);
+}
+
+/* IEEE binary16 bits to float (exact; the spec forbids Inf and NaN). */
+INRF_HD float inrf_f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31;
+    uint32_t exp = (h >> 10) & 0x1f;
+    uint32_t man = h & 0x3ff;
+    float mag;
+    if (exp == 0) {
+        mag = (float)man * 5.9604644775390625e-8f; /* subnormal: man * 2^-24 */
+    } else {
+        union { uint32_t u; float f; } v;
+        v.u = ((exp + 112u) << 23) | (man << 13);
+        mag = v.f;
+    }
+    return sign ? -mag : mag;
+}
+
+#endif /* INRF_SIREN_MATH_H */

@@ -1,0 +1,47 @@
+/* internal.h: helpers shared by libinrf's modules (error reporting, checked
+ * arithmetic, file access). Never installed. */
+#ifndef INRF_INTERNAL_H
+#define INRF_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inrf/inrf.h"
+
+#if defined(__GNUC__)
+#define INRF_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define INRF_PRINTF(f, a)
+#endif
+
+/* Records a detailed message for inrf_last_error() and returns status. */
+inrf_status inrf_fail(inrf_status status, const char *fmt, ...) INRF_PRINTF(2, 3);
+
+/* a * b into *out unless it overflows size_t (returns 0 then). */
+static inline int inrf_mul_ok(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a)
+        return 0;
+    *out = a * b;
+    return 1;
+}
+
+/* A whole file in memory: mapped when possible, else read; "-" is stdin. */
+typedef struct inrf_blob {
+    const uint8_t *data;
+    size_t size;
+    void *map_;    /* munmap target, or NULL */
+    void *heap_;   /* free target, or NULL */
+} inrf_blob;
+
+inrf_status inrf_blob_open(const char *path, size_t max_bytes, inrf_blob *blob);
+void inrf_blob_close(inrf_blob *blob);
+
+/* Fan-in and fan-out of weight layer l (0..L; L is the output layer). */
+void inrf_layer_shape(const inrf_arch *arch, unsigned l, unsigned *in, unsigned *out);
+/* Weights and biases of an architecture. */
+size_t inrf_arch_params(const inrf_arch *arch);
+/* The arena arrays behind layer l's optional q, scale and mask. */
+void inrf_layer_storage(inrf_model *m, unsigned l, int8_t **q, float **scale, uint8_t **mask);
+
+#endif /* INRF_INTERNAL_H */

@@ -1,0 +1,218 @@
+/* write.c: serialisation of a model to the .inrf layout (spec/inrf.md),
+ * with the WGHT payload optionally zstd-compressed. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+#include <zstd.h>
+
+#include "bytes.h"
+#include "format.h"
+#include "inrf/siren_math.h"
+#include "internal.h"
+
+void inrf_write_options_init_(inrf_write_options *opt, int abi)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->abi = abi;
+    opt->compress = 1;
+    opt->zstd_level = 19;
+    opt->store_psnr = 1;
+}
+
+/* The writer never produces a file its reader would reject. */
+static inrf_status check_model(const inrf_model *m)
+{
+    inrf_status st = inrf_arch_check(&m->arch);
+    if (st != INRF_OK)
+        return st;
+    for (unsigned l = 0; l <= m->arch.layers; l++) {
+        const inrf_layer *L = &m->layer[l];
+        unsigned in, out;
+        inrf_layer_shape(&m->arch, l, &in, &out);
+        size_t n = (size_t)in * out;
+        if (L->in != in || L->out != out || L->encoding >= INRF_ENC_COUNT ||
+            (L->bias_encoding != INRF_ENC_F32 && L->bias_encoding != INRF_ENC_F16))
+            return inrf_fail(INRF_E_INVALID_ARG, "layer %u: shape or encoding inconsistent", l);
+        int int8 = L->encoding == INRF_ENC_INT8 || L->encoding == INRF_ENC_INT8_ROW;
+        if (int8 != (L->q != NULL && L->scale != NULL))
+            return inrf_fail(INRF_E_INVALID_ARG, "layer %u: int8 values missing (inrf_layer_encode)", l);
+        size_t nnz = 0;
+        for (size_t k = 0; k < n; k++) {
+            int keep = !L->mask || ((L->mask[k >> 3] >> (k & 7)) & 1);
+            nnz += (size_t)keep;
+            if (!isfinite(L->w[k]) || (int8 && L->q[k] == -128))
+                return inrf_fail(INRF_E_INVALID_ARG, "layer %u: weight %zu out of range", l, k);
+        }
+        if (nnz != L->nnz)
+            return inrf_fail(INRF_E_INVALID_ARG, "layer %u: nnz %u but %zu kept", l, L->nnz, nnz);
+        for (unsigned j = 0; j < out; j++)
+            if (!isfinite(L->b[j]))
+                return inrf_fail(INRF_E_INVALID_ARG, "layer %u: bias %u not finite", l, j);
+        for (unsigned j = 0; int8 && j < (L->encoding == INRF_ENC_INT8 ? 1u : out); j++)
+            if (!(isfinite(L->scale[j]) && L->scale[j] > 0))
+                return inrf_fail(INRF_E_INVALID_ARG, "layer %u: scale %u not positive", l, j);
+    }
+    return INRF_OK;
+}
+
+static uint8_t *put_layer(uint8_t *p, const inrf_layer *L)
+{
+    size_t n = (size_t)L->in * L->out;
+    p[0] = L->encoding;
+    p[1] = L->bias_encoding;
+    p[2] = L->mask ? INRF_LAYER_FLAG_PRUNED : 0;
+    p[3] = 0;
+    inrf_st32(p + 4, L->nnz);
+    p += INRF_LAYER_HEADER_SIZE;
+    if (L->mask) {
+        memcpy(p, L->mask, (n + 7) / 8);
+        p += (n + 7) / 8;
+    }
+    size_t nscale = L->encoding == INRF_ENC_INT8 ? 1 : L->encoding == INRF_ENC_INT8_ROW ? L->out : 0;
+    for (size_t i = 0; i < nscale; i++, p += 4)
+        inrf_stf32(p, L->scale[i]);
+    for (size_t k = 0; k < n; k++) {
+        if (L->mask && !((L->mask[k >> 3] >> (k & 7)) & 1))
+            continue;
+        switch (L->encoding) {
+        case INRF_ENC_F32: inrf_stf32(p, L->w[k]), p += 4; break;
+        case INRF_ENC_F16: inrf_st16(p, inrf_f32_to_f16(L->w[k])), p += 2; break;
+        default: *p++ = (uint8_t)L->q[k]; break;
+        }
+    }
+    for (unsigned j = 0; j < L->out; j++) {
+        if (L->bias_encoding == INRF_ENC_F32)
+            inrf_stf32(p, L->b[j]), p += 4;
+        else
+            inrf_st16(p, inrf_f32_to_f16(L->b[j])), p += 2;
+    }
+    return p;
+}
+
+/* Appends a chunk (header, payload, checksum) at p; returns the end. */
+static uint8_t *put_chunk(uint8_t *p, uint32_t type, uint32_t flags, const void *payload, size_t n)
+{
+    inrf_st32(p, type);
+    inrf_st32(p + 4, flags);
+    inrf_st32(p + 8, (uint32_t)n);
+    memcpy(p + INRF_CHUNK_HEADER_SIZE, payload, n);
+    inrf_st64(p + INRF_CHUNK_HEADER_SIZE + n, XXH3_64bits(p, INRF_CHUNK_HEADER_SIZE + n));
+    return p + INRF_CHUNK_OVERHEAD + n;
+}
+
+inrf_status inrf_write_memory(const inrf_model *m, const inrf_write_options *opt, void **data,
+                              size_t *size)
+{
+    inrf_write_options def;
+    if (!m || !data || !size)
+        return inrf_fail(INRF_E_INVALID_ARG, "NULL argument");
+    *data = NULL;
+    *size = 0;
+    if (!opt) {
+        inrf_write_options_init(&def);
+        opt = &def;
+    } else if (opt->abi != INRF_ABI_VERSION || opt->compress < 0 || opt->compress > 2 ||
+               opt->zstd_level < 1 || opt->zstd_level > ZSTD_maxCLevel()) {
+        return inrf_fail(INRF_E_INVALID_ARG, "write options invalid or not initialised");
+    }
+    inrf_status st = check_model(m);
+    if (st != INRF_OK)
+        return st;
+
+    uint8_t ihdr[INRF_IHDR_SIZE], nhdr[INRF_NHDR_FIXED + 2 * INRF_MAX_SINE_LAYERS], qual[4];
+    inrf_st32(ihdr, m->arch.width);
+    inrf_st32(ihdr + 4, m->arch.height);
+    ihdr[8] = m->arch.channels;
+    ihdr[9] = INRF_COLOUR_SRGB;
+    inrf_st16(ihdr + 10, 0);
+    nhdr[0] = m->arch.kind;
+    nhdr[1] = m->arch.layers;
+    nhdr[2] = INRF_COORDS_CENTRES;
+    nhdr[3] = m->arch.output_map;
+    inrf_stf32(nhdr + 4, m->arch.omega_first);
+    inrf_stf32(nhdr + 8, m->arch.omega_hidden);
+    for (unsigned l = 0; l < m->arch.layers; l++)
+        inrf_st16(nhdr + INRF_NHDR_FIXED + 2 * l, m->arch.hidden[l]);
+    size_t nhdr_n = INRF_NHDR_FIXED + 2u * m->arch.layers;
+
+    size_t raw_n = inrf_model_weight_bytes(m);
+    uint8_t *raw = malloc(raw_n);
+    if (!raw)
+        return inrf_fail(INRF_E_NOMEM, "cannot allocate %zu bytes", raw_n);
+    uint8_t *p = raw;
+    for (unsigned l = 0; l <= m->arch.layers; l++)
+        p = put_layer(p, &m->layer[l]);
+
+    /* Compressed form: u32 raw length, then one zstd frame. */
+    uint8_t *packed = NULL;
+    size_t packed_n = 0;
+    if (opt->compress) {
+        size_t cap = INRF_ZSTD_PREFIX + ZSTD_compressBound(raw_n);
+        packed = malloc(cap);
+        if (!packed) {
+            free(raw);
+            return inrf_fail(INRF_E_NOMEM, "cannot allocate %zu bytes", cap);
+        }
+        inrf_st32(packed, (uint32_t)raw_n);
+        size_t z = ZSTD_compress(packed + INRF_ZSTD_PREFIX, cap - INRF_ZSTD_PREFIX, raw, raw_n,
+                                 opt->zstd_level);
+        if (ZSTD_isError(z)) {
+            free(raw);
+            free(packed);
+            return inrf_fail(INRF_E_COMPRESS, "zstd: %s", ZSTD_getErrorName(z));
+        }
+        packed_n = INRF_ZSTD_PREFIX + z;
+        if (opt->compress == 1 && packed_n >= raw_n) {
+            free(packed);
+            packed = NULL;
+        }
+    }
+    const uint8_t *wght = packed ? packed : raw;
+    size_t wght_n = packed ? packed_n : raw_n;
+    int with_qual = opt->store_psnr && isfinite(m->psnr);
+    if (with_qual)
+        inrf_stf32(qual, m->psnr);
+
+    size_t total = INRF_FILE_HEADER_SIZE + 3 * INRF_CHUNK_OVERHEAD + INRF_IHDR_SIZE + nhdr_n + wght_n +
+                   (with_qual ? INRF_CHUNK_OVERHEAD + INRF_QUAL_SIZE : 0);
+    uint8_t *out = total <= INRF_MAX_FILE_BYTES ? malloc(total) : NULL;
+    if (!out) {
+        free(raw);
+        free(packed);
+        return inrf_fail(total > INRF_MAX_FILE_BYTES ? INRF_E_LIMIT : INRF_E_NOMEM,
+                         "file of %zu bytes cannot be made", total);
+    }
+    memcpy(out, INRF_MAGIC, INRF_MAGIC_SIZE);
+    out[8] = INRF_FORMAT_MAJOR;
+    out[9] = INRF_FORMAT_MINOR;
+    inrf_st16(out + 10, 0);
+    inrf_st32(out + 12, (uint32_t)total);
+    inrf_st32(out + 16, (uint32_t)XXH3_64bits(out, 16));
+    p = out + INRF_FILE_HEADER_SIZE;
+    p = put_chunk(p, INRF_CHUNK_IHDR, 0, ihdr, INRF_IHDR_SIZE);
+    p = put_chunk(p, INRF_CHUNK_NHDR, 0, nhdr, nhdr_n);
+    p = put_chunk(p, INRF_CHUNK_WGHT, packed ? INRF_CHUNK_FLAG_ZSTD : 0, wght, wght_n);
+    if (with_qual)
+        p = put_chunk(p, INRF_CHUNK_QUAL, 0, qual, INRF_QUAL_SIZE);
+    free(raw);
+    free(packed);
+    *data = out;
+    *size = total;
+    return INRF_OK;
+}
+
+inrf_status inrf_write_file(const inrf_model *m, const inrf_write_options *opt, const char *path)
+{
+    void *data;
+    size_t size;
+    if (!path)
+        return inrf_fail(INRF_E_INVALID_ARG, "path is NULL");
+    inrf_status st = inrf_write_memory(m, opt, &data, &size);
+    if (st != INRF_OK)
+        return st;
+    st = inrf_file_write_atomic(path, data, size);
+    free(data);
+    return st;
+}
