@@ -98,6 +98,10 @@ static inrf_status check_decode(const inrf_model *m, const inrf_decode_options *
     for (int i = 0; i < 4; i++)
         if (!isfinite(opt->window[i]))
             return inrf_fail(INRF_E_INVALID_ARG, "decode: window is not finite");
+    if (opt->canvas_w && ((uint64_t)opt->crop_x + *w > opt->canvas_w ||
+                          (uint64_t)opt->crop_y + *h > opt->canvas_h))
+        return inrf_fail(INRF_E_INVALID_ARG, "decode: crop %ux%u+%u+%u outside the %ux%u canvas",
+                         *w, *h, opt->crop_x, opt->crop_y, opt->canvas_w, opt->canvas_h);
     if (opt->threads < 0)
         return inrf_fail(INRF_E_INVALID_ARG, "decode: negative thread count");
     return INRF_OK;
@@ -123,9 +127,11 @@ static inrf_status decode(const inrf_model *m, const inrf_decode_options *opt, u
         return inrf_fail(INRF_E_NOMEM, "decode: out of memory");
     float *cy = cx + W;
     for (uint32_t i = 0; i < W; i++)
-        cx[i] = inrf_coord(i, W, opt->window[0], opt->window[2]);
+        cx[i] = opt->canvas_w ? inrf_coord(opt->crop_x + i, opt->canvas_w, -1.0, 1.0)
+                              : inrf_coord(i, W, opt->window[0], opt->window[2]);
     for (uint32_t j = 0; j < H; j++)
-        cy[j] = inrf_coord(j, H, opt->window[1], opt->window[3]);
+        cy[j] = opt->canvas_w ? inrf_coord(opt->crop_y + j, opt->canvas_h, -1.0, 1.0)
+                              : inrf_coord(j, H, opt->window[1], opt->window[3]);
 
     const uint64_t npix = (uint64_t)W * H;
     const int64_t ntiles = (int64_t)((npix + INRF_TILE - 1) / INRF_TILE);

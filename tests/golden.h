@@ -1,5 +1,5 @@
-/* golden.h: the seeded models behind tests/golden/*.inrf, shared by the
- * format and decode suites. */
+/* golden.h: the seeded models behind the files in tests/golden, shared by
+ * the format and decode suites. */
 #ifndef INRF_TESTS_GOLDEN_H
 #define INRF_TESTS_GOLDEN_H
 

@@ -37,10 +37,18 @@ INRF_API void inrf_image_read_options_init_(inrf_image_read_options *opt, int ab
  * - PNG: palette expanded; 16-bit samples scaled to 8 bits with rounding
  *   (v * 255 + 32767) / 65535; tRNS becomes alpha; alpha is composited
  *   over black (out = v * a / 255, rounded), since a SIREN codes colour
- *   only; grey becomes RGB by replication unless keep_grey.
+ *   only; 16-bit colour and alpha are both scaled to 8 bits first, then
+ *   composited; grey becomes RGB by replication unless keep_grey.
+ *   Interlaced files are read; the file is read up to IEND, so a file cut
+ *   anywhere or with a bad CRC in a critical chunk fails.
  * - JPEG: decoded by libjpeg-turbo (accurate DCT); greyscale likewise;
  *   CMYK and YCCK (Adobe, inverted) become RGB as R = C*K/255 etc.
- * The format is found from the data (signature), never the file name. */
+ *   Any libjpeg warning (truncated or corrupt data, which libjpeg would
+ *   fill with invented pixels) fails the read with INRF_E_IMAGE.
+ * The format is found from the data (signature), never the file name.
+ * Limits are checked on the header, before pixels are allocated
+ * (INRF_E_LIMIT). out is overwritten (zeroed on failure). opt may be
+ * NULL (defaults). */
 INRF_API INRF_NODISCARD inrf_status inrf_image_read_memory(const void *data, size_t size,
                                                            const inrf_image_read_options *opt,
                                                            inrf_image *out);
@@ -50,17 +58,19 @@ INRF_API INRF_NODISCARD inrf_status inrf_image_read_file(const char *path,
                                                          inrf_image *out);
 
 INRF_API inrf_image_format inrf_image_sniff(const void *data, size_t size);
-/* From a file name's extension (.png, .jpg, .jpeg, case-insensitive). */
+/* From a file name's extension (.png, .jpg, .jpeg, .jpe, case-insensitive). */
 INRF_API inrf_image_format inrf_image_format_from_name(const char *path);
 
 /* Encodes to a malloc'd buffer (free() it). quality 1..100 for JPEG
- * (4:2:0 below 90, 4:4:4 from 90; optimised Huffman tables), ignored
- * for PNG. */
+ * (4:2:0 below 90, 4:4:4 from 90, greyscale for 1 channel; standard
+ * Huffman tables, as TurboJPEG 2.1 has no flag for optimised ones),
+ * ignored for PNG (8-bit, default zlib level). */
 INRF_API INRF_NODISCARD inrf_status inrf_image_write_memory(const inrf_image *img,
                                                             inrf_image_format format,
                                                             int quality, void **data,
                                                             size_t *size);
-/* Atomic write (temporary file + rename); "-" is standard output. */
+/* Atomic write (temporary file + rename); "-" is standard output.
+ * INRF_IMAGE_UNKNOWN takes the format from path's extension. */
 INRF_API INRF_NODISCARD inrf_status inrf_image_write_file(const inrf_image *img,
                                                           const char *path,
                                                           inrf_image_format format,

@@ -255,6 +255,11 @@ typedef struct inrf_decode_options {
                                   normalised coordinates of spec "Decoding";
                                   default -1, -1, 1, 1 (the whole image);
                                   x0 > x1 mirrors horizontally */
+    uint32_t canvas_w, canvas_h; /* pixel crop: when canvas_w > 0, output pixel
+                                  (i, j) is pixel (crop_x + i, crop_y + j) of
+                                  the decode at canvas_w x canvas_h, bit for
+                                  bit, and window is ignored; default 0 */
+    uint32_t crop_x, crop_y;   /* origin of the pixel crop, default 0 */
     int threads;               /* OpenMP threads; 0 = runtime default */
 } inrf_decode_options;
 
@@ -262,7 +267,8 @@ INRF_API void inrf_decode_options_init_(inrf_decode_options *opt, int abi);
 #define inrf_decode_options_init(opt) inrf_decode_options_init_((opt), INRF_ABI_VERSION)
 
 /* Window for a pixel rectangle (x, y, w, h) of an image decoded at
- * full_w x full_h: decoding it at w x h gives exactly those pixels. */
+ * full_w x full_h: decoding it at w x h gives those pixels up to binary32
+ * rounding of the coordinates (use canvas_w/crop_x for bit-exact crops). */
 INRF_API void inrf_window_from_pixels(double window[4], uint32_t full_w, uint32_t full_h,
                                       uint32_t x, uint32_t y, uint32_t w, uint32_t h);
 
