@@ -101,6 +101,33 @@ void inrf_blob_close(inrf_blob *blob)
     memset(blob, 0, sizeof *blob);
 }
 
+inrf_status inrf_file_read(const char *path, size_t max_bytes, void **data, size_t *size)
+{
+    if (!path || !data || !size)
+        return inrf_fail(INRF_E_INVALID_ARG, "NULL argument");
+    *data = NULL;
+    *size = 0;
+    inrf_blob blob;
+    inrf_status st = inrf_blob_open(path, max_bytes, &blob);
+    if (st != INRF_OK)
+        return st;
+    if (blob.heap_) { /* already a heap copy: hand it over */
+        *data = blob.heap_;
+        *size = blob.size;
+        return INRF_OK;
+    }
+    void *copy = malloc(blob.size ? blob.size : 1);
+    if (!copy) {
+        inrf_blob_close(&blob);
+        return inrf_fail(INRF_E_NOMEM, "%s: out of memory", path);
+    }
+    memcpy(copy, blob.data, blob.size);
+    *data = copy;
+    *size = blob.size;
+    inrf_blob_close(&blob);
+    return INRF_OK;
+}
+
 /* Temporary files being written, for inrf_remove_temp_files(). A signal
  * handler reads the table; a slot's path is complete before it is marked
  * used and unmarked before it is reused. */

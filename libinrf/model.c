@@ -48,6 +48,8 @@ inrf_status inrf_arch_check(const inrf_arch *a)
     if (a->width < 1 || a->width > INRF_MAX_DIM || a->height < 1 || a->height > INRF_MAX_DIM)
         return inrf_fail(INRF_E_FORMAT, "image size %ux%u outside 1..%u", a->width, a->height,
                          INRF_MAX_DIM);
+    if (a->colour_space != INRF_COLOUR_SRGB)
+        return inrf_fail(INRF_E_UNSUPPORTED, "colour space %u unknown", a->colour_space);
     if (a->channels != 1 && a->channels != 3)
         return inrf_fail(INRF_E_FORMAT, "channels %u: must be 1 or 3", a->channels);
     if (a->kind != INRF_KIND_SIREN)
@@ -328,4 +330,17 @@ void inrf_layer_storage(inrf_model *m, unsigned l, int8_t **q, float **scale, ui
     *q = a->q[l];
     *scale = a->scale[l];
     *mask = a->mask[l];
+}
+
+const char *inrf_encoding_name(unsigned encoding)
+{
+    static const char *const names[INRF_ENC_COUNT] = {"f32", "f16", "int8", "int8-row"};
+    return encoding < INRF_ENC_COUNT ? names[encoding] : "unknown";
+}
+
+const char *inrf_kind_name(unsigned kind) { return kind == INRF_KIND_SIREN ? "SIREN" : "unknown"; }
+
+const char *inrf_output_map_name(unsigned map)
+{
+    return map == INRF_OUTPUT_UNIT ? "unit" : map == INRF_OUTPUT_SIGNED ? "signed" : "unknown";
 }

@@ -183,6 +183,7 @@ static inrf_status parse_ihdr(parser *p, const uint8_t *d, size_t n)
                          p->arch.height, p->opt->max_dim);
     if (d[8] != 1 && d[8] != 3)
         return inrf_fail(INRF_E_FORMAT, "IHDR: %u channels, must be 1 or 3", d[8]);
+    p->arch.colour_space = d[9];
     if (d[9] != INRF_COLOUR_SRGB)
         return inrf_fail(INRF_E_UNSUPPORTED, "IHDR: colour space %u unknown", d[9]);
     if (inrf_ld16(d + 10) != 0)
@@ -380,8 +381,12 @@ static inrf_status inflate(const chunk *c, size_t max_raw, uint8_t **raw, size_t
     if (want > max_raw)
         return inrf_fail(INRF_E_FORMAT, "chunk %s: raw length %zu over the bound %zu", name, want,
                          max_raw);
-    size_t fs = ZSTD_findFrameCompressedSize(src, srcn);
-    if (ZSTD_isError(fs) || fs != srcn)
+    /* One Zstandard frame (not a skippable one), no dictionary, nothing
+     * after it (spec "Compressed payloads"). */
+    static const uint8_t zstd_magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
+    size_t fs = srcn >= 4 && memcmp(src, zstd_magic, 4) == 0 ? ZSTD_findFrameCompressedSize(src, srcn)
+                                                             : 0;
+    if (fs == 0 || ZSTD_isError(fs) || fs != srcn || ZSTD_getDictID_fromFrame(src, srcn) != 0)
         return inrf_fail(INRF_E_FORMAT, "chunk %s: payload is not exactly one zstd frame", name);
     *raw = malloc(want ? want : 1);
     if (!*raw)
@@ -419,7 +424,10 @@ static inrf_status parse_chunk(parser *p, const chunk *c)
     size_t n = c->length;
     uint8_t *raw = NULL;
     if (c->flags & INRF_CHUNK_FLAG_ZSTD) {
-        size_t bound = c->type == INRF_CHUNK_WGHT ? wght_max_bytes(&p->arch) : 4096;
+        size_t bound = c->type == INRF_CHUNK_WGHT   ? wght_max_bytes(&p->arch)
+                       : c->type == INRF_CHUNK_IHDR ? INRF_IHDR_SIZE
+                       : c->type == INRF_CHUNK_NHDR ? INRF_NHDR_FIXED + 2 * INRF_MAX_SINE_LAYERS
+                                                    : INRF_QUAL_SIZE;
         inrf_status st = inflate(c, bound, &raw, &n);
         if (st != INRF_OK)
             return st;
@@ -483,6 +491,8 @@ inrf_status inrf_read_memory(const void *data, size_t size, const inrf_read_opti
         return st;
     }
     p.model->psnr = p.psnr;
+    p.model->format_major = d[8];
+    p.model->format_minor = d[9];
     p.model->compress_mask = p.compress_mask;
     *out = p.model;
     return INRF_OK;

@@ -125,7 +125,7 @@ inrf_status inrf_write_memory(const inrf_model *m, const inrf_write_options *opt
     inrf_st32(ihdr, m->arch.width);
     inrf_st32(ihdr + 4, m->arch.height);
     ihdr[8] = m->arch.channels;
-    ihdr[9] = INRF_COLOUR_SRGB;
+    ihdr[9] = m->arch.colour_space;
     inrf_st16(ihdr + 10, 0);
     nhdr[0] = m->arch.kind;
     nhdr[1] = m->arch.layers;

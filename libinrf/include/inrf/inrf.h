@@ -116,6 +116,8 @@ typedef struct inrf_arch {
     uint8_t kind;              /* inrf_kind; INRF_KIND_SIREN */
     uint8_t output_map;        /* inrf_output_map; default INRF_OUTPUT_UNIT */
     uint8_t layers;            /* sine layers L, 1..INRF_MAX_SINE_LAYERS */
+    uint8_t colour_space;      /* 0 = sRGB, the only one of format 1.0 */
+    uint8_t reserved_[3];      /* 0; keeps the struct free of padding */
     uint16_t hidden[INRF_MAX_SINE_LAYERS]; /* width of each sine layer, 1..1024 */
     float omega_first;         /* w0 of the first sine layer, > 0 (default 30) */
     float omega_hidden;        /* w0 of the other sine layers, > 0 (default 30) */
@@ -126,6 +128,8 @@ typedef struct inrf_model {
     inrf_layer layer[INRF_MAX_SINE_LAYERS + 1]; /* L sine layers, then the output layer */
     float psnr;                /* stored quality in dB ('qual' chunk); NaN if none */
     uint32_t compress_mask;    /* bit 0: WGHT payload is zstd-compressed */
+    uint8_t format_major;      /* version of the file read; 0 if not read */
+    uint8_t format_minor;
     void *arena_;              /* private: owner of all arrays above */
 } inrf_model;
 
@@ -164,6 +168,12 @@ INRF_API INRF_NODISCARD inrf_status inrf_layer_encode(inrf_model *model, unsigne
  * recomputed if the layer is int8. */
 INRF_API INRF_NODISCARD inrf_status inrf_layer_set_mask(inrf_model *model, unsigned l,
                                                         const uint8_t *mask);
+
+/* Names for display: "f32", "f16", "int8", "int8-row"; "SIREN"; "unit",
+ * "signed". "unknown" for values this library does not know. */
+INRF_API const char *inrf_encoding_name(unsigned encoding);
+INRF_API const char *inrf_kind_name(unsigned kind);
+INRF_API const char *inrf_output_map_name(unsigned output_map);
 
 /* Bytes of a layer's record in the WGHT chunk (spec "Layer record"). */
 INRF_API size_t inrf_layer_bytes(const inrf_layer *layer);
@@ -240,6 +250,11 @@ INRF_API INRF_NODISCARD inrf_status inrf_write_file(const inrf_model *model,
 /* Writes size bytes to path atomically; "-" is standard output. */
 INRF_API INRF_NODISCARD inrf_status inrf_file_write_atomic(const char *path, const void *data,
                                                            size_t size);
+
+/* Reads a whole file (or standard input for "-") into a malloc'd buffer
+ * (free() it); INRF_E_LIMIT past max_bytes. */
+INRF_API INRF_NODISCARD inrf_status inrf_file_read(const char *path, size_t max_bytes,
+                                                   void **data, size_t *size);
 
 /* Removes the temporary files of atomic writes in progress. Async-signal-
  * safe: tools call it from their SIGINT/SIGTERM handler so that an

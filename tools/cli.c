@@ -1,0 +1,216 @@
+/* cli.c: the command-line plumbing shared by inrinfo and inrdec (messages,
+ * argument parsing, whole-file reading), kept out of the tools' logic. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char *program = "inrf";
+static int silent;
+
+void cli_init(const char *name) { program = name; }
+
+void cli_set_silent(int on) { silent = on; }
+
+const char *cli_program(void) { return program; }
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    if (silent)
+        return;
+    fprintf(stderr, "%s: ", program);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void cli_lib_error(const char *path, inrf_status status)
+{
+    const char *detail = inrf_last_error();
+    if (detail == NULL || detail[0] == '\0')
+        detail = inrf_strerror(status);
+    /* File-level messages of libinrf already start with "PATH: ". */
+    size_t n = strlen(path);
+    if (strncmp(detail, path, n) == 0 && detail[n] == ':')
+        cli_error("%s", detail);
+    else
+        cli_error("%s: %s", path, detail);
+}
+
+static void usage_hint(void)
+{
+    fprintf(stderr, "Try '%s --help' for more information.\n", program);
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", program);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    usage_hint();
+    return CLI_EXIT_USAGE;
+}
+
+/* The long option that argv[optind - 1] names when it is "--name[=...]"
+ * and that option's short form is `val`; NULL otherwise. getopt leaves
+ * no other trace of which spelling the user typed. */
+static const struct option *long_option_typed(const char *arg, int val,
+                                              const struct option *longopts)
+{
+    if (arg == NULL || strncmp(arg, "--", 2) != 0)
+        return NULL;
+    size_t len = strcspn(arg + 2, "=");
+    for (const struct option *o = longopts; o->name != NULL; o++)
+        if (o->val == val && strncmp(o->name, arg + 2, len) == 0)
+            return o;
+    return NULL;
+}
+
+int cli_getopt_error(int c, char *const argv[], const struct option *longopts)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : NULL;
+    if (c == ':') {
+        const struct option *o = long_option_typed(arg, optopt, longopts);
+        if (o != NULL)
+            return cli_usage_error("option '--%s' requires an argument", o->name);
+        return cli_usage_error("option '-%c' requires an argument", optopt);
+    }
+    if (optopt == 0) { /* glibc: an unknown or ambiguous long option */
+        if (arg == NULL)
+            return cli_usage_error("unrecognized option");
+        size_t len = strcspn(arg, "=");
+        int matches = 0;
+        for (const struct option *o = longopts; o->name != NULL && len > 2; o++)
+            matches += strncmp(o->name, arg + 2, len - 2) == 0;
+        return cli_usage_error("%s option '%.*s'", matches > 1 ? "ambiguous" : "unrecognized",
+                               (int)len, arg);
+    }
+    const struct option *o = long_option_typed(arg, optopt, longopts);
+    if (o != NULL)
+        return cli_usage_error("option '--%s' does not take an argument", o->name);
+    if (optopt > ' ' && optopt < 127)
+        return cli_usage_error("invalid option '-%c'", optopt);
+    return cli_usage_error("invalid option");
+}
+
+void cli_print_version(void)
+{
+    printf("%s (inrf) %s\n", program, INRF_VERSION_STRING);
+    printf("libinrf %s, decode kernel %s\n", inrf_version_string(),
+           inrf_decode_kernel_name());
+}
+
+/* Digits only: strtoul alone would accept " 12", "-1" (as ULONG_MAX) and
+ * "+3". Sets *end past the digits; 0 on no digits or overflow. */
+static int scan_digits(const char *s, const char **end, unsigned long *out)
+{
+    unsigned long v = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (ULONG_MAX - d) / 10)
+            return 0;
+        v = v * 10 + d;
+    }
+    *end = p;
+    *out = v;
+    return p != s;
+}
+
+int cli_parse_uint(const char *what, const char *s, unsigned long min,
+                   unsigned long max, unsigned long *out)
+{
+    const char *end;
+    unsigned long v;
+    if (!scan_digits(s, &end, &v) || *end != '\0' || v < min || v > max) {
+        cli_usage_error("%s: '%s' is not an integer in %lu..%lu", what, s, min, max);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_parse_size(const char *what, const char *s, unsigned long max,
+                   uint32_t *w, uint32_t *h)
+{
+    const char *p;
+    unsigned long a, b;
+    if (!scan_digits(s, &p, &a) || (*p != 'x' && *p != 'X') ||
+        !scan_digits(p + 1, &p, &b) || *p != '\0') {
+        cli_usage_error("%s: '%s' is not WIDTHxHEIGHT", what, s);
+        return 0;
+    }
+    if (a < 1 || b < 1 || a > max || b > max) {
+        cli_usage_error("%s: '%s': each side must be in 1..%lu", what, s, max);
+        return 0;
+    }
+    *w = (uint32_t)a;
+    *h = (uint32_t)b;
+    return 1;
+}
+
+int cli_parse_rect(const char *what, const char *s, unsigned long max, uint32_t rect[4])
+{
+    const char *p = s;
+    unsigned long v[4];
+    for (int i = 0; i < 4; i++) {
+        if (!scan_digits(p, &p, &v[i]) || *p != (i < 3 ? ',' : '\0')) {
+            cli_usage_error("%s: '%s' is not X,Y,WIDTH,HEIGHT", what, s);
+            return 0;
+        }
+        p++;
+    }
+    if (v[0] > max || v[1] > max || v[2] < 1 || v[3] < 1 || v[2] > max || v[3] > max) {
+        cli_usage_error("%s: '%s': X and Y must be in 0..%lu, WIDTH and HEIGHT in 1..%lu",
+                        what, s, max, max);
+        return 0;
+    }
+    for (int i = 0; i < 4; i++)
+        rect[i] = (uint32_t)v[i];
+    return 1;
+}
+
+int cli_parse_double(const char *what, const char *s, double min, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    /* strtod skips leading blanks and takes "nan", "inf" and hex: refuse
+     * all three for a plain number. */
+    if (s[0] == '\0' || end == s || *end != '\0' || errno == ERANGE || !isfinite(v) ||
+        s[0] == ' ' || s[0] == '\t' || strpbrk(s, "xX") != NULL || v < min || v > max) {
+        cli_usage_error("%s: '%s' is not a number in %.10g..%.10g", what, s, min, max);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_stdout_is_tty(void) { return isatty(STDOUT_FILENO); }
+
+int cli_stderr_is_tty(void) { return isatty(STDERR_FILENO); }
+
+int cli_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *size)
+{
+    void *d;
+    inrf_status st = inrf_file_read(path, max_bytes, &d, size);
+    if (st != INRF_OK) {
+        cli_lib_error(path, st);
+        return 0;
+    }
+    *data = d;
+    return 1;
+}

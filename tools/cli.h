@@ -1,0 +1,69 @@
+/* cli.h: what inrinfo and inrdec share: program name, messages on stderr,
+ * option and argument parsing, reading whole files, terminal checks. */
+#ifndef INRF_TOOLS_CLI_H
+#define INRF_TOOLS_CLI_H
+
+#include <getopt.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inrf/inrf.h"
+
+#if defined(__GNUC__)
+#define CLI_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CLI_PRINTF(f, a)
+#endif
+
+/* Exit statuses of every tool (man pages, "EXIT STATUS"). */
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2 };
+
+/* Sets the name used in messages. A fixed name rather than argv[0]: under
+ * libtool's uninstalled wrappers argv[0] is ".libs/lt-inrdec" or a path. */
+void cli_init(const char *program);
+const char *cli_program(void);
+
+/* Silences cli_error and cli_lib_error (not usage errors): inrinfo -q
+ * reports through its exit status only. */
+void cli_set_silent(int on);
+
+/* "PROG: message\n" on stderr. */
+void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+
+/* A libinrf failure: "PROG: PATH: detail", the detail being
+ * inrf_last_error() or, when that is empty, inrf_strerror(status). */
+void cli_lib_error(const char *path, inrf_status status);
+
+/* A usage error: the message, then "Try 'PROG --help' for more
+ * information."; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+
+/* Reports what getopt_long returned as '?' or ':' (opterr must be 0 and
+ * optstring start with ':') as a usage error; returns CLI_EXIT_USAGE. */
+int cli_getopt_error(int c, char *const argv[], const struct option *longopts);
+
+/* "PROG (inrf) 0.1.0" and the library version on stdout. */
+void cli_print_version(void);
+
+/* Parsers: 1 on success, 0 (after printing a usage error naming `what`)
+ * when the text is not entirely a number in range. */
+int cli_parse_uint(const char *what, const char *s, unsigned long min,
+                   unsigned long max, unsigned long *out);
+/* "WxH" (or "WXH"), both sides in 1..max. */
+int cli_parse_size(const char *what, const char *s, unsigned long max,
+                   uint32_t *w, uint32_t *h);
+/* "X,Y,W,H": X, Y in 0..max, W, H in 1..max. */
+int cli_parse_rect(const char *what, const char *s, unsigned long max, uint32_t rect[4]);
+/* A finite number in [min, max]. */
+int cli_parse_double(const char *what, const char *s, double min, double max, double *out);
+
+/* Whether a stream is a terminal (fd 1 or 2). */
+int cli_stdout_is_tty(void);
+int cli_stderr_is_tty(void);
+
+/* Reads a whole file ("-": standard input) into a malloc'd buffer (free()
+ * it). Fails, printing "PROG: PATH: reason", on errors and when the file is
+ * larger than max_bytes. Returns 1 on success, 0 on failure. */
+int cli_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *size);
+
+#endif /* INRF_TOOLS_CLI_H */

@@ -1,0 +1,392 @@
+/* inrinfo.c: prints what an .inrf file holds (header, network, per-layer
+ * encodings and sizes, chunks and checksums) as text or JSON. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct options {
+    int json;                  /* 1: JSON instead of text */
+    int quiet;                 /* 1: exit status only */
+} options;
+
+/* Everything printed about one file, gathered before printing so that the
+ * text and JSON writers share one source. */
+typedef struct report {
+    const char *path;
+    size_t bytes;
+    const inrf_model *model;
+    const inrf_chunk_info *chunks;
+    size_t nchunks;
+    const inrf_chunk_info *wght; /* NULL if the scan did not list it */
+    const inrf_chunk_info *bad;  /* first chunk whose checksum failed, or NULL */
+} report;
+
+static void usage(void)
+{
+    printf("Usage: %s [OPTIONS] FILE...\n"
+           "Show the image header, network, layer encodings, sizes and checksums\n"
+           "of .inrf files. FILE '-' reads standard input.\n"
+           "\n"
+           "  -j, --json      one JSON object per file (an array for several files)\n"
+           "  -q, --quiet     print nothing; the exit status tells whether every\n"
+           "                  file is valid\n"
+           "  -h, --help      show this help and exit\n"
+           "  -V, --version   show the version and exit\n"
+           "\n"
+           "Exit status: 0 all files valid, 1 a file could not be read or is\n"
+           "invalid, 2 usage error. See inrinfo(1).\n",
+           cli_program());
+}
+
+static const char *colour_space_name(int cs)
+{
+    return cs == 0 ? "sRGB" : "unknown";
+}
+
+static unsigned layer_count(const inrf_model *m) { return m->arch.layers + 1u; }
+
+static double sparsity_percent(const inrf_layer *l)
+{
+    double total = (double)l->in * l->out;
+    return total > 0 ? 100.0 * (1.0 - (double)l->nnz / total) : 0.0;
+}
+
+static double bits_per_pixel(const report *r)
+{
+    return (double)r->bytes * 8.0 /
+           ((double)r->model->arch.width * r->model->arch.height);
+}
+
+/* ------------------------------------------------------------------ text */
+
+static void print_text(const report *r)
+{
+    const inrf_model *m = r->model;
+    const inrf_arch *a = &m->arch;
+
+    printf("%s\n", r->path);
+    printf("  file:        %zu bytes, format %u.%u\n", r->bytes, r->model->format_major, r->model->format_minor);
+    printf("  image:       %u x %u, %u channel%s (%s), colour space %s\n", a->width,
+           a->height, a->channels, a->channels == 1 ? "" : "s",
+           a->channels == 1 ? "grey" : "RGB", colour_space_name(r->model->arch.colour_space));
+    printf("  network:     %s, %u sine layer%s, widths", inrf_kind_name(a->kind), a->layers,
+           a->layers == 1 ? "" : "s");
+    for (unsigned i = 0; i < a->layers; i++)
+        printf(" %u", a->hidden[i]);
+    printf("\n  omega:       %g first, %g hidden\n", a->omega_first, a->omega_hidden);
+    printf("  output:      %s (%s)\n", inrf_output_map_name(a->output_map),
+           a->output_map == INRF_OUTPUT_SIGNED ? "[-1, 1] mapped to [0, 1]" : "[0, 1]");
+    printf("  parameters:  %zu\n", inrf_model_params(m));
+    printf("  bits/pixel:  %.4f\n", bits_per_pixel(r));
+    if (isnan(m->psnr))
+        printf("  PSNR:        not stored\n");
+    else
+        printf("  PSNR:        %.2f dB (stored)\n", m->psnr);
+    if (r->wght == NULL)
+        printf("  WGHT:        %s\n", (m->compress_mask & 1u) ? "zstd" : "uncompressed");
+    else if (r->wght->flags & 1u)
+        printf("  WGHT:        zstd, %u -> %u bytes (%.1f%%)\n", r->wght->raw_bytes,
+               r->wght->stored_bytes,
+               r->wght->raw_bytes ? 100.0 * r->wght->stored_bytes / r->wght->raw_bytes : 0.0);
+    else
+        printf("  WGHT:        uncompressed, %u bytes\n", r->wght->stored_bytes);
+    if (r->bad == NULL)
+        printf("  checksums:   all %zu good\n", r->nchunks);
+    else
+        printf("  checksums:   chunk %s at offset %llu FAILED\n", r->bad->type,
+               (unsigned long long)r->bad->offset);
+
+    printf("  layers:\n");
+    printf("    %5s  %-12s %-8s %-4s  %-6s %9s %9s %9s\n", "#", "shape", "weights", "bias",
+           "pruned", "nnz", "sparsity", "bytes");
+    for (unsigned i = 0; i < layer_count(m); i++) {
+        const inrf_layer *l = &m->layer[i];
+        char shape[32];
+        snprintf(shape, sizeof shape, "%u -> %u", l->in, l->out);
+        printf("    %5u  %-12s %-8s %-4s  %-6s %9u %8.2f%% %9llu\n", i, shape,
+               inrf_encoding_name(l->encoding), inrf_encoding_name(l->bias_encoding),
+               l->mask ? "yes" : "no", l->nnz, sparsity_percent(l),
+               (unsigned long long)inrf_layer_bytes(l));
+    }
+
+    printf("  chunks:\n");
+    printf("    %-4s  %10s  %10s  %10s  %10s  %s\n", "type", "offset", "flags", "stored",
+           "raw", "checksum");
+    for (size_t i = 0; i < r->nchunks; i++) {
+        const inrf_chunk_info *c = &r->chunks[i];
+        printf("    %-4s  %10llu  0x%08x  %10u  %10u  %s\n", c->type,
+               (unsigned long long)c->offset, c->flags, c->stored_bytes, c->raw_bytes,
+               c->checksum_ok > 0 ? "good" : c->checksum_ok == 0 ? "BAD" : "not checked");
+    }
+}
+
+/* ------------------------------------------------------------------ JSON */
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t utf8_valid(const unsigned char *s)
+{
+    unsigned c = s[0];
+    size_t n;
+    unsigned min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, min = 0x10000;
+    else
+        return 0;
+    unsigned cp = c & (0x3fu >> (n - 1));
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped; bytes
+ * that are not UTF-8 (a file name can hold any) become U+FFFD. */
+static void json_string(const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    putchar('"');
+    while (*s) {
+        size_t n = utf8_valid(s);
+        if (n == 0) {
+            fputs("\\ufffd", stdout);
+            s++;
+        } else if (n > 1) {
+            fwrite(s, 1, n, stdout);
+            s += n;
+        } else {
+            unsigned c = *s++;
+            switch (c) {
+            case '"': fputs("\\\"", stdout); break;
+            case '\\': fputs("\\\\", stdout); break;
+            case '\b': fputs("\\b", stdout); break;
+            case '\f': fputs("\\f", stdout); break;
+            case '\n': fputs("\\n", stdout); break;
+            case '\r': fputs("\\r", stdout); break;
+            case '\t': fputs("\\t", stdout); break;
+            default:
+                if (c < 0x20 || c == 0x7f)
+                    printf("\\u%04x", c);
+                else
+                    putchar((int)c);
+            }
+        }
+    }
+    putchar('"');
+}
+
+/* JSON has no NaN or infinity. %.9g round-trips a float. */
+static void json_number(double v)
+{
+    if (isfinite(v))
+        printf("%.9g", v);
+    else
+        fputs("null", stdout);
+}
+
+static void print_json(const report *r, const char *indent)
+{
+    const inrf_model *m = r->model;
+    const inrf_arch *a = &m->arch;
+    const char *in = indent;
+
+    printf("%s{\n%s  \"file\": ", in, in);
+    json_string(r->path);
+    printf(",\n%s  \"bytes\": %zu,\n", in, r->bytes);
+    printf("%s  \"format_version\": \"%u.%u\",\n", in, r->model->format_major, r->model->format_minor);
+    printf("%s  \"width\": %u,\n%s  \"height\": %u,\n", in, a->width, in, a->height);
+    printf("%s  \"channels\": %u,\n", in, a->channels);
+    printf("%s  \"colour_space\": \"%s\",\n", in, colour_space_name(r->model->arch.colour_space));
+    printf("%s  \"network\": {\n", in);
+    printf("%s    \"kind\": \"%s\",\n", in, inrf_kind_name(a->kind));
+    printf("%s    \"sine_layers\": %u,\n", in, a->layers);
+    printf("%s    \"widths\": [", in);
+    for (unsigned i = 0; i < a->layers; i++)
+        printf("%s%u", i ? ", " : "", a->hidden[i]);
+    printf("],\n%s    \"omega_first\": ", in);
+    json_number(a->omega_first);
+    printf(",\n%s    \"omega_hidden\": ", in);
+    json_number(a->omega_hidden);
+    printf(",\n%s    \"output_map\": \"%s\"\n%s  },\n", in, inrf_output_map_name(a->output_map),
+           in);
+
+    printf("%s  \"layers\": [\n", in);
+    for (unsigned i = 0; i < layer_count(m); i++) {
+        const inrf_layer *l = &m->layer[i];
+        printf("%s    {\"index\": %u, \"in\": %u, \"out\": %u, \"encoding\": \"%s\", "
+               "\"bias_encoding\": \"%s\", \"pruned\": %s, \"nnz\": %u, "
+               "\"sparsity_percent\": %.4f, \"bytes\": %llu}%s\n",
+               in, i, l->in, l->out, inrf_encoding_name(l->encoding),
+               inrf_encoding_name(l->bias_encoding), l->mask ? "true" : "false", l->nnz,
+               sparsity_percent(l), (unsigned long long)inrf_layer_bytes(l),
+               i + 1 < layer_count(m) ? "," : "");
+    }
+    printf("%s  ],\n", in);
+    printf("%s  \"parameters\": %zu,\n", in, inrf_model_params(m));
+    printf("%s  \"bits_per_pixel\": ", in);
+    json_number(bits_per_pixel(r));
+    printf(",\n%s  \"psnr\": ", in);
+    json_number(m->psnr);
+    printf(",\n%s  \"wght\": {\"compressed\": %s", in,
+           (r->wght ? (r->wght->flags & 1u) : (m->compress_mask & 1u)) ? "true" : "false");
+    if (r->wght != NULL)
+        printf(", \"stored_bytes\": %u, \"raw_bytes\": %u", r->wght->stored_bytes,
+               r->wght->raw_bytes);
+    printf("},\n");
+
+    printf("%s  \"chunks\": [\n", in);
+    for (size_t i = 0; i < r->nchunks; i++) {
+        const inrf_chunk_info *c = &r->chunks[i];
+        printf("%s    {\"type\": ", in);
+        json_string(c->type);
+        printf(", \"offset\": %llu, \"flags\": %u, \"stored_bytes\": %u, "
+               "\"raw_bytes\": %u, \"checksum\": \"%s\"}%s\n",
+               (unsigned long long)c->offset, c->flags, c->stored_bytes, c->raw_bytes,
+               c->checksum_ok > 0 ? "good" : c->checksum_ok == 0 ? "bad" : "not checked",
+               i + 1 < r->nchunks ? "," : "");
+    }
+    printf("%s  ],\n", in);
+    printf("%s  \"checksums_ok\": %s\n%s}", in, r->bad ? "false" : "true", in);
+}
+
+/* ------------------------------------------------------------- one file */
+
+/* Lists the chunks into a malloc'd array; the scan's status is returned
+ * through *scan_status (a checksum mismatch still yields the list). */
+static inrf_chunk_info *scan(const uint8_t *data, size_t size, size_t *count,
+                             inrf_status *scan_status)
+{
+    size_t cap = 16;
+    for (;;) {
+        inrf_chunk_info *chunks = calloc(cap, sizeof *chunks);
+        if (chunks == NULL) {
+            *scan_status = INRF_E_NOMEM;
+            return NULL;
+        }
+        *count = 0;
+        *scan_status = inrf_scan_memory(data, size, chunks, cap, count);
+        if (*count <= cap)
+            return chunks;
+        free(chunks);
+        cap = *count;
+    }
+}
+
+/* Inspects one file and prints it; 1 if it is valid, 0 otherwise (the
+ * reason is on stderr). */
+static int inspect(const char *path, const options *opt, int *printed, int array)
+{
+    inrf_read_options ropt;
+    inrf_read_options_init(&ropt);
+    uint8_t *data = NULL;
+    size_t size = 0, nchunks = 0;
+    inrf_chunk_info *chunks = NULL;
+    inrf_model *model = NULL;
+    int ok = 0;
+
+    if (!cli_read_file(path, ropt.max_file_bytes, &data, &size))
+        return 0;
+
+    inrf_status scan_st;
+    chunks = scan(data, size, &nchunks, &scan_st);
+    if (chunks == NULL || (scan_st != INRF_OK && scan_st != INRF_E_CHECKSUM)) {
+        cli_lib_error(path, scan_st);
+        goto done;
+    }
+    inrf_status st = inrf_read_memory(data, size, &ropt, &model);
+    if (st != INRF_OK) {
+        cli_lib_error(path, st);
+        goto done;
+    }
+
+    report r = {.path = path, .bytes = size, .model = model, .chunks = chunks,
+                .nchunks = nchunks};
+    for (size_t i = 0; i < nchunks; i++) {
+        if (strcmp(chunks[i].type, "WGHT") == 0 && r.wght == NULL)
+            r.wght = &chunks[i];
+        if (chunks[i].checksum_ok == 0 && r.bad == NULL)
+            r.bad = &chunks[i];
+    }
+
+    if (!opt->quiet) {
+        if (opt->json) {
+            if (array)
+                fputs(*printed ? ",\n" : "[\n", stdout);
+            print_json(&r, array ? "  " : "");
+            if (!array)
+                putchar('\n');
+        } else {
+            if (*printed)
+                putchar('\n');
+            print_text(&r);
+        }
+        (*printed)++;
+    }
+    /* The model parsed, yet a chunk the reader may skip (an ancillary
+     * one) failed its checksum: the file is still damaged. */
+    if (r.bad != NULL)
+        cli_error("%s: chunk %s at offset %llu: checksum mismatch", path, r.bad->type,
+                  (unsigned long long)r.bad->offset);
+    else
+        ok = 1;
+
+done:
+    inrf_model_free(model);
+    free(chunks);
+    free(data);
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    options opt = {0};
+    int c;
+
+    cli_init("inrinfo");
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":jqhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'j': opt.json = 1; break;
+        case 'q': opt.quiet = 1; break;
+        case 'h': usage(); return CLI_EXIT_OK;
+        case 'V': cli_print_version(); return CLI_EXIT_OK;
+        default: return cli_getopt_error(c, argv, longopts);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("no input file");
+    cli_set_silent(opt.quiet);
+
+    int nfiles = argc - optind, printed = 0, failed = 0;
+    int array = opt.json && nfiles > 1;
+    for (int i = optind; i < argc; i++)
+        if (!inspect(argv[i], &opt, &printed, array))
+            failed = 1;
+    if (array && !opt.quiet)
+        fputs(printed ? "\n]\n" : "[]\n", stdout);
+
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("error writing standard output");
+        return CLI_EXIT_FAILURE;
+    }
+    return failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+}
