@@ -76,7 +76,7 @@ static size_t split(const uint8_t *f, size_t size, piece *out, size_t max)
         out[n].type = inrf_ld32(f + pos);
         out[n].flags = inrf_ld32(f + pos + 4);
         out[n].size = inrf_ld32(f + pos + 8);
-        out[n].data = malloc(out[n].size + 1);
+        out[n].data = calloc(1, out[n].size + 64); /* room for tests that grow it */
         memcpy(out[n].data, f + pos + INRF_CHUNK_HEADER_SIZE, out[n].size);
         pos += INRF_CHUNK_OVERHEAD + out[n].size;
     }
