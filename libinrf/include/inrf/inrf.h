@@ -157,7 +157,8 @@ INRF_API size_t inrf_model_params(const inrf_model *model);
 
 /* Re-encodes layer l: INRF_ENC_F32 keeps w, F16 rounds w to binary16,
  * INT8 / INT8_ROW quantise symmetrically (scale = max|w| / 127 per layer or
- * row, q = round(w / scale)) and set w = q * scale. The bias is rounded to
+ * row, 1 where all weights are 0; q = round(w / scale)) and set
+ * w = q * scale. The bias is rounded to
  * binary16 when bias_encoding is F16. Pruned positions stay 0. */
 INRF_API INRF_NODISCARD inrf_status inrf_layer_encode(inrf_model *model, unsigned l,
                                                       inrf_encoding encoding,

@@ -63,7 +63,8 @@ INRF_HD float inrf_output_unit(float v, int signed_output)
     return u > 0.0f ? (u < 1.0f ? u : 1.0f) : 0.0f;
 }
 
-/* A [0, 1] value to an 8-bit sample: floor(u * 255 + 0.5). */
+/* A [0, 1] value to an 8-bit sample: floor(fma(u, 255, 0.5)), the fused
+ * form of floor(u * 255 + 1/2) that spec "Reference algorithm" fixes. */
 INRF_HD uint8_t inrf_unit_to_u8(float u)
 {
     return (uint8_t)(int)fmaf(u, 255.0f, 0.5f);
