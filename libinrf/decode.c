@@ -9,7 +9,7 @@
 #endif
 
 #include "config.h"
-#include "decode_tile.h"
+#include "cpu.h"
 #include "inrf/siren_math.h"
 #include "internal.h"
 
@@ -40,33 +40,7 @@ uint64_t inrf_model_macs_per_pixel(const inrf_model *m)
     return n;
 }
 
-typedef struct kernel {
-    const char *name;
-    inrf_tile_fn fn;
-} kernel;
-
-/* The best kernel for this CPU; INRF_KERNEL=generic|avx2|avx512 asks for
- * a particular one (tests compare them), used only if the CPU runs it. */
-static kernel pick_kernel(void)
-{
-    const char *want = getenv("INRF_KERNEL");
-    kernel k = {"generic", inrf_tile_forward_generic};
-    if (want && strcmp(want, "generic") == 0)
-        return k;
-#ifdef INRF_SIMD_X86
-    __builtin_cpu_init();
-    int has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    int has_avx512 = has_avx2 && __builtin_cpu_supports("avx512f") &&
-                     __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-    if (has_avx512 && !(want && strcmp(want, "avx2") == 0))
-        return (kernel){"avx512", inrf_tile_forward_avx512};
-    if (has_avx2)
-        return (kernel){"avx2", inrf_tile_forward_avx2};
-#endif
-    return k;
-}
-
-const char *inrf_decode_kernel_name(void) { return pick_kernel().name; }
+const char *inrf_decode_kernel_name(void) { return inrf_cpu_level_name(inrf_cpu_level_pick()); }
 
 static void make_net(const inrf_model *m, inrf_tile_net *net)
 {
@@ -121,7 +95,7 @@ static inrf_status decode(const inrf_model *m, const inrf_decode_options *opt, u
         stride = (size_t)W * C * (out8 ? 1 : sizeof(float));
     inrf_tile_net net;
     make_net(m, &net);
-    kernel k = pick_kernel();
+    inrf_tile_fn forward = inrf_cpu_tile_forward();
     float *cx = malloc(((size_t)W + H) * sizeof(float));
     if (!cx)
         return inrf_fail(INRF_E_NOMEM, "decode: out of memory");
@@ -162,7 +136,7 @@ static inrf_status decode(const inrf_model *m, const inrf_decode_options *opt, u
                 xy[p] = cx[idx % W];
                 xy[INRF_TILE + p] = cy[idx / W];
             }
-            k.fn(&net, xy, res, scratch);
+            forward(&net, xy, res, scratch);
             for (unsigned p = 0; p < count; p++) {
                 uint64_t idx = first + p;
                 size_t row = (size_t)(idx / W) * stride, col = (size_t)(idx % W) * C;

@@ -39,6 +39,22 @@ static void test_sin_error(void **state)
     assert_true(inrf_sin(NAN) == 0.0f);
 }
 
+static void test_sincos(void **state)
+{
+    (void)state;
+    double worst = 0.0;
+    for (double xd = -8192.0; xd <= 8192.0; xd += 0.000731) {
+        float x = (float)xd, s, c;
+        inrf_sincos(x, &s, &c);
+        assert_true(s == inrf_sin(x)); /* the same sine, bit for bit */
+        double e = fabs((double)c - cos((double)x));
+        if (e > worst)
+            worst = e;
+    }
+    assert_true(worst <= 2.5e-7);
+    assert_true(worst > 0.0);
+}
+
 static void test_coord(void **state)
 {
     (void)state;
@@ -162,7 +178,8 @@ static void test_status_texts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sin_error),     cmocka_unit_test(test_coord),
+        cmocka_unit_test(test_sin_error),     cmocka_unit_test(test_sincos),
+        cmocka_unit_test(test_coord),
         cmocka_unit_test(test_output_mapping), cmocka_unit_test(test_neuron_order),
         cmocka_unit_test(test_f16),           cmocka_unit_test(test_psnr),
         cmocka_unit_test(test_status_texts),

@@ -318,5 +318,6 @@ INRF_API double inrf_psnr_from_mse(double mse);
 #endif
 
 #include "inrf/image.h"
+#include "inrf/encode.h"
 
 #endif /* INRF_INRF_H */

@@ -1,0 +1,616 @@
+/* encode.c: the encoder: fits a SIREN to an image with Adam and cosine
+ * decay, then the Rapid-INR pipeline (pruning rounds, int8 quantisation)
+ * with quantisation-aware fine-tuning and rate control. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "config.h"
+#include "bytes.h"
+#include "cpu.h"
+#include "inrf/siren_math.h"
+#include "internal.h"
+#include "train.h"
+
+void inrf_encode_options_init_(inrf_encode_options *opt, int abi)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->abi = abi;
+    opt->effort = 5;
+    opt->prune = 1;
+    opt->quant = INRF_QUANT_INT8;
+    opt->qat = 1;
+    opt->half_io = 1;
+    opt->seed = 1;
+}
+
+/* ------------------------------------------------------------- schedule */
+
+typedef struct preset_info {
+    unsigned layers, hidden;
+    float omega_first;    /* measured: 15 beats the customary 30 by 1.5 dB on CIFAR-10 */
+    float lr;             /* Adam learning rate of stage 1 */
+    int prune20;          /* stage 2 */
+    float pr_lo, pr_hi;   /* dynamic ratio: Pr = slope * PSNR + icpt between */
+    float db_lo, db_hi;   /* the two PSNR knees */
+} preset_info;
+
+/* The paper's architectures and dynamic pruning formulas:
+ * cifar10: 0 below 30 dB, 0.05 PSNR - 1.5 up to 35 dB, 0.25 above;
+ * flowers, imagenet: 0.2 below 35 dB, 0.04 PSNR - 1.2 up to 40, 0.4 above. */
+static const preset_info presets[4] = {
+    [INRF_PRESET_CIFAR10] = {3, 15, 15.0f, 3e-3f, 0, 0.0f, 0.25f, 30.0f, 35.0f},
+    [INRF_PRESET_FLOWERS] = {10, 32, 30.0f, 1e-3f, 1, 0.2f, 0.4f, 35.0f, 40.0f},
+    [INRF_PRESET_IMAGENET] = {10, 40, 30.0f, 1e-3f, 1, 0.2f, 0.4f, 35.0f, 40.0f},
+};
+
+static int auto_preset(const inrf_image *img)
+{
+    uint64_t px = (uint64_t)img->width * img->height;
+    return px <= 64 * 64 ? INRF_PRESET_CIFAR10 : px <= 256 * 256 ? INRF_PRESET_FLOWERS
+                                                                  : INRF_PRESET_IMAGENET;
+}
+
+/* Dynamic pruning ratio from the PSNR (linear between the knees). */
+static float dynamic_ratio(const preset_info *p, double psnr)
+{
+    if (psnr < p->db_lo)
+        return p->pr_lo;
+    if (psnr > p->db_hi)
+        return p->pr_hi;
+    return (float)(p->pr_lo + (p->pr_hi - p->pr_lo) * (psnr - p->db_lo) / (p->db_hi - p->db_lo));
+}
+
+/* Steps of each stage. Effort 9 is the paper's 5,000 + 10,000 + 10,000;
+ * lower efforts scale it down (effort 5: 0.4). */
+static int effort_steps(int base, int effort)
+{
+    static const float scale[10] = {0, 0.06f, 0.1f, 0.16f, 0.25f, 0.4f, 0.55f, 0.7f, 0.85f, 1.0f};
+    return (int)(base * scale[effort] + 0.5f);
+}
+
+/* ---------------------------------------------------------------- state */
+
+typedef struct trainer {
+    inrf_train_net net;
+    inrf_train_fn pass;
+    unsigned channels;
+    size_t npix;                  /* pixels of the image */
+    float *xy, *y;                /* [2][npix], [C][npix] */
+    size_t batch;                 /* pixels per step, multiple of INRF_TRAIN_ALIGN */
+    float *bxy, *by;              /* the step's batch when it is a sample */
+    float *params, *m, *v, *best, *qparams;
+    uint8_t *keep;                /* 1 where a weight may be non-zero */
+    float *grad;                  /* [threads][nparams] */
+    float *work;                  /* [threads][work floats] */
+    size_t work_n;
+    int threads;
+    uint64_t rng;
+    long step_total;              /* Adam's t */
+    int steps_done;
+    const inrf_encode_options *opt;
+    inrf_encode_progress prog;
+    double t0;
+    int quant_mode;               /* fake quantisation in the forward pass */
+    int half_io;
+} trainer;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static uint64_t next_rand(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static float round_half(float v) { return inrf_f16_to_f32(inrf_f32_to_f16(v)); }
+
+/* What the file will hold for the current float weights: the encodings of
+ * stage 4 applied to a copy (straight-through estimator: gradients flow
+ * to the float weights). Mirrors inrf_layer_encode. */
+static void fake_quantise(const trainer *t, const float *src, float *dst)
+{
+    const inrf_train_net *n = &t->net;
+    memcpy(dst, src, n->nparams * sizeof(float));
+    for (unsigned l = 0; l <= n->layers; l++) {
+        float *W = dst + n->woff[l], *b = dst + n->boff[l];
+        unsigned in = n->in[l], out = n->out[l];
+        int hidden = l > 0 && l < n->layers;
+        if (hidden && t->quant_mode != INRF_QUANT_NONE) {
+            unsigned rows = t->quant_mode == INRF_QUANT_INT8_ROW ? out : 1;
+            size_t span = (size_t)in * out / rows;
+            for (unsigned r = 0; r < rows; r++) {
+                float *w = W + r * span, amax = 0.0f;
+                for (size_t i = 0; i < span; i++)
+                    amax = fmaxf(amax, fabsf(w[i]));
+                float s = amax > 0.0f ? amax / 127.0f : 1.0f;
+                for (size_t i = 0; i < span; i++) {
+                    float q = rintf(w[i] / s);
+                    q = q > 127.0f ? 127.0f : (q < -127.0f ? -127.0f : q);
+                    w[i] = q * s;
+                }
+            }
+        } else if (!hidden && t->half_io) {
+            for (size_t i = 0; i < (size_t)in * out; i++)
+                W[i] = round_half(W[i]);
+        }
+        if (t->half_io)
+            for (unsigned j = 0; j < out; j++)
+                b[j] = round_half(b[j]);
+    }
+}
+
+/* Fills the step's batch: all pixels, or a random sample. */
+static void pick_batch(trainer *t, const float **xy, const float **y, size_t *n, size_t *valid)
+{
+    if (t->batch >= t->npix) {
+        *xy = t->xy, *y = t->y;
+        *n = t->batch, *valid = t->npix;
+        return;
+    }
+    for (size_t p = 0; p < t->batch; p++) {
+        size_t s = next_rand(&t->rng) % t->npix;
+        t->bxy[p] = t->xy[s];
+        t->bxy[t->batch + p] = t->xy[t->npix + s];
+        for (unsigned c = 0; c < t->channels; c++)
+            t->by[c * t->batch + p] = t->y[c * t->npix + s];
+    }
+    *xy = t->bxy, *y = t->by;
+    *n = *valid = t->batch;
+}
+
+/* One forward/backward over the batch, split across threads; returns the
+ * mean squared error and leaves the summed gradient in t->grad. */
+static double gradient(trainer *t, const float *params)
+{
+    const float *xy, *y;
+    size_t n, valid;
+    pick_batch(t, &xy, &y, &n, &valid);
+    const size_t P = t->net.nparams;
+    const float scale = 1.0f / (float)(valid * t->channels);
+    int T = t->threads;
+    size_t chunk = (n / INRF_TRAIN_ALIGN + T - 1) / T * INRF_TRAIN_ALIGN;
+    double sse = 0.0;
+#pragma omp parallel for num_threads(T) schedule(static, 1) reduction(+ : sse)
+    for (int i = 0; i < T; i++) {
+        float *g = t->grad + (size_t)i * P;
+        memset(g, 0, P * sizeof(float));
+        size_t p0 = (size_t)i * chunk;
+        if (p0 >= n)
+            continue;
+        size_t len = n - p0 < chunk ? n - p0 : chunk;
+        size_t ok = valid > p0 ? (valid - p0 < len ? valid - p0 : len) : 0;
+        /* per-thread slices of the [rows][n] arrays: rows stay n apart,
+         * so the kernel sees a contiguous copy */
+        float *w = t->work + (size_t)i * t->work_n;
+        float *cxy = w, *cy = w + 2 * chunk, *kw = cy + (size_t)t->channels * chunk;
+        for (int r = 0; r < 2; r++)
+            memcpy(cxy + r * len, xy + r * n + p0, len * sizeof(float));
+        for (unsigned c = 0; c < t->channels; c++)
+            memcpy(cy + c * len, y + c * n + p0, len * sizeof(float));
+        sse += t->pass(&t->net, params, cxy, cy, len, ok, scale, g, kw);
+    }
+    for (int i = 1; i < T; i++) /* fixed order: same bits for the same threads */
+        for (size_t k = 0; k < P; k++)
+            t->grad[k] += t->grad[(size_t)i * P + k];
+    return sse / (double)(valid * t->channels);
+}
+
+static double psnr_of_mse(double mse) { return mse > 0 ? 10.0 * log10(1.0 / mse) : 99.0; }
+
+/* Runs one stage of Adam with cosine decay from lr0 to lr0 / 20, keeping the
+ * best weights seen (t->best). Returns the best training PSNR, or a
+ * negative value when the progress callback asked to stop. */
+static double run_stage(trainer *t, int stage, int steps, float lr0, double stop_psnr)
+{
+    const size_t P = t->net.nparams;
+    const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+    double best = -1.0;
+    t->prog.stage = stage;
+    for (int s = 0; s <= steps; s++) {
+        const float *cur = t->params;
+        if (t->quant_mode != INRF_QUANT_NONE || t->half_io) {
+            fake_quantise(t, t->params, t->qparams);
+            cur = t->qparams;
+        }
+        double psnr = psnr_of_mse(gradient(t, cur));
+        if (psnr > best) { /* the loss is that of the weights before this step */
+            best = psnr;
+            memcpy(t->best, t->params, P * sizeof(float));
+        }
+        if ((s & 63) == 0 && t->opt->progress) {
+            t->prog.psnr = psnr;
+            t->prog.best_psnr = best;
+            t->prog.step = t->steps_done + s;
+            t->prog.seconds = now() - t->t0;
+            if (t->opt->progress(&t->prog, t->opt->user))
+                return -1.0;
+        }
+        if (s == steps || (stop_psnr > 0 && best >= stop_psnr))
+            break;
+        float lr = lr0 * (0.05f + 0.95f * 0.5f * (1.0f + cosf((float)M_PI * s / steps)));
+        t->step_total++;
+        float c1 = 1.0f / (1.0f - powf(b1, (float)t->step_total));
+        float c2 = 1.0f / (1.0f - powf(b2, (float)t->step_total));
+        for (size_t k = 0; k < P; k++) {
+            float g = t->grad[k];
+            t->m[k] = b1 * t->m[k] + (1 - b1) * g;
+            t->v[k] = b2 * t->v[k] + (1 - b2) * g * g;
+            float upd = lr * (t->m[k] * c1) / (sqrtf(t->v[k] * c2) + eps);
+            t->params[k] = t->keep[k] ? t->params[k] - upd : 0.0f;
+        }
+    }
+    t->steps_done += steps;
+    memcpy(t->params, t->best, P * sizeof(float));
+    return best;
+}
+
+/* Prunes the hidden layers (sine layers 1..L-1) to `ratio` of their weights
+ * by magnitude, layer by layer (L1-unstructured). */
+static void prune_hidden(trainer *t, float ratio)
+{
+    const inrf_train_net *n = &t->net;
+    for (unsigned l = 1; l < n->layers; l++) {
+        size_t cnt = (size_t)n->in[l] * n->out[l], drop = (size_t)(ratio * cnt + 0.5f);
+        float *W = t->params + n->woff[l];
+        uint8_t *keep = t->keep + n->woff[l];
+        float *mag = malloc(cnt * sizeof(float));
+        if (!mag)
+            return; /* pruning is an optimisation; skip it */
+        for (size_t i = 0; i < cnt; i++)
+            mag[i] = keep[i] ? fabsf(W[i]) : -1.0f;
+        /* threshold = the drop-th smallest magnitude (selection by sort) */
+        for (size_t i = 1; i < cnt; i++) {
+            float v = mag[i];
+            size_t j = i;
+            while (j > 0 && mag[j - 1] > v) {
+                mag[j] = mag[j - 1];
+                j--;
+            }
+            mag[j] = v;
+        }
+        float thr = drop ? mag[drop - 1] : -1.0f;
+        size_t dropped = 0;
+        for (size_t i = 0; i < cnt && dropped < drop; i++)
+            if (!keep[i] || fabsf(W[i]) <= thr) {
+                dropped += 1;
+                keep[i] = 0;
+                W[i] = 0.0f;
+            }
+        free(mag);
+    }
+    for (size_t k = 0; k < n->nparams; k++)
+        if (!t->keep[k])
+            t->m[k] = t->v[k] = 0.0f;
+}
+
+static float pruned_fraction(const trainer *t)
+{
+    size_t all = 0, off = 0;
+    for (unsigned l = 1; l < t->net.layers; l++) {
+        size_t cnt = (size_t)t->net.in[l] * t->net.out[l];
+        all += cnt;
+        for (size_t i = 0; i < cnt; i++)
+            off += !t->keep[t->net.woff[l] + i];
+    }
+    return all ? (float)off / all : 0.0f;
+}
+
+/* ------------------------------------------------------------ the model */
+
+/* Builds the file's model from float weights: masks, then encodings. */
+static inrf_status make_model(const trainer *t, const inrf_arch *arch, const float *params,
+                              inrf_model **out)
+{
+    inrf_model *m;
+    inrf_status st = inrf_model_create(arch, &m);
+    if (st != INRF_OK)
+        return st;
+    const inrf_train_net *n = &t->net;
+    for (unsigned l = 0; l <= n->layers && st == INRF_OK; l++) {
+        inrf_layer *L = &m->layer[l];
+        size_t cnt = (size_t)L->in * L->out;
+        memcpy(L->w, params + n->woff[l], cnt * sizeof(float));
+        memcpy(L->b, params + n->boff[l], L->out * sizeof(float));
+        /* A bitmap costs a bit a weight: store the layer dense (its pruned
+         * weights as zeros) unless the bitmap saves bytes. */
+        size_t kept = 0;
+        for (size_t i = 0; i < cnt; i++)
+            kept += t->keep[n->woff[l] + i];
+        int hidden_q = l > 0 && l < n->layers && t->quant_mode != INRF_QUANT_NONE;
+        size_t vb = hidden_q ? 1 : t->half_io ? 2 : 4;
+        if (kept < cnt && (cnt + 7) / 8 + kept * vb < cnt * vb) {
+            uint8_t *mask = calloc((cnt + 7) / 8, 1);
+            if (!mask) {
+                st = inrf_fail(INRF_E_NOMEM, "encode: out of memory");
+                break;
+            }
+            for (size_t i = 0; i < cnt; i++)
+                if (t->keep[n->woff[l] + i])
+                    mask[i >> 3] |= (uint8_t)(1u << (i & 7));
+            st = inrf_layer_set_mask(m, l, mask);
+            free(mask);
+        }
+        int hidden = l > 0 && l < n->layers;
+        inrf_encoding enc = INRF_ENC_F32;
+        if (hidden && t->quant_mode == INRF_QUANT_INT8)
+            enc = INRF_ENC_INT8;
+        else if (hidden && t->quant_mode == INRF_QUANT_INT8_ROW)
+            enc = INRF_ENC_INT8_ROW;
+        else if (!hidden && t->half_io)
+            enc = INRF_ENC_F16;
+        if (st == INRF_OK)
+            st = inrf_layer_encode(m, l, enc, t->half_io ? INRF_ENC_F16 : INRF_ENC_F32);
+    }
+    if (st != INRF_OK) {
+        inrf_model_free(m);
+        return st;
+    }
+    *out = m;
+    return INRF_OK;
+}
+
+/* PSNR of a model decoded at the source size against the source. */
+static inrf_status model_psnr(const inrf_model *m, const inrf_image *img, int threads, double *psnr)
+{
+    size_t n = (size_t)img->width * img->height * img->channels;
+    uint8_t *px = malloc(n);
+    if (!px)
+        return inrf_fail(INRF_E_NOMEM, "encode: out of memory");
+    inrf_decode_options o;
+    inrf_decode_options_init(&o);
+    o.threads = threads;
+    inrf_status st = inrf_decode_u8(m, &o, px, 0);
+    if (st == INRF_OK)
+        *psnr = inrf_psnr_u8(px, img->pixels, n);
+    free(px);
+    return st;
+}
+
+static size_t file_bytes(const inrf_model *m)
+{
+    void *d;
+    size_t n = 0;
+    if (inrf_write_memory(m, NULL, &d, &n) != INRF_OK)
+        return SIZE_MAX;
+    free(d);
+    return n;
+}
+
+/* --------------------------------------------------------------- driver */
+
+static inrf_status check_options(const inrf_image *img, const inrf_encode_options *o)
+{
+    if (!img || !img->pixels || (img->channels != 1 && img->channels != 3) || !img->width ||
+        !img->height)
+        return inrf_fail(INRF_E_INVALID_ARG, "encode: no image");
+    if (o->abi != INRF_ABI_VERSION)
+        return inrf_fail(INRF_E_INVALID_ARG, "encode options not initialised for this library");
+    if (o->preset < 0 || o->preset > INRF_PRESET_IMAGENET || o->effort < 1 || o->effort > 9 ||
+        o->layers < 0 || o->layers > INRF_MAX_SINE_LAYERS || o->hidden < 0 ||
+        o->hidden > INRF_MAX_WIDTH || o->steps < 0 || o->threads < 0 || o->quant < 0 ||
+        o->quant > INRF_QUANT_INT8_ROW || !(o->lr >= 0 && o->lr < 1) ||
+        !(o->omega_first >= 0 && o->omega_first < 1e4) ||
+        !(o->omega_hidden >= 0 && o->omega_hidden < 1e4) || !(o->target_psnr >= 0))
+        return inrf_fail(INRF_E_INVALID_ARG, "encode: an option is out of range");
+    return INRF_OK;
+}
+
+static void trainer_free(trainer *t)
+{
+    free(t->xy);
+    free(t->params);
+    free(t->keep);
+    free(t->grad);
+    free(t->work);
+}
+
+static inrf_status trainer_init(trainer *t, const inrf_image *img, const inrf_arch *a,
+                                const inrf_encode_options *o)
+{
+    memset(t, 0, sizeof *t);
+    t->opt = o;
+    t->channels = img->channels;
+    t->npix = (size_t)img->width * img->height;
+    size_t cap = o->batch_pixels ? o->batch_pixels : 65536;
+    size_t want = t->npix < cap ? t->npix : cap;
+    t->batch = (want + INRF_TRAIN_ALIGN - 1) / INRF_TRAIN_ALIGN * INRF_TRAIN_ALIGN;
+#ifdef _OPENMP
+    t->threads = o->threads > 0 ? o->threads : omp_get_max_threads();
+#else
+    t->threads = 1;
+#endif
+    /* threads only help with enough pixels each */
+    while (t->threads > 1 && t->batch / t->threads < 256)
+        t->threads--;
+    t->rng = o->seed ^ 0x5eedf00dull;
+    t->pass = inrf_cpu_train_pass();
+
+    inrf_train_net *n = &t->net;
+    n->layers = a->layers;
+    n->omega_first = a->omega_first;
+    n->omega_hidden = a->omega_hidden;
+    size_t off = 0;
+    for (unsigned l = 0; l <= a->layers; l++) {
+        inrf_layer_shape(a, l, &n->in[l], &n->out[l]);
+        n->woff[l] = off;
+        off += (size_t)n->in[l] * n->out[l];
+        n->boff[l] = off;
+        off += n->out[l];
+        if (l < a->layers && n->out[l] > n->max_width)
+            n->max_width = n->out[l];
+    }
+    n->nparams = off;
+    const size_t P = off;
+    size_t chunk = (t->batch / INRF_TRAIN_ALIGN + t->threads - 1) / t->threads * INRF_TRAIN_ALIGN;
+    t->work_n = (2 + t->channels) * chunk + inrf_train_work_floats(n, chunk);
+    t->work_n = (t->work_n + 15) & ~(size_t)15;
+    size_t pix_n = (size_t)(2 + t->channels) * (t->batch > t->npix ? t->batch : t->npix);
+    size_t bat_n = t->batch < t->npix ? (size_t)(2 + t->channels) * t->batch : 0;
+    t->xy = calloc(pix_n + bat_n, sizeof(float));
+    t->params = calloc(5 * P, sizeof(float));
+    t->keep = malloc(P);
+    t->grad = calloc((size_t)t->threads * P, sizeof(float));
+    t->work = aligned_alloc(64, (t->threads * t->work_n * sizeof(float) + 63) & ~(size_t)63);
+    if (!t->xy || !t->params || !t->keep || !t->grad || !t->work) {
+        trainer_free(t);
+        return inrf_fail(INRF_E_NOMEM, "encode: out of memory");
+    }
+    size_t stride = t->batch > t->npix ? t->batch : t->npix; /* rows padded to the batch */
+    t->y = t->xy + 2 * stride;
+    if (bat_n) {
+        t->bxy = t->y + (size_t)t->channels * stride;
+        t->by = t->bxy + 2 * t->batch;
+    }
+    t->m = t->params + P, t->v = t->m + P, t->best = t->v + P, t->qparams = t->best + P;
+    memset(t->keep, 1, P);
+    /* coordinates and targets; padding pixels repeat the last one */
+    for (size_t p = 0; p < stride; p++) {
+        size_t s = p < t->npix ? p : t->npix - 1;
+        uint32_t i = (uint32_t)(s % img->width), j = (uint32_t)(s / img->width);
+        t->xy[p] = inrf_coord(i, img->width, -1.0, 1.0);
+        t->xy[stride + p] = inrf_coord(j, img->height, -1.0, 1.0);
+        for (unsigned c = 0; c < t->channels; c++)
+            t->y[c * stride + p] = img->pixels[s * t->channels + c] * (1.0f / 255.0f);
+    }
+    return INRF_OK;
+}
+
+inrf_status inrf_encode(const inrf_image *img, const inrf_encode_options *opt, inrf_model **out,
+                        inrf_encode_stats *stats)
+{
+    inrf_encode_options def;
+    if (!out)
+        return inrf_fail(INRF_E_INVALID_ARG, "encode: NULL output");
+    *out = NULL;
+    if (!opt) {
+        inrf_encode_options_init(&def);
+        opt = &def;
+    }
+    inrf_status st = check_options(img, opt);
+    if (st != INRF_OK)
+        return st;
+    double t0 = now();
+    int preset = opt->preset ? opt->preset : auto_preset(img);
+    const preset_info *pi = &presets[preset];
+    inrf_arch a;
+    inrf_arch_siren(&a, img->width, img->height, img->channels,
+                    (uint8_t)(opt->layers ? opt->layers : (int)pi->layers),
+                    (uint16_t)(opt->hidden ? opt->hidden : (int)pi->hidden));
+    a.omega_first = opt->omega_first > 0 ? opt->omega_first : pi->omega_first;
+    if (opt->omega_hidden > 0)
+        a.omega_hidden = opt->omega_hidden;
+    if ((st = inrf_arch_check(&a)) != INRF_OK)
+        return st;
+
+    trainer t;
+    if ((st = trainer_init(&t, img, &a, opt)) != INRF_OK)
+        return st;
+    t.t0 = t0;
+    /* SIREN initialisation, through the model so that it is the library's */
+    inrf_model *init;
+    if ((st = inrf_model_create(&a, &init)) != INRF_OK) {
+        trainer_free(&t);
+        return st;
+    }
+    inrf_model_init(init, opt->seed);
+    for (unsigned l = 0; l <= a.layers; l++) {
+        memcpy(t.params + t.net.woff[l], init->layer[l].w,
+               (size_t)init->layer[l].in * init->layer[l].out * sizeof(float));
+        memcpy(t.params + t.net.boff[l], init->layer[l].b, init->layer[l].out * sizeof(float));
+    }
+    inrf_model_free(init);
+
+    const float lr = opt->lr > 0 ? opt->lr : pi->lr;
+    int s1 = opt->steps ? opt->steps : effort_steps(5000, opt->effort);
+    int s2 = pi->prune20 && opt->prune ? effort_steps(10000, opt->effort) : 0;
+    int s3 = opt->prune ? effort_steps(10000, opt->effort) : 0;
+    int s4 = opt->quant != INRF_QUANT_NONE && opt->qat ? effort_steps(2500, opt->effort) : 0;
+    if (opt->steps && opt->prune) /* explicit fit steps: the others follow */
+        s2 = pi->prune20 ? opt->steps : 0, s3 = opt->steps;
+    if (opt->steps && s4)
+        s4 = opt->steps / 2;
+    t.prog.steps = s1 + s2 + s3 + s4;
+    /* with a target, fitting stops a margin above it for quantisation */
+    double stop = opt->target_psnr > 0 ? opt->target_psnr + 0.5 : 0;
+
+    double fp32 = run_stage(&t, 1, s1, lr, stop);
+    if (fp32 >= 0 && s2) {
+        prune_hidden(&t, 0.2f);
+        fp32 = fmax(fp32, run_stage(&t, 2, s2, lr * 0.4f, stop));
+    }
+    if (fp32 >= 0 && s3) {
+        float ratio = dynamic_ratio(pi, fp32);
+        if (ratio > pruned_fraction(&t)) {
+            prune_hidden(&t, ratio);
+            double r = run_stage(&t, 3, s3, lr * 0.4f, stop);
+            if (r < 0)
+                fp32 = r;
+        }
+    }
+    /* stage 4: quantise, fine-tune through the quantiser */
+    t.quant_mode = opt->quant;
+    t.half_io = opt->half_io;
+    if (fp32 >= 0 && s4) {
+        memset(t.m, 0, t.net.nparams * sizeof(float));
+        memset(t.v, 0, t.net.nparams * sizeof(float));
+        if (run_stage(&t, 4, s4, lr * 0.3f, 0) < 0)
+            fp32 = -1;
+    }
+    if (fp32 < 0) {
+        trainer_free(&t);
+        return inrf_fail(INRF_E_INTERRUPTED, "encode: interrupted");
+    }
+
+    inrf_model *m = NULL;
+    st = make_model(&t, &a, t.params, &m);
+    /* rate control: prune the hidden layers further until the file fits */
+    size_t bytes = st == INRF_OK ? file_bytes(m) : 0;
+    while (st == INRF_OK && opt->max_bytes && bytes > opt->max_bytes) {
+        float ratio = pruned_fraction(&t) + 0.1f;
+        if (ratio > 0.95f || a.layers < 2) {
+            st = inrf_fail(INRF_E_LIMIT, "encode: cannot fit in %zu bytes (smallest made: %zu)",
+                           opt->max_bytes, bytes);
+            break;
+        }
+        prune_hidden(&t, ratio);
+        run_stage(&t, 4, s4 > 0 ? s4 / 2 : 200, lr * 0.1f, 0);
+        inrf_model_free(m);
+        m = NULL;
+        if ((st = make_model(&t, &a, t.params, &m)) == INRF_OK)
+            bytes = file_bytes(m);
+    }
+    double psnr = 0;
+    if (st == INRF_OK)
+        st = model_psnr(m, img, t.threads, &psnr);
+    if (st != INRF_OK) {
+        inrf_model_free(m);
+        trainer_free(&t);
+        return st;
+    }
+    m->psnr = (float)psnr;
+    if (stats) {
+        stats->psnr = psnr;
+        stats->psnr_fp32 = fp32;
+        stats->bytes = file_bytes(m);
+        stats->seconds = now() - t0;
+        stats->steps = t.steps_done;
+        stats->prune_ratio = pruned_fraction(&t);
+        stats->layers = a.layers;
+        stats->hidden = a.hidden[0];
+    }
+    trainer_free(&t);
+    *out = m;
+    return INRF_OK;
+}

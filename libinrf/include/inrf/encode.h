@@ -1,0 +1,97 @@
+/* encode.h: fitting a SIREN to an image (the encoder), with the Rapid-INR
+ * pipeline of pruning and quantisation, and rate control. Public API;
+ * included by inrf.h. */
+#ifndef INRF_ENCODE_H
+#define INRF_ENCODE_H
+
+#include "inrf/inrf.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Architectures and schedules of the Rapid-INR paper. */
+typedef enum inrf_preset {
+    INRF_PRESET_AUTO = 0,     /* from the image size: <= 64 x 64 cifar10,
+                                 <= 256 x 256 flowers, larger imagenet */
+    INRF_PRESET_CIFAR10 = 1,  /* 3 sine layers x 15, no first pruning round */
+    INRF_PRESET_FLOWERS = 2,  /* 10 x 32 */
+    INRF_PRESET_IMAGENET = 3, /* 10 x 40 */
+} inrf_preset;
+
+/* Quantisation of the hidden layers (stage 4). */
+typedef enum inrf_quant {
+    INRF_QUANT_NONE = 0,      /* fp32 everywhere */
+    INRF_QUANT_INT8 = 1,      /* int8 with one scale per layer (the paper) */
+    INRF_QUANT_INT8_ROW = 2,  /* int8 with one scale per output row */
+} inrf_quant;
+
+/* Progress of an encode, given to the callback. */
+typedef struct inrf_encode_progress {
+    int stage;                /* 1 fit, 2 prune 20 %, 3 dynamic prune, 4 quantise */
+    int step, steps;          /* step within the whole schedule, and its total */
+    double psnr;              /* of the current weights on the training pixels, dB */
+    double best_psnr;         /* best seen so far */
+    double seconds;           /* since the start */
+} inrf_encode_progress;
+
+typedef struct inrf_encode_options {
+    int abi;                  /* set by inrf_encode_options_init */
+    int preset;               /* inrf_preset, default AUTO */
+    int layers;               /* sine layers, 1..64; 0 = the preset's */
+    int hidden;               /* neurons per sine layer, 1..1024; 0 = the preset's */
+    float omega_first;        /* w0 of the first layer; 0 = the preset's (cifar10 15,
+                                 others 30) */
+    float omega_hidden;       /* w0 of the others; 0 = the preset's (30) */
+    float lr;                 /* Adam learning rate of the fit; 0 = the preset's
+                                 (cifar10 3e-3, others 1e-3); later stages use
+                                 0.4x (pruning) and 0.3x (quantisation) */
+    int steps;                /* fit steps (stage 1); 0 = from effort */
+    int effort;               /* 1..9, default 5; 9 = the paper's schedule
+                                 (5,000 + 10,000 + 10,000 steps) */
+    int prune;                /* 1 (default): stages 2 and 3 as the preset says; 0: none */
+    int quant;                /* inrf_quant, default INRF_QUANT_INT8 */
+    int qat;                  /* 1 (default): quantisation-aware fine-tuning after
+                                 stage 4; 0: plain rounding */
+    int half_io;              /* 1 (default): first and last layers and all biases
+                                 in binary16; 0: binary32 (the paper) */
+    double target_psnr;       /* dB; > 0: stop once reached and keep the
+                                 smallest file that reaches it; default 0 (off) */
+    size_t max_bytes;         /* > 0: the file never exceeds it, INRF_E_LIMIT if it
+                                 cannot; default 0 (off) */
+    uint32_t batch_pixels;    /* pixels per step; 0 = all up to 65,536, then random
+                                 mini-batches of 65,536 */
+    uint64_t seed;            /* default 1; same seed and threads, same bytes */
+    int threads;              /* OpenMP threads, 0 = runtime default */
+    /* Called every few steps; a non-zero return stops the encode with
+     * INRF_E_INTERRUPTED (Ctrl-C). May be NULL. */
+    int (*progress)(const inrf_encode_progress *p, void *user);
+    void *user;
+} inrf_encode_options;
+
+INRF_API void inrf_encode_options_init_(inrf_encode_options *opt, int abi);
+#define inrf_encode_options_init(opt) inrf_encode_options_init_((opt), INRF_ABI_VERSION)
+
+/* What an encode did. */
+typedef struct inrf_encode_stats {
+    double psnr;              /* of the returned model, decoded to 8 bits at the
+                                 source size, against the source pixels */
+    double psnr_fp32;         /* best of the full-precision stages */
+    size_t bytes;             /* file size with default write options */
+    double seconds;           /* wall time */
+    int steps;                /* optimisation steps run */
+    float prune_ratio;        /* fraction of hidden weights pruned */
+    int layers, hidden;       /* architecture used */
+} inrf_encode_stats;
+
+/* Fits a model to img (8-bit, 1 or 3 channels). stats may be NULL. The
+ * model's psnr field is set, so that writing it stores the quality. */
+INRF_API INRF_NODISCARD inrf_status inrf_encode(const inrf_image *img,
+                                                const inrf_encode_options *opt,
+                                                inrf_model **out, inrf_encode_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* INRF_ENCODE_H */
