@@ -423,7 +423,10 @@ static inrf_status trainer_init(trainer *t, const inrf_image *img, const inrf_ar
     t->opt = o;
     t->channels = img->channels;
     t->npix = (size_t)img->width * img->height;
-    size_t cap = o->batch_pixels ? o->batch_pixels : 65536;
+    /* Measured on Kodak (10 x 40): random batches of 4,096 pixels reach a
+     * better PSNR in the same time than 8,192, and far better than full
+     * batches of 393,216. Small images train on every pixel each step. */
+    size_t cap = o->batch_pixels ? o->batch_pixels : (t->npix <= 16384 ? 16384 : 4096);
     size_t want = t->npix < cap ? t->npix : cap;
     t->batch = (want + INRF_TRAIN_ALIGN - 1) / INRF_TRAIN_ALIGN * INRF_TRAIN_ALIGN;
 #ifdef _OPENMP

@@ -59,8 +59,8 @@ typedef struct inrf_encode_options {
                                  smallest file that reaches it; default 0 (off) */
     size_t max_bytes;         /* > 0: the file never exceeds it, INRF_E_LIMIT if it
                                  cannot; default 0 (off) */
-    uint32_t batch_pixels;    /* pixels per step; 0 = all up to 65,536, then random
-                                 mini-batches of 65,536 */
+    uint32_t batch_pixels;    /* pixels per step; 0 = every pixel for images of up
+                                 to 16,384 pixels, else random batches of 4,096 */
     uint64_t seed;            /* default 1; same seed and threads, same bytes */
     int threads;              /* OpenMP threads, 0 = runtime default */
     /* Called every few steps; a non-zero return stops the encode with
