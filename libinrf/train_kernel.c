@@ -127,8 +127,9 @@ static void backward_weights(unsigned in, unsigned out, const float *delta, cons
     }
 }
 
-/* h = sin(w0 z) in place of z; d = w0 cos(w0 z), the derivative. */
-static void activate(float *restrict zh, float *restrict d, size_t count, float omega)
+/* h = sin(w0 z) in place of z; d = w0 cos(w0 z), the derivative. Not
+ * inlined: the restrict pointers are what let the compiler vectorise it. */
+static __attribute__((noinline)) void activate(float *restrict zh, float *restrict d, size_t count, float omega)
 {
     for (size_t i = 0; i < count; i++) {
         float s, c;
@@ -136,6 +137,35 @@ static void activate(float *restrict zh, float *restrict d, size_t count, float 
         zh[i] = s;
         d[i] = omega * c;
     }
+}
+
+/* g *= d, element-wise: the chain rule through the sine. */
+static __attribute__((noinline)) void chain(float *restrict g, const float *restrict d, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        g[i] *= d[i];
+}
+
+/* e = o - y over the valid pixels (0 beyond); o becomes 2 scale e; returns
+ * the sum of e^2. */
+static double output_error(float *o, const float *y, size_t n, size_t n_valid, float scale)
+{
+    v16 acc = splat(0);
+    size_t p = 0;
+    for (; p + VL <= n_valid; p += VL) {
+        v16 e = ld(o + p) - ld(y + p);
+        acc += e * e;
+        st(o + p, (2.0f * scale) * e);
+    }
+    double sse = hsum(acc);
+    for (; p < n_valid; p++) {
+        float e = o[p] - y[p];
+        sse += (double)e * e;
+        o[p] = 2.0f * scale * e;
+    }
+    for (; p < n; p++)
+        o[p] = 0.0f;
+    return sse;
 }
 
 double PASS_FN(const inrf_train_net *net, const float *params, const float *xy, const float *y,
@@ -163,19 +193,8 @@ double PASS_FN(const inrf_train_net *net, const float *params, const float *xy, 
 
     /* error, loss and the output gradient 2 * scale * (o - y) */
     double sse = 0.0;
-    for (unsigned c = 0; c < C; c++) {
-        float *oc = o + (size_t)c * n;
-        const float *yc = y + (size_t)c * n;
-        float part = 0.0f;
-        for (size_t p = 0; p < n_valid; p++) {
-            float e = oc[p] - yc[p];
-            part += e * e;
-            oc[p] = 2.0f * scale * e;
-        }
-        for (size_t p = n_valid; p < n; p++)
-            oc[p] = 0.0f;
-        sse += part;
-    }
+    for (unsigned c = 0; c < C; c++)
+        sse += output_error(o + (size_t)c * n, y + (size_t)c * n, n, n_valid, scale);
 
     /* output layer, then the sine layers from the top */
     const float *delta = o;
@@ -186,10 +205,7 @@ double PASS_FN(const inrf_train_net *net, const float *params, const float *xy, 
             break;
         float *g = (l & 1) ? g0 : g1;
         backward_input(params + net->woff[l], net->in[l], net->out[l], delta, g, n);
-        const float *dprev = ds[l - 1];
-        size_t count = (size_t)net->in[l] * n;
-        for (size_t i = 0; i < count; i++)
-            g[i] *= dprev[i];
+        chain(g, ds[l - 1], (size_t)net->in[l] * n);
         delta = g;
     }
     return sse;
