@@ -217,8 +217,9 @@ static double run_stage(trainer *t, int stage, int steps, float lr0, double stop
     const size_t P = t->net.nparams;
     const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
     double best = -1.0;
+    int s = 0;
     t->prog.stage = stage;
-    for (int s = 0; s <= steps; s++) {
+    for (; s <= steps; s++) {
         const float *cur = t->params;
         if (t->quant_mode != INRF_QUANT_NONE || t->half_io) {
             fake_quantise(t, t->params, t->qparams);
@@ -251,7 +252,7 @@ static double run_stage(trainer *t, int stage, int steps, float lr0, double stop
             t->params[k] = t->keep[k] ? t->params[k] - upd : 0.0f;
         }
     }
-    t->steps_done += steps;
+    t->steps_done += s < steps ? s : steps;
     memcpy(t->params, t->best, P * sizeof(float));
     return best;
 }
@@ -597,6 +598,33 @@ inrf_status inrf_encode(const inrf_image *img, const inrf_encode_options *opt, i
     double psnr = 0;
     if (st == INRF_OK)
         st = model_psnr(m, img, t.threads, &psnr);
+    /* with a target: prune further while the decoded file still reaches it,
+     * and keep the smallest such file (a bitmap pays only past 1/8 pruned,
+     * so a step that reaches the target without shrinking the file goes on) */
+    float prune_kept = pruned_fraction(&t);
+    if (st == INRF_OK && opt->target_psnr > 0 && psnr > opt->target_psnr && a.layers > 1) {
+        size_t best_bytes = file_bytes(m);
+        for (float ratio = prune_kept + 0.1f; ratio < 0.9f; ratio += 0.1f) {
+            prune_hidden(&t, ratio);
+            run_stage(&t, 4, s4 > 0 ? s4 / 2 : 200, lr * 0.1f, 0);
+            inrf_model *m2 = NULL;
+            double p2 = 0;
+            if (make_model(&t, &a, t.params, &m2) != INRF_OK ||
+                model_psnr(m2, img, t.threads, &p2) != INRF_OK || p2 < opt->target_psnr) {
+                inrf_model_free(m2);
+                break;
+            }
+            if (file_bytes(m2) < best_bytes) {
+                inrf_model_free(m);
+                m = m2;
+                psnr = p2;
+                best_bytes = file_bytes(m);
+                prune_kept = pruned_fraction(&t);
+            } else {
+                inrf_model_free(m2);
+            }
+        }
+    }
     if (st != INRF_OK) {
         inrf_model_free(m);
         trainer_free(&t);
@@ -609,7 +637,7 @@ inrf_status inrf_encode(const inrf_image *img, const inrf_encode_options *opt, i
         stats->bytes = file_bytes(m);
         stats->seconds = now() - t0;
         stats->steps = t.steps_done;
-        stats->prune_ratio = pruned_fraction(&t);
+        stats->prune_ratio = prune_kept;
         stats->layers = a.layers;
         stats->hidden = a.hidden[0];
     }
