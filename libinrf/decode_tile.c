@@ -10,73 +10,178 @@
 #define PASTE(a, b) PASTE2(a, b)
 #define TILE_FN PASTE(inrf_tile_forward_, INRF_TILE_SUFFIX)
 
+/* Register blocking of the SIMD kernels: a block is JB output neurons by
+ * NV vectors of pixels, JB x NV accumulators that stay in registers while
+ * the fan-in is walked; each weight is broadcast once and used NV times,
+ * each input vector loaded once and used JB times. JB x NV must cover the
+ * FMA latency times its throughput (4 cycles x 1 zmm or x 2 ymm per cycle
+ * on Zen 4) and, with the NV inputs and a broadcast weight, fit in the
+ * register file (32 zmm, 16 ymm) so that nothing spills. Within those
+ * bounds the choice hardly matters (bench/RESULTS.md): the FMA port is the
+ * limit, and the sine costs about 10 of its slots per 16 or 8 pixels. */
 #if defined(__AVX512F__)
 #include <immintrin.h>
 typedef __m512 vf;
+typedef __m512i vi;
 #define VL 16
-#define JB 4 /* output neurons per block: JB x NV accumulators in registers */
+#define NV 2  /* the whole 32-pixel tile */
+#define JB 8  /* 16 accumulators + 2 inputs + 1 weight of 32 zmm; 40 = 5 x 8 */
 static inline vf vset1(float x) { return _mm512_set1_ps(x); }
 static inline vf vload(const float *p) { return _mm512_load_ps(p); }
 static inline void vstore(float *p, vf v) { _mm512_store_ps(p, v); }
+static inline vf vsub(vf a, vf b) { return _mm512_sub_ps(a, b); }
+static inline vf vmul(vf a, vf b) { return _mm512_mul_ps(a, b); }
 static inline vf vfma(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
+static inline vf vfnma(vf a, vf b, vf c) { return _mm512_fnmadd_ps(a, b, c); }
+static inline vi vtrunc(vf a) { return _mm512_cvttps_epi32(a); }
+/* NaN to +0 (fixupimm table: the two NaN classes answer 8 = +0, the six
+ * others 1 = the input), then sign(x) min(|x|, lim): x > lim ? lim : x,
+ * x < -lim ? -lim : x, x == x ? x : 0, in two instructions. */
+static inline vf vclamp(vf x, float lim)
+{
+    x = _mm512_fixupimm_ps(x, x, _mm512_set1_epi32(0x11111188), 0);
+    return _mm512_range_ps(x, vset1(lim), 0x02);
+}
+static inline vf vflip(vf a, vi bit0)
+{
+    return _mm512_castsi512_ps(
+        _mm512_xor_si512(_mm512_castps_si512(a), _mm512_slli_epi32(bit0, 31)));
+}
 #elif defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 typedef __m256 vf;
+typedef __m256i vi;
 #define VL 8
-#define JB 2
+#define NV 2 /* half a tile per block: NV = 4 leaves room for JB = 2 only */
+#define JB 5 /* 10 accumulators + 2 inputs + 1 weight of 16 ymm; 40 = 8 x 5 */
 static inline vf vset1(float x) { return _mm256_set1_ps(x); }
 static inline vf vload(const float *p) { return _mm256_load_ps(p); }
 static inline void vstore(float *p, vf v) { _mm256_store_ps(p, v); }
+static inline vf vsub(vf a, vf b) { return _mm256_sub_ps(a, b); }
+static inline vf vmul(vf a, vf b) { return _mm256_mul_ps(a, b); }
 static inline vf vfma(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
+static inline vf vfnma(vf a, vf b, vf c) { return _mm256_fnmadd_ps(a, b, c); }
+static inline vi vtrunc(vf a) { return _mm256_cvttps_epi32(a); }
+/* x > lim ? lim : x, x < -lim ? -lim : x, x == x ? x : 0: minps and maxps
+ * answer their second operand when one is NaN, so NaN survives to the
+ * ordered compare that clears it. */
+static inline vf vclamp(vf x, float lim)
+{
+    x = _mm256_min_ps(vset1(lim), x);
+    x = _mm256_max_ps(vset1(-lim), x);
+    return _mm256_and_ps(x, _mm256_cmp_ps(x, x, _CMP_ORD_Q));
+}
+static inline vf vflip(vf a, vi bit0)
+{
+    return _mm256_castsi256_ps(
+        _mm256_xor_si256(_mm256_castps_si256(a), _mm256_slli_epi32(bit0, 31)));
+}
 #else
 #define VL 0 /* portable scalar path with fmaf() */
 #endif
 
 #if VL
-#define NV (INRF_TILE / VL)
+#define PB (NV * VL) /* pixels of a block */
+#if INRF_TILE % PB != 0
+#error "INRF_TILE must be a multiple of NV * VL"
+#endif
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 
-/* z[j][p] = b[j] + sum_k W[j][k] h[k][p], in the order of inrf_neuron(). */
-static void affine(const float *W, const float *b, unsigned in, unsigned out, const float *h,
-                   float *z)
+/* inrf_activate(z, omega) = inrf_sin(omega * z), operation for operation
+ * (siren_math.h), so that every lane has the bits of the scalar code: the
+ * same clamp of the argument, fmaf(-k, c, x) as fnmadd(k, c, x) (the same
+ * exact value, rounded once), and the sign flip of odd k as an exclusive-or
+ * of the sign bit with bit 0 of (int32_t)k. Keep in step with inrf_sin();
+ * the bit-exactness tests compare every kernel with it. Fused into the
+ * block so the pre-activation never goes through memory. */
+static ALWAYS_INLINE vf vactivate(vf z, vf omega)
 {
-    unsigned j = 0;
-    for (; j + JB <= out; j += JB) {
-        vf acc[JB][NV];
-        for (int r = 0; r < JB; r++)
-            for (int v = 0; v < NV; v++)
-                acc[r][v] = vset1(b[j + r]);
-        const float *wr = W + (size_t)j * in;
-        for (unsigned k = 0; k < in; k++) {
-            vf hv[NV];
-            for (int v = 0; v < NV; v++)
-                hv[v] = vload(h + (size_t)k * INRF_TILE + v * VL);
-            for (int r = 0; r < JB; r++) {
-                vf wv = vset1(wr[(size_t)r * in + k]);
-                for (int v = 0; v < NV; v++)
-                    acc[r][v] = vfma(wv, hv[v], acc[r][v]);
-            }
-        }
-        for (int r = 0; r < JB; r++)
-            for (int v = 0; v < NV; v++)
-                vstore(z + (size_t)(j + r) * INRF_TILE + v * VL, acc[r][v]);
+    const vf round_magic = vset1(12582912.0f);
+    vf x = vclamp(vmul(omega, z), 4194304.0f);
+    vf k = vsub(vfma(x, vset1(0.318309886183790672f), round_magic), round_magic);
+    vf r = vfnma(k, vset1(3.140625f), x);
+    r = vfnma(k, vset1(9.67653589793e-4f), r);
+    vf r2 = vmul(r, r);
+    vf p = vfma(r2, vset1(2.590487838e-06f), vset1(-1.980089728e-04f));
+    p = vfma(p, r2, vset1(8.332899772e-03f));
+    p = vfma(p, r2, vset1(-1.666664779e-01f));
+    p = vfma(vmul(p, r2), r, r);
+    return vflip(p, vtrunc(k));
+}
+
+/* Neurons j .. j+jb-1 over the PB pixels at h and z (columns of a tile):
+ * z[j][p] = b[j] + sum_k W[j][k] h[k][p], in the order of inrf_neuron(),
+ * then the sine when act. jb and act are constants at every call, so the
+ * loops over r and v unroll and the accumulators live in registers. */
+static ALWAYS_INLINE void block(const float *W, const float *b, unsigned in, unsigned j, int jb,
+                                const float *h, float *z, int act, float omega)
+{
+    vf acc[JB][NV];
+    const float *wr[JB];
+#pragma GCC unroll 16
+    for (int r = 0; r < jb; r++) {
+        wr[r] = W + (size_t)(j + r) * in;
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++)
+            acc[r][v] = vset1(b[j + r]);
     }
-    for (; j < out; j++) {
-        vf acc[NV];
+    for (unsigned k = 0; k < in; k++) {
+        vf hv[NV];
+#pragma GCC unroll 8
         for (int v = 0; v < NV; v++)
-            acc[v] = vset1(b[j]);
-        const float *wr = W + (size_t)j * in;
-        for (unsigned k = 0; k < in; k++) {
-            vf wv = vset1(wr[k]);
+            hv[v] = vload(h + (size_t)k * INRF_TILE + v * VL);
+#pragma GCC unroll 16
+        for (int r = 0; r < jb; r++) {
+            vf wv = vset1(wr[r][k]);
+#pragma GCC unroll 8
             for (int v = 0; v < NV; v++)
-                acc[v] = vfma(wv, vload(h + (size_t)k * INRF_TILE + v * VL), acc[v]);
+                acc[r][v] = vfma(wv, hv[v], acc[r][v]);
         }
+    }
+    const vf om = vset1(omega);
+#pragma GCC unroll 16
+    for (int r = 0; r < jb; r++)
+#pragma GCC unroll 8
         for (int v = 0; v < NV; v++)
-            vstore(z + (size_t)j * INRF_TILE + v * VL, acc[v]);
+            vstore(z + (size_t)(j + r) * INRF_TILE + v * VL,
+                   act ? vactivate(acc[r][v], om) : acc[r][v]);
+}
+
+/* One layer over the tile: blocks of JB neurons, the rest in blocks of 4,
+ * 2 and 1 (the 3-channel output layer is a 2 and a 1). */
+static ALWAYS_INLINE void layer(const float *W, const float *b, unsigned in, unsigned out,
+                                const float *h, float *z, int act, float omega)
+{
+    for (unsigned p0 = 0; p0 < INRF_TILE; p0 += PB) {
+        unsigned j = 0;
+        for (; j + JB <= out; j += JB)
+            block(W, b, in, j, JB, h + p0, z + p0, act, omega);
+        for (; j + 4 <= out; j += 4)
+            block(W, b, in, j, 4, h + p0, z + p0, act, omega);
+        if (j + 2 <= out) {
+            block(W, b, in, j, 2, h + p0, z + p0, act, omega);
+            j += 2;
+        }
+        if (j < out)
+            block(W, b, in, j, 1, h + p0, z + p0, act, omega);
     }
 }
+
+static void sine_layer(const float *W, const float *b, unsigned in, unsigned out,
+                       const float *h, float *z, float omega)
+{
+    layer(W, b, in, out, h, z, 1, omega);
+}
+
+static void linear_layer(const float *W, const float *b, unsigned in, unsigned out,
+                         const float *h, float *z)
+{
+    layer(W, b, in, out, h, z, 0, 0.0f);
+}
 #else
-static void affine(const float *W, const float *b, unsigned in, unsigned out, const float *h,
-                   float *z)
+/* z[j][p] = b[j] + sum_k W[j][k] h[k][p], in the order of inrf_neuron(). */
+static void linear_layer(const float *W, const float *b, unsigned in, unsigned out,
+                         const float *h, float *z)
 {
     for (unsigned j = 0; j < out; j++) {
         float *zj = z + (size_t)j * INRF_TILE;
@@ -90,14 +195,16 @@ static void affine(const float *W, const float *b, unsigned in, unsigned out, co
         }
     }
 }
-#endif
 
-/* h = sin(omega * z), in place; the compiler vectorises inrf_activate. */
-static void activate(float *restrict z, size_t n, float omega)
+/* The same, then z = sin(omega * z) in place. */
+static void sine_layer(const float *W, const float *b, unsigned in, unsigned out,
+                       const float *h, float *z, float omega)
 {
-    for (size_t i = 0; i < n; i++)
+    linear_layer(W, b, in, out, h, z);
+    for (size_t i = 0; i < (size_t)out * INRF_TILE; i++)
         z[i] = inrf_activate(z[i], omega);
 }
+#endif
 
 void TILE_FN(const inrf_tile_net *net, const float *xy, float *out, float *scratch)
 {
@@ -106,10 +213,10 @@ void TILE_FN(const inrf_tile_net *net, const float *xy, float *out, float *scrat
     float *bufs[2] = {scratch, scratch + half};
     for (unsigned l = 0; l < net->layers; l++) {
         float *z = bufs[l & 1];
-        affine(net->w[l], net->b[l], net->in[l], net->out[l], h, z);
-        activate(z, (size_t)net->out[l] * INRF_TILE, l == 0 ? net->omega_first : net->omega_hidden);
+        sine_layer(net->w[l], net->b[l], net->in[l], net->out[l], h, z,
+                   l == 0 ? net->omega_first : net->omega_hidden);
         h = z;
     }
     unsigned L = net->layers;
-    affine(net->w[L], net->b[L], net->in[L], net->out[L], h, out);
+    linear_layer(net->w[L], net->b[L], net->in[L], net->out[L], h, out);
 }

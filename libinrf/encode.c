@@ -589,7 +589,10 @@ inrf_status inrf_encode(const inrf_image *img, const inrf_encode_options *opt, i
             break;
         }
         prune_hidden(&t, ratio);
-        run_stage(&t, 4, s4 > 0 ? s4 / 2 : 200, lr * 0.1f, 0);
+        if (run_stage(&t, 4, s4 > 0 ? s4 / 2 : 200, lr * 0.1f, 0) < 0) {
+            st = inrf_fail(INRF_E_INTERRUPTED, "encode: interrupted");
+            break;
+        }
         inrf_model_free(m);
         m = NULL;
         if ((st = make_model(&t, &a, t.params, &m)) == INRF_OK)
@@ -606,7 +609,10 @@ inrf_status inrf_encode(const inrf_image *img, const inrf_encode_options *opt, i
         size_t best_bytes = file_bytes(m);
         for (float ratio = prune_kept + 0.1f; ratio < 0.9f; ratio += 0.1f) {
             prune_hidden(&t, ratio);
-            run_stage(&t, 4, s4 > 0 ? s4 / 2 : 200, lr * 0.1f, 0);
+            if (run_stage(&t, 4, s4 > 0 ? s4 / 2 : 200, lr * 0.1f, 0) < 0) {
+                st = inrf_fail(INRF_E_INTERRUPTED, "encode: interrupted");
+                break;
+            }
             inrf_model *m2 = NULL;
             double p2 = 0;
             if (make_model(&t, &a, t.params, &m2) != INRF_OK ||

@@ -123,6 +123,40 @@ static void test_kernels_match_reference(void **state)
     }
 }
 
+/* Arguments past the sine's clamp (2^22), overflow to infinity and NaN:
+ * every kernel still gives the reference's bits, and samples stay in
+ * [0, 1]. */
+static void test_kernels_extreme(void **state)
+{
+    (void)state;
+    inrf_model *m;
+    assert_int_equal(golden_build(3, &m), INRF_OK);
+    for (size_t k = 0; k < (size_t)40 * 40; k++) {
+        m->layer[2].w[k] *= 1e5f;   /* pre-activations far past 2^22 */
+        m->layer[5].w[k] *= (k % 7 == 0) ? 1e37f : 1.0f; /* some overflow to inf */
+    }
+    const uint32_t W = 19, H = 13, C = 3;
+    float *ref = malloc((size_t)W * H * C * sizeof(float));
+    for (uint32_t j = 0; j < H; j++)
+        for (uint32_t i = 0; i < W; i++)
+            ref_pixel(m, inrf_coord(i, W, -1, 1), inrf_coord(j, H, -1, 1),
+                      ref + ((size_t)j * W + i) * C);
+    for (size_t k = 0; k < (size_t)W * H * C; k++)
+        assert_true(ref[k] >= 0.0f && ref[k] <= 1.0f);
+    for (size_t k = 0; k < sizeof kernels / sizeof *kernels; k++) {
+        setenv("INRF_KERNEL", kernels[k], 1);
+        if (strcmp(inrf_decode_kernel_name(), kernels[k]) != 0)
+            continue;
+        float *px = decode_f32(m, W, H, 1);
+        if (memcmp(px, ref, (size_t)W * H * C * sizeof(float)) != 0)
+            fail_msg("kernel %s differs from the reference on extreme weights", kernels[k]);
+        free(px);
+    }
+    unsetenv("INRF_KERNEL");
+    free(ref);
+    inrf_model_free(m);
+}
+
 /* Decodes of the committed golden files hash to recorded values:
  * tests/golden/decode.txt, "name width height xxh3-64-hex" per line. */
 static void test_golden_hashes(void **state)
@@ -342,6 +376,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernels_match_reference),
+        cmocka_unit_test(test_kernels_extreme),
         cmocka_unit_test(test_golden_hashes),
         cmocka_unit_test(test_crop_exact),
         cmocka_unit_test(test_flip_window),

@@ -1,6 +1,8 @@
 #!/bin/sh
 # test_tools.sh: end-to-end checks of inrinfo and inrdec on the golden files
-# (sizes, crops, errors, exit statuses); run by `make check`.
+# (sizes, crops, errors, exit statuses) and of inrenc on images decoded from
+# them (round trips, determinism, rate control, errors, signals); run by
+# `make check`.
 #
 # Needs top_srcdir and top_builddir (set by the Makefile). Exits 77 (skipped)
 # when there are no golden files. python3, when present, parses the JSON
@@ -12,13 +14,14 @@
 : "${top_builddir:=.}"
 inrinfo="$top_builddir/tools/inrinfo"
 inrdec="$top_builddir/tools/inrdec"
+inrenc="$top_builddir/tools/inrenc"
 golden_dir="$top_srcdir/tests/golden"
 
 if ! ls "$golden_dir"/*.inrf >/dev/null 2>&1; then
     echo "SKIP: no golden files in $golden_dir"
     exit 77
 fi
-for t in "$inrinfo" "$inrdec"; do
+for t in "$inrinfo" "$inrdec" "$inrenc"; do
     if [ ! -x "$t" ]; then
         echo "FAIL: $t is not built"
         exit 1
@@ -439,6 +442,165 @@ mkdir "$tmp/outdir/isdir.png"
 run "$inrdec" "$in" --size 16 -o "$tmp/outdir/isdir.png"
 check "inrdec onto a folder: exit 1, nothing left behind" \
     '[ "$rc" -eq 1 ] && [ "$(ls -A "$tmp/outdir")" = isdir.png ] && [ -z "$(ls -A "$tmp/outdir/isdir.png")" ]'
+
+
+# ----------------------------------------------------------------- inrenc
+# The test image is made with the tools themselves: each valid golden file
+# decoded at 32x32, keeping the largest PNG (the one with most detail;
+# some golden networks decode to a flat colour). --steps 200 keeps every
+# encode near 0.1 s; one thread and a seed make the bytes reproducible.
+enc_opts="--steps 200 --threads 1 --seed 3"
+img=
+img_size=0
+for f in "$golden_dir"/*.inrf; do
+    if "$inrdec" -q --size 32x32 "$f" -o "$tmp/cand.png" 2>/dev/null &&
+        [ "$(file_size "$tmp/cand.png")" -gt "$img_size" ]; then
+        mv "$tmp/cand.png" "$tmp/img.png"
+        img="$tmp/img.png"
+        img_size=$(file_size "$img")
+    fi
+done
+if [ -z "$img" ]; then
+    fail "inrdec makes a 32x32 test image for inrenc"
+else
+    pass "inrdec makes a 32x32 test image for inrenc ($img_size bytes)"
+fi
+enc="$tmp/enc"
+mkdir "$enc"
+
+# shellcheck disable=SC2086 # enc_opts is a list of words
+run "$inrenc" $enc_opts "$img" "$enc/a.inrf"
+check "inrenc exits 0 and prints one summary line" \
+    '[ "$rc" -eq 0 ] && [ ! -s "$tmp/out" ] && one_line_naming "$enc/a.inrf: 32 x 32, "'
+check "inrenc summary has bytes, bpp and PSNR" \
+    'grep -q " bytes ([0-9.]* bpp), PSNR [0-9.]* dB, [0-9.]* s$" "$tmp/err"'
+run "$inrinfo" "$enc/a.inrf"
+check "inrinfo reads what inrenc wrote" \
+    '[ "$rc" -eq 0 ] && grep -q "32 x 32, 3 channels" "$tmp/out" && grep -q "int8" "$tmp/out"'
+run "$inrdec" "$enc/a.inrf" -o "$tmp/enc_dec.png"
+check "inrdec decodes what inrenc wrote" '[ "$rc" -eq 0 ] && expect_png "$tmp/enc_dec.png" 32x32'
+
+# Same seed and threads: same bytes, whichever way in and out.
+# shellcheck disable=SC2086
+run "$inrenc" -q $enc_opts "$img" -o "$enc/b.inrf"
+check "inrenc -q -o: exit 0, silent, the same bytes again" \
+    '[ "$rc" -eq 0 ] && [ ! -s "$tmp/err" ] && [ ! -s "$tmp/out" ] && cmp -s "$enc/a.inrf" "$enc/b.inrf"'
+# shellcheck disable=SC2086
+"$inrenc" -q $enc_opts "$img" - >"$tmp/stdout.inrf" 2>"$tmp/err"
+rc=$?
+check "inrenc IN - writes the same bytes to standard output" \
+    '[ "$rc" -eq 0 ] && cmp -s "$enc/a.inrf" "$tmp/stdout.inrf"'
+# shellcheck disable=SC2086
+run "$inrenc" -q $enc_opts - "$enc/c.inrf" <"$img"
+check "inrenc - OUT reads standard input, the same bytes" \
+    '[ "$rc" -eq 0 ] && cmp -s "$enc/a.inrf" "$enc/c.inrf"'
+run "$inrenc" -q --steps 200 --threads 1 --seed 4 "$img" "$enc/d.inrf"
+check "inrenc with another seed gives other bytes" \
+    '[ "$rc" -eq 0 ] && ! cmp -s "$enc/a.inrf" "$enc/d.inrf"'
+
+# --stats json: one object with psnr and bytes (the file's size).
+stats_ok() {
+    if [ "$have_python" = yes ]; then
+        python3 -c '
+import json, math, sys
+v = json.load(open(sys.argv[1]))
+ok = (isinstance(v, dict) and v["bytes"] == int(sys.argv[2]) and v["width"] == 32 and
+      isinstance(v["psnr"], float) and math.isfinite(v["psnr"]) and v["psnr"] > 0 and
+      abs(v["bits_per_pixel"] - v["bytes"] * 8 / 1024) < 1e-6)
+sys.exit(0 if ok else 1)' "$1" "$2"
+    else
+        json_objects "$1" object && grep -q '"psnr": [0-9]' "$1" &&
+            grep -q "\"bytes\": $2," "$1"
+    fi
+}
+# shellcheck disable=SC2086
+run "$inrenc" -q $enc_opts --stats json "$img" "$enc/e.inrf"
+check "inrenc --stats json prints psnr and bytes" \
+    '[ "$rc" -eq 0 ] && stats_ok "$tmp/out" "$(file_size "$enc/e.inrf")"'
+# shellcheck disable=SC2086
+"$inrenc" -q $enc_opts --stats json "$img" - >"$tmp/stdout.inrf" 2>"$tmp/stats.json"
+rc=$?
+check "inrenc --stats json with OUT - prints on standard error" \
+    '[ "$rc" -eq 0 ] && cmp -s "$enc/a.inrf" "$tmp/stdout.inrf" && stats_ok "$tmp/stats.json" "$(file_size "$tmp/stdout.inrf")"'
+# shellcheck disable=SC2086
+run "$inrenc" $enc_opts --compare-jpeg "$img" "$enc/f.inrf"
+check "inrenc --compare-jpeg reports JPEG at the same budget" \
+    '[ "$rc" -eq 0 ] && grep -q "^inrenc: jpeg at the same budget: " "$tmp/err"'
+
+# Rate control: an impossible budget fails and writes nothing.
+# shellcheck disable=SC2086
+run "$inrenc" $enc_opts --max-bytes 100 "$img" "$enc/g.inrf"
+check "inrenc --max-bytes 100: exit 1, one line, no file" \
+    '[ "$rc" -eq 1 ] && one_line_naming "100 bytes" && [ ! -e "$enc/g.inrf" ]'
+# shellcheck disable=SC2086
+run "$inrenc" -q $enc_opts --max-bytes 2000 "$img" "$enc/h.inrf"
+check "inrenc --max-bytes 2000: at most 2000 bytes" \
+    '[ "$rc" -eq 0 ] && [ "$(file_size "$enc/h.inrf")" -le 2000 ]'
+
+# A grey golden file gives a grey test image, encoded with one channel.
+if "$inrdec" -q --size 32x32 "$golden_dir/grey.inrf" -o "$tmp/grey.png" 2>/dev/null; then
+    # shellcheck disable=SC2086
+    run "$inrenc" -q $enc_opts "$tmp/grey.png" "$enc/grey.inrf"
+    check "inrenc keeps a grey image grey" \
+        '[ "$rc" -eq 0 ] && "$inrinfo" "$enc/grey.inrf" | grep -q "32 x 32, 1 channel (grey)"'
+fi
+
+# Bad inputs: one line naming the file, exit 1, nothing written.
+head -c "$((img_size / 2))" "$img" >"$tmp/half.png"
+for bad in "$tmp/half.png" "$enc/a.inrf" "$tmp/missing.png"; do
+    # shellcheck disable=SC2086
+    run "$inrenc" $enc_opts "$bad" "$tmp/bad.inrf"
+    check "inrenc $(basename "$bad"): exit 1, one line naming the file, no output" \
+        '[ "$rc" -eq 1 ] && one_line_naming "$bad" && [ ! -e "$tmp/bad.inrf" ]'
+done
+# Bad outputs: nothing created, nothing left behind.
+# shellcheck disable=SC2086
+run "$inrenc" $enc_opts "$img" "$tmp/nodir/x.inrf"
+check "inrenc into a missing folder: exit 1, one line, nothing created" \
+    '[ "$rc" -eq 1 ] && one_line_naming "$tmp/nodir/x.inrf" && [ ! -e "$tmp/nodir" ]'
+mkdir "$tmp/encout" "$tmp/encout/isdir.inrf"
+# shellcheck disable=SC2086
+run "$inrenc" $enc_opts "$img" "$tmp/encout/isdir.inrf"
+check "inrenc onto a folder: exit 1, nothing left behind" \
+    '[ "$rc" -eq 1 ] && [ "$(ls -A "$tmp/encout")" = isdir.inrf ] && [ -z "$(ls -A "$tmp/encout/isdir.inrf")" ]'
+
+# Signals: the encode stops, "interrupted", exit 1, no file. 20,000 fit
+# steps last several seconds; the signal comes after one.
+for sig in INT TERM; do
+    mkdir "$tmp/sig$sig"
+    "$inrenc" --steps 20000 --threads 1 "$img" "$tmp/sig$sig/x.inrf" 2>"$tmp/err" &
+    pid=$!
+    sleep 1
+    kill -s "$sig" "$pid" 2>/dev/null
+    wait "$pid"
+    rc=$?
+    check "inrenc stopped by SIG$sig: exit 1, 'interrupted', no file" \
+        '[ "$rc" -eq 1 ] && grep -q "^inrenc: interrupted$" "$tmp/err" && [ -z "$(ls -A "$tmp/sig$sig")" ]'
+done
+
+run "$inrenc" --version
+check "inrenc --version" '[ "$rc" -eq 0 ] && grep -q "^inrenc (inrf) " "$tmp/out"'
+run "$inrenc" --help
+check "inrenc --help" '[ "$rc" -eq 0 ] && grep -q "^Usage: inrenc" "$tmp/out"'
+
+y="$tmp/y.inrf"
+check "inrenc bad option: exit 2" 'usage_error "$inrenc" --bogus "$img" "$y"'
+check "inrenc without an output: exit 2" 'usage_error "$inrenc" "$img"'
+check "inrenc without arguments: exit 2" 'usage_error "$inrenc"'
+check "inrenc two outputs: exit 2" 'usage_error "$inrenc" "$img" "$y" -o "$tmp/z.inrf"'
+check "inrenc three files: exit 2" 'usage_error "$inrenc" "$img" "$y" "$tmp/z.inrf"'
+check "inrenc --effort 0: exit 2" 'usage_error "$inrenc" --effort 0 "$img" "$y"'
+check "inrenc --effort 10: exit 2" 'usage_error "$inrenc" --effort 10 "$img" "$y"'
+check "inrenc --preset foo: exit 2" 'usage_error "$inrenc" --preset foo "$img" "$y"'
+check "inrenc --quant int4: exit 2" 'usage_error "$inrenc" --quant int4 "$img" "$y"'
+check "inrenc --stats xml: exit 2" 'usage_error "$inrenc" --stats xml "$img" "$y"'
+check "inrenc --lr 0: exit 2" 'usage_error "$inrenc" --lr 0 "$img" "$y"'
+check "inrenc --w0 -1: exit 2" 'usage_error "$inrenc" --w0 -1 "$img" "$y"'
+check "inrenc --hidden 1025: exit 2" 'usage_error "$inrenc" --hidden 1025 "$img" "$y"'
+check "inrenc --max-bytes 0: exit 2" 'usage_error "$inrenc" --max-bytes 0 "$img" "$y"'
+check "inrenc --threads x: exit 2" 'usage_error "$inrenc" --threads x "$img" "$y"'
+check "inrenc --steps without argument: exit 2" 'usage_error "$inrenc" "$img" "$y" --steps'
+check "inrenc usage errors leave no output file" '[ ! -e "$y" ] && [ ! -e "$tmp/z.inrf" ]'
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

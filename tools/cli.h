@@ -1,10 +1,11 @@
-/* cli.h: what inrinfo and inrdec share: program name, messages on stderr,
- * option and argument parsing, reading whole files, terminal checks. */
+/* cli.h: what the tools (inrinfo, inrdec, inrenc) share: program name,
+ * messages on stderr, option parsing, whole files, terminals, JSON. */
 #ifndef INRF_TOOLS_CLI_H
 #define INRF_TOOLS_CLI_H
 
 #include <getopt.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "inrf/inrf.h"
@@ -65,5 +66,15 @@ int cli_stderr_is_tty(void);
  * it). Fails, printing "PROG: PATH: reason", on errors and when the file is
  * larger than max_bytes. Returns 1 on success, 0 on failure. */
 int cli_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *size);
+
+/* Seconds on a monotonic clock, for elapsed times. */
+double cli_now_seconds(void);
+
+/* JSON output: a string with quotes, backslashes and control characters
+ * escaped and bytes that are not UTF-8 (a file name can hold any) written
+ * as U+FFFD; a number as %.9g (round-trips a float), or null when it is
+ * not finite, since JSON has neither NaN nor infinity. */
+void cli_json_string(FILE *f, const char *s);
+void cli_json_number(FILE *f, double v);
 
 #endif /* INRF_TOOLS_CLI_H */
