@@ -125,77 +125,6 @@ static void print_text(const report *r)
 
 /* ------------------------------------------------------------------ JSON */
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t utf8_valid(const unsigned char *s)
-{
-    unsigned c = s[0];
-    size_t n;
-    unsigned min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, min = 0x10000;
-    else
-        return 0;
-    unsigned cp = c & (0x3fu >> (n - 1));
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3fu);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
-/* A JSON string: quotes, backslashes and control characters escaped; bytes
- * that are not UTF-8 (a file name can hold any) become U+FFFD. */
-static void json_string(const char *str)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    putchar('"');
-    while (*s) {
-        size_t n = utf8_valid(s);
-        if (n == 0) {
-            fputs("\\ufffd", stdout);
-            s++;
-        } else if (n > 1) {
-            fwrite(s, 1, n, stdout);
-            s += n;
-        } else {
-            unsigned c = *s++;
-            switch (c) {
-            case '"': fputs("\\\"", stdout); break;
-            case '\\': fputs("\\\\", stdout); break;
-            case '\b': fputs("\\b", stdout); break;
-            case '\f': fputs("\\f", stdout); break;
-            case '\n': fputs("\\n", stdout); break;
-            case '\r': fputs("\\r", stdout); break;
-            case '\t': fputs("\\t", stdout); break;
-            default:
-                if (c < 0x20 || c == 0x7f)
-                    printf("\\u%04x", c);
-                else
-                    putchar((int)c);
-            }
-        }
-    }
-    putchar('"');
-}
-
-/* JSON has no NaN or infinity. %.9g round-trips a float. */
-static void json_number(double v)
-{
-    if (isfinite(v))
-        printf("%.9g", v);
-    else
-        fputs("null", stdout);
-}
-
 static void print_json(const report *r, const char *indent)
 {
     const inrf_model *m = r->model;
@@ -203,7 +132,7 @@ static void print_json(const report *r, const char *indent)
     const char *in = indent;
 
     printf("%s{\n%s  \"file\": ", in, in);
-    json_string(r->path);
+    cli_json_string(stdout, r->path);
     printf(",\n%s  \"bytes\": %zu,\n", in, r->bytes);
     printf("%s  \"format_version\": \"%u.%u\",\n", in, r->model->format_major, r->model->format_minor);
     printf("%s  \"width\": %u,\n%s  \"height\": %u,\n", in, a->width, in, a->height);
@@ -216,9 +145,9 @@ static void print_json(const report *r, const char *indent)
     for (unsigned i = 0; i < a->layers; i++)
         printf("%s%u", i ? ", " : "", a->hidden[i]);
     printf("],\n%s    \"omega_first\": ", in);
-    json_number(a->omega_first);
+    cli_json_number(stdout, a->omega_first);
     printf(",\n%s    \"omega_hidden\": ", in);
-    json_number(a->omega_hidden);
+    cli_json_number(stdout, a->omega_hidden);
     printf(",\n%s    \"output_map\": \"%s\"\n%s  },\n", in, inrf_output_map_name(a->output_map),
            in);
 
@@ -236,9 +165,9 @@ static void print_json(const report *r, const char *indent)
     printf("%s  ],\n", in);
     printf("%s  \"parameters\": %zu,\n", in, inrf_model_params(m));
     printf("%s  \"bits_per_pixel\": ", in);
-    json_number(bits_per_pixel(r));
+    cli_json_number(stdout, bits_per_pixel(r));
     printf(",\n%s  \"psnr\": ", in);
-    json_number(m->psnr);
+    cli_json_number(stdout, m->psnr);
     printf(",\n%s  \"wght\": {\"compressed\": %s", in,
            (r->wght ? (r->wght->flags & 1u) : (m->compress_mask & 1u)) ? "true" : "false");
     if (r->wght != NULL)
@@ -250,7 +179,7 @@ static void print_json(const report *r, const char *indent)
     for (size_t i = 0; i < r->nchunks; i++) {
         const inrf_chunk_info *c = &r->chunks[i];
         printf("%s    {\"type\": ", in);
-        json_string(c->type);
+        cli_json_string(stdout, c->type);
         printf(", \"offset\": %llu, \"flags\": %u, \"stored_bytes\": %u, "
                "\"raw_bytes\": %u, \"checksum\": \"%s\"}%s\n",
                (unsigned long long)c->offset, c->flags, c->stored_bytes, c->raw_bytes,
