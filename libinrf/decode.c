@@ -131,15 +131,20 @@ static inrf_status decode(const inrf_model *m, const inrf_decode_options *opt, u
                 continue;
             uint64_t first = (uint64_t)t * INRF_TILE;
             unsigned count = npix - first < INRF_TILE ? (unsigned)(npix - first) : INRF_TILE;
-            for (unsigned p = 0; p < INRF_TILE; p++) {
-                uint64_t idx = first + (p < count ? p : count - 1);
-                xy[p] = cx[idx % W];
-                xy[INRF_TILE + p] = cy[idx / W];
+            /* pixel (i, j) of the first sample; then step along the rows
+             * (one division a tile, not two a pixel) */
+            uint32_t i0 = (uint32_t)(first % W), j0 = (uint32_t)(first / W);
+            uint32_t ii[INRF_TILE], jj[INRF_TILE];
+            for (unsigned p = 0, i = i0, j = j0; p < INRF_TILE; p++) {
+                ii[p] = i, jj[p] = j;
+                if (p + 1 < count && ++i == W)
+                    i = 0, j++;
+                xy[p] = cx[ii[p]];
+                xy[INRF_TILE + p] = cy[jj[p]];
             }
             forward(&net, xy, res, scratch);
             for (unsigned p = 0; p < count; p++) {
-                uint64_t idx = first + p;
-                size_t row = (size_t)(idx / W) * stride, col = (size_t)(idx % W) * C;
+                size_t row = (size_t)jj[p] * stride, col = (size_t)ii[p] * C;
                 for (unsigned c = 0; c < C; c++) {
                     float u = inrf_output_unit(res[c * INRF_TILE + p], signed_out);
                     if (out8)

@@ -90,7 +90,8 @@ INRF_HD void inrf_sincos(float x, float *s, float *c)
  * possible only when weights overflow binary32, becomes 0. */
 INRF_HD float inrf_output_unit(float v, int signed_output)
 {
-    float u = signed_output ? fmaf(v, 0.5f, 0.5f) : v;
+    /* v * 0.5 is exact, so this is fmaf(v, 0.5, 0.5) without a call */
+    float u = signed_output ? v * 0.5f + 0.5f : v;
     return u > 0.0f ? (u < 1.0f ? u : 1.0f) : 0.0f;
 }
 
@@ -98,7 +99,10 @@ INRF_HD float inrf_output_unit(float v, int signed_output)
  * form of floor(u * 255 + 1/2) that spec "Reference algorithm" fixes. */
 INRF_HD uint8_t inrf_unit_to_u8(float u)
 {
-    return (uint8_t)(int)fmaf(u, 255.0f, 0.5f);
+    /* u * 255 + 0.5 is exact in binary64 (24 + 8 bits), so rounding it once
+     * to binary32 is fmaf(u, 255, 0.5), without a libm call on CPUs built
+     * without FMA */
+    return (uint8_t)(int)(float)((double)u * 255.0 + 0.5);
 }
 
 /* One neuron before the activation: bias + sum_k w[k] * h[k], accumulated
