@@ -22,6 +22,7 @@ enum {
     OPT_NO_PRUNE,
     OPT_QUANT,
     OPT_NO_QAT,
+    OPT_QAT,
     OPT_FP32_IO,
     OPT_TARGET_PSNR,
     OPT_MAX_BYTES,
@@ -82,7 +83,7 @@ static void usage(void)
            "                        from --effort)\n"
            "      --no-prune        skip the pruning rounds\n"
            "      --quant Q         none, int8 or int8-row (default int8)\n"
-           "      --no-qat          round to int8 without fine-tuning\n"
+           "      --qat             fine-tune through the int8 rounding (default: off)\n"
            "      --fp32-io         first and last layers and biases in fp32\n"
            "                        (default fp16)\n"
            "      --target-psnr DB  stop once DB is reached (default: off)\n"
@@ -185,6 +186,7 @@ static int parse_option(int c, options *o)
             return CLI_EXIT_USAGE;
         break;
     case OPT_NO_QAT: e->qat = 0; break;
+    case OPT_QAT: e->qat = 1; break;
     case OPT_FP32_IO: e->half_io = 0; break;
     case OPT_TARGET_PSNR:
         if (!cli_parse_double("--target-psnr", optarg, 0, 100, &d))
@@ -244,6 +246,7 @@ static int parse_args(int argc, char **argv, options *o)
         {"no-prune", no_argument, NULL, OPT_NO_PRUNE},
         {"quant", required_argument, NULL, OPT_QUANT},
         {"no-qat", no_argument, NULL, OPT_NO_QAT},
+        {"qat", no_argument, NULL, OPT_QAT},
         {"fp32-io", no_argument, NULL, OPT_FP32_IO},
         {"target-psnr", required_argument, NULL, OPT_TARGET_PSNR},
         {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
