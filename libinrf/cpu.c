@@ -54,8 +54,9 @@ inrf_train_fn inrf_cpu_train_pass(void)
 
 size_t inrf_train_work_floats(const inrf_train_net *net, size_t n)
 {
-    size_t rows = net->out[net->layers] + 2u * net->max_width;
+    /* xy, the output, two gradient rows, and h and d of each sine layer */
+    size_t rows = 2u + net->out[net->layers] + 2u * net->max_width;
     for (unsigned l = 0; l < net->layers; l++)
         rows += 2u * net->out[l];
-    return rows * n;
+    return rows * inrf_train_row_stride(n);
 }

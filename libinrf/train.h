@@ -24,6 +24,12 @@ typedef struct inrf_train_net {
     float omega_first, omega_hidden;
 } inrf_train_net;
 
+/* Floats between rows of n pixels in the kernel's work memory: n plus one
+ * cache line, so that rows a power of two apart (n = 1024, 2048, 4096) do
+ * not all fall in the same L1 sets and evict each other while a block of
+ * pixels is walked down its rows. */
+static inline size_t inrf_train_row_stride(size_t n) { return n + 16; }
+
 /* Floats of work memory the kernel needs for n pixels. */
 size_t inrf_train_work_floats(const inrf_train_net *net, size_t n);
 
