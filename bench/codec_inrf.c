@@ -14,6 +14,7 @@
 typedef struct progress_state {
     const char *path;
     double last;              /* seconds of the last line printed */
+    inrf_encode_progress prev; /* the previous report; stage 0 before the first */
 } progress_state;
 
 /* Seconds between progress lines under --verbose. */
@@ -75,15 +76,25 @@ static int parse_preset(const char *s, int *preset)
     return 0;
 }
 
+static void print_progress(const char *path, const inrf_encode_progress *p, const char *what)
+{
+    fprintf(stderr, "%s: %s: %s %d, step %d/%d, %.2f dB (best %.2f), %.1f s, %.2f ms/step\n",
+            cli_program(), path, what, p->stage, p->step, p->steps, p->psnr, p->best_psnr,
+            p->seconds, p->step > 0 ? 1e3 * p->seconds / p->step : 0.0);
+}
+
+/* A line every PROGRESS_EVERY seconds, and the last report of each stage
+ * (where an encode stands when a stage ends is what tuning needs). */
 static int on_progress(const inrf_encode_progress *p, void *user)
 {
     progress_state *s = user;
-    if (p->seconds - s->last >= PROGRESS_EVERY || p->step == p->steps) {
+    if (s->prev.stage != 0 && p->stage != s->prev.stage)
+        print_progress(s->path, &s->prev, "end of stage");
+    if (p->seconds - s->last >= PROGRESS_EVERY) {
         s->last = p->seconds;
-        fprintf(stderr, "%s: %s: stage %d, step %d/%d, %.2f dB (best %.2f), %.1f s, %.2f ms/step\n",
-                cli_program(), s->path, p->stage, p->step, p->steps, p->psnr, p->best_psnr,
-                p->seconds, p->step > 0 ? 1e3 * p->seconds / p->step : 0.0);
+        print_progress(s->path, p, "stage");
     }
+    s->prev = *p;
     return 0;
 }
 
@@ -128,7 +139,7 @@ static int encode_one(const char *path, const inrf_encode_options *base, const c
         return 0;
     }
     inrf_encode_options opt = *base;
-    progress_state ps = {path, 0.0};
+    progress_state ps = {path, 0.0, {0}};
     if (verbose) {
         opt.progress = on_progress;
         opt.user = &ps;
@@ -152,14 +163,19 @@ static int encode_one(const char *path, const inrf_encode_options *base, const c
         cli_lib_error(path, st);
     }
     if (st == INRF_OK) {
+        if (verbose) {
+            if (ps.prev.stage != 0)
+                print_progress(path, &ps.prev, "end of stage");
+            fprintf(stderr,
+                    "%s: %s: %ux%u, %d x %d, %d steps, %.1f %% pruned, %.2f dB best in fp32, "
+                    "%.2f dB as stored\n",
+                    cli_program(), path, img.width, img.height, stats.layers, stats.hidden,
+                    stats.steps, 100.0 * stats.prune_ratio, stats.psnr_fp32, stats.psnr);
+        }
         double bpp = 8.0 * (double)size / ((double)img.width * img.height);
         printf("%s,%u,%u,%zu,%.4f,%.3f,%.3f,%.3f\n", path, img.width, img.height, size, bpp,
                stats.psnr, seconds, cpu);
         fflush(stdout); /* a long run can be followed line by line */
-        if (verbose)
-            fprintf(stderr, "%s: %s: %ux%u, %d x %d, %d steps, %.1f %% pruned\n", cli_program(),
-                    path, img.width, img.height, stats.layers, stats.hidden, stats.steps,
-                    100.0 * stats.prune_ratio);
     }
     free(data);
     inrf_model_free(m);

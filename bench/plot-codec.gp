@@ -16,7 +16,7 @@ if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {
 }
 set output out
 set datafile separator ','
-set key below horizontal
+set key below horizontal reverse Left width 2
 set grid
 set xlabel 'bits per pixel (whole file)'
 set ylabel 'PSNR (dB, RGB)'
