@@ -19,68 +19,16 @@
  * register file (32 zmm, 16 ymm) so that nothing spills. Within those
  * bounds the choice hardly matters (bench/RESULTS.md): the FMA port is the
  * limit, and the sine costs about 10 of its slots per 16 or 8 pixels. */
-#if defined(__AVX512F__)
-#include <immintrin.h>
-typedef __m512 vf;
-typedef __m512i vi;
-#define VL 16
+#include "simd.h"
+#if defined(VL) && VL == 16
 #define NV 2  /* the whole 32-pixel tile */
 #define JB 8  /* 16 accumulators + 2 inputs + 1 weight of 32 zmm; 40 = 5 x 8 */
-static inline vf vset1(float x) { return _mm512_set1_ps(x); }
-static inline vf vload(const float *p) { return _mm512_load_ps(p); }
-static inline void vstore(float *p, vf v) { _mm512_store_ps(p, v); }
-static inline vf vsub(vf a, vf b) { return _mm512_sub_ps(a, b); }
-static inline vf vmul(vf a, vf b) { return _mm512_mul_ps(a, b); }
-static inline vf vfma(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
-static inline vf vfnma(vf a, vf b, vf c) { return _mm512_fnmadd_ps(a, b, c); }
-static inline vi vtrunc(vf a) { return _mm512_cvttps_epi32(a); }
-/* NaN to +0 (fixupimm table: the two NaN classes answer 8 = +0, the six
- * others 1 = the input), then sign(x) min(|x|, lim): x > lim ? lim : x,
- * x < -lim ? -lim : x, x == x ? x : 0, in two instructions. */
-static inline vf vclamp(vf x, float lim)
-{
-    x = _mm512_fixupimm_ps(x, x, _mm512_set1_epi32(0x11111188), 0);
-    return _mm512_range_ps(x, vset1(lim), 0x02);
-}
-static inline vf vflip(vf a, vi bit0)
-{
-    return _mm512_castsi512_ps(
-        _mm512_xor_si512(_mm512_castps_si512(a), _mm512_slli_epi32(bit0, 31)));
-}
-#elif defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-typedef __m256 vf;
-typedef __m256i vi;
-#define VL 8
+#elif defined(VL)
 #define NV 2 /* half a tile per block: NV = 4 leaves room for JB = 2 only */
 #define JB 5 /* 10 accumulators + 2 inputs + 1 weight of 16 ymm; 40 = 8 x 5 */
-static inline vf vset1(float x) { return _mm256_set1_ps(x); }
-static inline vf vload(const float *p) { return _mm256_load_ps(p); }
-static inline void vstore(float *p, vf v) { _mm256_store_ps(p, v); }
-static inline vf vsub(vf a, vf b) { return _mm256_sub_ps(a, b); }
-static inline vf vmul(vf a, vf b) { return _mm256_mul_ps(a, b); }
-static inline vf vfma(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
-static inline vf vfnma(vf a, vf b, vf c) { return _mm256_fnmadd_ps(a, b, c); }
-static inline vi vtrunc(vf a) { return _mm256_cvttps_epi32(a); }
-/* x > lim ? lim : x, x < -lim ? -lim : x, x == x ? x : 0: minps and maxps
- * answer their second operand when one is NaN, so NaN survives to the
- * ordered compare that clears it. */
-static inline vf vclamp(vf x, float lim)
-{
-    x = _mm256_min_ps(vset1(lim), x);
-    x = _mm256_max_ps(vset1(-lim), x);
-    return _mm256_and_ps(x, _mm256_cmp_ps(x, x, _CMP_ORD_Q));
-}
-static inline vf vflip(vf a, vi bit0)
-{
-    return _mm256_castsi256_ps(
-        _mm256_xor_si256(_mm256_castps_si256(a), _mm256_slli_epi32(bit0, 31)));
-}
-#else
-#define VL 0 /* portable scalar path with fmaf() */
 #endif
 
-#if VL
+#ifdef VL
 #define PB (NV * VL) /* pixels of a block */
 #if INRF_TILE % PB != 0
 #error "INRF_TILE must be a multiple of NV * VL"

@@ -25,78 +25,22 @@
  * Blocks of 5 tile the widths that matter (15, 40) with no remainder;
  * other widths end with one smaller block. Rows of the work memory are
  * inrf_train_row_stride(n) floats apart (train.h). */
-#if defined(__AVX512F__)
-#include <immintrin.h>
-typedef __m512 vf;
-#define VL 16
+#include "simd.h"
+#if defined(VL) && VL == 16
 #define NV 4 /* 20 accumulators + 4 inputs + 1 weight of 32 zmm */
 #define JB 5
 #define DJ 5 /* 25 accumulators + 5 inputs + 1 delta */
 #define DK 5
-static inline vf vset1(float x) { return _mm512_set1_ps(x); }
-static inline vf vzero(void) { return _mm512_setzero_ps(); }
-static inline vf vload(const float *p) { return _mm512_load_ps(p); }
-static inline vf vloadu(const float *p) { return _mm512_loadu_ps(p); }
-static inline void vstore(float *p, vf v) { _mm512_store_ps(p, v); }
-static inline vf vadd(vf a, vf b) { return _mm512_add_ps(a, b); }
-static inline vf vsub(vf a, vf b) { return _mm512_sub_ps(a, b); }
-static inline vf vmul(vf a, vf b) { return _mm512_mul_ps(a, b); }
-static inline vf vfma(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
-static inline vf vfnma(vf a, vf b, vf c) { return _mm512_fnmadd_ps(a, b, c); }
-static inline float vhsum(vf a) { return _mm512_reduce_add_ps(a); }
-/* x > lim ? lim : x, x < -lim ? -lim : x, x == x ? x : 0 (decode_tile.c) */
-static inline vf vclamp(vf x, float lim)
-{
-    x = _mm512_fixupimm_ps(x, x, _mm512_set1_epi32(0x11111188), 0);
-    return _mm512_range_ps(x, vset1(lim), 0x02);
-}
-/* a with its sign flipped in the lanes where bit 0 of t's bits is set */
-static inline vf vflip_odd(vf a, vf t)
-{
-    __m512i odd = _mm512_slli_epi32(_mm512_castps_si512(t), 31);
-    return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), odd));
-}
 /* x in its first count lanes, 0 in the others */
 static inline vf vkeep(vf x, size_t count)
 {
     return count >= VL ? x : _mm512_maskz_mov_ps((__mmask16)((1u << count) - 1u), x);
 }
-#elif defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-typedef __m256 vf;
-#define VL 8
+#elif defined(VL)
 #define NV 2 /* 10 accumulators + 2 inputs + 1 weight of 16 ymm */
 #define JB 5
 #define DJ 4 /* 12 accumulators + 3 inputs + 1 delta */
 #define DK 3
-static inline vf vset1(float x) { return _mm256_set1_ps(x); }
-static inline vf vzero(void) { return _mm256_setzero_ps(); }
-static inline vf vload(const float *p) { return _mm256_load_ps(p); }
-static inline vf vloadu(const float *p) { return _mm256_loadu_ps(p); }
-static inline void vstore(float *p, vf v) { _mm256_store_ps(p, v); }
-static inline vf vadd(vf a, vf b) { return _mm256_add_ps(a, b); }
-static inline vf vsub(vf a, vf b) { return _mm256_sub_ps(a, b); }
-static inline vf vmul(vf a, vf b) { return _mm256_mul_ps(a, b); }
-static inline vf vfma(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
-static inline vf vfnma(vf a, vf b, vf c) { return _mm256_fnmadd_ps(a, b, c); }
-static inline float vhsum(vf a)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-static inline vf vclamp(vf x, float lim)
-{
-    x = _mm256_min_ps(vset1(lim), x);
-    x = _mm256_max_ps(vset1(-lim), x);
-    return _mm256_and_ps(x, _mm256_cmp_ps(x, x, _CMP_ORD_Q));
-}
-static inline vf vflip_odd(vf a, vf t)
-{
-    __m256i odd = _mm256_slli_epi32(_mm256_castps_si256(t), 31);
-    return _mm256_castsi256_ps(_mm256_xor_si256(_mm256_castps_si256(a), odd));
-}
 static inline vf vkeep(vf x, size_t count)
 {
     if (count >= VL)
@@ -143,8 +87,8 @@ static ALWAYS_INLINE void vsincos(vf z, vf omega, const float *cq, vf *s, vf *dc
     q = vfma(q, r2, vset1(cq[2]));
     q = vfma(q, r2, vset1(cq[3]));
     q = vfma(q, r2, vset1(cq[4]));
-    *s = vflip_odd(p, t);
-    *dc = vflip_odd(q, t);
+    *s = vflip(p, vbits(t));
+    *dc = vflip(q, vbits(t));
 }
 
 /* What a forward block does with its pre-activations: the sine layers
