@@ -44,4 +44,14 @@ size_t inrf_arch_params(const inrf_arch *arch);
 /* The arena arrays behind layer l's optional q, scale and mask. */
 void inrf_layer_storage(inrf_model *m, unsigned l, int8_t **q, float **scale, uint8_t **mask);
 
+/* Shared by the .inrf and .inrpack code (read.c, write.c, pack.c): the
+ * NHDR payload (spec/inrf.md "NHDR") and the layer records of WGHT, which
+ * are also the records of a pack. */
+inrf_status inrf_nhdr_parse(inrf_arch *arch, const uint8_t *d, size_t n,
+                            const inrf_read_options *opt);
+size_t inrf_nhdr_put(const inrf_arch *arch, uint8_t *nhdr);
+inrf_status inrf_weights_parse(inrf_model *m, const uint8_t *d, size_t n);
+/* What the writer checks before it serialises a model. */
+inrf_status inrf_model_check(const inrf_model *m);
+
 #endif /* INRF_INTERNAL_H */

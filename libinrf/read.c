@@ -192,9 +192,10 @@ static inrf_status parse_ihdr(parser *p, const uint8_t *d, size_t n)
     return INRF_OK;
 }
 
-static inrf_status parse_nhdr(parser *p, const uint8_t *d, size_t n)
+/* spec "NHDR": fills the network fields of a (whose width, height and
+ * channels are already set) and checks them against the spec and opt. */
+inrf_status inrf_nhdr_parse(inrf_arch *a, const uint8_t *d, size_t n, const inrf_read_options *opt)
 {
-    inrf_arch *a = &p->arch;
     if (n < INRF_NHDR_FIXED)
         return inrf_fail(INRF_E_FORMAT, "NHDR: %zu bytes, too short", n);
     if (d[0] != INRF_KIND_SIREN)
@@ -207,9 +208,9 @@ static inrf_status parse_nhdr(parser *p, const uint8_t *d, size_t n)
     if (n != INRF_NHDR_FIXED + 2u * a->layers)
         return inrf_fail(INRF_E_FORMAT, "NHDR: %zu bytes, expected %u", n,
                          INRF_NHDR_FIXED + 2u * a->layers);
-    if (a->layers > p->opt->max_layers)
+    if (a->layers > opt->max_layers)
         return inrf_fail(INRF_E_LIMIT, "NHDR: %u sine layers over the limit %u", a->layers,
-                         p->opt->max_layers);
+                         opt->max_layers);
     if (d[2] != INRF_COORDS_CENTRES)
         return inrf_fail(INRF_E_UNSUPPORTED, "NHDR: coordinate convention %u unknown", d[2]);
     if (d[3] > INRF_OUTPUT_SIGNED)
@@ -219,17 +220,25 @@ static inrf_status parse_nhdr(parser *p, const uint8_t *d, size_t n)
     a->omega_hidden = inrf_ldf32(d + 8);
     for (unsigned l = 0; l < a->layers; l++) {
         a->hidden[l] = inrf_ld16(d + INRF_NHDR_FIXED + 2 * l);
-        if (a->hidden[l] > p->opt->max_width && a->hidden[l] <= INRF_MAX_WIDTH)
+        if (a->hidden[l] > opt->max_width && a->hidden[l] <= INRF_MAX_WIDTH)
             return inrf_fail(INRF_E_LIMIT, "NHDR: layer %u width %u over the limit %u", l,
-                             a->hidden[l], p->opt->max_width);
+                             a->hidden[l], opt->max_width);
     }
     inrf_status st = inrf_arch_check(a);
     if (st != INRF_OK)
         return inrf_fail(st, "NHDR: %s", inrf_last_error());
-    if (inrf_arch_params(a) > p->opt->max_params)
+    if (inrf_arch_params(a) > opt->max_params)
         return inrf_fail(INRF_E_LIMIT, "NHDR: %zu parameters over the limit %zu",
-                         inrf_arch_params(a), p->opt->max_params);
-    st = inrf_model_create(a, &p->model);
+                         inrf_arch_params(a), opt->max_params);
+    return INRF_OK;
+}
+
+static inrf_status parse_nhdr(parser *p, const uint8_t *d, size_t n)
+{
+    inrf_status st = inrf_nhdr_parse(&p->arch, d, n, p->opt);
+    if (st != INRF_OK)
+        return st;
+    st = inrf_model_create(&p->arch, &p->model);
     if (st != INRF_OK)
         return st;
     p->have_nhdr = 1;
@@ -258,13 +267,13 @@ static inrf_status need(size_t have, size_t want, unsigned l, const char *what)
 }
 
 /* spec "Layer record". */
-static inrf_status parse_layer(parser *p, unsigned l, const uint8_t *d, size_t n, size_t *used)
+static inrf_status parse_layer(inrf_model *m, unsigned l, const uint8_t *d, size_t n, size_t *used)
 {
-    inrf_layer *L = &p->model->layer[l];
+    inrf_layer *L = &m->layer[l];
     int8_t *qs;
     float *ss;
     uint8_t *ms;
-    inrf_layer_storage(p->model, l, &qs, &ss, &ms);
+    inrf_layer_storage(m, l, &qs, &ss, &ms);
     size_t count = (size_t)L->in * L->out, pos = INRF_LAYER_HEADER_SIZE;
     inrf_status st = need(n, INRF_LAYER_HEADER_SIZE, l, "header");
     if (st != INRF_OK)
@@ -352,20 +361,29 @@ static inrf_status parse_layer(parser *p, unsigned l, const uint8_t *d, size_t n
     return INRF_OK;
 }
 
-static inrf_status parse_wght(parser *p, const uint8_t *d, size_t n)
+/* spec "WGHT": the L + 1 layer records, into a model of the right
+ * architecture. Also the parser of .inrpack records (the same bytes). */
+inrf_status inrf_weights_parse(inrf_model *m, const uint8_t *d, size_t n)
 {
     size_t pos = 0;
-    for (unsigned l = 0; l <= p->arch.layers; l++) {
+    for (unsigned l = 0; l <= m->arch.layers; l++) {
         size_t used = 0;
-        inrf_status st = parse_layer(p, l, d + pos, n - pos, &used);
+        inrf_status st = parse_layer(m, l, d + pos, n - pos, &used);
         if (st != INRF_OK)
             return st;
         pos += used;
     }
     if (pos != n)
         return inrf_fail(INRF_E_FORMAT, "WGHT: %zu bytes after the last layer", n - pos);
-    p->have_wght = 1;
     return INRF_OK;
+}
+
+static inrf_status parse_wght(parser *p, const uint8_t *d, size_t n)
+{
+    inrf_status st = inrf_weights_parse(p->model, d, n);
+    if (st == INRF_OK)
+        p->have_wght = 1;
+    return st;
 }
 
 /* Decompresses a zstd payload (spec "Compressed payloads") into *raw. */

@@ -22,7 +22,7 @@ void inrf_write_options_init_(inrf_write_options *opt, int abi)
 }
 
 /* The writer never produces a file its reader would reject. */
-static inrf_status check_model(const inrf_model *m)
+inrf_status inrf_model_check(const inrf_model *m)
 {
     inrf_status st = inrf_arch_check(&m->arch);
     if (st != INRF_OK)
@@ -91,6 +91,47 @@ static uint8_t *put_layer(uint8_t *p, const inrf_layer *L)
     return p;
 }
 
+size_t inrf_nhdr_put(const inrf_arch *a, uint8_t *nhdr)
+{
+    nhdr[0] = a->kind;
+    nhdr[1] = a->layers;
+    nhdr[2] = INRF_COORDS_CENTRES;
+    nhdr[3] = a->output_map;
+    inrf_stf32(nhdr + 4, a->omega_first);
+    inrf_stf32(nhdr + 8, a->omega_hidden);
+    for (unsigned l = 0; l < a->layers; l++)
+        inrf_st16(nhdr + INRF_NHDR_FIXED + 2 * l, a->hidden[l]);
+    return INRF_NHDR_FIXED + 2u * a->layers;
+}
+
+/* The WGHT payload (all layer records, uncompressed) of a checked model. */
+static inrf_status weights_put(const inrf_model *m, uint8_t **raw, size_t *raw_n)
+{
+    *raw_n = inrf_model_weight_bytes(m);
+    *raw = malloc(*raw_n);
+    if (!*raw)
+        return inrf_fail(INRF_E_NOMEM, "cannot allocate %zu bytes", *raw_n);
+    uint8_t *p = *raw;
+    for (unsigned l = 0; l <= m->arch.layers; l++)
+        p = put_layer(p, &m->layer[l]);
+    return INRF_OK;
+}
+
+inrf_status inrf_model_record(const inrf_model *m, void **data, size_t *size)
+{
+    if (!m || !data || !size)
+        return inrf_fail(INRF_E_INVALID_ARG, "NULL argument");
+    *data = NULL;
+    *size = 0;
+    inrf_status st = inrf_model_check(m);
+    if (st != INRF_OK)
+        return st;
+    uint8_t *raw;
+    if ((st = weights_put(m, &raw, size)) == INRF_OK)
+        *data = raw;
+    return st;
+}
+
 /* Appends a chunk (header, payload, checksum) at p; returns the end. */
 static uint8_t *put_chunk(uint8_t *p, uint32_t type, uint32_t flags, const void *payload, size_t n)
 {
@@ -117,7 +158,7 @@ inrf_status inrf_write_memory(const inrf_model *m, const inrf_write_options *opt
                opt->zstd_level < 1 || opt->zstd_level > ZSTD_maxCLevel()) {
         return inrf_fail(INRF_E_INVALID_ARG, "write options invalid or not initialised");
     }
-    inrf_status st = check_model(m);
+    inrf_status st = inrf_model_check(m);
     if (st != INRF_OK)
         return st;
 
@@ -127,23 +168,12 @@ inrf_status inrf_write_memory(const inrf_model *m, const inrf_write_options *opt
     ihdr[8] = m->arch.channels;
     ihdr[9] = m->arch.colour_space;
     inrf_st16(ihdr + 10, 0);
-    nhdr[0] = m->arch.kind;
-    nhdr[1] = m->arch.layers;
-    nhdr[2] = INRF_COORDS_CENTRES;
-    nhdr[3] = m->arch.output_map;
-    inrf_stf32(nhdr + 4, m->arch.omega_first);
-    inrf_stf32(nhdr + 8, m->arch.omega_hidden);
-    for (unsigned l = 0; l < m->arch.layers; l++)
-        inrf_st16(nhdr + INRF_NHDR_FIXED + 2 * l, m->arch.hidden[l]);
-    size_t nhdr_n = INRF_NHDR_FIXED + 2u * m->arch.layers;
-
-    size_t raw_n = inrf_model_weight_bytes(m);
-    uint8_t *raw = malloc(raw_n);
-    if (!raw)
-        return inrf_fail(INRF_E_NOMEM, "cannot allocate %zu bytes", raw_n);
-    uint8_t *p = raw;
-    for (unsigned l = 0; l <= m->arch.layers; l++)
-        p = put_layer(p, &m->layer[l]);
+    size_t nhdr_n = inrf_nhdr_put(&m->arch, nhdr);
+    size_t raw_n = 0;
+    uint8_t *raw = NULL;
+    if ((st = weights_put(m, &raw, &raw_n)) != INRF_OK)
+        return st;
+    uint8_t *p;
 
     /* Compressed form: u32 raw length, then one zstd frame. */
     uint8_t *packed = NULL;

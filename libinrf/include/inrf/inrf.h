@@ -248,6 +248,12 @@ INRF_API INRF_NODISCARD inrf_status inrf_write_file(const inrf_model *model,
                                                     const inrf_write_options *opt,
                                                     const char *path);
 
+/* The model's weights as one record: the WGHT payload of spec/inrf.md,
+ * uncompressed, which is also the record of an .inrpack (spec/inrpack.md).
+ * malloc'd (free() it). */
+INRF_API INRF_NODISCARD inrf_status inrf_model_record(const inrf_model *model, void **data,
+                                                      size_t *size);
+
 /* Writes size bytes to path atomically; "-" is standard output. */
 INRF_API INRF_NODISCARD inrf_status inrf_file_write_atomic(const char *path, const void *data,
                                                            size_t size);
