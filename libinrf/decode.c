@@ -81,42 +81,29 @@ static inrf_status check_decode(const inrf_model *m, const inrf_decode_options *
     return INRF_OK;
 }
 
-/* Shared by the u8 and f32 entry points: exactly one of out8, outf. */
-static inrf_status decode(const inrf_model *m, const inrf_decode_options *opt, uint8_t *out8,
-                          float *outf, size_t stride)
+/* Where decoded pixels go (internal.h): evaluates the W x H grid of
+ * coordinates cx[i], cy[j] on `threads` threads. */
+inrf_status inrf_decode_grid(const inrf_model *m, uint32_t W, uint32_t H, const float *cx,
+                             const float *cy, const inrf_sink *sink, int threads)
 {
-    uint32_t W = 0, H = 0;
-    inrf_status st = check_decode(m, opt, out8 ? (void *)out8 : (void *)outf, &W, &H);
-    if (st != INRF_OK)
-        return st;
     const unsigned C = m->arch.channels;
     const int signed_out = m->arch.output_map == INRF_OUTPUT_SIGNED;
-    if (stride == 0)
-        stride = (size_t)W * C * (out8 ? 1 : sizeof(float));
+    const size_t stride = sink->stride;
     inrf_tile_net net;
     make_net(m, &net);
     inrf_tile_fn forward = inrf_cpu_tile_forward();
-    float *cx = malloc(((size_t)W + H) * sizeof(float));
-    if (!cx)
-        return inrf_fail(INRF_E_NOMEM, "decode: out of memory");
-    float *cy = cx + W;
-    for (uint32_t i = 0; i < W; i++)
-        cx[i] = opt->canvas_w ? inrf_coord(opt->crop_x + i, opt->canvas_w, -1.0, 1.0)
-                              : inrf_coord(i, W, opt->window[0], opt->window[2]);
-    for (uint32_t j = 0; j < H; j++)
-        cy[j] = opt->canvas_w ? inrf_coord(opt->crop_y + j, opt->canvas_h, -1.0, 1.0)
-                              : inrf_coord(j, H, opt->window[1], opt->window[3]);
-
     const uint64_t npix = (uint64_t)W * H;
     const int64_t ntiles = (int64_t)((npix + INRF_TILE - 1) / INRF_TILE);
     const size_t scratch_n = inrf_tile_scratch_floats(&net) + (2 + C) * (size_t)INRF_TILE;
     int nomem = 0;
+    int nt = threads > 0 ? threads : 1;
 #ifdef _OPENMP
-    int nt = opt->threads > 0 ? opt->threads : omp_get_max_threads();
+    if (threads <= 0)
+        nt = omp_get_max_threads();
+#endif
     if (nt > ntiles)
         nt = (int)(ntiles > 0 ? ntiles : 1);
-#endif
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(nt) if (nt > 1)
     {
         float *scratch = aligned_alloc(64, ((scratch_n * sizeof(float)) + 63) & ~(size_t)63);
         if (!scratch) {
@@ -145,21 +132,51 @@ static inrf_status decode(const inrf_model *m, const inrf_decode_options *opt, u
             forward(&net, xy, res, scratch);
             for (unsigned p = 0; p < count; p++) {
                 size_t row = (size_t)jj[p] * stride, col = (size_t)ii[p] * C;
+                int zero = sink->zero_x && (sink->zero_x[ii[p]] | sink->zero_y[jj[p]]);
                 for (unsigned c = 0; c < C; c++) {
-                    float u = inrf_output_unit(res[c * INRF_TILE + p], signed_out);
-                    if (out8)
-                        out8[row + col + c] = inrf_unit_to_u8(u);
+                    float u = zero ? 0.0f : inrf_output_unit(res[c * INRF_TILE + p], signed_out);
+                    if (sink->u8)
+                        sink->u8[row + col + c] = inrf_unit_to_u8(u);
+                    else if (sink->std)
+                        ((float *)((uint8_t *)sink->f32 + row))[col + c] =
+                            (u - sink->mean[c]) / sink->std[c];
                     else
-                        ((float *)((uint8_t *)outf + row))[col + c] = u;
+                        ((float *)((uint8_t *)sink->f32 + row))[col + c] = u;
                 }
             }
         }
         free(scratch);
     }
-    free(cx);
     if (nomem)
         return inrf_fail(INRF_E_NOMEM, "decode: out of memory");
     return INRF_OK;
+}
+
+/* Shared by the u8 and f32 entry points: exactly one of out8, outf. */
+static inrf_status decode(const inrf_model *m, const inrf_decode_options *opt, uint8_t *out8,
+                          float *outf, size_t stride)
+{
+    uint32_t W = 0, H = 0;
+    inrf_status st = check_decode(m, opt, out8 ? (void *)out8 : (void *)outf, &W, &H);
+    if (st != INRF_OK)
+        return st;
+    const unsigned C = m->arch.channels;
+    if (stride == 0)
+        stride = (size_t)W * C * (out8 ? 1 : sizeof(float));
+    float *cx = malloc(((size_t)W + H) * sizeof(float));
+    if (!cx)
+        return inrf_fail(INRF_E_NOMEM, "decode: out of memory");
+    float *cy = cx + W;
+    for (uint32_t i = 0; i < W; i++)
+        cx[i] = opt->canvas_w ? inrf_coord(opt->crop_x + i, opt->canvas_w, -1.0, 1.0)
+                              : inrf_coord(i, W, opt->window[0], opt->window[2]);
+    for (uint32_t j = 0; j < H; j++)
+        cy[j] = opt->canvas_w ? inrf_coord(opt->crop_y + j, opt->canvas_h, -1.0, 1.0)
+                              : inrf_coord(j, H, opt->window[1], opt->window[3]);
+    inrf_sink sink = {.u8 = out8, .f32 = outf, .stride = stride};
+    st = inrf_decode_grid(m, W, H, cx, cy, &sink, opt->threads);
+    free(cx);
+    return st;
 }
 
 inrf_status inrf_decode_u8(const inrf_model *m, const inrf_decode_options *opt, uint8_t *pixels,

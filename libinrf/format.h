@@ -73,4 +73,61 @@
 /* 'qual' payload: f32 PSNR in dB of the stored model against its source. */
 #define INRF_QUAL_SIZE 4
 
+/* ------------------------------------------------------------ .inrpack
+ * spec/inrpack.md. All offsets from the file start; every section and
+ * every record starts on a multiple of 64 bytes; padding bytes MUST be 0.
+ *
+ * Header, 64 bytes:
+ *   0 u8[8] magic   89 49 4E 50 4B 0D 0A 1A  ("\x89INPK\r\n\x1a")
+ *   8 u8    major 1         9 u8 minor 0
+ *  10 u16   flags           reserved, MUST be 0
+ *  12 u32   count           images, 0..2^28
+ *  16 u16   archs           entries of the architecture table, 1..255
+ *  18 u16   reserved        MUST be 0
+ *  20 u32   classes         entries of the class table, 1..65535
+ *  24 u64   length          total file length
+ *  32 u64   index_offset    = align64(end of the class table)
+ *  40 u64   records_offset  = align64(index_offset + 48 * count)
+ *  48 u64   directory_check XXH3-64 (seed 0) of bytes 64 .. records_offset
+ *                           (architecture table, class table, index, and
+ *                           the padding between them)
+ *  56 u64   header_check    XXH3-64 (seed 0) of bytes 0..55
+ *
+ * Architecture table at 64, archs x 144 bytes:
+ *   0 u8 channels 1 or 3 (the same for every entry)   1 u8[3] reserved 0
+ *   4 NHDR payload of spec/inrf.md (12 + 2L bytes), then zeros to 144
+ *
+ * Class table right after it: classes x (u8 length 1..255, then that many
+ * bytes of UTF-8 name: no '/', '\\' or control character, not "." or "..",
+ * unique), then zeros to index_offset.
+ *
+ * Index at index_offset, count x 48 bytes, in strictly increasing seq:
+ *   0 u64 offset   of the record: records_offset for the first, then
+ *                  align64(end of the previous record)
+ *   8 u64 check    XXH3-64 (seed 0) of the record's size bytes
+ *  16 u32 size     record bytes, padding excluded, 1..2^24
+ *  20 u32 label    < classes
+ *  24 u32 width    source image width, 1..2^24
+ *  28 u32 height   source image height, 1..2^24
+ *  32 f32 psnr     of the model against its source, dB; NaN if unknown
+ *  36 u32 seq      position of the image in the source list
+ *  40 u16 arch     < archs
+ *  42 u16 flags    reserved, MUST be 0
+ *  44 u32 reserved MUST be 0
+ *
+ * Record: the WGHT payload of spec/inrf.md (L + 1 layer records), never
+ * compressed. length = align64(end of the last record), or records_offset
+ * when count is 0. */
+#define INRP_MAGIC "\x89INPK\r\n\x1a"
+#define INRP_FORMAT_MAJOR 1
+#define INRP_FORMAT_MINOR 0
+#define INRP_ALIGN 64
+#define INRP_HEADER_SIZE 64
+#define INRP_ARCH_SIZE 144
+#define INRP_ENTRY_SIZE 48
+#define INRP_MAX_COUNT (1u << 28)
+#define INRP_MAX_ARCHS 255
+#define INRP_MAX_CLASSES 65535
+#define INRP_MAX_RECORD (1u << 24)
+
 #endif /* INRF_FORMAT_H */

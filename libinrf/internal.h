@@ -54,4 +54,19 @@ inrf_status inrf_weights_parse(inrf_model *m, const uint8_t *d, size_t n);
 /* What the writer checks before it serialises a model. */
 inrf_status inrf_model_check(const inrf_model *m);
 
+/* Decoding a grid of sample coordinates (decode.c), shared by
+ * inrf_decode_* and the pack batch decoder: pixel (i, j) is the network at
+ * (cx[i], cy[j]), written to exactly one of u8 or f32, rows stride bytes
+ * apart; f32 values are (v - mean[c]) / std[c] when std is not NULL; when
+ * zero_x is not NULL, pixels with zero_x[i] | zero_y[j] are v = 0. */
+typedef struct inrf_sink {
+    uint8_t *u8;
+    float *f32;
+    size_t stride;
+    const float *mean, *std;
+    const uint8_t *zero_x, *zero_y;
+} inrf_sink;
+inrf_status inrf_decode_grid(const inrf_model *m, uint32_t W, uint32_t H, const float *cx,
+                             const float *cy, const inrf_sink *sink, int threads);
+
 #endif /* INRF_INTERNAL_H */

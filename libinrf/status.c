@@ -2,6 +2,7 @@
  * library version. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -37,10 +38,14 @@ const char *inrf_last_error(void) { return last_error; }
 
 inrf_status inrf_fail(inrf_status status, const char *fmt, ...)
 {
+    /* Formatted aside first: callers often wrap the previous message
+     * ("record 5: %s", inrf_last_error()), which lives in last_error. */
+    char msg[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(last_error, msg, sizeof msg);
     return status;
 }
 

@@ -325,5 +325,6 @@ INRF_API double inrf_psnr_from_mse(double mse);
 
 #include "inrf/image.h"
 #include "inrf/encode.h"
+#include "inrf/pack.h"
 
 #endif /* INRF_INRF_H */

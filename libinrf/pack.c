@@ -1,0 +1,594 @@
+/* pack.c: reading and strict validation of .inrpack files (spec/inrpack.md),
+ * views of their records, and the CPU batch decoder of the training data path. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include <xxhash.h>
+
+#include "bytes.h"
+#include "format.h"
+#include "inrf/pack.h"
+#include "inrf/siren_math.h"
+#include "internal.h"
+#include "pack_internal.h"
+
+struct inrf_pack {
+    inrf_blob blob;            /* the mapping, when opened from a path */
+    const uint8_t *d;
+    size_t size;
+    uint32_t count, classes, archs;
+    unsigned channels;
+    inrf_arch *arch;           /* [archs], width = height = 0 */
+    char **names;              /* [classes] NUL-terminated, in names_buf */
+    char *names_buf;
+    inrf_pack_item *items;     /* [count] */
+    inrf_read_options limits;
+};
+
+void inrf_pack_options_init_(inrf_pack_options *opt, int abi)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->abi = abi;
+    opt->verify_records = 1;
+    opt->max_file_bytes = (uint64_t)1 << 40;
+    inrf_read_options_init_(&opt->limits, abi);
+}
+
+int inrf_pack_name_ok(const uint8_t *s, size_t n)
+{
+    if (n < 1 || n > INRF_PACK_MAX_CLASS_NAME || (n == 1 && s[0] == '.') ||
+        (n == 2 && s[0] == '.' && s[1] == '.'))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x20 || s[i] == 0x7f || s[i] == '/' || s[i] == '\\')
+            return 0;
+    return 1;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+/* spec "Header". */
+static inrf_status parse_header(inrf_pack *p, uint64_t *index_off, uint64_t *records_off)
+{
+    const uint8_t *d = p->d;
+    if (p->size < 8 || memcmp(d, INRP_MAGIC, 8) != 0) {
+        if (p->size < 8 && memcmp(d, INRP_MAGIC, p->size) == 0)
+            return inrf_fail(INRF_E_TRUNCATED, "header truncated at %zu bytes", p->size);
+        return inrf_fail(INRF_E_NOT_INRF, "not an .inrpack file (bad magic)");
+    }
+    if (p->size < INRP_HEADER_SIZE)
+        return inrf_fail(INRF_E_TRUNCATED, "header truncated at %zu bytes", p->size);
+    if (XXH3_64bits(d, 56) != inrf_ld64(d + 56))
+        return inrf_fail(INRF_E_CHECKSUM, "header: checksum mismatch");
+    if (d[8] != INRP_FORMAT_MAJOR)
+        return inrf_fail(INRF_E_VERSION, "pack version %u.%u: only major version %u is known",
+                         d[8], d[9], INRP_FORMAT_MAJOR);
+    if (inrf_ld16(d + 10) || inrf_ld16(d + 18))
+        return inrf_fail(INRF_E_FORMAT, "header: reserved field set");
+    p->count = inrf_ld32(d + 12);
+    p->archs = inrf_ld16(d + 16);
+    p->classes = inrf_ld32(d + 20);
+    uint64_t length = inrf_ld64(d + 24);
+    *index_off = inrf_ld64(d + 32);
+    *records_off = inrf_ld64(d + 40);
+    if (p->count > INRP_MAX_COUNT)
+        return inrf_fail(INRF_E_FORMAT, "header: %u images over the limit %u", p->count,
+                         INRP_MAX_COUNT);
+    if (p->archs < 1 || p->archs > INRP_MAX_ARCHS)
+        return inrf_fail(INRF_E_FORMAT, "header: %u architectures outside 1..%u", p->archs,
+                         INRP_MAX_ARCHS);
+    if (p->classes < 1 || p->classes > INRP_MAX_CLASSES)
+        return inrf_fail(INRF_E_FORMAT, "header: %u classes outside 1..%u", p->classes,
+                         INRP_MAX_CLASSES);
+    if (p->size < length)
+        return inrf_fail(INRF_E_TRUNCATED, "file truncated: %zu of %llu bytes", p->size,
+                         (unsigned long long)length);
+    if (p->size > length)
+        return inrf_fail(INRF_E_FORMAT, "%llu bytes after the end of the pack",
+                         (unsigned long long)(p->size - length));
+    uint64_t min_index = INRP_HEADER_SIZE + (uint64_t)INRP_ARCH_SIZE * p->archs + 2u * p->classes;
+    if (*index_off % INRP_ALIGN || *index_off < min_index || *index_off > length ||
+        *records_off != inrf_align64(*index_off + (uint64_t)INRP_ENTRY_SIZE * p->count) ||
+        *records_off > length)
+        return inrf_fail(INRF_E_FORMAT, "header: section offsets %llu, %llu inconsistent",
+                         (unsigned long long)*index_off, (unsigned long long)*records_off);
+    if (XXH3_64bits(d + INRP_HEADER_SIZE, *records_off - INRP_HEADER_SIZE) != inrf_ld64(d + 48))
+        return inrf_fail(INRF_E_CHECKSUM, "directory (architectures, classes, index): checksum "
+                                          "mismatch");
+    return INRF_OK;
+}
+
+/* spec "Architecture table". */
+static inrf_status parse_archs(inrf_pack *p)
+{
+    p->arch = calloc(p->archs, sizeof *p->arch);
+    if (!p->arch)
+        return inrf_fail(INRF_E_NOMEM, "out of memory");
+    for (uint32_t a = 0; a < p->archs; a++) {
+        const uint8_t *e = p->d + INRP_HEADER_SIZE + (size_t)INRP_ARCH_SIZE * a;
+        inrf_arch *ar = &p->arch[a];
+        ar->channels = e[0];
+        ar->width = ar->height = 1; /* per image; 1 for the checks */
+        if (e[0] != 1 && e[0] != 3)
+            return inrf_fail(INRF_E_FORMAT, "architecture %u: %u channels, must be 1 or 3", a,
+                             e[0]);
+        if (a > 0 && e[0] != p->channels)
+            return inrf_fail(INRF_E_FORMAT, "architecture %u: %u channels, architecture 0 has %u",
+                             a, e[0], p->channels);
+        p->channels = e[0];
+        if (e[1] || e[2] || e[3])
+            return inrf_fail(INRF_E_FORMAT, "architecture %u: reserved field set", a);
+        size_t n = INRF_NHDR_FIXED + 2u * e[5];
+        if (n > INRP_ARCH_SIZE - 4)
+            n = INRP_ARCH_SIZE - 4; /* layers > 64: the NHDR parser says so */
+        inrf_status st = inrf_nhdr_parse(ar, e + 4, n, &p->limits);
+        if (st != INRF_OK)
+            return inrf_fail(st, "architecture %u: %s", a, inrf_last_error());
+        if (!all_zero(e + 4 + n, INRP_ARCH_SIZE - 4 - n))
+            return inrf_fail(INRF_E_FORMAT, "architecture %u: padding not zero", a);
+        ar->width = ar->height = 0;
+    }
+    return INRF_OK;
+}
+
+/* spec "Class table". */
+static inrf_status parse_classes(inrf_pack *p, uint64_t index_off)
+{
+    size_t pos = INRP_HEADER_SIZE + (size_t)INRP_ARCH_SIZE * p->archs, start = pos;
+    for (uint32_t c = 0; c < p->classes; c++) {
+        if (pos >= index_off || pos + 1 + p->d[pos] > index_off)
+            return inrf_fail(INRF_E_FORMAT, "class %u: name runs into the index", c);
+        pos += 1 + (size_t)p->d[pos];
+    }
+    if (inrf_align64(pos) != index_off || !all_zero(p->d + pos, index_off - pos))
+        return inrf_fail(INRF_E_FORMAT, "class table: padding not zero or index misplaced");
+    p->names = calloc(p->classes, sizeof *p->names);
+    p->names_buf = malloc(pos - start + 1);
+    if (!p->names || !p->names_buf)
+        return inrf_fail(INRF_E_NOMEM, "out of memory");
+    char *out = p->names_buf;
+    pos = start;
+    for (uint32_t c = 0; c < p->classes; c++) {
+        size_t n = p->d[pos];
+        if (!inrf_pack_name_ok(p->d + pos + 1, n))
+            return inrf_fail(INRF_E_FORMAT, "class %u: name not allowed", c);
+        memcpy(out, p->d + pos + 1, n);
+        out[n] = 0;
+        p->names[c] = out;
+        out += n + 1;
+        pos += 1 + n;
+    }
+    /* unique names: sort a copy of the pointers */
+    char **sorted = malloc(p->classes * sizeof *sorted);
+    if (!sorted)
+        return inrf_fail(INRF_E_NOMEM, "out of memory");
+    memcpy(sorted, p->names, p->classes * sizeof *sorted);
+    qsort(sorted, p->classes, sizeof *sorted, inrf_pack_cmp_names);
+    for (uint32_t c = 1; c < p->classes; c++)
+        if (strcmp(sorted[c - 1], sorted[c]) == 0) {
+            inrf_status st = inrf_fail(INRF_E_FORMAT, "class name \"%s\" twice", sorted[c]);
+            free(sorted);
+            return st;
+        }
+    free(sorted);
+    return INRF_OK;
+}
+
+/* spec "Index". */
+static inrf_status parse_index(inrf_pack *p, uint64_t index_off, uint64_t records_off)
+{
+    p->items = calloc(p->count ? p->count : 1, sizeof *p->items);
+    if (!p->items)
+        return inrf_fail(INRF_E_NOMEM, "out of memory");
+    uint64_t next = records_off;
+    for (uint32_t i = 0; i < p->count; i++) {
+        const uint8_t *e = p->d + index_off + (size_t)INRP_ENTRY_SIZE * i;
+        inrf_pack_item *it = &p->items[i];
+        it->offset = inrf_ld64(e);
+        it->checksum = inrf_ld64(e + 8);
+        it->size = inrf_ld32(e + 16);
+        it->label = inrf_ld32(e + 20);
+        it->width = inrf_ld32(e + 24);
+        it->height = inrf_ld32(e + 28);
+        it->psnr = inrf_ldf32(e + 32);
+        it->seq = inrf_ld32(e + 36);
+        it->arch = inrf_ld16(e + 40);
+        if (inrf_ld16(e + 42) || inrf_ld32(e + 44))
+            return inrf_fail(INRF_E_FORMAT, "index entry %u: reserved field set", i);
+        if (it->label >= p->classes)
+            return inrf_fail(INRF_E_FORMAT, "index entry %u: label %u of %u classes", i,
+                             it->label, p->classes);
+        if (it->arch >= p->archs)
+            return inrf_fail(INRF_E_FORMAT, "index entry %u: architecture %u of %u", i, it->arch,
+                             p->archs);
+        if (it->width < 1 || it->width > INRF_MAX_DIM || it->height < 1 ||
+            it->height > INRF_MAX_DIM)
+            return inrf_fail(INRF_E_FORMAT, "index entry %u: size %ux%u outside 1..%u", i,
+                             it->width, it->height, INRF_MAX_DIM);
+        if (it->size < 1 || it->size > INRP_MAX_RECORD)
+            return inrf_fail(INRF_E_FORMAT, "index entry %u: record of %u bytes", i, it->size);
+        if (i > 0 && it->seq <= p->items[i - 1].seq)
+            return inrf_fail(INRF_E_FORMAT, "index entry %u: seq %u not after %u", i, it->seq,
+                             p->items[i - 1].seq);
+        if (it->offset != next || it->offset + it->size > p->size)
+            return inrf_fail(INRF_E_FORMAT, "index entry %u: record offset %llu, expected %llu",
+                             i, (unsigned long long)it->offset, (unsigned long long)next);
+        it->record = p->d + it->offset;
+        next = inrf_align64(it->offset + it->size);
+    }
+    if (next != p->size)
+        return inrf_fail(INRF_E_FORMAT, "records end at %llu, the file at %zu",
+                         (unsigned long long)next, p->size);
+    return INRF_OK;
+}
+
+/* A model of architecture a, for parsing records into (weights only). */
+static inrf_status scratch_model(const inrf_pack *p, uint32_t a, inrf_model **m)
+{
+    inrf_arch ar = p->arch[a];
+    ar.width = ar.height = 1;
+    return inrf_model_create(&ar, m);
+}
+
+/* spec "Records": checksum, zero padding, structure. m: a model of the
+ * record's architecture. */
+static inrf_status check_record(const inrf_pack *p, uint32_t i, inrf_model *m)
+{
+    const inrf_pack_item *it = &p->items[i];
+    size_t end = (size_t)it->offset + it->size;
+    if (XXH3_64bits(it->record, it->size) != it->checksum)
+        return inrf_fail(INRF_E_CHECKSUM, "record %u (class %s, offset %llu): checksum mismatch",
+                         i, p->names[it->label], (unsigned long long)it->offset);
+    if (!all_zero(p->d + end, inrf_align64(end) - end))
+        return inrf_fail(INRF_E_FORMAT, "record %u (class %s, offset %llu): padding not zero", i,
+                         p->names[it->label], (unsigned long long)it->offset);
+    inrf_status st = inrf_weights_parse(m, it->record, it->size);
+    if (st != INRF_OK)
+        return inrf_fail(st, "record %u (class %s, offset %llu): %s", i, p->names[it->label],
+                         (unsigned long long)it->offset, inrf_last_error());
+    return INRF_OK;
+}
+
+/* Per-thread models, one per architecture, made on first use. */
+typedef struct scratch {
+    inrf_model **m;
+} scratch;
+
+static inrf_status scratch_get(const inrf_pack *p, scratch *s, uint32_t a, inrf_model **m)
+{
+    if (!s->m[a]) {
+        inrf_status st = scratch_model(p, a, &s->m[a]);
+        if (st != INRF_OK)
+            return st;
+    }
+    *m = s->m[a];
+    return INRF_OK;
+}
+
+static void scratch_free(const inrf_pack *p, scratch *s)
+{
+    for (uint32_t a = 0; s->m && a < p->archs; a++)
+        inrf_model_free(s->m[a]);
+    free(s->m);
+}
+
+/* Runs check_record over all records on all threads; records the first
+ * failure's status and message, and the bad indices. */
+static inrf_status check_records(const inrf_pack *p, uint32_t *bad, size_t max, size_t *nbad)
+{
+    inrf_status first = INRF_OK;
+    uint32_t first_i = UINT32_MAX;
+    char msg[512] = "";
+    size_t nb = 0;
+#pragma omp parallel
+    {
+        scratch s = {calloc(p->archs, sizeof(inrf_model *))};
+#pragma omp for schedule(dynamic, 64)
+        for (int64_t i = 0; i < (int64_t)p->count; i++) {
+            inrf_model *m = NULL;
+            inrf_status st = s.m ? scratch_get(p, &s, p->items[i].arch, &m)
+                                 : inrf_fail(INRF_E_NOMEM, "out of memory");
+            if (st == INRF_OK)
+                st = check_record(p, (uint32_t)i, m);
+            if (st != INRF_OK) {
+#pragma omp critical(inrf_pack_bad)
+                {
+                    if (bad && nb < max)
+                        bad[nb] = (uint32_t)i;
+                    nb++;
+                    if ((uint32_t)i < first_i) {
+                        first_i = (uint32_t)i;
+                        first = st;
+                        snprintf(msg, sizeof msg, "%s", inrf_last_error());
+                    }
+                }
+            }
+        }
+        scratch_free(p, &s);
+    }
+    if (bad && nb > 1) /* threads finish out of order */
+        qsort(bad, nb < max ? nb : max, sizeof *bad, inrf_pack_cmp_u32);
+    if (nbad)
+        *nbad = nb;
+    if (first != INRF_OK)
+        return inrf_fail(first, "%s", msg);
+    return INRF_OK;
+}
+
+inrf_status inrf_pack_open_memory(const void *data, size_t size, const inrf_pack_options *opt,
+                                  inrf_pack **out)
+{
+    inrf_pack_options def;
+    if (!out || (!data && size))
+        return inrf_fail(INRF_E_INVALID_ARG, "NULL argument");
+    *out = NULL;
+    if (!opt) {
+        inrf_pack_options_init(&def);
+        opt = &def;
+    } else if (opt->abi != INRF_ABI_VERSION || opt->limits.abi != INRF_ABI_VERSION) {
+        return inrf_fail(INRF_E_INVALID_ARG, "pack options not initialised for this library");
+    }
+    if (size > opt->max_file_bytes)
+        return inrf_fail(INRF_E_LIMIT, "pack of %zu bytes over the limit %llu", size,
+                         (unsigned long long)opt->max_file_bytes);
+    inrf_pack *p = calloc(1, sizeof *p);
+    if (!p)
+        return inrf_fail(INRF_E_NOMEM, "out of memory");
+    p->d = data ? data : (const uint8_t *)"";
+    p->size = size;
+    p->limits = opt->limits;
+    uint64_t index_off = 0, records_off = 0;
+    inrf_status st = parse_header(p, &index_off, &records_off);
+    if (st == INRF_OK)
+        st = parse_archs(p);
+    if (st == INRF_OK)
+        st = parse_classes(p, index_off);
+    if (st == INRF_OK)
+        st = parse_index(p, index_off, records_off);
+    if (st == INRF_OK && opt->verify_records)
+        st = check_records(p, NULL, 0, NULL);
+    if (st != INRF_OK) {
+        inrf_pack_close(p);
+        return st;
+    }
+    *out = p;
+    return INRF_OK;
+}
+
+inrf_status inrf_pack_open(const char *path, const inrf_pack_options *opt, inrf_pack **out)
+{
+    inrf_pack_options def;
+    if (!path || !out)
+        return inrf_fail(INRF_E_INVALID_ARG, "NULL argument");
+    *out = NULL;
+    if (!opt) {
+        inrf_pack_options_init(&def);
+        opt = &def;
+    }
+    inrf_blob blob;
+    size_t max = opt->max_file_bytes > SIZE_MAX ? SIZE_MAX : (size_t)opt->max_file_bytes;
+    inrf_status st = inrf_blob_open(path, max, &blob);
+    if (st != INRF_OK)
+        return st;
+    st = inrf_pack_open_memory(blob.data, blob.size, opt, out);
+    if (st != INRF_OK) {
+        inrf_blob_close(&blob);
+        return st;
+    }
+    (*out)->blob = blob;
+    return INRF_OK;
+}
+
+void inrf_pack_close(inrf_pack *p)
+{
+    if (!p)
+        return;
+    inrf_blob_close(&p->blob);
+    free(p->arch);
+    free(p->names);
+    free(p->names_buf);
+    free(p->items);
+    free(p);
+}
+
+const void *inrf_pack_bytes(const inrf_pack *p, size_t *size)
+{
+    if (size)
+        *size = p ? p->size : 0;
+    return p ? p->d : NULL;
+}
+
+uint32_t inrf_pack_count(const inrf_pack *p) { return p ? p->count : 0; }
+uint32_t inrf_pack_classes(const inrf_pack *p) { return p ? p->classes : 0; }
+uint32_t inrf_pack_archs(const inrf_pack *p) { return p ? p->archs : 0; }
+unsigned inrf_pack_channels(const inrf_pack *p) { return p ? p->channels : 0; }
+
+const char *inrf_pack_class_name(const inrf_pack *p, uint32_t c)
+{
+    return p && c < p->classes ? p->names[c] : NULL;
+}
+
+const inrf_arch *inrf_pack_arch(const inrf_pack *p, uint32_t a)
+{
+    return p && a < p->archs ? &p->arch[a] : NULL;
+}
+
+const inrf_pack_item *inrf_pack_get(const inrf_pack *p, uint32_t i)
+{
+    return p && i < p->count ? &p->items[i] : NULL;
+}
+
+inrf_status inrf_pack_model(const inrf_pack *p, uint32_t i, inrf_model **out)
+{
+    if (!p || !out)
+        return inrf_fail(INRF_E_INVALID_ARG, "NULL argument");
+    *out = NULL;
+    if (i >= p->count)
+        return inrf_fail(INRF_E_INVALID_ARG, "image %u of %u", i, p->count);
+    const inrf_pack_item *it = &p->items[i];
+    inrf_arch ar = p->arch[it->arch];
+    ar.width = it->width;
+    ar.height = it->height;
+    inrf_model *m;
+    inrf_status st = inrf_model_create(&ar, &m);
+    if (st != INRF_OK)
+        return st;
+    if ((st = check_record(p, i, m)) != INRF_OK) {
+        inrf_model_free(m);
+        return st;
+    }
+    m->psnr = it->psnr;
+    *out = m;
+    return INRF_OK;
+}
+
+inrf_status inrf_pack_verify(const inrf_pack *p, uint32_t *bad, size_t max, size_t *nbad)
+{
+    if (nbad)
+        *nbad = 0;
+    if (!p)
+        return inrf_fail(INRF_E_INVALID_ARG, "NULL argument");
+    return check_records(p, bad, max, nbad);
+}
+
+/* ------------------------------------------------------------ batch decode */
+
+void inrf_batch_options_init_(inrf_batch_options *opt, int abi)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->abi = abi;
+    opt->type = INRF_BATCH_F32;
+    for (int c = 0; c < 3; c++)
+        opt->std[c] = 1.0f;
+}
+
+static inrf_status check_batch(const inrf_pack *p, const uint32_t *idx, size_t n,
+                               const float *win, const inrf_batch_options *o, const void *out)
+{
+    if (!p || (!idx && n) || !o || (!out && n))
+        return inrf_fail(INRF_E_INVALID_ARG, "batch decode: NULL argument");
+    if (o->abi != INRF_ABI_VERSION)
+        return inrf_fail(INRF_E_INVALID_ARG, "batch options not initialised for this library");
+    if (o->width < 1 || o->width > 65536 || o->height < 1 || o->height > 65536)
+        return inrf_fail(INRF_E_INVALID_ARG, "batch decode: output %ux%u outside 1..65536",
+                         o->width, o->height);
+    if (o->type != INRF_BATCH_U8 && o->type != INRF_BATCH_F32)
+        return inrf_fail(INRF_E_INVALID_ARG, "batch decode: type %d unknown", o->type);
+    for (int c = 0; c < 3; c++)
+        if (!(isfinite(o->mean[c]) && isfinite(o->std[c]) && o->std[c] > 0))
+            return inrf_fail(INRF_E_INVALID_ARG, "batch decode: mean/std not finite and positive");
+    if (o->threads < 0)
+        return inrf_fail(INRF_E_INVALID_ARG, "batch decode: negative thread count");
+    for (size_t s = 0; s < n; s++) {
+        if (idx[s] >= p->count)
+            return inrf_fail(INRF_E_INVALID_ARG, "batch decode: sample %zu: image %u of %u", s,
+                             idx[s], p->count);
+        for (int k = 0; win && k < 4; k++)
+            if (!isfinite(win[4 * s + k]))
+                return inrf_fail(INRF_E_INVALID_ARG, "batch decode: sample %zu: window not finite",
+                                 s);
+    }
+    return INRF_OK;
+}
+
+/* Sample s of a batch on the calling thread. grid: W + H floats and W + H
+ * flags of scratch. */
+static inrf_status decode_sample(const inrf_pack *p, scratch *sc, uint32_t i, const float *win,
+                                 const inrf_batch_options *o, void *dst, float *cx, uint8_t *zx)
+{
+    const uint32_t W = o->width, H = o->height;
+    const inrf_pack_item *it = &p->items[i];
+    inrf_model *m;
+    inrf_status st = scratch_get(p, sc, it->arch, &m);
+    if (st != INRF_OK)
+        return st;
+    if ((st = inrf_weights_parse(m, it->record, it->size)) != INRF_OK)
+        return inrf_fail(st, "record %u: %s", i, inrf_last_error());
+    double x0 = win ? win[0] : -1.0, y0 = win ? win[1] : -1.0;
+    double x1 = win ? win[2] : 1.0, y1 = win ? win[3] : 1.0;
+    float *cy = cx + W;
+    uint8_t *zy = zx + W;
+    for (uint32_t x = 0; x < W; x++) {
+        cx[x] = inrf_coord(x, W, x0, x1);
+        zx[x] = cx[x] < -1.0f || cx[x] > 1.0f;
+    }
+    for (uint32_t y = 0; y < H; y++) {
+        cy[y] = inrf_coord(y, H, y0, y1);
+        zy[y] = cy[y] < -1.0f || cy[y] > 1.0f;
+    }
+    const unsigned C = p->channels;
+    inrf_sink sink = {0};
+    if (o->type == INRF_BATCH_U8) {
+        sink.u8 = dst;
+        sink.stride = (size_t)W * C;
+    } else {
+        sink.f32 = dst;
+        sink.stride = (size_t)W * C * sizeof(float);
+        sink.mean = o->mean;
+        sink.std = o->std;
+    }
+    if (o->zero_outside)
+        sink.zero_x = zx, sink.zero_y = zy;
+    return inrf_decode_grid(m, W, H, cx, cy, &sink, 1);
+}
+
+inrf_status inrf_pack_decode_batch(const inrf_pack *p, const uint32_t *idx, size_t n,
+                                   const float *win, const inrf_batch_options *o, void *out)
+{
+    inrf_status st = check_batch(p, idx, n, win, o, out);
+    if (st != INRF_OK || n == 0)
+        return st;
+    const size_t per = (size_t)o->width * o->height * p->channels *
+                       (o->type == INRF_BATCH_U8 ? 1 : sizeof(float));
+    inrf_status first = INRF_OK;
+    size_t first_s = SIZE_MAX;
+    char msg[512] = "";
+    int nt = o->threads;
+#ifdef _OPENMP
+    if (nt <= 0)
+        nt = omp_get_max_threads();
+#else
+    nt = 1;
+#endif
+    if ((size_t)nt > n)
+        nt = (int)n;
+    /* One sample a thread at a time: samples are many and alike, and the
+     * record is expanded once per sample. */
+#pragma omp parallel num_threads(nt)
+    {
+        scratch sc = {calloc(p->archs, sizeof(inrf_model *))};
+        float *grid = malloc(((size_t)o->width + o->height) * (sizeof(float) + 1));
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t s = 0; s < (int64_t)n; s++) {
+            inrf_status ss =
+                sc.m && grid ? decode_sample(p, &sc, idx[s], win ? win + 4 * s : NULL, o,
+                                             (uint8_t *)out + per * (size_t)s, grid,
+                                             (uint8_t *)(grid + o->width + o->height))
+                             : inrf_fail(INRF_E_NOMEM, "batch decode: out of memory");
+            if (ss != INRF_OK) {
+#pragma omp critical(inrf_pack_batch)
+                if ((size_t)s < first_s) {
+                    first_s = (size_t)s;
+                    first = ss;
+                    snprintf(msg, sizeof msg, "%s", inrf_last_error());
+                }
+            }
+        }
+        free(grid);
+        scratch_free(p, &sc);
+    }
+    if (first != INRF_OK)
+        return inrf_fail(first, "batch decode: sample %zu: %s", first_s, msg);
+    return INRF_OK;
+}
