@@ -74,8 +74,8 @@
 #define INRF_QUAL_SIZE 4
 
 /* ------------------------------------------------------------ .inrpack
- * spec/inrpack.md. All offsets from the file start; every section and
- * every record starts on a multiple of 64 bytes; padding bytes MUST be 0.
+ * spec/inrpack.md. All offsets from the file start; the index and every
+ * record start on a multiple of 64 bytes; padding bytes MUST be 0.
  *
  * Header, 64 bytes:
  *   0 u8[8] magic   89 49 4E 50 4B 0D 0A 1A  ("\x89INPK\r\n\x1a")
@@ -88,9 +88,9 @@
  *  24 u64   length          total file length
  *  32 u64   index_offset    = align64(end of the class table)
  *  40 u64   records_offset  = align64(index_offset + 48 * count)
- *  48 u64   directory_check XXH3-64 (seed 0) of bytes 64 .. records_offset
- *                           (architecture table, class table, index, and
- *                           the padding between them)
+ *  48 u64   directory_check XXH3-64 (seed 0) of the records_offset - 64
+ *                           bytes from offset 64 (architecture table, class
+ *                           table, index, and the padding between them)
  *  56 u64   header_check    XXH3-64 (seed 0) of bytes 0..55
  *
  * Architecture table at 64, archs x 144 bytes:
@@ -98,8 +98,10 @@
  *   4 NHDR payload of spec/inrf.md (12 + 2L bytes), then zeros to 144
  *
  * Class table right after it: classes x (u8 length 1..255, then that many
- * bytes of UTF-8 name: no '/', '\\' or control character, not "." or "..",
- * unique), then zeros to index_offset.
+ * bytes of UTF-8 name: valid UTF-8, no '/', '\\' or control character
+ * (U+0000..U+001F, U+007F..U+009F), not "." or "..", unique), then zeros
+ * to index_offset. Architectures are numbered in order of first use in
+ * the index. 
  *
  * Index at index_offset, count x 48 bytes, in strictly increasing seq:
  *   0 u64 offset   of the record: records_offset for the first, then
@@ -109,7 +111,8 @@
  *  20 u32 label    < classes
  *  24 u32 width    source image width, 1..2^24
  *  28 u32 height   source image height, 1..2^24
- *  32 f32 psnr     of the model against its source, dB; NaN if unknown
+ *  32 f32 psnr     of the model against its source, dB; finite, or NaN
+ *                  if unknown
  *  36 u32 seq      position of the image in the source list
  *  40 u16 arch     < archs
  *  42 u16 flags    reserved, MUST be 0

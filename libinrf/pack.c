@@ -39,14 +39,36 @@ void inrf_pack_options_init_(inrf_pack_options *opt, int abi)
     inrf_read_options_init_(&opt->limits, abi);
 }
 
+/* Next code point of valid UTF-8 (RFC 3629: shortest form, no
+ * surrogates, at most U+10FFFF); -1 when invalid. */
+static int32_t utf8_next(const uint8_t *s, size_t n, size_t *i)
+{
+    static const uint32_t min[4] = {0, 0x80, 0x800, 0x10000};
+    uint8_t b = s[(*i)++];
+    int more = b < 0x80 ? 0 : (b & 0xe0) == 0xc0 ? 1 : (b & 0xf0) == 0xe0 ? 2 : (b & 0xf8) == 0xf0 ? 3 : -1;
+    if (more < 0)
+        return -1;
+    uint32_t c = more ? b & (0x3fu >> more) : b;
+    for (int k = 0; k < more; k++) {
+        if (*i >= n || (s[*i] & 0xc0) != 0x80)
+            return -1;
+        c = (c << 6) | (s[(*i)++] & 0x3fu);
+    }
+    if (c < min[more] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return -1;
+    return (int32_t)c;
+}
+
 int inrf_pack_name_ok(const uint8_t *s, size_t n)
 {
     if (n < 1 || n > INRF_PACK_MAX_CLASS_NAME || (n == 1 && s[0] == '.') ||
         (n == 2 && s[0] == '.' && s[1] == '.'))
         return 0;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < 0x20 || s[i] == 0x7f || s[i] == '/' || s[i] == '\\')
+    for (size_t i = 0; i < n;) {
+        int32_t c = utf8_next(s, n, &i);
+        if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == '/' || c == '\\')
             return 0;
+    }
     return 1;
 }
 
@@ -206,6 +228,8 @@ static inrf_status parse_index(inrf_pack *p, uint64_t index_off, uint64_t record
         it->arch = inrf_ld16(e + 40);
         if (inrf_ld16(e + 42) || inrf_ld32(e + 44))
             return inrf_fail(INRF_E_FORMAT, "index entry %u: reserved field set", i);
+        if (isinf(it->psnr))
+            return inrf_fail(INRF_E_FORMAT, "index entry %u: PSNR infinite", i);
         if (it->label >= p->classes)
             return inrf_fail(INRF_E_FORMAT, "index entry %u: label %u of %u classes", i,
                              it->label, p->classes);

@@ -206,7 +206,20 @@ inrf_status inrf_pack_writer_finish_memory(inrf_pack_writer *w, void **data, siz
     for (size_t i = 1; i < w->n; i++)
         if (w->e[i].seq == w->e[i - 1].seq)
             return inrf_fail(INRF_E_INVALID_ARG, "two images with seq %u", w->e[i].seq);
-    uint64_t pos = INRP_HEADER_SIZE + (uint64_t)INRP_ARCH_SIZE * w->archs;
+    /* architectures numbered in order of first use (spec "Architecture
+     * table"), so that the bytes do not depend on the order of adding; one
+     * added for a record that was then refused is left out */
+    uint8_t order[INRP_MAX_ARCHS], used[INRP_MAX_ARCHS] = {0}, first[INRP_MAX_ARCHS];
+    uint32_t na = 0;
+    for (size_t i = 0; i < w->n; i++)
+        if (!used[w->e[i].arch]) {
+            used[w->e[i].arch] = 1;
+            order[w->e[i].arch] = (uint8_t)na;
+            first[na++] = (uint8_t)w->e[i].arch;
+        }
+    if (na == 0)
+        first[na++] = 0;
+    uint64_t pos = INRP_HEADER_SIZE + (uint64_t)INRP_ARCH_SIZE * na;
     for (uint32_t c = 0; c < w->classes; c++)
         pos += 1 + strlen(w->names[c]);
     const uint64_t index_off = inrf_align64(pos);
@@ -219,9 +232,10 @@ inrf_status inrf_pack_writer_finish_memory(inrf_pack_writer *w, void **data, siz
     uint8_t *d = calloc(1, (size_t)total);
     if (!d)
         return inrf_fail(INRF_E_NOMEM, "cannot allocate %llu bytes", (unsigned long long)total);
-    for (uint32_t a = 0; a < w->archs; a++)
-        memcpy(d + INRP_HEADER_SIZE + (size_t)INRP_ARCH_SIZE * a, w->arch_bytes[a], INRP_ARCH_SIZE);
-    uint8_t *p = d + INRP_HEADER_SIZE + (size_t)INRP_ARCH_SIZE * w->archs;
+    for (uint32_t a = 0; a < na; a++)
+        memcpy(d + INRP_HEADER_SIZE + (size_t)INRP_ARCH_SIZE * a, w->arch_bytes[first[a]],
+               INRP_ARCH_SIZE);
+    uint8_t *p = d + INRP_HEADER_SIZE + (size_t)INRP_ARCH_SIZE * na;
     for (uint32_t c = 0; c < w->classes; c++) {
         size_t n = strlen(w->names[c]);
         *p++ = (uint8_t)n;
@@ -241,14 +255,14 @@ inrf_status inrf_pack_writer_finish_memory(inrf_pack_writer *w, void **data, siz
         inrf_st32(x + 28, e->height);
         inrf_stf32(x + 32, e->psnr);
         inrf_st32(x + 36, e->seq);
-        inrf_st16(x + 40, e->arch);
+        inrf_st16(x + 40, order[e->arch]);
         off = inrf_align64(off + e->size);
     }
     memcpy(d, INRP_MAGIC, 8);
     d[8] = INRP_FORMAT_MAJOR;
     d[9] = INRP_FORMAT_MINOR;
     inrf_st32(d + 12, (uint32_t)w->n);
-    inrf_st16(d + 16, (uint16_t)w->archs);
+    inrf_st16(d + 16, (uint16_t)na);
     inrf_st32(d + 20, w->classes);
     inrf_st64(d + 24, total);
     inrf_st64(d + 32, index_off);

@@ -136,6 +136,37 @@ static void test_round_trip(void **state)
     free(d);
 }
 
+/* The bytes depend on the images, not on the order they were added in
+ * (architectures included): what makes shards merge into a single run. */
+static void test_order_independent(void **state)
+{
+    (void)state;
+    static const unsigned models[] = {3, 0, 1, 3};
+    void *d[2];
+    size_t size[2];
+    for (int pass = 0; pass < 2; pass++) {
+        inrf_pack_writer *w;
+        assert_int_equal(inrf_pack_writer_create(names3, 3, &w), INRF_OK);
+        for (unsigned k = 0; k < 4; k++) {
+            unsigned i = pass ? 3 - k : k;
+            inrf_model *m;
+            assert_int_equal(golden_build(models[i], &m), INRF_OK);
+            assert_int_equal(inrf_pack_writer_add_model(w, m, i % 3, i), INRF_OK);
+            inrf_model_free(m);
+        }
+        assert_int_equal(inrf_pack_writer_finish_memory(w, &d[pass], &size[pass]), INRF_OK);
+        inrf_pack_writer_free(w);
+    }
+    assert_int_equal(size[0], size[1]);
+    assert_memory_equal(d[0], d[1], size[0]);
+    inrf_pack *p = open_ok(d[0], size[0]);
+    assert_int_equal(inrf_pack_get(p, 0)->arch, 0); /* first use order */
+    assert_int_equal(inrf_pack_arch(p, 0)->layers, 10);
+    inrf_pack_close(p);
+    free(d[0]);
+    free(d[1]);
+}
+
 static void test_empty_pack(void **state)
 {
     (void)state;
@@ -162,7 +193,9 @@ static void test_writer_refuses(void **state)
     inrf_pack_writer *w;
     const char *dup[] = {"a", "b", "a"};
     assert_int_equal(inrf_pack_writer_create(dup, 3, &w), INRF_E_INVALID_ARG);
-    const char *bad[][1] = {{""}, {"."}, {".."}, {"a/b"}, {"a\\b"}, {"tab\there"}};
+    const char *bad[][1] = {{""},     {"."},          {".."},          {"a/b"},
+                            {"a\\b"}, {"tab\there"}, {"\xff"},        {"nel\xc2\x85"},
+                            {"\xc0\xaf"}, /* overlong '/' */ {"\xed\xa0\x80"} /* surrogate */};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(inrf_pack_writer_create(bad[i], 1, &w), INRF_E_INVALID_ARG);
     char longname[300];
@@ -171,6 +204,9 @@ static void test_writer_refuses(void **state)
     const char *lng[] = {longname};
     assert_int_equal(inrf_pack_writer_create(lng, 1, &w), INRF_E_INVALID_ARG);
     assert_int_equal(inrf_pack_writer_create(names3, 0, &w), INRF_E_INVALID_ARG);
+    const char *good[] = {"caf\xc3\xa9", "n02102040 English springer", "\xf0\x9f\x90\x88"};
+    assert_int_equal(inrf_pack_writer_create(good, 3, &w), INRF_OK);
+    inrf_pack_writer_free(w);
 
     assert_int_equal(inrf_pack_writer_create(names3, 3, &w), INRF_OK);
     inrf_model *m, *grey;
@@ -301,6 +337,7 @@ static void forge_kind(uint8_t *d) { d[64 + 4] = 7; }
 static void forge_class_name(uint8_t *d) { d[64 + 3 * 144 + 1] = '/'; }
 static void forge_class_dup(uint8_t *d) { memcpy(d + 64 + 3 * 144 + 5, "cat", 3); }
 static void forge_index_offset(uint8_t *d) { inrf_st64(d + 32, inrf_ld64(d + 32) + 64); }
+static void forge_psnr_inf(uint8_t *d) { inrf_stf32(d + inrf_ld64(d + 32) + 32, INFINITY); }
 static void forge_count(uint8_t *d) { inrf_st32(d + 12, inrf_ld32(d + 12) - 1); }
 
 static void test_forged(void **state)
@@ -329,6 +366,7 @@ static void test_forged(void **state)
         {forge_class_dup, INRF_E_FORMAT, "twice"},
         {forge_index_offset, INRF_E_FORMAT, "offsets"},
         {forge_count, INRF_E_FORMAT, ""},
+        {forge_psnr_inf, INRF_E_FORMAT, "PSNR"},
     };
     size_t size;
     uint8_t *orig = make_pack(3, &size);
@@ -506,6 +544,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_order_independent),
         cmocka_unit_test(test_empty_pack),
         cmocka_unit_test(test_writer_refuses),
         cmocka_unit_test(test_directory_flips),

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,4 +290,44 @@ void cli_json_number(FILE *f, double v)
         fprintf(f, "%.9g", v);
     else
         fputs("null", f);
+}
+
+volatile sig_atomic_t cli_interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    cli_interrupted = 1;
+    inrf_remove_temp_files();
+}
+
+void cli_catch_signals(int on)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on ? on_signal : SIG_DFL;
+    if (on)
+        sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* a * n / d rounded to nearest (halves up), at least 1; a, d <= 2^24 and
+ * n <= 2^28, so nothing overflows 64 bits. */
+static uint64_t scale_side(uint64_t a, uint64_t n, uint64_t d)
+{
+    uint64_t v = (2 * a * n + d) / (2 * d);
+    return v < 1 ? 1 : v;
+}
+
+void cli_shorter_side(uint32_t w, uint32_t h, uint32_t n, uint64_t *ow, uint64_t *oh)
+{
+    if (w <= h) {
+        *ow = n;
+        *oh = scale_side(h, n, w);
+    } else {
+        *oh = n;
+        *ow = scale_side(w, n, h);
+    }
 }

@@ -1,9 +1,10 @@
-/* cli.h: what the tools (inrinfo, inrdec, inrenc) share: program name,
- * messages on stderr, option parsing, whole files, terminals, JSON. */
+/* cli.h: what the tools (inrinfo, inrdec, inrenc, inrpack) share: program name,
+ * messages on stderr, option parsing, whole files, terminals, JSON, signals. */
 #ifndef INRF_TOOLS_CLI_H
 #define INRF_TOOLS_CLI_H
 
 #include <getopt.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -76,5 +77,16 @@ double cli_now_seconds(void);
  * not finite, since JSON has neither NaN nor infinity. */
 void cli_json_string(FILE *f, const char *s);
 void cli_json_number(FILE *f, double v);
+
+/* The size of a w x h image scaled so that its shorter side is n pixels,
+ * the other side rounded to nearest (--size N of inrdec and inrpack). */
+void cli_shorter_side(uint32_t w, uint32_t h, uint32_t n, uint64_t *ow, uint64_t *oh);
+
+/* Ctrl-C and SIGTERM: the first sets cli_interrupted (long jobs poll it
+ * and stop cleanly) and removes the temporary files of atomic writes in
+ * progress; SA_RESETHAND makes a second one kill. on = 0 restores the
+ * defaults. */
+extern volatile sig_atomic_t cli_interrupted;
+void cli_catch_signals(int on);
 
 #endif /* INRF_TOOLS_CLI_H */

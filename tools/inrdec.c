@@ -177,14 +177,6 @@ static int choose_format(options *o)
     return -1;
 }
 
-/* a * n / d rounded to nearest (halves up), at least 1; a, d <= 2^24 and
- * n <= 2^28, so nothing overflows 64 bits. */
-static uint64_t scale_side(uint64_t a, uint64_t n, uint64_t d)
-{
-    uint64_t v = (2 * a * n + d) / (2 * d);
-    return v < 1 ? 1 : v;
-}
-
 /* The size of the whole image at the requested resolution (before any
  * crop), in pixels; 0 on error (reported). */
 static int full_size(const options *o, const inrf_arch *a, uint64_t *w, uint64_t *h)
@@ -195,14 +187,7 @@ static int full_size(const options *o, const inrf_arch *a, uint64_t *w, uint64_t
         *w = o->size_w;
         *h = o->size_h;
     } else if (o->size_n) {
-        /* Shorter side N; the other keeps the aspect ratio. */
-        if (a->width <= a->height) {
-            *w = o->size_n;
-            *h = scale_side(a->height, o->size_n, a->width);
-        } else {
-            *h = o->size_n;
-            *w = scale_side(a->width, o->size_n, a->height);
-        }
+        cli_shorter_side(a->width, a->height, o->size_n, w, h);
     } else if (o->scale > 0) {
         double fw = floor((double)a->width * o->scale + 0.5);
         double fh = floor((double)a->height * o->scale + 0.5);

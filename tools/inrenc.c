@@ -56,8 +56,6 @@ typedef struct progress_line {
     int width;                 /* characters drawn, to blank them */
 } progress_line;
 
-/* Set by SIGINT/SIGTERM; the progress callback hands it to the encoder. */
-static volatile sig_atomic_t interrupted;
 
 static void usage(void)
 {
@@ -291,27 +289,6 @@ static int parse_args(int argc, char **argv, options *o)
 
 /* --------------------------------------------------------------- progress */
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-    inrf_remove_temp_files();
-}
-
-/* The first Ctrl-C asks the encoder to stop (it does within a few steps)
- * and removes temporary files; SA_RESETHAND makes a second one kill. */
-static void catch_signals(int on)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on ? on_signal : SIG_DFL;
-    if (on)
-        sa.sa_flags = SA_RESETHAND;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 static void progress_clear(progress_line *pl)
 {
     if (pl->width > 0)
@@ -324,8 +301,8 @@ static void progress_clear(progress_line *pl)
 static int on_progress(const inrf_encode_progress *p, void *user)
 {
     progress_line *pl = user;
-    if (!pl->show || interrupted)
-        return interrupted != 0;
+    if (!pl->show || cli_interrupted)
+        return cli_interrupted != 0;
     double t = cli_now_seconds();
     if (pl->width > 0 && t - pl->last < 0.1)
         return 0;
@@ -520,11 +497,11 @@ static int run(options *o)
     progress_line pl = {.show = o->verbosity >= 0 && cli_stderr_is_tty()};
     o->enc.progress = on_progress;
     o->enc.user = &pl;
-    catch_signals(1);
+    cli_catch_signals(1);
     inrf_encode_stats stats;
     st = inrf_encode(&img, &o->enc, &model, &stats);
     progress_clear(&pl);
-    if (interrupted || st == INRF_E_INTERRUPTED) {
+    if (cli_interrupted || st == INRF_E_INTERRUPTED) {
         rc = report_interrupted();
         goto done;
     }
@@ -538,15 +515,15 @@ static int run(options *o)
         cli_lib_error(o->input, st);
         goto done;
     }
-    if (interrupted) {
+    if (cli_interrupted) {
         rc = report_interrupted();
         goto done;
     }
 
     /* The write's own default options: stats.bytes is this file's size. */
     st = inrf_write_file(model, NULL, o->output);
-    catch_signals(0);
-    if (interrupted) {
+    cli_catch_signals(0);
+    if (cli_interrupted) {
         /* the handler removed the temporary file; a signal after the
          * rename leaves a complete file, which goes too */
         if (st == INRF_OK && !to_stdout)

@@ -1,0 +1,455 @@
+/* pack_create.c: `inrpack create`: encodes a labelled image set on all
+ * cores into an .inrpack, journaling every finished image so that it resumes. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include <xxhash.h>
+
+#include "cli.h"
+#include "inrpack.h"
+
+typedef struct create_opts {
+    const char *src, *list, *out;
+    int preset, effort, jobs, channels, strict, verbosity;
+    unsigned long shard_i, shard_n;
+    unsigned long long seed;
+} create_opts;
+
+static void create_help(void)
+{
+    printf("Usage: inrpack create SRC -o OUT.inrpack [OPTIONS]\n"
+           "       inrpack create --list FILE.tsv -o OUT.inrpack [OPTIONS]\n"
+           "Encodes an ImageFolder (SRC/<class>/<images>, labels by sorted class name)\n"
+           "or a list of PATH<TAB>LABEL lines into one .inrpack.\n\n"
+           "  -o, --output FILE     the pack to write (required)\n"
+           "      --list FILE       read images and labels from a list instead of SRC\n"
+           "      --preset NAME     auto (default), cifar10, flowers or imagenet\n"
+           "      --effort N        1..9, default 5 (as inrenc)\n"
+           "      --jobs N          images encoded at once, default: the CPUs\n"
+           "      --shard I/N       encode only the images at positions p = I mod N\n"
+           "      --channels N      1 (grey) or 3 (RGB, default)\n"
+           "      --seed N          base seed; image p uses seed + p (default 1)\n"
+           "      --strict          an unreadable file is an error, not a warning\n"
+           "  -q, --quiet           no progress or summary\n"
+           "  -v, --verbose         one line per image\n"
+           "  -h, --help            this help\n\n"
+           "An interrupted run leaves OUT.journal; the same command resumes from it.\n");
+}
+
+static int parse_create(int argc, char **argv, create_opts *o)
+{
+    enum { OPT_LIST = 256, OPT_PRESET, OPT_EFFORT, OPT_JOBS, OPT_SHARD, OPT_CHANNELS, OPT_SEED,
+           OPT_STRICT };
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'},   {"list", required_argument, NULL, OPT_LIST},
+        {"preset", required_argument, NULL, OPT_PRESET},
+        {"effort", required_argument, NULL, OPT_EFFORT},
+        {"jobs", required_argument, NULL, OPT_JOBS}, {"shard", required_argument, NULL, OPT_SHARD},
+        {"channels", required_argument, NULL, OPT_CHANNELS},
+        {"seed", required_argument, NULL, OPT_SEED}, {"strict", no_argument, NULL, OPT_STRICT},
+        {"quiet", no_argument, NULL, 'q'},          {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    static const char *const presets[] = {"auto", "cifar10", "flowers", "imagenet"};
+    unsigned long v;
+    int c;
+    memset(o, 0, sizeof *o);
+    o->effort = 5, o->channels = 3, o->seed = 1, o->shard_n = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:qvh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o->out = optarg; break;
+        case OPT_LIST: o->list = optarg; break;
+        case OPT_PRESET:
+            o->preset = -1;
+            for (int i = 0; i < 4; i++)
+                if (strcmp(optarg, presets[i]) == 0)
+                    o->preset = i;
+            if (o->preset < 0)
+                return cli_usage_error("--preset: '%s' is not one of auto, cifar10, flowers, "
+                                       "imagenet", optarg);
+            break;
+        case OPT_EFFORT:
+            if (!cli_parse_uint("--effort", optarg, 1, 9, &v))
+                return CLI_EXIT_USAGE;
+            o->effort = (int)v;
+            break;
+        case OPT_JOBS:
+            if (!cli_parse_uint("--jobs", optarg, 1, 1024, &v))
+                return CLI_EXIT_USAGE;
+            o->jobs = (int)v;
+            break;
+        case OPT_SHARD: {
+            char *slash = strchr(optarg, '/');
+            if (!slash)
+                return cli_usage_error("--shard: expected I/N, got '%s'", optarg);
+            *slash = 0;
+            if (!cli_parse_uint("--shard N", slash + 1, 1, 1u << 20, &o->shard_n) ||
+                !cli_parse_uint("--shard I", optarg, 0, o->shard_n - 1, &o->shard_i))
+                return CLI_EXIT_USAGE;
+            break;
+        }
+        case OPT_CHANNELS:
+            if (!cli_parse_uint("--channels", optarg, 1, 3, &v) || v == 2)
+                return v == 2 ? cli_usage_error("--channels: 1 or 3") : CLI_EXIT_USAGE;
+            o->channels = (int)v;
+            break;
+        case OPT_SEED: {
+            unsigned long s;
+            if (!cli_parse_uint("--seed", optarg, 0, 0xffffffffUL, &s))
+                return CLI_EXIT_USAGE;
+            o->seed = s;
+            break;
+        }
+        case OPT_STRICT: o->strict = 1; break;
+        case 'q': o->verbosity = -1; break;
+        case 'v': o->verbosity = 1; break;
+        case 'h': create_help(); return -1;
+        default: return cli_getopt_error(c, argv, longopts);
+        }
+    }
+    if (optind < argc)
+        o->src = argv[optind++];
+    if (optind < argc)
+        return cli_usage_error("unexpected argument '%s'", argv[optind]);
+    if (!o->out)
+        return cli_usage_error("create: -o OUT.inrpack is required");
+    if (!o->src == !o->list)
+        return cli_usage_error("create: give either SRC or --list FILE");
+    if (strcmp(o->out, "-") == 0)
+        return cli_usage_error("create: the pack cannot go to standard output (it resumes "
+                               "from a journal next to it)");
+    return CLI_EXIT_OK;
+}
+
+/* Everything that shapes the pack: a journal of another job is refused. */
+static uint64_t job_key(const create_opts *o, const src_list *l)
+{
+    XXH3_state_t *s = XXH3_createState();
+    uint64_t key = 0;
+    if (!s)
+        return 0;
+    XXH3_64bits_reset(s);
+    char head[160];
+    int n = snprintf(head, sizeof head, "inrpack 1 preset %d effort %d channels %d seed %llu "
+                     "shard %lu/%lu classes %u images %zu",
+                     o->preset, o->effort, o->channels, o->seed, o->shard_i, o->shard_n,
+                     l->nclasses, l->n);
+    XXH3_64bits_update(s, head, (size_t)n);
+    for (uint32_t c = 0; c < l->nclasses; c++)
+        XXH3_64bits_update(s, l->classes[c], strlen(l->classes[c]) + 1);
+    for (size_t i = 0; i < l->n; i++) {
+        XXH3_64bits_update(s, l->item[i].rel, strlen(l->item[i].rel) + 1);
+        XXH3_64bits_update(s, &l->item[i].label, sizeof l->item[i].label);
+    }
+    key = XXH3_64bits_digest(s);
+    XXH3_freeState(s);
+    return key;
+}
+
+/* State shared by the encoding threads (guarded by the critical section). */
+typedef struct run {
+    const create_opts *o;
+    const src_list *l;
+    journal *j;
+    uint8_t *done;             /* [l->n]: 1 when journaled */
+    size_t todo, finished, resumed, skipped;
+    double psnr_sum, psnr_min, t0, last_draw;
+    int failed, shown;
+} run;
+
+static void draw_progress(run *r, int final)
+{
+    if (r->o->verbosity < 0 || !cli_stderr_is_tty())
+        return;
+    double t = cli_now_seconds();
+    if (!final && t - r->last_draw < 0.2)
+        return;
+    r->last_draw = t;
+    size_t total = r->todo + r->resumed, done = r->finished + r->resumed;
+    double rate = (t - r->t0) > 0 ? (double)r->finished / (t - r->t0) : 0.0;
+    double eta = rate > 0 ? (double)(r->todo - r->finished - r->skipped) / rate : 0.0;
+    int bar = total ? (int)(30.0 * (double)done / (double)total) : 30;
+    char bars[31];
+    memset(bars, '#', (size_t)bar);
+    memset(bars + bar, '.', (size_t)(30 - bar));
+    bars[30] = 0;
+    fprintf(stderr, "\r[%s] %zu/%zu  %.1f img/s  ETA %d:%02d  mean %.2f dB ", bars, done, total,
+            rate, (int)eta / 60, (int)eta % 60,
+            done ? r->psnr_sum / (double)done : 0.0);
+    r->shown = 1;
+    if (final)
+        fputc('\n', stderr);
+}
+
+static int stop_encoder(const inrf_encode_progress *p, void *user)
+{
+    (void)p;
+    (void)user;
+    return cli_interrupted != 0;
+}
+
+/* Reads one source image in the pack's channel count. */
+static inrf_status load_image(const src_item *it, int channels, inrf_image *img)
+{
+    inrf_image_read_options ro;
+    inrf_image_read_options_init(&ro);
+    ro.keep_grey = channels == 1;
+    inrf_status st = inrf_image_read_file(it->path, &ro, img);
+    if (st != INRF_OK || channels == 3 || img->channels == 1)
+        return st;
+    /* RGB to grey with the BT.601 luma weights (as PIL's "L" mode) */
+    size_t n = (size_t)img->width * img->height;
+    for (size_t k = 0; k < n; k++) {
+        const uint8_t *p = img->pixels + 3 * k;
+        img->pixels[k] = (uint8_t)((299u * p[0] + 587u * p[1] + 114u * p[2] + 500u) / 1000u);
+    }
+    img->channels = 1;
+    return INRF_OK;
+}
+
+/* Encodes item i; on success journals it. Returns 0 on a fatal error. */
+static int encode_one(run *r, size_t i)
+{
+    const src_item *it = &r->l->item[i];
+    inrf_image img;
+    inrf_status st = load_image(it, r->o->channels, &img);
+    if (st != INRF_OK) {
+        int fatal = r->o->strict;
+#pragma omp critical(inrpack_state)
+        {
+            if (r->shown)
+                fputc('\n', stderr), r->shown = 0;
+            if (r->o->verbosity >= 0 || fatal)
+                cli_error("%s%s: %s", fatal ? "" : "warning: skipped ", it->path,
+                          inrf_last_error()[0] ? inrf_last_error() : inrf_strerror(st));
+            r->skipped++;
+        }
+        return !fatal;
+    }
+    inrf_encode_options eo;
+    inrf_encode_options_init(&eo);
+    eo.preset = r->o->preset;
+    eo.effort = r->o->effort;
+    eo.seed = r->o->seed + i;
+    eo.threads = 1;
+    eo.progress = stop_encoder;
+    inrf_model *m = NULL;
+    inrf_encode_stats stats;
+    st = inrf_encode(&img, &eo, &m, &stats);
+    inrf_image_free(&img);
+    void *file = NULL;
+    size_t size = 0;
+    if (st == INRF_OK) {
+        inrf_write_options wo;
+        inrf_write_options_init(&wo);
+        wo.compress = 0;
+        st = inrf_write_memory(m, &wo, &file, &size);
+    }
+    inrf_model_free(m);
+    if (st == INRF_E_INTERRUPTED || cli_interrupted) {
+        free(file);
+        return 0;
+    }
+    int ok = 1;
+#pragma omp critical(inrpack_state)
+    {
+        if (st != INRF_OK) {
+            cli_lib_error(it->path, st);
+            ok = 0;
+        } else if (!journal_append(r->j, (uint32_t)i, it->label, file, size)) {
+            ok = 0;
+        } else {
+            r->done[i] = 1;
+            r->finished++;
+            r->psnr_sum += stats.psnr;
+            if (stats.psnr < r->psnr_min)
+                r->psnr_min = stats.psnr;
+            if (r->o->verbosity > 0) {
+                if (r->shown)
+                    fputc('\n', stderr), r->shown = 0;
+                fprintf(stderr, "%s: %s -> %.2f dB, %zu bytes, %.2f s\n", cli_program(), it->rel,
+                        stats.psnr, stats.bytes, stats.seconds);
+            }
+            draw_progress(r, 0);
+        }
+    }
+    free(file);
+    return ok;
+}
+
+/* Journal entries that belong to this job: marked done, stats counted. */
+typedef struct resume_ctx {
+    run *r;
+    inrf_pack_writer *w;       /* NULL on the first pass */
+    int bad;
+} resume_ctx;
+
+static int on_entry(const journal_entry *e, void *user)
+{
+    resume_ctx *c = user;
+    run *r = c->r;
+    if (e->seq >= r->l->n || e->label != r->l->item[e->seq].label) {
+        cli_error("journal entry for image %u does not match the sources", e->seq);
+        c->bad = 1;
+        return 1;
+    }
+    if (!c->w) {
+        if (r->done[e->seq]) /* a repeat (cannot happen unless edited): keep the first */
+            return 0;
+        inrf_model *m;
+        inrf_status st = inrf_read_memory(e->inrf, e->size, NULL, &m);
+        if (st != INRF_OK) {
+            cli_lib_error("journal", st);
+            c->bad = 1;
+            return 1;
+        }
+        r->done[e->seq] = 1;
+        r->resumed++;
+        r->psnr_sum += m->psnr;
+        if (m->psnr < r->psnr_min)
+            r->psnr_min = m->psnr;
+        inrf_model_free(m);
+        return 0;
+    }
+    if (r->done[e->seq] != 1) /* added already */
+        return 0;
+    r->done[e->seq] = 2;
+    inrf_model *m;
+    inrf_status st = inrf_read_memory(e->inrf, e->size, NULL, &m);
+    if (st == INRF_OK)
+        st = inrf_pack_writer_add_model(c->w, m, e->label, e->seq);
+    inrf_model_free(m);
+    if (st != INRF_OK) {
+        cli_lib_error("journal", st);
+        c->bad = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static void summary(const run *r, const src_list *l, const char *out, uint64_t pack_bytes,
+                    uint32_t images)
+{
+    uint64_t src_bytes = 0;
+    for (size_t i = r->o->shard_i; i < l->n; i += r->o->shard_n)
+        src_bytes += l->item[i].bytes;
+    double per = images ? (double)pack_bytes / images : 0.0;
+    fprintf(stderr,
+            "%s: %s: %u images (%zu skipped), PSNR mean %.2f dB, min %.2f dB; %.0f bytes per "
+            "image; %llu bytes, %.1f%% of the %llu source bytes\n",
+            cli_program(), out, images, r->skipped, images ? r->psnr_sum / images : 0.0,
+            images ? r->psnr_min : 0.0, per, (unsigned long long)pack_bytes,
+            src_bytes ? 100.0 * (double)pack_bytes / (double)src_bytes : 0.0,
+            (unsigned long long)src_bytes);
+}
+
+int pack_create_main(int argc, char **argv)
+{
+    create_opts o;
+    int rc = parse_create(argc, argv, &o);
+    if (rc != CLI_EXIT_OK)
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    src_list l;
+    if (!(o.list ? src_read_list(o.list, &l) : src_scan_folder(o.src, &l)))
+        return CLI_EXIT_FAILURE;
+    char *jpath = malloc(strlen(o.out) + 9);
+    sprintf(jpath, "%s.journal", o.out);
+    run r = {.o = &o, .l = &l, .psnr_min = INFINITY};
+    r.done = calloc(l.n ? l.n : 1, 1);
+    inrf_pack_writer *w = NULL;
+    rc = CLI_EXIT_FAILURE;
+    size_t in_journal = 0;
+    if (!r.done || !journal_open(jpath, job_key(&o, &l), &r.j, &in_journal))
+        goto out;
+    resume_ctx rc1 = {&r, NULL, 0};
+    if (!journal_each(r.j, on_entry, &rc1) || rc1.bad)
+        goto out;
+    if (r.resumed && o.verbosity >= 0)
+        fprintf(stderr, "%s: resuming: %zu images already encoded in %s\n", cli_program(),
+                r.resumed, jpath);
+    size_t *todo = malloc((l.n ? l.n : 1) * sizeof *todo);
+    if (!todo)
+        goto out;
+    for (size_t i = o.shard_i; i < l.n; i += o.shard_n)
+        if (!r.done[i])
+            todo[r.todo++] = i;
+    int jobs = o.jobs;
+#ifdef _OPENMP
+    if (jobs <= 0)
+        jobs = omp_get_num_procs();
+#endif
+    if (jobs <= 0)
+        jobs = 1;
+    r.t0 = cli_now_seconds();
+    cli_catch_signals(1);
+    int fatal = 0;
+#pragma omp parallel for num_threads(jobs) schedule(dynamic, 1)
+    for (size_t k = 0; k < r.todo; k++) {
+        int stop;
+#pragma omp atomic read
+        stop = fatal;
+        if (stop || cli_interrupted)
+            continue;
+        if (!encode_one(&r, todo[k])) {
+#pragma omp atomic write
+            fatal = 1;
+        }
+    }
+    free(todo);
+    if (r.shown)
+        draw_progress(&r, 1);
+    if (cli_interrupted) {
+        cli_error("interrupted: %zu images kept in %s; run the same command again to resume",
+                  r.finished + r.resumed, jpath);
+        goto out;
+    }
+    if (fatal) {
+        cli_error("stopped: %zu images kept in %s; run the same command again to resume",
+                  r.finished + r.resumed, jpath);
+        goto out;
+    }
+    /* every finished image, from the journal, into the pack */
+    if (inrf_pack_writer_create((const char *const *)l.classes, l.nclasses, &w) != INRF_OK) {
+        cli_lib_error(o.out, INRF_E_INVALID_ARG);
+        goto out;
+    }
+    resume_ctx rc2 = {&r, w, 0};
+    if (!journal_each(r.j, on_entry, &rc2) || rc2.bad)
+        goto out;
+    if (inrf_pack_writer_count(w) == 0) {
+        cli_error("%s: no image could be read; nothing written", o.out);
+        goto out;
+    }
+    inrf_status st = inrf_pack_writer_finish(w, o.out);
+    if (st != INRF_OK || cli_interrupted) {
+        cli_lib_error(o.out, st != INRF_OK ? st : INRF_E_INTERRUPTED);
+        cli_error("the journal %s is kept; run the same command again to finish", jpath);
+        goto out;
+    }
+    journal_close(r.j, 1);
+    r.j = NULL;
+    if (o.verbosity >= 0) {
+        inrf_pack *p;
+        if (inrf_pack_open(o.out, NULL, &p) == INRF_OK) {
+            size_t bytes;
+            inrf_pack_bytes(p, &bytes);
+            summary(&r, &l, o.out, bytes, inrf_pack_count(p));
+            inrf_pack_close(p);
+        }
+    }
+    rc = CLI_EXIT_OK;
+out:
+    cli_catch_signals(0);
+    journal_close(r.j, 0);
+    inrf_pack_writer_free(w);
+    free(r.done);
+    free(jpath);
+    src_free(&l);
+    return rc;
+}
