@@ -288,20 +288,22 @@ static int cmd_extract(int argc, char **argv)
     if (!p)
         return CLI_EXIT_FAILURE;
     uint32_t n = inrf_pack_count(p);
+    unsigned long i;
+    for (int a = o.first_arg + 1; a < argc; a++) /* all indices checked first */
+        if (n == 0 || !cli_parse_uint("INDEX", argv[a], 0, n - 1, &i)) {
+            if (n == 0)
+                cli_error("%s: the pack is empty", argv[o.first_arg]);
+            inrf_pack_close(p);
+            return n == 0 ? CLI_EXIT_FAILURE : CLI_EXIT_USAGE;
+        }
     int ok = mkdir_p(o.out);
     cli_catch_signals(1);
     if (o.first_arg + 1 == argc) {
-        for (uint32_t i = 0; ok && i < n && !cli_interrupted; i++)
-            ok = extract_one(p, i, &o, o.out);
+        for (uint32_t k = 0; ok && k < n && !cli_interrupted; k++)
+            ok = extract_one(p, k, &o, o.out);
     } else {
         for (int a = o.first_arg + 1; ok && a < argc && !cli_interrupted; a++) {
-            unsigned long i;
-            if (n == 0 || !cli_parse_uint("INDEX", argv[a], 0, n - 1, &i)) {
-                if (n == 0)
-                    cli_error("%s: the pack is empty", argv[o.first_arg]);
-                inrf_pack_close(p);
-                return n == 0 ? CLI_EXIT_FAILURE : CLI_EXIT_USAGE;
-            }
+            cli_parse_uint("INDEX", argv[a], 0, n - 1, &i);
             ok = extract_one(p, (uint32_t)i, &o, o.out);
         }
     }

@@ -1,0 +1,245 @@
+#!/bin/sh
+# test_inrpack.sh: end-to-end checks of inrpack on a small generated
+# ImageFolder: create -> verify -> extract, labels by sorted class names,
+# determinism, resume after kill -9 and Ctrl-C, shards and merge, bad
+# sources, corrupt packs and usage errors; run by `make check`.
+#
+# shellcheck disable=SC2016 # check conditions: single-quoted, run by eval
+
+: "${top_srcdir:=.}"
+: "${top_builddir:=.}"
+inrpack="$top_builddir/tools/inrpack"
+inrdec="$top_builddir/tools/inrdec"
+inrinfo="$top_builddir/tools/inrinfo"
+golden="$top_srcdir/tests/golden/cifar.inrf"
+
+if [ ! -f "$golden" ]; then
+    echo "SKIP: no golden files"
+    exit 77
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_inrpack.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "ok: $1"; }
+fail() {
+    failed=$((failed + 1))
+    echo "FAIL: $1"
+    [ -s "$tmp/err" ] && sed 's/^/    stderr: /' "$tmp/err" | head -n 5
+}
+check() { if eval "$2"; then pass "$1"; else fail "$1"; fi; }
+run() {
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+}
+
+# ------------------------------------------------------------ the sources
+# Three classes made in unsorted order, images of several sizes decoded
+# from a golden file (crops make them differ), one below a subfolder, a
+# hidden file (ignored) and a text file (skipped with a warning).
+src="$tmp/src"
+mkdir -p "$src/zebra" "$src/ant/sub" "$src/mole"
+n=0
+for spec in zebra:16,0,0 zebra:16,8,8 ant:12,4,0 ant/sub:16,2,2 mole:14,0,6 mole:16,6,3 \
+            mole:10,10,10 zebra:16,16,16; do
+    dir=${spec%%:*}
+    set -- $(echo "${spec#*:}" | tr ',' ' ')
+    "$inrdec" --size 32 --crop "$2,$3,$1,$1" "$golden" -o "$src/$dir/img$n.png" 2>"$tmp/err" ||
+        fail "making source image $n"
+    n=$((n + 1))
+done
+cp "$src/zebra/img0.png" "$src/zebra/.hidden.png"
+echo "not an image" >"$src/ant/notes.txt"
+images=8
+fast="--effort 1 --preset cifar10"
+
+# ------------------------------------------------------- create and verify
+pack="$tmp/a.inrpack"
+# shellcheck disable=SC2086
+run "$inrpack" create "$src" -o "$pack" $fast --jobs 2
+check "create: exit 0, pack written, no journal left" \
+    '[ "$rc" -eq 0 ] && [ -s "$pack" ] && [ ! -e "$pack.journal" ]'
+check "create: the text file is skipped with a warning naming it" \
+    'grep -q "warning: skipped .*notes.txt" "$tmp/err"'
+check "create: summary counts images and skipped files" \
+    'grep -q "$images images (1 skipped), PSNR mean" "$tmp/err"'
+
+run "$inrpack" info "$pack"
+check "info: images, classes sorted by name, counts per class" \
+    '[ "$rc" -eq 0 ] && grep -q "$images images, 3 classes, 3 channels" "$tmp/out" &&
+     grep -q "class 0 *ant: 2 images" "$tmp/out" && grep -q "class 1 *mole: 3 images" "$tmp/out" &&
+     grep -q "class 2 *zebra: 3 images" "$tmp/out"'
+run "$inrpack" info --json "$pack"
+if command -v python3 >/dev/null 2>&1; then
+    check "info --json parses and agrees" \
+        'python3 -c "import json,sys; v=json.load(open(sys.argv[1])); sys.exit(not(v[\"images\"]==8 and [c[\"name\"] for c in v[\"classes\"]]==[\"ant\",\"mole\",\"zebra\"]))" "$tmp/out"'
+fi
+run "$inrpack" verify "$pack"
+check "verify: OK" '[ "$rc" -eq 0 ] && grep -q "OK ($images images)" "$tmp/out"'
+
+# -------------------------------------------------------------- extract
+run "$inrpack" extract "$pack" -o "$tmp/x"
+check "extract: one PNG per image in class folders" \
+    '[ "$rc" -eq 0 ] && [ "$(find "$tmp/x" -name "*.png" | wc -l)" -eq "$images" ] &&
+     [ "$(ls "$tmp/x/ant" | wc -l)" -eq 2 ] && [ "$(ls "$tmp/x/zebra" | wc -l)" -eq 3 ]'
+# seq is the position in the sorted listing: ant/img2.png, ant/sub/img3.png,
+# mole/img4..6.png, zebra/img0,1,7.png -> 0 ant/notes.txt is position 1
+run "$inrpack" extract "$pack" 0 -o "$tmp/xi" --format inrf
+check "extract --format inrf: an .inrf that inrinfo reads, at the source size" \
+    '[ "$rc" -eq 0 ] && f=$(find "$tmp/xi" -name "*.inrf") && [ -n "$f" ] &&
+     "$inrinfo" "$f" >"$tmp/info" 2>&1 && grep -q "12 x 12" "$tmp/info"'
+check "extract: PNG equals inrdec of the extracted .inrf" \
+    'f=$(find "$tmp/xi" -name "*.inrf") && "$inrdec" "$f" -o "$tmp/xi.png" 2>/dev/null &&
+     cmp -s "$tmp/xi.png" "$tmp/x/ant/$(basename "$f" .inrf).png"'
+run "$inrpack" extract "$pack" 5 -o "$tmp/x2" --size 32
+check "extract --size 32 decodes at that size" \
+    '[ "$rc" -eq 0 ] && p=$(find "$tmp/x2" -name "*.png") && [ -n "$p" ] &&
+     [ "$(od -An -tx1 -j16 -N8 "$p" | tr -d " \n")" = "0000002000000020" ]'
+
+# ---------------------------------------------------------- determinism
+# shellcheck disable=SC2086
+run "$inrpack" create "$src" -o "$tmp/b.inrpack" $fast --jobs 1 -q
+check "create: same bytes with 1 job as with 2" '[ "$rc" -eq 0 ] && cmp -s "$pack" "$tmp/b.inrpack"'
+
+# ------------------------------------------------------- shards and merge
+for i in 0 1 2; do
+    # shellcheck disable=SC2086
+    "$inrpack" create "$src" -o "$tmp/s$i.inrpack" $fast --shard "$i/3" -q 2>"$tmp/err" ||
+        fail "create --shard $i/3"
+done
+run "$inrpack" merge "$tmp/s2.inrpack" "$tmp/s0.inrpack" "$tmp/s1.inrpack" -o "$tmp/m.inrpack"
+check "merge of three shards equals the single run, byte for byte" \
+    '[ "$rc" -eq 0 ] && cmp -s "$pack" "$tmp/m.inrpack"'
+run "$inrpack" merge "$tmp/s0.inrpack" "$tmp/s0.inrpack" -o "$tmp/dup.inrpack"
+check "merge: an image in two inputs is refused, naming both" \
+    '[ "$rc" -eq 1 ] && grep -q "is in both" "$tmp/err" && [ ! -e "$tmp/dup.inrpack" ]'
+mkdir -p "$tmp/other/cat"
+cp "$src/mole/img4.png" "$tmp/other/cat/"
+# shellcheck disable=SC2086
+"$inrpack" create "$tmp/other" -o "$tmp/other.inrpack" $fast -q 2>/dev/null
+run "$inrpack" merge "$tmp/s0.inrpack" "$tmp/other.inrpack" -o "$tmp/mix.inrpack"
+check "merge: other classes are refused" \
+    '[ "$rc" -eq 1 ] && grep -q "not shards of one set" "$tmp/err" && [ ! -e "$tmp/mix.inrpack" ]'
+
+# ------------------------------------------------------------- --list
+printf '# path\tlabel\nsrc/zebra/img0.png\t2\nsrc/ant/img2.png\t0\n\nsrc/mole/img4.png\t2\n' >"$tmp/l.tsv"
+# shellcheck disable=SC2086
+run "$inrpack" create --list "$tmp/l.tsv" -o "$tmp/l.inrpack" $fast
+run "$inrpack" info "$tmp/l.inrpack"
+check "--list with numeric labels: classes 0..max" \
+    'grep -q "3 images, 3 classes" "$tmp/out" && grep -q "class 1 *1: 0 images" "$tmp/out" &&
+     grep -q "class 2 *2: 2 images" "$tmp/out"'
+printf 'src/zebra/img0.png\tstriped\nsrc/ant/img2.png\tant\n' >"$tmp/n.tsv"
+# shellcheck disable=SC2086
+"$inrpack" create --list "$tmp/n.tsv" -o "$tmp/n.inrpack" $fast -q 2>/dev/null
+run "$inrpack" info "$tmp/n.inrpack"
+check "--list with names: classes sorted" \
+    'grep -q "class 0 *ant: 1 images" "$tmp/out" && grep -q "class 1 *striped: 1 images" "$tmp/out"'
+
+# ------------------------------------------------- interruption and resume
+# More work so that the run can be caught in the middle.
+big="$tmp/big"
+mkdir -p "$big/c0" "$big/c1"
+for k in 0 1 2 3 4 5 6 7 8 9 10 11; do
+    cp "$src/zebra/img0.png" "$big/c$((k % 2))/i$k.png"
+done
+slow="--effort 3 --preset cifar10 --jobs 1"
+jsize() { if [ -f "$1" ]; then wc -c <"$1"; else echo 0; fi; }
+# shellcheck disable=SC2086
+"$inrpack" create "$big" -o "$tmp/ref.inrpack" $slow -q 2>/dev/null
+out="$tmp/r.inrpack"
+# kill -9 once the journal holds at least one image
+# shellcheck disable=SC2086
+"$inrpack" create "$big" -o "$out" $slow -q 2>/dev/null &
+pid=$!
+waited=0
+while [ "$(jsize "$out.journal")" -lt 200 ] && [ $waited -lt 300 ]; do
+    sleep 0.05
+    waited=$((waited + 1))
+done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+check "kill -9: a journal and no pack" '[ -s "$out.journal" ] && [ ! -e "$out" ]'
+printf 'torn entry' >>"$out.journal"
+# shellcheck disable=SC2086
+run "$inrpack" create "$big" -o "$out" $slow --seed 7
+check "resume: a journal of another job (other seed) is refused" \
+    '[ "$rc" -eq 1 ] && grep -q "another job" "$tmp/err" && [ ! -e "$out" ]'
+# shellcheck disable=SC2086
+run "$inrpack" create "$big" -o "$out" $slow
+check "resume: the same command finishes, reports the resumed images" \
+    '[ "$rc" -eq 0 ] && grep -q "resuming: [1-9][0-9]* images already encoded" "$tmp/err" &&
+     [ ! -e "$out.journal" ]'
+check "resume: the pack equals an uninterrupted run (nothing lost or repeated)" \
+    'cmp -s "$out" "$tmp/ref.inrpack"'
+
+rm -f "$out"
+# shellcheck disable=SC2086
+"$inrpack" create "$big" -o "$out" $slow 2>"$tmp/err" &
+pid=$!
+waited=0
+while [ "$(jsize "$out.journal")" -lt 200 ] && [ $waited -lt 300 ]; do
+    sleep 0.05
+    waited=$((waited + 1))
+done
+kill -INT $pid
+wait $pid
+rc=$?
+check "Ctrl-C: exit 1, says how to resume, journal kept, no pack" \
+    '[ "$rc" -eq 1 ] && grep -q "interrupted: .* run the same command again to resume" "$tmp/err" &&
+     [ -s "$out.journal" ] && [ ! -e "$out" ]'
+rm -f "$out.journal"
+
+# ----------------------------------------------------------- bad sources
+# shellcheck disable=SC2086
+run "$inrpack" create "$src" -o "$tmp/strict.inrpack" $fast --strict
+check "--strict: an unreadable file is fatal, named, no pack" \
+    '[ "$rc" -eq 1 ] && grep -q "notes.txt" "$tmp/err" && [ ! -e "$tmp/strict.inrpack" ]'
+rm -f "$tmp/strict.inrpack.journal"
+mkdir -p "$tmp/empty"
+run "$inrpack" create "$tmp/empty" -o "$tmp/e.inrpack"
+check "create: a folder without classes fails" '[ "$rc" -eq 1 ] && grep -q "no class folders" "$tmp/err"'
+run "$inrpack" create "$tmp/nowhere" -o "$tmp/e.inrpack"
+check "create: a missing folder fails" '[ "$rc" -eq 1 ] && grep -q "nowhere" "$tmp/err"'
+
+# ----------------------------------------------------------- corrupt packs
+size=$(wc -c <"$pack")
+cp "$pack" "$tmp/c.inrpack"
+# a byte in the last record (the records are at the end)
+printf '\377' | dd of="$tmp/c.inrpack" bs=1 seek=$((size - 80)) conv=notrunc 2>/dev/null
+run "$inrpack" verify "$tmp/c.inrpack"
+check "verify names a damaged record" \
+    '[ "$rc" -eq 1 ] && grep -q "record 7 (class zebra" "$tmp/err" && grep -q "1 of 8 records bad" "$tmp/err"'
+run "$inrpack" info "$tmp/c.inrpack"
+check "info refuses a damaged record" '[ "$rc" -eq 1 ] && grep -q "record 7" "$tmp/err"'
+cp "$pack" "$tmp/h.inrpack"
+printf '\001' | dd of="$tmp/h.inrpack" bs=1 seek=13 conv=notrunc 2>/dev/null
+run "$inrpack" verify "$tmp/h.inrpack"
+check "verify: a damaged header" '[ "$rc" -eq 1 ] && grep -q "header: checksum mismatch" "$tmp/err"'
+head -c $((size / 2)) "$pack" >"$tmp/t.inrpack"
+run "$inrpack" info "$tmp/t.inrpack"
+check "info: a truncated pack" '[ "$rc" -eq 1 ] && grep -q "truncated" "$tmp/err"'
+run "$inrpack" verify "$golden"
+check "verify: not a pack" '[ "$rc" -eq 1 ] && grep -q "not an .inrpack file" "$tmp/err"'
+
+# ------------------------------------------------------------ usage errors
+usage() { "$@" >/dev/null 2>"$tmp/err"; [ $? -eq 2 ] && grep -q "Try 'inrpack --help'" "$tmp/err"; }
+check "no command: exit 2" 'usage "$inrpack"'
+check "unknown command: exit 2" 'usage "$inrpack" pack "$src"'
+check "create without -o: exit 2" 'usage "$inrpack" create "$src"'
+check "create with SRC and --list: exit 2" 'usage "$inrpack" create "$src" --list "$tmp/l.tsv" -o "$tmp/u.inrpack"'
+check "create --shard 3/3: exit 2" 'usage "$inrpack" create "$src" -o "$tmp/u.inrpack" --shard 3/3'
+check "create --channels 2: exit 2" 'usage "$inrpack" create "$src" -o "$tmp/u.inrpack" --channels 2'
+check "create --effort 0: exit 2" 'usage "$inrpack" create "$src" -o "$tmp/u.inrpack" --effort 0'
+check "extract without -o: exit 2" 'usage "$inrpack" extract "$pack"'
+check "extract index out of range: exit 2" 'usage "$inrpack" extract "$pack" 8 -o "$tmp/u"'
+check "usage errors write nothing" '[ ! -e "$tmp/u.inrpack" ] && [ ! -e "$tmp/u" ]'
+run "$inrpack" --version
+check "--version" '[ "$rc" -eq 0 ] && grep -q "^inrpack (inrf) " "$tmp/out"'
+run "$inrpack" create --help
+check "create --help" '[ "$rc" -eq 0 ] && grep -q "^Usage: inrpack create" "$tmp/out"'
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
