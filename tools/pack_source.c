@@ -80,9 +80,34 @@ static void free_names(char **v, size_t n)
     free(v);
 }
 
-/* Every regular file below dir, depth first, sorted at each level. */
-static int walk(src_list *l, const char *dir, const char *rel, uint32_t label, int depth)
+/* A list of strings that grows. */
+typedef struct strv {
+    char **v;
+    size_t n, cap;
+} strv;
+
+static int strv_push(strv *s, char *x)
 {
+    if (!x)
+        return 0;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 16;
+        char **v = realloc(s->v, cap * sizeof *v);
+        if (!v) {
+            free(x);
+            return 0;
+        }
+        s->v = v, s->cap = cap;
+    }
+    s->v[s->n++] = x;
+    return 1;
+}
+
+/* The folders below dir (dir included), relative to the class folder. */
+static int list_dirs(const char *dir, const char *rel, strv *out, int depth)
+{
+    if (!strv_push(out, strdup(rel)))
+        return 0;
     size_t n;
     char **names = sorted_names(dir, &n);
     if (!names) {
@@ -93,22 +118,51 @@ static int walk(src_list *l, const char *dir, const char *rel, uint32_t label, i
     for (size_t i = 0; ok && i < n; i++) {
         char *path = join(dir, names[i]), *r = join(rel, names[i]);
         struct stat sb;
-        if (!path || !r) {
-            ok = 0;
-        } else if (stat(path, &sb) != 0) {
-            cli_error("warning: %s: %s", path, strerror(errno));
-        } else if (S_ISDIR(sb.st_mode) && depth < 32) {
-            ok = walk(l, path, r, label, depth + 1);
-        } else if (S_ISREG(sb.st_mode)) {
-            if (add_item(l, path, r, label))
-                path = r = NULL; /* owned by the list now */
-            else
-                ok = 0;
-        }
+        ok = path && r;
+        if (ok && depth < 32 && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+            ok = list_dirs(path, r, out, depth + 1);
         free(path);
         free(r);
     }
     free_names(names, n);
+    return ok;
+}
+
+/* Every regular file of a class, in torchvision's ImageFolder order:
+ * folders sorted by their path, files sorted by name within each. */
+static int walk(src_list *l, const char *root, const char *cls, uint32_t label)
+{
+    strv dirs = {0};
+    char *top = join(root, cls);
+    int ok = top && list_dirs(top, cls, &dirs, 0);
+    if (ok)
+        qsort(dirs.v, dirs.n, sizeof *dirs.v, cmp_str);
+    for (size_t d = 0; ok && d < dirs.n; d++) {
+        char *dir = join(root, dirs.v[d]);
+        size_t n = 0;
+        char **names = dir ? sorted_names(dir, &n) : NULL;
+        ok = names != NULL;
+        for (size_t i = 0; ok && i < n; i++) {
+            char *path = join(dir, names[i]), *r = join(dirs.v[d], names[i]);
+            struct stat sb;
+            if (!path || !r) {
+                ok = 0;
+            } else if (stat(path, &sb) != 0) {
+                cli_error("warning: %s: %s", path, strerror(errno));
+            } else if (S_ISREG(sb.st_mode)) {
+                if (add_item(l, path, r, label))
+                    path = r = NULL; /* owned by the list now */
+                else
+                    ok = 0;
+            }
+            free(path);
+            free(r);
+        }
+        free_names(names, n);
+        free(dir);
+    }
+    free_names(dirs.v, dirs.n);
+    free(top);
     return ok;
 }
 
@@ -129,7 +183,7 @@ int src_scan_folder(const char *root, src_list *l)
         if (dir && stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) {
             l->classes[l->nclasses] = names[i];
             names[i] = NULL;
-            ok = walk(l, dir, l->classes[l->nclasses], l->nclasses, 0);
+            ok = walk(l, root, l->classes[l->nclasses], l->nclasses);
             l->nclasses++;
         }
         free(dir);
