@@ -1,8 +1,10 @@
 #!/bin/sh
 # quickstart.sh: installs what is missing, builds inrf, encodes a photo
 # (scikit-image's public-domain astronaut, 512x512) with inrenc, compares it
-# with a JPEG of the same size, and decodes it at two sizes into out/. Run
-# from the source folder.
+# with a JPEG of the same size, and decodes it at two sizes; then packs
+# 1,000 labelled Fashion-MNIST images (Debian's dataset-fashion-mnist) into
+# one .inrpack, verifies it and decodes a few back. Everything goes to out/.
+# Run from the source folder.
 set -eu
 sh .ci/install-deps
 [ -x configure ] || autoreconf -fi
@@ -25,4 +27,15 @@ fi
 ./tools/inrinfo out/astronaut.inrf
 ./tools/inrdec -v out/astronaut.inrf -o out/astronaut-512.png
 ./tools/inrdec -v --scale 2 out/astronaut.inrf -o out/astronaut-1024.png
-echo "quickstart: the .inrf file, its statistics and decoded images are in out/"
+
+# A labelled dataset in one file: 100 training images of each of the 10
+# Fashion-MNIST classes, as an ImageFolder of PNGs, packed on all cores.
+fm=/usr/share/datasets/fashion-mnist
+rm -rf out/fashion
+python3 bench/idx_to_folder.py "$fm/train-images-idx3-ubyte.gz" "$fm/train-labels-idx1-ubyte.gz" \
+    out/fashion --per-class 100
+./tools/inrpack create out/fashion -o out/fashion.inrpack --channels 1 --effort 1
+./tools/inrpack info out/fashion.inrpack
+./tools/inrpack verify out/fashion.inrpack
+./tools/inrpack extract out/fashion.inrpack 0 100 200 -o out/fashion-decoded --size 112
+echo "quickstart: the .inrf file, its statistics, decoded images and the pack are in out/"

@@ -10,6 +10,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#ifndef REPLAY_CORPUS
+#define REPLAY_CORPUS "corpus" /* folder under tests/fuzz */
+#endif
+
 static int replay_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -67,7 +71,7 @@ int main(int argc, char **argv)
     } else {
         const char *top = getenv("top_srcdir");
         char dir[4096];
-        snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus", top ? top : ".");
+        snprintf(dir, sizeof dir, "%s/tests/fuzz/%s", top ? top : ".", REPLAY_CORPUS);
         replay(dir, &passed, &failed);
     }
     /* a crash or abort never reaches this line: the harness checks itself */
