@@ -81,6 +81,47 @@ static inrf_status check_decode(const inrf_model *m, const inrf_decode_options *
     return INRF_OK;
 }
 
+/* Maps a tile's linear outputs (res: [C][INRF_TILE]) to the sink's values,
+ * channel-major so that the loops vectorise, then interleaves them into
+ * the rows. */
+static void store_tile(const inrf_sink *sink, float *res, unsigned C, int signed_out,
+                       const uint32_t *ii, const uint32_t *jj, unsigned count, size_t stride)
+{
+    for (unsigned c = 0; c < C; c++) {
+        float *r = res + c * INRF_TILE;
+        for (unsigned p = 0; p < INRF_TILE; p++)
+            r[p] = inrf_output_unit(r[p], signed_out);
+    }
+    if (sink->zero_x)
+        for (unsigned p = 0; p < count; p++)
+            if (sink->zero_x[ii[p]] | sink->zero_y[jj[p]])
+                for (unsigned c = 0; c < C; c++)
+                    res[c * INRF_TILE + p] = 0.0f;
+    if (sink->u8) {
+        uint8_t q[3][INRF_TILE];
+        for (unsigned c = 0; c < C; c++)
+            for (unsigned p = 0; p < INRF_TILE; p++)
+                q[c][p] = inrf_unit_to_u8(res[c * INRF_TILE + p]);
+        for (unsigned p = 0; p < count; p++) {
+            uint8_t *o = sink->u8 + (size_t)jj[p] * stride + (size_t)ii[p] * C;
+            for (unsigned c = 0; c < C; c++)
+                o[c] = q[c][p];
+        }
+        return;
+    }
+    if (sink->std)
+        for (unsigned c = 0; c < C; c++) {
+            float *r = res + c * INRF_TILE, m = sink->mean[c], sd = sink->std[c];
+            for (unsigned p = 0; p < INRF_TILE; p++)
+                r[p] = (r[p] - m) / sd;
+        }
+    for (unsigned p = 0; p < count; p++) {
+        float *o = (float *)((uint8_t *)sink->f32 + (size_t)jj[p] * stride) + (size_t)ii[p] * C;
+        for (unsigned c = 0; c < C; c++)
+            o[c] = res[c * INRF_TILE + p];
+    }
+}
+
 /* Where decoded pixels go (internal.h): evaluates the W x H grid of
  * coordinates cx[i], cy[j] on `threads` threads. */
 inrf_status inrf_decode_grid(const inrf_model *m, uint32_t W, uint32_t H, const float *cx,
@@ -130,20 +171,7 @@ inrf_status inrf_decode_grid(const inrf_model *m, uint32_t W, uint32_t H, const 
                 xy[INRF_TILE + p] = cy[jj[p]];
             }
             forward(&net, xy, res, scratch);
-            for (unsigned p = 0; p < count; p++) {
-                size_t row = (size_t)jj[p] * stride, col = (size_t)ii[p] * C;
-                int zero = sink->zero_x && (sink->zero_x[ii[p]] | sink->zero_y[jj[p]]);
-                for (unsigned c = 0; c < C; c++) {
-                    float u = zero ? 0.0f : inrf_output_unit(res[c * INRF_TILE + p], signed_out);
-                    if (sink->u8)
-                        sink->u8[row + col + c] = inrf_unit_to_u8(u);
-                    else if (sink->std)
-                        ((float *)((uint8_t *)sink->f32 + row))[col + c] =
-                            (u - sink->mean[c]) / sink->std[c];
-                    else
-                        ((float *)((uint8_t *)sink->f32 + row))[col + c] = u;
-                }
-            }
+            store_tile(sink, res, C, signed_out, ii, jj, count, stride);
         }
         free(scratch);
     }
