@@ -28,6 +28,7 @@ struct inrf_pack {
     char *names_buf;
     inrf_pack_item *items;     /* [count] */
     inrf_read_options limits;
+    int verified;              /* every record checked (spec "Verification") */
 };
 
 void inrf_pack_options_init_(inrf_pack_options *opt, int abi)
@@ -380,8 +381,10 @@ inrf_status inrf_pack_open_memory(const void *data, size_t size, const inrf_pack
         st = parse_classes(p, index_off);
     if (st == INRF_OK)
         st = parse_index(p, index_off, records_off);
-    if (st == INRF_OK && opt->verify_records)
+    if (st == INRF_OK && opt->verify_records) {
         st = check_records(p, NULL, 0, NULL);
+        p->verified = st == INRF_OK;
+    }
     if (st != INRF_OK) {
         inrf_pack_close(p);
         return st;
@@ -483,7 +486,10 @@ inrf_status inrf_pack_verify(const inrf_pack *p, uint32_t *bad, size_t max, size
         *nbad = 0;
     if (!p)
         return inrf_fail(INRF_E_INVALID_ARG, "NULL argument");
-    return check_records(p, bad, max, nbad);
+    inrf_status st = check_records(p, bad, max, nbad);
+    if (st == INRF_OK)
+        ((inrf_pack *)p)->verified = 1; /* a cache of a fact about immutable bytes */
+    return st;
 }
 
 /* ------------------------------------------------------------ batch decode */
@@ -537,8 +543,11 @@ static inrf_status decode_sample(const inrf_pack *p, scratch *sc, uint32_t i, co
     inrf_status st = scratch_get(p, sc, it->arch, &m);
     if (st != INRF_OK)
         return st;
-    if ((st = inrf_weights_parse(m, it->record, it->size)) != INRF_OK)
-        return inrf_fail(st, "record %u: %s", i, inrf_last_error());
+    /* a pack opened without verification: each record is checked (its
+     * checksum too) before it is decoded */
+    st = p->verified ? inrf_weights_parse(m, it->record, it->size) : check_record(p, i, m);
+    if (st != INRF_OK)
+        return p->verified ? inrf_fail(st, "record %u: %s", i, inrf_last_error()) : st;
     double x0 = win ? win[0] : -1.0, y0 = win ? win[1] : -1.0;
     double x1 = win ? win[2] : 1.0, y1 = win ? win[3] : 1.0;
     float *cy = cx + W;

@@ -343,6 +343,15 @@ static void test_bad_records_named(void **state)
     assert_int_equal(bad[1], 4);
     inrf_model *m;
     assert_int_equal(inrf_pack_model(p, 4, &m), INRF_E_CHECKSUM);
+    /* nor does the batch decoder decode a record that fails its checksum */
+    inrf_batch_options bo;
+    inrf_batch_options_init(&bo);
+    bo.width = bo.height = 2;
+    uint32_t which[2] = {3, 4};
+    float px[2 * 2 * 2 * 3];
+    assert_int_equal(inrf_pack_decode_batch(p, which, 2, NULL, &bo, px), INRF_E_CHECKSUM);
+    assert_non_null(strstr(inrf_last_error(), "sample 1: record 4"));
+    assert_int_equal(inrf_pack_decode_batch(p, which, 1, NULL, &bo, px), INRF_OK);
     assert_int_equal(inrf_pack_model(p, 3, &m), INRF_OK);
     inrf_model_free(m);
     inrf_pack_close(p);

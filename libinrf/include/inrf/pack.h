@@ -25,7 +25,9 @@ typedef struct inrf_pack_options {
                                   pack that opens decodes without surprise
                                   (XXH3 runs at memory speed: ~10 ms for
                                   50,000 CIFAR records); 0: only the header
-                                  and the directory (inrf_pack_verify later) */
+                                  and the directory, and each record is then
+                                  checked (checksum included) when it is
+                                  decoded, until inrf_pack_verify passes */
     uint64_t max_file_bytes;   /* default 2^40 */
     inrf_read_options limits;  /* per-model limits (layers, widths, params) */
 } inrf_pack_options;
