@@ -202,7 +202,8 @@ inrf_status inrf_pack_writer_finish_memory(inrf_pack_writer *w, void **data, siz
         if (st != INRF_OK)
             return st;
     }
-    qsort(w->e, w->n, sizeof *w->e, cmp_seq);
+    if (w->n > 1)
+        qsort(w->e, w->n, sizeof *w->e, cmp_seq);
     for (size_t i = 1; i < w->n; i++)
         if (w->e[i].seq == w->e[i - 1].seq)
             return inrf_fail(INRF_E_INVALID_ARG, "two images with seq %u", w->e[i].seq);
