@@ -13,6 +13,7 @@
 #include "bytes.h"
 #include "format.h"
 #include "inrf/pack.h"
+#include "inrf/record.h"
 #include "inrf/siren_math.h"
 #include "internal.h"
 #include "pack_internal.h"
@@ -543,11 +544,20 @@ static inrf_status decode_sample(const inrf_pack *p, scratch *sc, uint32_t i, co
     inrf_status st = scratch_get(p, sc, it->arch, &m);
     if (st != INRF_OK)
         return st;
-    /* a pack opened without verification: each record is checked (its
-     * checksum too) before it is decoded */
-    st = p->verified ? inrf_weights_parse(m, it->record, it->size) : check_record(p, i, m);
-    if (st != INRF_OK)
-        return p->verified ? inrf_fail(st, "record %u: %s", i, inrf_last_error()) : st;
+    if (p->verified) {
+        /* the expansion the GPU kernels share (inrf/record.h) */
+        const uint8_t *rec = it->record;
+        for (unsigned l = 0; l <= m->arch.layers; l++) {
+            inrf_layer_loc loc;
+            inrf_layer_locate(rec, m->layer[l].in, m->layer[l].out, &loc);
+            inrf_layer_expand(&loc, m->layer[l].w, m->layer[l].b);
+            rec = loc.end;
+        }
+    } else if ((st = check_record(p, i, m)) != INRF_OK) {
+        /* a pack opened without verification: each record is checked (its
+         * checksum too) before it is decoded */
+        return st;
+    }
     double x0 = win ? win[0] : -1.0, y0 = win ? win[1] : -1.0;
     double x1 = win ? win[2] : 1.0, y1 = win ? win[3] : 1.0;
     float *cy = cx + W;

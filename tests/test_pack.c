@@ -510,6 +510,43 @@ static void test_batch_equals_decode(void **state)
     free(d);
 }
 
+/* The grey golden model (f16 first/last layers, int8 per-row scales, f16
+ * biases, signed output): batch decode still equals inrf_decode. */
+static void test_batch_grey_encodings(void **state)
+{
+    (void)state;
+    static const char *const one[] = {"grey"};
+    inrf_pack_writer *w;
+    inrf_model *m;
+    assert_int_equal(inrf_pack_writer_create(one, 1, &w), INRF_OK);
+    assert_int_equal(golden_build(2, &m), INRF_OK);
+    assert_int_equal(inrf_pack_writer_add_model(w, m, 0, 0), INRF_OK);
+    void *d;
+    size_t size;
+    assert_int_equal(inrf_pack_writer_finish_memory(w, &d, &size), INRF_OK);
+    inrf_pack_writer_free(w);
+    inrf_pack *p = open_ok(d, size);
+    assert_int_equal(inrf_pack_channels(p), 1);
+    enum { W = 23, H = 17 };
+    uint8_t got[W * H], want[W * H];
+    float win[4] = {0.5f, -0.75f, -0.25f, 0.9f}; /* flipped, off-centre */
+    uint32_t i = 0;
+    inrf_batch_options o;
+    inrf_batch_options_init(&o);
+    o.width = W, o.height = H, o.type = INRF_BATCH_U8;
+    assert_int_equal(inrf_pack_decode_batch(p, &i, 1, win, &o, got), INRF_OK);
+    inrf_decode_options dop;
+    inrf_decode_options_init(&dop);
+    dop.width = W, dop.height = H;
+    for (int k = 0; k < 4; k++)
+        dop.window[k] = win[k];
+    assert_int_equal(inrf_decode_u8(m, &dop, want, 0), INRF_OK);
+    assert_memory_equal(got, want, sizeof got);
+    inrf_model_free(m);
+    inrf_pack_close(p);
+    free(d);
+}
+
 /* zero_outside: a window shifted by 4 of 32 pixels (a padded random crop)
  * gives zeros (normalised) exactly where it leaves the image, and the
  * image's own pixels, shifted, elsewhere. */
@@ -600,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_bad_records_named),
         cmocka_unit_test(test_forged),
         cmocka_unit_test(test_batch_equals_decode),
+        cmocka_unit_test(test_batch_grey_encodings),
         cmocka_unit_test(test_zero_outside),
         cmocka_unit_test(test_batch_errors),
     };

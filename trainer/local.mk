@@ -1,2 +1,55 @@
 # trainer/local.mk: build rules of inrtrain, its tests and benchmarks;
 # included by the top-level Makefile.am (one non-recursive build).
+
+# The model and its backends, linked by inrtrain, the tests and the bench.
+# It needs libinrf's headers only (inrf_status), not the library.
+noinst_LTLIBRARIES += trainer/libtrainer.la
+trainer_libtrainer_la_SOURCES = \
+	trainer/backend.h \
+	trainer/error.h \
+	trainer/error.c \
+	trainer/cpu_backend.h \
+	trainer/cpu_backend.c \
+	trainer/resnet18.h \
+	trainer/resnet18.c
+# Training tolerates rounding differences, so multiply-adds may contract.
+trainer_libtrainer_la_CFLAGS = $(AM_CFLAGS) $(CBLAS_CFLAGS) -ffp-contract=fast
+trainer_libtrainer_la_LIBADD = $(CBLAS_LIBS) $(LIBM)
+TRAINER_LIBS = trainer/libtrainer.la $(CBLAS_LIBS) $(LIBM)
+
+# Training throughput of the CPU backend (bench/train_cpu_torch.py is the
+# PyTorch counterpart).
+noinst_PROGRAMS += bench/train_cpu
+bench_train_cpu_SOURCES = bench/train_cpu.c
+bench_train_cpu_LDADD = $(TRAINER_LIBS) libinrf/libinrf.la
+bench_train_cpu_LDFLAGS = $(AM_LDFLAGS) $(OPENMP_CFLAGS)
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/test_layers tests/test_resnet18
+tests_test_layers_SOURCES = tests/test_layers.c
+tests_test_layers_CFLAGS = $(TEST_CFLAGS)
+tests_test_layers_LDADD = $(TRAINER_LIBS) $(TEST_LIBS)
+tests_test_layers_LDFLAGS = $(AM_LDFLAGS) $(OPENMP_CFLAGS)
+tests_test_resnet18_SOURCES = tests/test_resnet18.c
+tests_test_resnet18_CFLAGS = $(TEST_CFLAGS)
+tests_test_resnet18_LDADD = $(TRAINER_LIBS) $(TEST_LIBS)
+tests_test_resnet18_LDFLAGS = $(AM_LDFLAGS) $(OPENMP_CFLAGS)
+TESTS += tests/test_layers tests/test_resnet18
+endif
+
+# tests/golden/resnet18.bin ships with tests/golden; its generator and the
+# PyTorch benchmark need torch and are never run by the build.
+EXTRA_DIST += tests/gen_resnet18_golden.py bench/train_cpu_torch.py
+
+# inrtrain: the tool, its data sources and checkpoints; the ImageFolder
+# listing is the one inrpack uses (tools/pack_source.c).
+bin_PROGRAMS += trainer/inrtrain
+trainer_inrtrain_SOURCES = trainer/inrtrain.c trainer/data.c trainer/data.h \
+	trainer/checkpoint.c trainer/checkpoint.h tools/pack_source.c tools/inrpack.h \
+	tools/cli.c tools/cli.h
+trainer_inrtrain_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS)
+trainer_inrtrain_LDADD = $(TRAINER_LIBS) libinrf/libinrf.la $(XXHASH_LIBS)
+trainer_inrtrain_LDFLAGS = $(AM_LDFLAGS) $(OPENMP_CFLAGS)
+dist_man_MANS += man/inrtrain.1
+TESTS += tests/test_inrtrain.sh
+EXTRA_DIST += tests/test_inrtrain.sh bench/train-cpu bench/plot-train

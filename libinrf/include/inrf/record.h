@@ -1,0 +1,98 @@
+/* record.h: reading the layer records of spec/inrf.md "Layer record" (the
+ * WGHT payload, and each .inrpack record) into dense fp32 weights, as
+ * static inline functions shared by the CPU batch decoder and the CUDA
+ * kernels. They trust their input: call them on verified records only. */
+#ifndef INRF_RECORD_H
+#define INRF_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inrf/siren_math.h"
+
+/* Where the parts of one layer record are. */
+typedef struct inrf_layer_loc {
+    unsigned in, out;          /* fan-in and fan-out */
+    unsigned encoding;         /* 0 f32, 1 f16, 2 int8 (one scale), 3 int8 (a scale a row) */
+    unsigned bias_f16;         /* 1: biases are binary16 */
+    const uint8_t *bitmap;     /* kept-weight bitmap, or NULL (not pruned) */
+    const uint8_t *scales;     /* f32 scales (int8 encodings) */
+    const uint8_t *values;     /* the stored weights, row-major */
+    const uint8_t *biases;
+    const uint8_t *end;        /* the next record */
+} inrf_layer_loc;
+
+INRF_HD uint32_t inrf_rec_ld32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+INRF_HD float inrf_rec_ldf32(const uint8_t *p)
+{
+    union { uint32_t u; float f; } v;
+    v.u = inrf_rec_ld32(p);
+    return v.f;
+}
+
+/* Locates the parts of the record at p for a layer of in x out. */
+INRF_HD void inrf_layer_locate(const uint8_t *p, unsigned in, unsigned out, inrf_layer_loc *l)
+{
+    size_t count = (size_t)in * out;
+    uint32_t nnz = inrf_rec_ld32(p + 4);
+    l->in = in;
+    l->out = out;
+    l->encoding = p[0];
+    l->bias_f16 = p[1] == 1;
+    const uint8_t *q = p + 8;
+    l->bitmap = (p[2] & 1) ? q : NULL;
+    q += (p[2] & 1) ? (count + 7) / 8 : 0;
+    l->scales = q;
+    q += 4 * (l->encoding == 2 ? 1 : l->encoding == 3 ? out : 0);
+    l->values = q;
+    q += (size_t)nnz * (l->encoding == 0 ? 4 : l->encoding == 1 ? 2 : 1);
+    l->biases = q;
+    l->end = q + (size_t)out * (l->bias_f16 ? 2 : 4);
+}
+
+/* Stored value v (of output row `row`), dequantised: for int8, q * scale
+ * in binary32, the product the reader forms (spec "Dequantisation"). */
+INRF_HD float inrf_layer_value(const inrf_layer_loc *l, size_t v, unsigned row)
+{
+    switch (l->encoding) {
+    case 0: return inrf_rec_ldf32(l->values + 4 * v);
+    case 1: return inrf_f16_to_f32((uint16_t)(l->values[2 * v] | l->values[2 * v + 1] << 8));
+    default: {
+        float s = inrf_rec_ldf32(l->scales + 4 * (l->encoding == 2 ? 0 : row));
+        return (float)(int8_t)l->values[v] * s;
+    }
+    }
+}
+
+INRF_HD float inrf_layer_bias(const inrf_layer_loc *l, unsigned j)
+{
+    if (l->bias_f16)
+        return inrf_f16_to_f32((uint16_t)(l->biases[2 * j] | l->biases[2 * j + 1] << 8));
+    return inrf_rec_ldf32(l->biases + 4 * j);
+}
+
+/* Whether weight k (row-major) is kept. */
+INRF_HD int inrf_layer_kept(const inrf_layer_loc *l, size_t k)
+{
+    return !l->bitmap || ((l->bitmap[k >> 3] >> (k & 7)) & 1);
+}
+
+/* The whole layer into w[out][in] (0 where pruned) and b[out], serially
+ * (the CPU's way; a GPU block shares the work with inrf_layer_value). */
+INRF_HD void inrf_layer_expand(const inrf_layer_loc *l, float *w, float *b)
+{
+    size_t count = (size_t)l->in * l->out, v = 0;
+    for (size_t k = 0; k < count; k++) {
+        int keep = inrf_layer_kept(l, k);
+        w[k] = keep ? inrf_layer_value(l, v, (unsigned)(k / l->in)) : 0.0f;
+        v += (size_t)keep;
+    }
+    for (unsigned j = 0; j < l->out; j++)
+        b[j] = inrf_layer_bias(l, j);
+}
+
+#endif /* INRF_RECORD_H */

@@ -1,0 +1,122 @@
+#!/bin/sh
+# test_inrtrain.sh: end-to-end checks of inrtrain on a small generated data
+# set: training lowers the loss, the JSONL log, resume equals an
+# uninterrupted run bit for bit, --eval and --predict, the conventional
+# pipeline, and the errors (mismatched checkpoint, other classes, a
+# non-finite loss, usage); run by `make check`.
+#
+# shellcheck disable=SC2016,SC2086 # conditions run by eval; option lists split
+
+: "${top_srcdir:=.}"
+: "${top_builddir:=.}"
+inrtrain="$top_builddir/trainer/inrtrain"
+inrpack="$top_builddir/tools/inrpack"
+inrdec="$top_builddir/tools/inrdec"
+golden="$top_srcdir/tests/golden"
+
+[ -f "$golden/cifar.inrf" ] || { echo "SKIP: no golden files"; exit 77; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_inrtrain.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "ok: $1"; }
+fail() {
+    failed=$((failed + 1))
+    echo "FAIL: $1"
+    [ -s "$tmp/err" ] && sed 's/^/    stderr: /' "$tmp/err" | head -n 5
+}
+check() { if eval "$2"; then pass "$1"; else fail "$1"; fi; }
+run() {
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+}
+
+# Two classes that a network can tell apart: crops of two different golden
+# images, 16x16, six of each (flips and crops make them differ).
+src="$tmp/src"
+mkdir -p "$src/cars" "$src/dots"
+k=0
+for off in 0,0 2,2 4,4 6,0 0,6 8,8; do
+    "$inrdec" --size 24 --crop "$off,16,16" "$golden/cifar.inrf" -o "$src/cars/c$k.png" 2>/dev/null
+    "$inrdec" --size 24 --crop "$off,16,16" "$golden/imagenet.inrf" -o "$src/dots/d$k.png" 2>/dev/null
+    k=$((k + 1))
+done
+"$inrpack" create "$src" -o "$tmp/train.inrpack" --effort 1 --preset cifar10 -q 2>"$tmp/err" ||
+    fail "making the pack"
+small="--width 4 --batch 4 --threads 2 --lr 0.05 -q"
+
+run "$inrtrain" --train "$tmp/train.inrpack" --test "$tmp/train.inrpack" --epochs 6 $small \
+    -o "$tmp/a.model" --log "$tmp/a.jsonl"
+check "train: exit 0, a model, a checkpoint, a log line per epoch" \
+    '[ "$rc" -eq 0 ] && [ -s "$tmp/a.model" ] && [ -s "$tmp/a.model.ckpt" ] &&
+     [ "$(wc -l <"$tmp/a.jsonl")" -eq 6 ]'
+first=$(sed -n '1s/.*"train_loss": \([0-9.e+-]*\).*/\1/p' "$tmp/a.jsonl")
+last=$(sed -n '6s/.*"train_loss": \([0-9.e+-]*\).*/\1/p' "$tmp/a.jsonl")
+check "train: the loss goes down ($first -> $last)" \
+    '[ -n "$first" ] && [ -n "$last" ] && awk "BEGIN{exit !($last < 0.8 * $first)}"'
+if command -v python3 >/dev/null 2>&1; then
+    check "the log is JSON with every field" \
+        'python3 -c "import json,sys
+for l in open(sys.argv[1]):
+    v=json.loads(l)
+    assert set(v)>={\"epoch\",\"lr\",\"train_loss\",\"train_acc\",\"test_loss\",\"test_acc\",\"images_per_s\",\"seconds\",\"data_seconds\",\"compute_seconds\",\"peak_mib\"}" "$tmp/a.jsonl"'
+fi
+
+# resume: stop after 3 epochs, go on, compare with the uninterrupted run
+run "$inrtrain" --train "$tmp/train.inrpack" --test "$tmp/train.inrpack" --epochs 6 $small \
+    -o "$tmp/b.model" --checkpoint "$tmp/b.ckpt" --stop-after 3
+check "--stop-after: a checkpoint and no model" '[ "$rc" -eq 0 ] && [ -s "$tmp/b.ckpt" ] && [ ! -e "$tmp/b.model" ]'
+run "$inrtrain" --train "$tmp/train.inrpack" --test "$tmp/train.inrpack" --epochs 6 $small \
+    -o "$tmp/b.model" --checkpoint "$tmp/b.ckpt" --resume "$tmp/b.ckpt"
+check "resume equals the uninterrupted run, bit for bit" \
+    '[ "$rc" -eq 0 ] && cmp -s "$tmp/a.model" "$tmp/b.model"'
+
+run "$inrtrain" --eval "$tmp/a.model" --test "$tmp/train.inrpack" --threads 2
+check "--eval prints the accuracy" '[ "$rc" -eq 0 ] && grep -q "12 images, accuracy [0-9.]*%" "$tmp/out"'
+run "$inrtrain" --predict "$tmp/a.model" "$src/cars/c0.png" "$src/dots/d1.png"
+check "--predict prints the top classes of each image" \
+    '[ "$rc" -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 2 ] && grep -q "c0.png: [a-z]* [0-9.]*% [a-z]* [0-9.]*%" "$tmp/out"'
+
+run "$inrtrain" --train-dir "$src" --test-dir "$src" --epochs 2 $small -o "$tmp/j.model"
+check "--train-dir (JPEG/PNG decoded by CPU threads) trains" '[ "$rc" -eq 0 ] && [ -s "$tmp/j.model" ]'
+
+# errors
+run "$inrtrain" --train "$tmp/train.inrpack" --epochs 6 --width 8 --batch 4 --threads 2 -q \
+    -o "$tmp/c.model" --resume "$tmp/b.ckpt"
+check "a checkpoint of another width is refused" '[ "$rc" -eq 1 ] && grep -q "width" "$tmp/err"'
+mkdir -p "$tmp/other/zebra"
+cp "$src/cars/c0.png" "$tmp/other/zebra/"
+run "$inrtrain" --train "$tmp/train.inrpack" --test-dir "$tmp/other" --epochs 1 $small -o "$tmp/d.model"
+check "a test set with other classes is refused" \
+    '[ "$rc" -eq 1 ] && grep -q "test set" "$tmp/err" && [ ! -e "$tmp/d.model" ]'
+run "$inrtrain" --eval "$tmp/a.model" --test-dir "$tmp/other"
+check "--eval: other classes refused" '[ "$rc" -eq 1 ] && grep -q "classes" "$tmp/err"'
+run "$inrtrain" --train "$tmp/train.inrpack" --epochs 20 --width 4 --batch 4 --threads 2 -q \
+    --lr 100 -o "$tmp/e.model"
+check "a non-finite loss stops training with a message" \
+    '[ "$rc" -eq 1 ] && grep -q "not finite" "$tmp/err" && [ ! -e "$tmp/e.model" ]'
+run "$inrtrain" --train "$tmp/nowhere.inrpack" --epochs 1 -o "$tmp/f.model"
+check "a missing pack: exit 1, named" '[ "$rc" -eq 1 ] && grep -q "nowhere.inrpack" "$tmp/err"'
+head -c 300 "$tmp/train.inrpack" >"$tmp/cut.inrpack"
+run "$inrtrain" --train "$tmp/cut.inrpack" --epochs 1 -o "$tmp/f.model"
+check "a truncated pack: exit 1" '[ "$rc" -eq 1 ] && grep -q "truncated" "$tmp/err"'
+head -c 1000 "$tmp/a.model" >"$tmp/cut.model"
+run "$inrtrain" --eval "$tmp/cut.model" --test "$tmp/train.inrpack"
+check "a damaged model file: exit 1" '[ "$rc" -eq 1 ] && grep -q "checksum\|not an inrtrain" "$tmp/err"'
+run "$inrtrain" --train "$tmp/train.inrpack" --device cuda --epochs 1 $small -o "$tmp/g.model"
+check "--device cuda without the CUDA backend: a clear error" '[ "$rc" -eq 1 ] && grep -q "CUDA" "$tmp/err"'
+
+usage() { "$@" >/dev/null 2>"$tmp/err"; [ $? -eq 2 ] && grep -q "Try 'inrtrain --help'" "$tmp/err"; }
+check "no training data: exit 2" 'usage "$inrtrain" -o "$tmp/u.model"'
+check "both --train and --train-dir: exit 2" 'usage "$inrtrain" --train a --train-dir b -o "$tmp/u.model"'
+check "no -o: exit 2" 'usage "$inrtrain" --train "$tmp/train.inrpack"'
+check "--epochs 0: exit 2" 'usage "$inrtrain" --train "$tmp/train.inrpack" --epochs 0 -o "$tmp/u.model"'
+check "--device tpu: exit 2" 'usage "$inrtrain" --train "$tmp/train.inrpack" --device tpu -o "$tmp/u.model"'
+check "--eval without a test set: exit 2" 'usage "$inrtrain" --eval "$tmp/a.model"'
+run "$inrtrain" --help
+check "--help" '[ "$rc" -eq 0 ] && grep -q "^Usage: inrtrain" "$tmp/out"'
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

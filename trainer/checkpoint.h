@@ -1,0 +1,40 @@
+/* checkpoint.h: inrtrain's checkpoint and model file (man/inrtrain.1,
+ * "CHECKPOINT FORMAT"): weights, optimizer state, progress and RNG state. */
+#ifndef TRN_CHECKPOINT_H
+#define TRN_CHECKPOINT_H
+
+#include <stdint.h>
+
+#include "resnet18.h"
+
+/* What a checkpoint records besides the tensors. */
+typedef struct trn_ckpt_meta {
+    uint32_t classes;          /* classifier outputs */
+    uint32_t base_width;       /* ResNet-18 stage-1 channels (64) */
+    uint32_t image_size;       /* training input size (square) */
+    uint32_t epochs_done;      /* completed epochs */
+    uint32_t epochs;           /* planned epochs (for the learning-rate schedule) */
+    uint32_t batch;            /* batch size */
+    uint64_t seed;             /* the run's seed (permutations, augmentation) */
+    uint64_t step;             /* SGD steps done */
+    float lr, momentum, weight_decay, smoothing;
+    uint32_t decay_all;        /* weight decay on batch-norm parameters and biases */
+    float mean[3], std[3];     /* input normalisation */
+    char **class_names;        /* [classes], NUL-terminated; owned */
+} trn_ckpt_meta;
+
+/* Writes model + meta to path atomically (temporary file, rename). */
+INRF_NODISCARD inrf_status trn_ckpt_save(const char *path, trn_resnet18 *m, trn_backend *be,
+                                         const trn_ckpt_meta *meta);
+
+/* Reads only the meta (to build a matching model); free with
+ * trn_ckpt_meta_free. */
+INRF_NODISCARD inrf_status trn_ckpt_read_meta(const char *path, trn_ckpt_meta *meta);
+/* Reads the tensors into m (whose architecture must match: every name,
+ * shape and count); meta as trn_ckpt_read_meta. with_momentum = 0 skips
+ * the optimizer state (evaluation). */
+INRF_NODISCARD inrf_status trn_ckpt_load(const char *path, trn_resnet18 *m, trn_backend *be,
+                                         int with_momentum, trn_ckpt_meta *meta);
+void trn_ckpt_meta_free(trn_ckpt_meta *meta);
+
+#endif /* TRN_CHECKPOINT_H */

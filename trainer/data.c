@@ -1,0 +1,284 @@
+/* data.c: the training data sources (an .inrpack through libinrf's batch
+ * decoder, an ImageFolder through libjpeg-turbo/libpng) and the augmentation. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "../tools/inrpack.h"
+#include "data.h"
+#include "error.h"
+#include "inrf/siren_math.h"
+
+static int nthreads(int t)
+{
+#ifdef _OPENMP
+    return t > 0 ? t : omp_get_max_threads();
+#else
+    (void)t;
+    return 1;
+#endif
+}
+
+struct trn_data {
+    inrf_pack *pack;           /* an .inrpack, or */
+    src_list folder;           /* an ImageFolder */
+    uint8_t *buf;              /* pack: u8 batch of the pack's channels */
+    size_t buf_bytes;
+};
+
+/* ------------------------------------------------------------------ rng */
+
+uint64_t trn_rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+double trn_rng_uniform(uint64_t *s) { return (double)(trn_rng_next(s) >> 11) * 0x1p-53; }
+
+void trn_augment_window(uint64_t *rng, uint32_t size, int pad, uint32_t src_w, uint32_t src_h,
+                        float win[4])
+{
+    double x0 = -1, y0 = -1, x1 = 1, y1 = 1;
+    if (size <= 64) {
+        /* shift by -pad..pad output pixels; the outside is zero padding */
+        int dx = (int)(trn_rng_next(rng) % (uint64_t)(2 * pad + 1)) - pad;
+        int dy = (int)(trn_rng_next(rng) % (uint64_t)(2 * pad + 1)) - pad;
+        x0 += 2.0 * dx / size, x1 += 2.0 * dx / size;
+        y0 += 2.0 * dy / size, y1 += 2.0 * dy / size;
+    } else {
+        /* torchvision's RandomResizedCrop, in fractions of the image */
+        double W = src_w ? src_w : 1, H = src_h ? src_h : 1, fw = 1, fh = 1, fx = 0, fy = 0;
+        int found = 0;
+        for (int t = 0; t < 10 && !found; t++) {
+            double area = W * H * (0.08 + 0.92 * trn_rng_uniform(rng));
+            double ratio = exp(log(3.0 / 4.0) + (log(4.0 / 3.0) - log(3.0 / 4.0)) *
+                                                    trn_rng_uniform(rng));
+            double w = round(sqrt(area * ratio)), h = round(sqrt(area / ratio));
+            if (w >= 1 && h >= 1 && w <= W && h <= H) {
+                fw = w / W, fh = h / H;
+                fx = floor(trn_rng_uniform(rng) * (W - w + 1)) / W;
+                fy = floor(trn_rng_uniform(rng) * (H - h + 1)) / H;
+                found = 1;
+            }
+        }
+        if (!found) { /* the centre crop of the largest allowed aspect */
+            double r = W / H;
+            fw = r < 0.75 ? 1 : r > 4.0 / 3.0 ? (4.0 / 3.0) / r : 1;
+            fh = r < 0.75 ? r / 0.75 : 1;
+            fx = (1 - fw) / 2, fy = (1 - fh) / 2;
+        }
+        x0 = 2 * fx - 1, x1 = 2 * (fx + fw) - 1;
+        y0 = 2 * fy - 1, y1 = 2 * (fy + fh) - 1;
+    }
+    int flip = (int)(trn_rng_next(rng) & 1);
+    win[0] = (float)(flip ? x1 : x0);
+    win[1] = (float)y0;
+    win[2] = (float)(flip ? x0 : x1);
+    win[3] = (float)y1;
+}
+
+/* --------------------------------------------------------------- sources */
+
+inrf_status trn_data_open_pack(const char *path, trn_data **out)
+{
+    *out = NULL;
+    trn_data *d = calloc(1, sizeof *d);
+    if (!d)
+        return trn_fail(INRF_E_NOMEM, "out of memory");
+    inrf_status st = inrf_pack_open(path, NULL, &d->pack);
+    if (st != INRF_OK) {
+        free(d);
+        return trn_fail(st, "%s: %s", path, inrf_last_error());
+    }
+    for (uint32_t i = 0; i < inrf_pack_count(d->pack); i++)
+        if (inrf_pack_get(d->pack, i)->label >= inrf_pack_classes(d->pack)) {
+            trn_data_close(d); /* the reader checks it too; kept for clarity */
+            return trn_fail(INRF_E_FORMAT, "%s: image %u: label out of range", path, i);
+        }
+    *out = d;
+    return INRF_OK;
+}
+
+inrf_status trn_data_open_folder(const char *dir, trn_data **out)
+{
+    *out = NULL;
+    trn_data *d = calloc(1, sizeof *d);
+    if (!d)
+        return trn_fail(INRF_E_NOMEM, "out of memory");
+    if (!src_scan_folder(dir, &d->folder)) {
+        free(d);
+        return trn_fail(INRF_E_IO, "%s: not a readable ImageFolder", dir);
+    }
+    *out = d;
+    return INRF_OK;
+}
+
+void trn_data_close(trn_data *d)
+{
+    if (!d)
+        return;
+    inrf_pack_close(d->pack);
+    if (!d->pack)
+        src_free(&d->folder);
+    free(d->buf);
+    free(d);
+}
+
+const char *trn_data_kind(const trn_data *d) { return d->pack ? "inrpack" : "folder"; }
+
+uint32_t trn_data_count(const trn_data *d)
+{
+    return d->pack ? inrf_pack_count(d->pack) : (uint32_t)d->folder.n;
+}
+
+uint32_t trn_data_classes(const trn_data *d)
+{
+    return d->pack ? inrf_pack_classes(d->pack) : d->folder.nclasses;
+}
+
+const char *trn_data_class_name(const trn_data *d, uint32_t c)
+{
+    if (c >= trn_data_classes(d))
+        return NULL;
+    return d->pack ? inrf_pack_class_name(d->pack, c) : d->folder.classes[c];
+}
+
+int32_t trn_data_label(const trn_data *d, uint32_t i)
+{
+    return (int32_t)(d->pack ? inrf_pack_get(d->pack, i)->label : d->folder.item[i].label);
+}
+
+void trn_data_source_size(const trn_data *d, uint32_t i, uint32_t *w, uint32_t *h)
+{
+    if (d->pack) {
+        *w = inrf_pack_get(d->pack, i)->width;
+        *h = inrf_pack_get(d->pack, i)->height;
+    } else { /* unknown before decoding: taken as square */
+        *w = *h = 0;
+    }
+}
+
+/* u8 pixels of `ch` channels to the normalised 3-channel float batch. */
+static void normalise(const uint8_t *px, unsigned ch, size_t pixels, const float mean[3],
+                      const float std[3], float *out)
+{
+    for (size_t p = 0; p < pixels; p++)
+        for (int c = 0; c < TRN_CHANNELS; c++) {
+            float v = px[p * ch + (ch == 1 ? 0 : (unsigned)c)] / 255.0f;
+            out[p * TRN_CHANNELS + c] = (v - mean[c]) / std[c];
+        }
+}
+
+/* The pack: libinrf decodes the windows to u8 at the pack's channel count
+ * (bit-exact with inrdec), then the shared normalisation. */
+static inrf_status pack_batch(trn_data *d, const uint32_t *idx, size_t n, const float *win,
+                              uint32_t size, const float mean[3], const float std[3],
+                              int threads, float *out)
+{
+    unsigned ch = inrf_pack_channels(d->pack);
+    size_t per = (size_t)size * size * ch;
+    if (d->buf_bytes < per * n) {
+        free(d->buf);
+        d->buf_bytes = 0;
+        if (!(d->buf = malloc(per * n)))
+            return trn_fail(INRF_E_NOMEM, "out of memory");
+        d->buf_bytes = per * n;
+    }
+    inrf_batch_options o;
+    inrf_batch_options_init(&o);
+    o.width = o.height = size;
+    o.type = INRF_BATCH_U8;
+    o.zero_outside = 1;
+    o.threads = threads;
+    inrf_status st = inrf_pack_decode_batch(d->pack, idx, n, win, &o, d->buf);
+    if (st != INRF_OK)
+        return trn_fail(st, "%s", inrf_last_error());
+#pragma omp parallel for num_threads(nthreads(threads))
+    for (size_t s = 0; s < n; s++)
+        normalise(d->buf + per * s, ch, (size_t)size * size, mean, std,
+                  out + (size_t)size * size * TRN_CHANNELS * s);
+    return INRF_OK;
+}
+
+/* One folder image seen through a window: bilinear samples of its pixels
+ * at the window's sample coordinates, 0 outside. */
+static void sample_window(const inrf_image *img, const float win[4], uint32_t size,
+                          const float mean[3], const float std[3], float *out)
+{
+    const unsigned ch = img->channels;
+    for (uint32_t j = 0; j < size; j++) {
+        double y = inrf_coord(j, size, win ? win[1] : -1.0, win ? win[3] : 1.0);
+        double v = (y + 1) / 2 * img->height - 0.5; /* pixel centres at integers */
+        for (uint32_t i = 0; i < size; i++) {
+            double x = inrf_coord(i, size, win ? win[0] : -1.0, win ? win[2] : 1.0);
+            double u = (x + 1) / 2 * img->width - 0.5;
+            float *o = out + ((size_t)j * size + i) * TRN_CHANNELS;
+            int inside = x >= -1 && x <= 1 && y >= -1 && y <= 1;
+            double fu = floor(u), fv = floor(v), au = u - fu, av = v - fv;
+            for (int c = 0; c < TRN_CHANNELS; c++) {
+                double acc = 0;
+                for (int k = 0; inside && k < 4; k++) {
+                    long px = (long)fu + (k & 1), py = (long)fv + (k >> 1);
+                    px = px < 0 ? 0 : px >= (long)img->width ? (long)img->width - 1 : px;
+                    py = py < 0 ? 0 : py >= (long)img->height ? (long)img->height - 1 : py;
+                    double wgt = ((k & 1) ? au : 1 - au) * ((k >> 1) ? av : 1 - av);
+                    acc += wgt * img->pixels[((size_t)py * img->width + (size_t)px) * ch +
+                                             (ch == 1 ? 0 : (unsigned)c)];
+                }
+                o[c] = ((float)(acc / 255.0) - mean[c]) / std[c];
+            }
+        }
+    }
+}
+
+void trn_sample_image(const inrf_image *img, uint32_t size, const float mean[3],
+                      const float std[3], float *out)
+{
+    sample_window(img, NULL, size, mean, std, out);
+}
+
+/* The conventional pipeline: each image read and decoded by libjpeg-turbo
+ * or libpng on one of `threads` threads, as a DataLoader's workers do. */
+static inrf_status folder_batch(trn_data *d, const uint32_t *idx, size_t n, const float *win,
+                                uint32_t size, const float mean[3], const float std[3],
+                                int threads, float *out)
+{
+    inrf_status first = INRF_OK;
+    size_t bad = 0;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads(threads))
+    for (size_t s = 0; s < n; s++) {
+        inrf_image img;
+        inrf_status st = inrf_image_read_file(d->folder.item[idx[s]].path, NULL, &img);
+        if (st != INRF_OK) {
+#pragma omp critical(trn_folder_bad)
+            if (first == INRF_OK)
+                first = st, bad = s;
+            continue;
+        }
+        sample_window(&img, win ? win + 4 * s : NULL, size, mean, std,
+                      out + (size_t)size * size * TRN_CHANNELS * s);
+        inrf_image_free(&img);
+    }
+    if (first != INRF_OK)
+        return trn_fail(first, "%s: cannot be decoded", d->folder.item[idx[bad]].path);
+    return INRF_OK;
+}
+
+inrf_status trn_data_batch(trn_data *d, const uint32_t *idx, size_t n, const float *win,
+                           uint32_t size, const float mean[3], const float std[3], int threads,
+                           float *out, int32_t *labels)
+{
+    for (size_t s = 0; s < n; s++) {
+        if (idx[s] >= trn_data_count(d))
+            return trn_fail(INRF_E_INVALID_ARG, "image %u of %u", idx[s], trn_data_count(d));
+        labels[s] = trn_data_label(d, idx[s]);
+    }
+    return d->pack ? pack_batch(d, idx, n, win, size, mean, std, threads, out)
+                   : folder_batch(d, idx, n, win, size, mean, std, threads, out);
+}

@@ -1,0 +1,65 @@
+/* data.h: where training batches come from, behind one interface: an
+ * .inrpack decoded by libinrf, or an ImageFolder decoded by CPU threads. */
+#ifndef TRN_DATA_H
+#define TRN_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inrf/inrf.h"
+
+/* Every batch is NHWC float, 3 channels (grey sources are replicated, as
+ * torchvision's RGB loader does), normalised as (v - mean[c]) / std[c]
+ * with v in [0, 1]. Each sample is the source image seen through a window
+ * x0, y0, x1, y1 in the normalised coordinates of spec/inrf.md (the whole
+ * image is -1, -1, 1, 1; x0 > x1 flips; parts outside the image are 0
+ * before normalisation): the pack decodes the window exactly, the folder
+ * source samples its decoded pixels there bilinearly. */
+#define TRN_CHANNELS 3
+
+typedef struct trn_data trn_data;
+
+/* An .inrpack, mapped and fully verified. */
+INRF_NODISCARD inrf_status trn_data_open_pack(const char *path, trn_data **out);
+/* An ImageFolder (SRC/<class>/..., labels by sorted class name); files
+ * that cannot be decoded fail the batch that meets them. */
+INRF_NODISCARD inrf_status trn_data_open_folder(const char *dir, trn_data **out);
+void trn_data_close(trn_data *d);
+
+const char *trn_data_kind(const trn_data *d); /* "inrpack" or "folder" */
+uint32_t trn_data_count(const trn_data *d);
+uint32_t trn_data_classes(const trn_data *d);
+const char *trn_data_class_name(const trn_data *d, uint32_t c);
+int32_t trn_data_label(const trn_data *d, uint32_t i);
+
+/* Fills out (n x size x size x 3) and labels (n) for the images idx[0..n)
+ * seen through windows (4 floats a sample; NULL: whole images), on
+ * `threads` threads (0: all). */
+INRF_NODISCARD inrf_status trn_data_batch(trn_data *d, const uint32_t *idx, size_t n,
+                                          const float *windows, uint32_t size,
+                                          const float mean[3], const float std[3], int threads,
+                                          float *out, int32_t *labels);
+
+/* The training augmentation, the same for every source: a window per
+ * sample from a seeded generator. size <= 64: a crop of the image padded
+ * by `pad` pixels (of the size x size grid), then a horizontal flip with
+ * probability 1/2; larger: torchvision's RandomResizedCrop (area 0.08..1,
+ * aspect ratio 3/4..4/3, ten tries, then the centre crop) and the flip.
+ * rng: a 64-bit state, advanced. */
+void trn_augment_window(uint64_t *rng, uint32_t size, int pad, uint32_t src_w, uint32_t src_h,
+                        float window[4]);
+
+/* A decoded image resized (bilinear) to size x size and normalised like a
+ * folder sample with the whole-image window: what --predict feeds. */
+void trn_sample_image(const inrf_image *img, uint32_t size, const float mean[3],
+                      const float std[3], float *out);
+
+/* A source image's size (for RandomResizedCrop's aspect ratio). */
+void trn_data_source_size(const trn_data *d, uint32_t i, uint32_t *w, uint32_t *h);
+
+/* Small helpers of the seeded generator (splitmix64), shared with the
+ * training loop's permutation. */
+uint64_t trn_rng_next(uint64_t *state);
+double trn_rng_uniform(uint64_t *state); /* [0, 1) */
+
+#endif /* TRN_DATA_H */

@@ -1,0 +1,723 @@
+/* inrtrain.c: the inrtrain tool: trains ResNet-18 from an .inrpack (or an
+ * ImageFolder, the conventional pipeline), evaluates and predicts. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "../tools/cli.h"
+#include "checkpoint.h"
+#include "cpu_backend.h"
+#include "data.h"
+#include "error.h"
+#include "resnet18.h"
+
+typedef struct options {
+    const char *train, *train_dir, *test, *test_dir, *out, *ckpt, *resume, *log, *eval, *predict;
+    const char *device;
+    int epochs, batch, size, threads, width, verbosity, decay_all, pad, stop_after;
+    float lr, momentum, wd, smoothing;
+    unsigned long long seed;
+    char **images;             /* --predict: the image files */
+    int nimages;
+} options;
+
+static const float cifar_mean[3] = {0.4914f, 0.4822f, 0.4465f};
+static const float cifar_std[3] = {0.2470f, 0.2435f, 0.2616f};
+static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
+static const float imagenet_std[3] = {0.229f, 0.224f, 0.225f};
+
+static void help(void)
+{
+    printf("Usage: inrtrain --train TRAIN.inrpack [--test TEST.inrpack | --test-dir DIR] -o MODEL\n"
+           "       inrtrain --train-dir DIR [--test-dir DIR] -o MODEL   (decoding JPEG/PNG)\n"
+           "       inrtrain --eval MODEL (--test PACK | --test-dir DIR)\n"
+           "       inrtrain --predict MODEL IMAGE...\n"
+           "Trains ResNet-18 (torchvision's layout; the 3x3 stem without max-pool up to\n"
+           "64 px) with SGD, momentum 0.9, weight decay 5e-4 and a cosine learning rate.\n\n"
+           "  -o, --output FILE     the trained model (a checkpoint file)\n"
+           "      --epochs N        default 30\n"
+           "      --batch N         default 128 up to 64 px, else 64\n"
+           "      --lr X            base learning rate, default 0.01\n"
+           "      --size N          input size (square), default: the first image's width\n"
+           "      --label-smoothing X  0..0.5, default 0\n"
+           "      --decay-all       weight decay on batch-norm parameters and biases too\n"
+           "      --width N         ResNet-18 base width, default 64\n"
+           "      --device D        cpu (default) or cuda\n"
+           "      --threads N       CPU threads (compute and data), default: all\n"
+           "      --seed N          default 1\n"
+           "      --checkpoint FILE written atomically after every epoch (default MODEL.ckpt)\n"
+           "      --resume FILE     continue from a checkpoint\n"
+           "      --stop-after N    stop after epoch N (checkpoint kept; --resume goes on)\n"
+           "      --log FILE        one JSON line per epoch\n"
+           "  -q, --quiet           no progress or per-epoch lines\n"
+           "  -h, --help            this help\n"
+           "  -V, --version         version\n");
+}
+
+static int parse(int argc, char **argv, options *o)
+{
+    enum { O_TRAIN = 256, O_TRAIN_DIR, O_TEST, O_TEST_DIR, O_EPOCHS, O_BATCH, O_LR, O_SIZE,
+           O_DEVICE, O_THREADS, O_SEED, O_CKPT, O_RESUME, O_LOG, O_EVAL, O_PREDICT, O_SMOOTH,
+           O_DECAY_ALL, O_WIDTH, O_STOP_AFTER };
+    static const struct option longopts[] = {
+        {"train", required_argument, NULL, O_TRAIN},
+        {"train-dir", required_argument, NULL, O_TRAIN_DIR},
+        {"test", required_argument, NULL, O_TEST},
+        {"test-dir", required_argument, NULL, O_TEST_DIR},
+        {"epochs", required_argument, NULL, O_EPOCHS},
+        {"batch", required_argument, NULL, O_BATCH},
+        {"lr", required_argument, NULL, O_LR},
+        {"size", required_argument, NULL, O_SIZE},
+        {"device", required_argument, NULL, O_DEVICE},
+        {"threads", required_argument, NULL, O_THREADS},
+        {"seed", required_argument, NULL, O_SEED},
+        {"checkpoint", required_argument, NULL, O_CKPT},
+        {"resume", required_argument, NULL, O_RESUME},
+        {"log", required_argument, NULL, O_LOG},
+        {"eval", required_argument, NULL, O_EVAL},
+        {"predict", required_argument, NULL, O_PREDICT},
+        {"label-smoothing", required_argument, NULL, O_SMOOTH},
+        {"decay-all", no_argument, NULL, O_DECAY_ALL},
+        {"width", required_argument, NULL, O_WIDTH},
+        {"stop-after", required_argument, NULL, O_STOP_AFTER},
+        {"output", required_argument, NULL, 'o'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    unsigned long v;
+    double d;
+    int c;
+    memset(o, 0, sizeof *o);
+    o->epochs = 30, o->lr = 0.01f, o->momentum = 0.9f, o->wd = 5e-4f, o->seed = 1;
+    o->width = 64, o->device = "cpu", o->pad = 4;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:qvhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_TRAIN: o->train = optarg; break;
+        case O_TRAIN_DIR: o->train_dir = optarg; break;
+        case O_TEST: o->test = optarg; break;
+        case O_TEST_DIR: o->test_dir = optarg; break;
+        case O_EPOCHS:
+            if (!cli_parse_uint("--epochs", optarg, 1, 100000, &v))
+                return CLI_EXIT_USAGE;
+            o->epochs = (int)v;
+            break;
+        case O_BATCH:
+            if (!cli_parse_uint("--batch", optarg, 2, 65536, &v))
+                return CLI_EXIT_USAGE;
+            o->batch = (int)v;
+            break;
+        case O_LR:
+            if (!cli_parse_double("--lr", optarg, 0, 100, &d))
+                return CLI_EXIT_USAGE;
+            o->lr = (float)d;
+            break;
+        case O_SIZE:
+            if (!cli_parse_uint("--size", optarg, 8, 4096, &v))
+                return CLI_EXIT_USAGE;
+            o->size = (int)v;
+            break;
+        case O_DEVICE:
+            if (strcmp(optarg, "cpu") && strcmp(optarg, "cuda"))
+                return cli_usage_error("--device: 'cpu' or 'cuda', not '%s'", optarg);
+            o->device = optarg;
+            break;
+        case O_THREADS:
+            if (!cli_parse_uint("--threads", optarg, 1, 1024, &v))
+                return CLI_EXIT_USAGE;
+            o->threads = (int)v;
+            break;
+        case O_SEED:
+            if (!cli_parse_uint("--seed", optarg, 0, 0xffffffffUL, &v))
+                return CLI_EXIT_USAGE;
+            o->seed = v;
+            break;
+        case O_CKPT: o->ckpt = optarg; break;
+        case O_RESUME: o->resume = optarg; break;
+        case O_LOG: o->log = optarg; break;
+        case O_EVAL: o->eval = optarg; break;
+        case O_PREDICT: o->predict = optarg; break;
+        case O_SMOOTH:
+            if (!cli_parse_double("--label-smoothing", optarg, 0, 0.5, &d))
+                return CLI_EXIT_USAGE;
+            o->smoothing = (float)d;
+            break;
+        case O_DECAY_ALL: o->decay_all = 1; break;
+        case O_WIDTH:
+            if (!cli_parse_uint("--width", optarg, 1, 1024, &v))
+                return CLI_EXIT_USAGE;
+            o->width = (int)v;
+            break;
+        case O_STOP_AFTER:
+            if (!cli_parse_uint("--stop-after", optarg, 1, 100000, &v))
+                return CLI_EXIT_USAGE;
+            o->stop_after = (int)v;
+            break;
+        case 'o': o->out = optarg; break;
+        case 'q': o->verbosity = -1; break;
+        case 'v': o->verbosity = 1; break;
+        case 'h': help(); return -1;
+        case 'V': cli_print_version(); return -1;
+        default: return cli_getopt_error(c, argv, longopts);
+        }
+    }
+    o->images = argv + optind;
+    o->nimages = argc - optind;
+    if (o->predict) {
+        if (o->nimages < 1)
+            return cli_usage_error("--predict: no image given");
+        return CLI_EXIT_OK;
+    }
+    if (o->nimages > 0)
+        return cli_usage_error("unexpected argument '%s'", o->images[0]);
+    if (o->eval) {
+        if (!o->test == !o->test_dir)
+            return cli_usage_error("--eval needs --test PACK or --test-dir DIR");
+        return CLI_EXIT_OK;
+    }
+    if (!o->train == !o->train_dir)
+        return cli_usage_error("give --train PACK or --train-dir DIR (one of them)");
+    if (o->test && o->test_dir)
+        return cli_usage_error("give --test or --test-dir, not both");
+    if (!o->out)
+        return cli_usage_error("-o MODEL is required");
+    return CLI_EXIT_OK;
+}
+
+/* ----------------------------------------------------------------- state */
+
+typedef struct run {
+    const options *o;
+    trn_backend *be;
+    trn_resnet18 *model;
+    trn_data *train, *test;
+    int size, batch, threads;
+    const float *mean, *std;
+    float *x;                  /* device: the input batch */
+    int32_t *labels_dev;
+    float *test_x;             /* host: the test set, decoded once */
+    int32_t *test_labels;
+    uint32_t test_n;
+    float *logits;             /* host: [batch][classes] */
+    int classes;
+} run;
+
+static int fail_trn(inrf_status st)
+{
+    cli_error("%s", trn_last_error()[0] ? trn_last_error() : inrf_strerror(st));
+    return CLI_EXIT_FAILURE;
+}
+
+static inrf_status open_source(const char *pack, const char *dir, trn_data **out)
+{
+    inrf_status st = pack ? trn_data_open_pack(pack, out) : trn_data_open_folder(dir, out);
+    return st;
+}
+
+/* The test set must name the training classes in the same order. */
+static inrf_status same_classes(const trn_data *test, char *const *names, uint32_t classes,
+                                const char *what)
+{
+    if (trn_data_classes(test) != classes)
+        return trn_fail(INRF_E_INVALID_ARG, "%s has %u classes, the model %u", what,
+                        trn_data_classes(test), classes);
+    for (uint32_t c = 0; c < classes; c++)
+        if (strcmp(trn_data_class_name(test, c), names[c]) != 0)
+            return trn_fail(INRF_E_INVALID_ARG, "%s: class %u is \"%s\", the model's is \"%s\"",
+                            what, c, trn_data_class_name(test, c), names[c]);
+    return INRF_OK;
+}
+
+/* The test images, decoded once at the training size (whole images). */
+static inrf_status load_test(run *r)
+{
+    r->test_n = trn_data_count(r->test);
+    size_t per = (size_t)r->size * r->size * TRN_CHANNELS;
+    r->test_x = malloc((size_t)r->test_n * per * sizeof(float) + 1);
+    r->test_labels = malloc((size_t)r->test_n * sizeof(int32_t) + 1);
+    uint32_t *idx = malloc((size_t)r->test_n * sizeof *idx + 1);
+    if (!r->test_x || !r->test_labels || !idx) {
+        free(idx);
+        return trn_fail(INRF_E_NOMEM, "out of memory for %u test images", r->test_n);
+    }
+    for (uint32_t i = 0; i < r->test_n; i++)
+        idx[i] = i;
+    inrf_status st = trn_data_batch(r->test, idx, r->test_n, NULL, (uint32_t)r->size, r->mean,
+                                    r->std, r->threads, r->test_x, r->test_labels);
+    free(idx);
+    return st;
+}
+
+static int argmax(const float *v, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[best])
+            best = i;
+    return best;
+}
+
+/* Loss and accuracy of the model on the cached test set (eval mode). */
+static inrf_status evaluate(run *r, double *loss, double *acc)
+{
+    size_t per = (size_t)r->size * r->size * TRN_CHANNELS;
+    double lsum = 0;
+    size_t correct = 0;
+    *loss = *acc = NAN;
+    if (r->test_n == 0)
+        return INRF_OK;
+    for (uint32_t first = 0; first < r->test_n; first += (uint32_t)r->batch) {
+        int n = (int)(r->test_n - first < (uint32_t)r->batch ? r->test_n - first : (uint32_t)r->batch);
+        r->be->upload(r->be, r->x, r->test_x + per * first, per * (size_t)n * sizeof(float));
+        r->be->upload(r->be, r->labels_dev, r->test_labels + first, (size_t)n * sizeof(int32_t));
+        trn_tensor x = trn_tensor4(r->x, n, r->size, r->size, TRN_CHANNELS);
+        inrf_status st = trn_resnet18_forward(r->model, &x, 0);
+        float l = 0;
+        if (st == INRF_OK)
+            st = trn_resnet18_loss(r->model, r->labels_dev, 0.0f, &l);
+        if (st != INRF_OK)
+            return st;
+        trn_tensor lg = trn_resnet18_logits(r->model);
+        r->be->download(r->be, r->logits, lg.data, (size_t)n * r->classes * sizeof(float));
+        if ((st = r->be->sync(r->be)) != INRF_OK)
+            return st;
+        lsum += (double)l * n;
+        for (int s = 0; s < n; s++)
+            correct += argmax(r->logits + (size_t)s * r->classes, r->classes) ==
+                       r->test_labels[first + (uint32_t)s];
+    }
+    *loss = lsum / r->test_n;
+    *acc = (double)correct / r->test_n;
+    return INRF_OK;
+}
+
+/* The epoch's order: a permutation from (seed, epoch) alone, so that a
+ * resumed run sees the same batches as an uninterrupted one. */
+static void permutation(uint32_t *perm, uint32_t n, uint64_t seed, uint32_t epoch)
+{
+    uint64_t s = seed * 0x9e3779b97f4a7c15ull + epoch + 1;
+    for (uint32_t i = 0; i < n; i++)
+        perm[i] = i;
+    for (uint32_t i = n; i > 1; i--) {
+        uint32_t j = (uint32_t)(trn_rng_next(&s) % i);
+        uint32_t t = perm[i - 1];
+        perm[i - 1] = perm[j];
+        perm[j] = t;
+    }
+}
+
+typedef struct epoch_stats {
+    double loss, acc, seconds, data_seconds, compute_seconds;
+    size_t images;
+} epoch_stats;
+
+static void progress(const run *r, uint32_t epoch, size_t done, size_t total, double loss,
+                     double t0)
+{
+    if (r->o->verbosity < 0 || !cli_stderr_is_tty())
+        return;
+    double t = cli_now_seconds() - t0;
+    int bar = total ? (int)(24.0 * (double)done / (double)total) : 24;
+    char bars[25];
+    memset(bars, '#', (size_t)bar);
+    memset(bars + bar, '.', (size_t)(24 - bar));
+    bars[24] = 0;
+    fprintf(stderr, "\repoch %u [%s] %zu/%zu  loss %.4f  %.1f img/s ", epoch + 1, bars, done, total,
+            loss, t > 0 ? (double)done / t : 0.0);
+}
+
+static inrf_status train_epoch(run *r, uint32_t epoch, uint64_t *step, long total_steps,
+                               uint32_t *perm, float *host_x, int32_t *host_labels, float *wins,
+                               epoch_stats *es)
+{
+    const options *o = r->o;
+    uint32_t n = trn_data_count(r->train);
+    permutation(perm, n, o->seed, epoch);
+    uint64_t aug = (o->seed + 1) * 0xd1b54a32d192ed03ull ^ ((uint64_t)epoch << 32);
+    trn_sgd_options sgd;
+    trn_sgd_options_init(&sgd);
+    sgd.momentum = o->momentum;
+    sgd.weight_decay = o->wd;
+    sgd.decay_all = o->decay_all;
+    memset(es, 0, sizeof *es);
+    double t0 = cli_now_seconds(), lsum = 0;
+    size_t correct = 0;
+    for (uint32_t first = 0; first + 1 < n; first += (uint32_t)r->batch) {
+        if (cli_interrupted)
+            return trn_fail(INRF_E_INTERRUPTED, "interrupted");
+        /* batch-norm needs two samples: a last batch of one is dropped */
+        int b = (int)(n - first < (uint32_t)r->batch ? n - first : (uint32_t)r->batch);
+        double ta = cli_now_seconds();
+        for (int s = 0; s < b; s++) {
+            uint32_t w, h;
+            trn_data_source_size(r->train, perm[first + (uint32_t)s], &w, &h);
+            trn_augment_window(&aug, (uint32_t)r->size, o->pad, w, h, wins + 4 * s);
+        }
+        inrf_status st = trn_data_batch(r->train, perm + first, (size_t)b, wins, (uint32_t)r->size,
+                                        r->mean, r->std, r->threads, host_x, host_labels);
+        if (st != INRF_OK)
+            return st;
+        double tb = cli_now_seconds();
+        size_t per = (size_t)r->size * r->size * TRN_CHANNELS;
+        r->be->upload(r->be, r->x, host_x, per * (size_t)b * sizeof(float));
+        r->be->upload(r->be, r->labels_dev, host_labels, (size_t)b * sizeof(int32_t));
+        sgd.lr = trn_lr_cosine(o->lr, (long)*step, total_steps);
+        trn_tensor x = trn_tensor4(r->x, b, r->size, r->size, TRN_CHANNELS);
+        float loss = 0;
+        st = trn_resnet18_train_batch(r->model, &x, r->labels_dev, o->smoothing, &sgd, &loss);
+        if (st != INRF_OK)
+            return st;
+        if (!isfinite(loss))
+            return trn_fail(INRF_E_INVALID_ARG, "the loss is not finite (%g) at epoch %u, step "
+                            "%llu: lower --lr", loss, epoch + 1, (unsigned long long)*step);
+        trn_tensor lg = trn_resnet18_logits(r->model);
+        r->be->download(r->be, r->logits, lg.data, (size_t)b * r->classes * sizeof(float));
+        if ((st = r->be->sync(r->be)) != INRF_OK)
+            return st;
+        for (int s = 0; s < b; s++)
+            correct += argmax(r->logits + (size_t)s * r->classes, r->classes) == host_labels[s];
+        ++*step;
+        es->data_seconds += tb - ta;
+        es->compute_seconds += cli_now_seconds() - tb;
+        lsum += (double)loss * b;
+        es->images += (size_t)b;
+        progress(r, epoch, es->images, n, lsum / es->images, t0);
+    }
+    es->seconds = cli_now_seconds() - t0;
+    es->loss = es->images ? lsum / es->images : NAN;
+    es->acc = es->images ? (double)correct / es->images : NAN;
+    return INRF_OK;
+}
+
+static double peak_mib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+static void log_epoch(FILE *f, uint32_t epoch, float lr, const epoch_stats *es, double tl,
+                      double ta)
+{
+    fprintf(f, "{\"epoch\": %u, \"lr\": ", epoch);
+    cli_json_number(f, lr);
+    fprintf(f, ", \"train_loss\": ");
+    cli_json_number(f, es->loss);
+    fprintf(f, ", \"train_acc\": ");
+    cli_json_number(f, es->acc);
+    fprintf(f, ", \"test_loss\": ");
+    cli_json_number(f, tl);
+    fprintf(f, ", \"test_acc\": ");
+    cli_json_number(f, ta);
+    fprintf(f, ", \"images_per_s\": ");
+    cli_json_number(f, es->seconds > 0 ? es->images / es->seconds : NAN);
+    fprintf(f, ", \"seconds\": ");
+    cli_json_number(f, es->seconds);
+    fprintf(f, ", \"data_seconds\": ");
+    cli_json_number(f, es->data_seconds);
+    fprintf(f, ", \"compute_seconds\": ");
+    cli_json_number(f, es->compute_seconds);
+    fprintf(f, ", \"peak_mib\": ");
+    cli_json_number(f, peak_mib());
+    fprintf(f, "}\n");
+    fflush(f);
+}
+
+/* ------------------------------------------------------------ the modes */
+
+static inrf_status make_model(run *r, int classes, int width, uint64_t seed)
+{
+    inrf_status st;
+    if (strcmp(r->o->device, "cuda") == 0)
+        return trn_fail(INRF_E_NO_DEVICE, "--device cuda: this build has no CUDA backend yet; "
+                                          "use --device cpu");
+    if ((st = trn_cpu_backend_create(r->threads, &r->be)) != INRF_OK)
+        return st;
+    trn_resnet18_config cfg;
+    trn_resnet18_config_init(&cfg);
+    cfg.classes = classes;
+    cfg.base_width = width;
+    cfg.image_h = cfg.image_w = r->size;
+    cfg.batch = r->batch;
+    cfg.seed = seed;
+    if ((st = trn_resnet18_create(r->be, &cfg, &r->model)) != INRF_OK)
+        return st;
+    r->classes = classes;
+    size_t per = (size_t)r->size * r->size * TRN_CHANNELS;
+    if ((st = r->be->alloc(r->be, per * (size_t)r->batch * sizeof(float), (void **)&r->x)) ||
+        (st = r->be->alloc(r->be, (size_t)r->batch * sizeof(int32_t), (void **)&r->labels_dev)))
+        return st;
+    r->logits = malloc((size_t)r->batch * classes * sizeof(float));
+    return r->logits ? INRF_OK : trn_fail(INRF_E_NOMEM, "out of memory");
+}
+
+static void free_run(run *r)
+{
+    if (r->be) {
+        r->be->release(r->be, r->x);
+        r->be->release(r->be, r->labels_dev);
+    }
+    trn_resnet18_free(r->model);
+    if (r->be)
+        r->be->destroy(r->be);
+    trn_data_close(r->train);
+    trn_data_close(r->test);
+    free(r->test_x);
+    free(r->test_labels);
+    free(r->logits);
+}
+
+static int do_train(const options *o)
+{
+    run r = {.o = o, .threads = o->threads};
+    trn_ckpt_meta meta = {0}, old = {0};
+    inrf_status st = open_source(o->train, o->train_dir, &r.train);
+    if (st == INRF_OK && (o->test || o->test_dir))
+        st = open_source(o->test, o->test_dir, &r.test);
+    if (st != INRF_OK)
+        return fail_trn(st);
+    uint32_t n = trn_data_count(r.train);
+    if (n < 2) {
+        free_run(&r);
+        cli_error("the training set has %u images; at least 2 are needed", n);
+        return CLI_EXIT_FAILURE;
+    }
+    /* size: given, or the first image's; batch and normalisation by size */
+    uint32_t w0 = 0, h0 = 0;
+    trn_data_source_size(r.train, 0, &w0, &h0);
+    r.size = o->size ? o->size : w0 ? (int)w0 : 32;
+    r.batch = o->batch ? o->batch : r.size <= 64 ? 128 : 64;
+    r.mean = r.size <= 64 ? cifar_mean : imagenet_mean;
+    r.std = r.size <= 64 ? cifar_std : imagenet_std;
+    uint32_t classes = trn_data_classes(r.train);
+    char **names = malloc(classes * sizeof *names);
+    for (uint32_t c = 0; names && c < classes; c++)
+        names[c] = (char *)trn_data_class_name(r.train, c);
+    if (!names) {
+        free_run(&r);
+        return fail_trn(trn_fail(INRF_E_NOMEM, "out of memory"));
+    }
+    uint32_t start_epoch = 0;
+    uint64_t step = 0;
+    if (o->resume && (st = trn_ckpt_read_meta(o->resume, &old)) == INRF_OK) {
+        /* the checkpoint decides everything that shapes the run */
+        if (old.classes != classes || (int)old.base_width != o->width ||
+            (o->size && (int)old.image_size != o->size))
+            st = trn_fail(INRF_E_INVALID_ARG, "%s: made for %u classes, width %u, size %u: not "
+                          "this training set and options", o->resume, old.classes,
+                          old.base_width, old.image_size);
+        for (uint32_t c = 0; st == INRF_OK && c < classes; c++)
+            if (strcmp(old.class_names[c], names[c]) != 0)
+                st = trn_fail(INRF_E_INVALID_ARG, "%s: class %u is \"%s\", the training set's "
+                              "\"%s\"", o->resume, c, old.class_names[c], names[c]);
+        r.size = (int)old.image_size;
+        r.batch = (int)old.batch;
+    }
+    if (st == INRF_OK)
+        st = make_model(&r, (int)classes, o->width, o->seed);
+    if (st == INRF_OK && o->resume) {
+        trn_ckpt_meta_free(&old);
+        st = trn_ckpt_load(o->resume, r.model, r.be, 1, &old);
+        if (st == INRF_OK) {
+            start_epoch = old.epochs_done;
+            step = old.step;
+            if (old.seed != o->seed || old.epochs != (uint32_t)o->epochs || old.lr != o->lr)
+                cli_error("warning: %s was made with other --seed, --epochs or --lr; they "
+                          "are taken from it", o->resume);
+        }
+    }
+    if (st == INRF_OK && r.test)
+        st = same_classes(r.test, names, classes, "the test set");
+    if (st == INRF_OK && r.test)
+        st = load_test(&r);
+    if (st != INRF_OK) {
+        trn_ckpt_meta_free(&old);
+        free(names);
+        free_run(&r);
+        return fail_trn(st);
+    }
+    options eff = *o; /* a resumed run keeps the checkpoint's schedule */
+    if (o->resume) {
+        eff.seed = old.seed, eff.epochs = (int)old.epochs, eff.lr = old.lr;
+        eff.momentum = old.momentum, eff.wd = old.weight_decay, eff.smoothing = old.smoothing;
+        eff.decay_all = (int)old.decay_all;
+    }
+    r.o = &eff;
+    meta = (trn_ckpt_meta){classes, (uint32_t)eff.width, (uint32_t)r.size, 0,
+                           (uint32_t)eff.epochs, (uint32_t)r.batch, eff.seed, step, eff.lr,
+                           eff.momentum, eff.wd, eff.smoothing, (uint32_t)eff.decay_all,
+                           {r.mean[0], r.mean[1], r.mean[2]}, {r.std[0], r.std[1], r.std[2]},
+                           names};
+    char *ckpt = NULL;
+    if (!o->ckpt && (ckpt = malloc(strlen(o->out) + 6)))
+        sprintf(ckpt, "%s.ckpt", o->out);
+    const char *ckpt_path = o->ckpt ? o->ckpt : ckpt;
+    FILE *logf = o->log ? fopen(o->log, o->resume ? "a" : "w") : NULL;
+    if (o->log && !logf)
+        cli_error("warning: %s: cannot open the log", o->log);
+    long batches = (long)((n - 1 + (uint32_t)r.batch - 1) / (uint32_t)r.batch);
+    long total_steps = batches * eff.epochs;
+    uint32_t *perm = malloc(n * sizeof *perm);
+    float *host_x = malloc((size_t)r.batch * r.size * r.size * TRN_CHANNELS * sizeof(float));
+    int32_t *host_labels = malloc((size_t)r.batch * sizeof(int32_t));
+    float *wins = malloc((size_t)r.batch * 4 * sizeof(float));
+    if (!perm || !host_x || !host_labels || !wins || !ckpt_path)
+        st = trn_fail(INRF_E_NOMEM, "out of memory");
+    if (st == INRF_OK && o->verbosity >= 0)
+        fprintf(stderr, "inrtrain: %u %s images, %u classes, %s%dx%d, batch %d, %d epochs, "
+                        "%zu parameters, %s backend%s\n",
+                n, trn_data_kind(r.train), classes, r.test ? "" : "no test set, ", r.size,
+                r.size, r.batch, eff.epochs, trn_resnet18_param_count(r.model), r.be->name,
+                start_epoch ? " (resumed)" : "");
+    cli_catch_signals(1);
+    epoch_stats es = {0};
+    double tl = NAN, ta = NAN;
+    int stopped = 0;
+    for (uint32_t e = start_epoch; st == INRF_OK && e < (uint32_t)eff.epochs; e++) {
+        float lr = trn_lr_cosine(eff.lr, (long)step, total_steps);
+        st = train_epoch(&r, e, &step, total_steps, perm, host_x, host_labels, wins, &es);
+        if (st == INRF_OK && r.test)
+            st = evaluate(&r, &tl, &ta);
+        if (st != INRF_OK)
+            break;
+        meta.epochs_done = e + 1;
+        meta.step = step;
+        if ((st = trn_ckpt_save(ckpt_path, r.model, r.be, &meta)) != INRF_OK)
+            break;
+        if (logf)
+            log_epoch(logf, e + 1, lr, &es, tl, ta);
+        if (o->verbosity >= 0) {
+            if (cli_stderr_is_tty())
+                fputc('\r', stderr);
+            fprintf(stderr, "epoch %u/%d  lr %.5f  train loss %.4f acc %.2f%%  test loss %.4f "
+                            "acc %.2f%%  %.1f img/s  data %.0f%%  %.0f s\n",
+                    e + 1, eff.epochs, lr, es.loss, 100 * es.acc, tl, 100 * ta,
+                    es.images / es.seconds, 100 * es.data_seconds / es.seconds, es.seconds);
+        }
+        if (o->stop_after && e + 1 == (uint32_t)o->stop_after && e + 1 < (uint32_t)eff.epochs) {
+            if (o->verbosity >= 0)
+                fprintf(stderr, "inrtrain: stopped after epoch %u; --resume %s goes on\n", e + 1,
+                        ckpt_path);
+            stopped = 1;
+            break;
+        }
+    }
+    cli_catch_signals(0);
+    int rc = CLI_EXIT_OK;
+    if (st == INRF_OK && stopped) {
+        /* no model file: the run is not finished */
+    } else if (st == INRF_OK && (st = trn_ckpt_save(o->out, r.model, r.be, &meta)) == INRF_OK) {
+        if (o->verbosity >= 0)
+            fprintf(stderr, "inrtrain: %s: %u epochs, test accuracy %.2f%%\n", o->out,
+                    meta.epochs_done, 100 * ta);
+    } else {
+        if (st == INRF_E_INTERRUPTED || cli_interrupted) {
+            if (cli_stderr_is_tty())
+                fputc('\n', stderr);
+            cli_error("interrupted; %s holds the last finished epoch: rerun with --resume %s",
+                      ckpt_path, ckpt_path);
+        } else {
+            fail_trn(st);
+        }
+        rc = CLI_EXIT_FAILURE;
+    }
+    if (logf)
+        fclose(logf);
+    trn_ckpt_meta_free(&old);
+    free(ckpt);
+    free(perm);
+    free(host_x);
+    free(host_labels);
+    free(wins);
+    free(names);
+    free_run(&r);
+    return rc;
+}
+
+/* --eval and --predict: a model file and images to classify. */
+static int do_eval(const options *o)
+{
+    run r = {.o = o, .threads = o->threads};
+    trn_ckpt_meta meta = {0};
+    const char *model = o->eval ? o->eval : o->predict;
+    inrf_status st = trn_ckpt_read_meta(model, &meta);
+    if (st != INRF_OK)
+        return fail_trn(st);
+    r.size = (int)meta.image_size;
+    r.batch = (int)meta.batch;
+    r.mean = meta.mean;
+    r.std = meta.std;
+    st = make_model(&r, (int)meta.classes, (int)meta.base_width, 1);
+    trn_ckpt_meta tmp = {0};
+    if (st == INRF_OK)
+        st = trn_ckpt_load(model, r.model, r.be, 0, &tmp);
+    trn_ckpt_meta_free(&tmp);
+    int rc = CLI_EXIT_OK;
+    if (st == INRF_OK && o->eval) {
+        double loss, acc;
+        st = open_source(o->test, o->test_dir, &r.test);
+        if (st == INRF_OK)
+            st = same_classes(r.test, meta.class_names, meta.classes, "the test set");
+        if (st == INRF_OK)
+            st = load_test(&r);
+        if (st == INRF_OK)
+            st = evaluate(&r, &loss, &acc);
+        if (st == INRF_OK)
+            printf("%s: %u images, accuracy %.2f%%, loss %.4f\n", model, r.test_n, 100 * acc,
+                   loss);
+    }
+    for (int k = 0; st == INRF_OK && o->predict && k < o->nimages; k++) {
+        /* one image: read, resized to the model's input, classified */
+        inrf_image img;
+        st = inrf_image_read_file(o->images[k], NULL, &img);
+        if (st != INRF_OK) {
+            cli_lib_error(o->images[k], st);
+            rc = CLI_EXIT_FAILURE;
+            st = INRF_OK;
+            continue;
+        }
+        float *x = malloc((size_t)r.size * r.size * TRN_CHANNELS * sizeof(float));
+        trn_sample_image(&img, (uint32_t)r.size, r.mean, r.std, x);
+        inrf_image_free(&img);
+        r.be->upload(r.be, r.x, x, (size_t)r.size * r.size * TRN_CHANNELS * sizeof(float));
+        free(x);
+        trn_tensor t = trn_tensor4(r.x, 1, r.size, r.size, TRN_CHANNELS);
+        st = trn_resnet18_forward(r.model, &t, 0);
+        trn_tensor lg = trn_resnet18_logits(r.model);
+        if (st == INRF_OK)
+            r.be->download(r.be, r.logits, lg.data, (size_t)r.classes * sizeof(float));
+        if (st == INRF_OK)
+            st = r.be->sync(r.be);
+        if (st != INRF_OK)
+            break;
+        double mx = r.logits[argmax(r.logits, r.classes)], z = 0;
+        for (int c = 0; c < r.classes; c++)
+            z += exp(r.logits[c] - mx);
+        printf("%s:", o->images[k]);
+        for (int top = 0; top < 5 && top < r.classes; top++) {
+            int b = argmax(r.logits, r.classes);
+            printf(" %s %.1f%%", meta.class_names[b], 100 * exp(r.logits[b] - mx) / z);
+            r.logits[b] = -INFINITY;
+        }
+        printf("\n");
+    }
+    trn_ckpt_meta_free(&meta);
+    free_run(&r);
+    if (st != INRF_OK)
+        return fail_trn(st);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    cli_init("inrtrain");
+    options o;
+    int rc = parse(argc, argv, &o);
+    if (rc != CLI_EXIT_OK)
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    return o.eval || o.predict ? do_eval(&o) : do_train(&o);
+}
