@@ -49,4 +49,9 @@ inrf_status inrf_fail(inrf_status status, const char *fmt, ...)
     return status;
 }
 
+inrf_status inrf_report(inrf_status status, const char *message)
+{
+    return inrf_fail(status, "%s", message ? message : "");
+}
+
 const char *inrf_version_string(void) { return INRF_VERSION_STRING; }

@@ -61,6 +61,11 @@ INRF_API const char *inrf_strerror(inrf_status status);
  * the next failing call in the same thread. */
 INRF_API const char *inrf_last_error(void);
 
+/* Records message as this thread's inrf_last_error() and returns status:
+ * for modules built outside the library, such as the CUDA kernels, so
+ * that their failures read like the library's own. */
+INRF_API inrf_status inrf_report(inrf_status status, const char *message);
+
 /* Library version as "0.1.0". */
 INRF_API const char *inrf_version_string(void);
 

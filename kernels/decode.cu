@@ -1,0 +1,340 @@
+/* decode.cu: the fused batch decoder on the GPU: pack records resident in
+ * device memory, one block a sample, weights expanded into shared memory,
+ * each pixel evaluated with libinrf's shared SIREN math (siren_math.h). */
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inrf/inrf.h"
+#include "inrf/cuda.h"
+#include "inrf/record.h"
+
+/* The widest sine layer the kernel evaluates in registers/local memory. */
+#define KMAX_WIDTH 64
+#define KMAX_LAYERS INRF_MAX_SINE_LAYERS
+#define BLOCK 256
+
+/* An architecture as the kernel reads it. */
+typedef struct dev_arch {
+    int layers, channels, output_map;
+    float omega_first, omega_hidden;
+    int in[KMAX_LAYERS + 1], out[KMAX_LAYERS + 1];
+    int woff[KMAX_LAYERS + 1], boff[KMAX_LAYERS + 1]; /* float offsets in shared memory */
+    int floats;                                        /* dense weights + biases */
+} dev_arch;
+
+typedef struct dev_item {
+    unsigned long long offset; /* of the record in the pack */
+    int arch;
+} dev_item;
+
+struct inrf_cuda_pack {
+    int device;
+    uint8_t *bytes;            /* the pack */
+    dev_item *items;
+    dev_arch *archs;
+    uint32_t count, narchs;
+    unsigned channels;
+    size_t smem;               /* dynamic shared memory a block needs */
+    uint32_t *idx;             /* per-call scratch: indices and windows */
+    float *win;
+    size_t cap;
+};
+
+static inrf_status cuda_fail(cudaError_t e, const char *what)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: %s", what, cudaGetErrorString(e));
+    cudaGetLastError(); /* clear a sticky launch error for the next call */
+    return inrf_report(e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver
+                           ? INRF_E_NO_DEVICE
+                           : e == cudaErrorMemoryAllocation ? INRF_E_NOMEM : INRF_E_CUDA,
+                       msg);
+}
+
+#define CK(call, what)                          \
+    do {                                        \
+        cudaError_t e_ = (call);                \
+        if (e_ != cudaSuccess)                  \
+            return cuda_fail(e_, what);         \
+    } while (0)
+
+inrf_status inrf_cuda_devices(int *count)
+{
+    *count = 0;
+    cudaError_t e = cudaGetDeviceCount(count);
+    if (e != cudaSuccess) {
+        *count = 0;
+        return cuda_fail(e == cudaErrorInsufficientDriver ? e : cudaErrorNoDevice,
+                         "no usable CUDA device");
+    }
+    if (*count == 0)
+        return inrf_report(INRF_E_NO_DEVICE, "no CUDA device");
+    return INRF_OK;
+}
+
+/* ----------------------------------------------------------------- kernel */
+
+/* Layer l of the record at rec into shared memory, the block's threads
+ * sharing the work. Pruned layers: each thread takes runs of 32 weights,
+ * whose first stored value is found from a prefix count of the bitmap. */
+__device__ static void expand_layer(const inrf_layer_loc *loc, float *w, float *b, int *prefix)
+{
+    const int count = (int)(loc->in * loc->out);
+    if (!loc->bitmap) {
+        for (int k = threadIdx.x; k < count; k += blockDim.x)
+            w[k] = inrf_layer_value(loc, (size_t)k, (unsigned)(k / loc->in));
+    } else {
+        const int runs = (count + 31) / 32;
+        for (int r = threadIdx.x; r < runs; r += blockDim.x) {
+            int c = 0;
+            for (int k = 32 * r; k < count && k < 32 * r + 32; k++)
+                c += inrf_layer_kept(loc, (size_t)k);
+            prefix[r] = c;
+        }
+        __syncthreads();
+        if (threadIdx.x == 0) /* exclusive scan: runs <= 64 * 64 / 32 */
+            for (int r = 0, sum = 0; r < runs; r++) {
+                int c = prefix[r];
+                prefix[r] = sum;
+                sum += c;
+            }
+        __syncthreads();
+        for (int r = threadIdx.x; r < runs; r += blockDim.x) {
+            size_t v = (size_t)prefix[r];
+            for (int k = 32 * r; k < count && k < 32 * r + 32; k++) {
+                int keep = inrf_layer_kept(loc, (size_t)k);
+                w[k] = keep ? inrf_layer_value(loc, v, (unsigned)(k / loc->in)) : 0.0f;
+                v += (size_t)keep;
+            }
+        }
+        __syncthreads(); /* prefix is reused by the next pruned layer */
+    }
+    for (int j = threadIdx.x; j < (int)loc->out; j += blockDim.x)
+        b[j] = inrf_layer_bias(loc, (unsigned)j);
+}
+
+typedef struct kparams {
+    uint32_t width, height;
+    int type, zero_outside;
+    float mean[3], std[3];
+} kparams;
+
+__global__ void decode_batch_kernel(const uint8_t *__restrict__ pack,
+                                    const dev_item *__restrict__ items,
+                                    const dev_arch *__restrict__ archs,
+                                    const uint32_t *__restrict__ idx,
+                                    const float *__restrict__ win, kparams kp, void *out)
+{
+    extern __shared__ float smem[];
+    const int s = blockIdx.x;
+    const dev_item it = items[idx[s]];
+    const dev_arch *a = &archs[it.arch];
+    int *prefix = (int *)(smem + a->floats);
+    const uint8_t *rec = pack + it.offset;
+    for (int l = 0; l <= a->layers; l++) {
+        inrf_layer_loc loc;
+        inrf_layer_locate(rec, (unsigned)a->in[l], (unsigned)a->out[l], &loc);
+        expand_layer(&loc, smem + a->woff[l], smem + a->boff[l], prefix);
+        rec = loc.end;
+    }
+    __syncthreads();
+
+    const double x0 = win ? win[4 * s + 0] : -1.0, y0 = win ? win[4 * s + 1] : -1.0;
+    const double x1 = win ? win[4 * s + 2] : 1.0, y1 = win ? win[4 * s + 3] : 1.0;
+    const int C = a->channels;
+    const size_t npix = (size_t)kp.width * kp.height;
+    for (size_t p = threadIdx.x; p < npix; p += blockDim.x) {
+        const uint32_t i = (uint32_t)(p % kp.width), j = (uint32_t)(p / kp.width);
+        float h[KMAX_WIDTH], t[KMAX_WIDTH];
+        h[0] = inrf_coord(i, kp.width, x0, x1);
+        h[1] = inrf_coord(j, kp.height, y0, y1);
+        const int zero = kp.zero_outside && (h[0] < -1.0f || h[0] > 1.0f || h[1] < -1.0f ||
+                                             h[1] > 1.0f);
+        for (int l = 0; l < a->layers; l++) {
+            const float *w = smem + a->woff[l], *b = smem + a->boff[l];
+            const float om = l == 0 ? a->omega_first : a->omega_hidden;
+            for (int n = 0; n < a->out[l]; n++)
+                t[n] = inrf_activate(inrf_neuron(w + n * a->in[l], h, (unsigned)a->in[l], b[n]), om);
+            for (int n = 0; n < a->out[l]; n++)
+                h[n] = t[n];
+        }
+        const int L = a->layers;
+        const size_t o = ((size_t)s * npix + p) * (size_t)C;
+        for (int c = 0; c < C; c++) {
+            float v = inrf_neuron(smem + a->woff[L] + c * a->in[L], h, (unsigned)a->in[L],
+                                  smem[a->boff[L] + c]);
+            float u = zero ? 0.0f : inrf_output_unit(v, a->output_map == INRF_OUTPUT_SIGNED);
+            if (kp.type == INRF_BATCH_U8)
+                ((uint8_t *)out)[o + c] = inrf_unit_to_u8(u);
+            else if (kp.type == INRF_BATCH_F32)
+                ((float *)out)[o + c] = (u - kp.mean[c]) / kp.std[c];
+            else
+                ((__half *)out)[o + c] = __float2half_rn((u - kp.mean[c]) / kp.std[c]);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------- host */
+
+static inrf_status make_arch(const inrf_arch *ar, dev_arch *d, size_t *smem)
+{
+    memset(d, 0, sizeof *d);
+    d->layers = ar->layers;
+    d->channels = ar->channels;
+    d->output_map = ar->output_map;
+    d->omega_first = ar->omega_first;
+    d->omega_hidden = ar->omega_hidden;
+    int off = 0, in = 2, max_runs = 0;
+    for (int l = 0; l <= ar->layers; l++) {
+        int out = l < ar->layers ? ar->hidden[l] : ar->channels;
+        if (l < ar->layers && out > KMAX_WIDTH) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "the GPU decoder takes sine layers of up to %d neurons, "
+                     "not %d", KMAX_WIDTH, out);
+            return inrf_report(INRF_E_UNSUPPORTED, msg);
+        }
+        d->in[l] = in;
+        d->out[l] = out;
+        d->woff[l] = off;
+        off += in * out;
+        d->boff[l] = off;
+        off += out;
+        if ((in * out + 31) / 32 > max_runs)
+            max_runs = (in * out + 31) / 32;
+        in = out;
+    }
+    d->floats = off;
+    *smem = (size_t)off * sizeof(float) + (size_t)max_runs * sizeof(int);
+    return INRF_OK;
+}
+
+inrf_status inrf_cuda_pack_upload(const inrf_pack *pack, int device, inrf_cuda_pack **out)
+{
+    *out = NULL;
+    int n;
+    inrf_status st = inrf_cuda_devices(&n);
+    if (st != INRF_OK)
+        return st;
+    if (device < 0 || device >= n)
+        return inrf_report(INRF_E_INVALID_ARG, "no such CUDA device");
+    CK(cudaSetDevice(device), "cudaSetDevice");
+    inrf_cuda_pack *p = (inrf_cuda_pack *)calloc(1, sizeof *p);
+    if (!p)
+        return inrf_report(INRF_E_NOMEM, "out of memory");
+    p->device = device;
+    p->count = inrf_pack_count(pack);
+    p->narchs = inrf_pack_archs(pack);
+    p->channels = inrf_pack_channels(pack);
+    dev_arch *archs = (dev_arch *)calloc(p->narchs, sizeof *archs);
+    dev_item *items = (dev_item *)calloc(p->count ? p->count : 1, sizeof *items);
+    if (!archs || !items)
+        st = inrf_report(INRF_E_NOMEM, "out of memory");
+    for (uint32_t a = 0; st == INRF_OK && a < p->narchs; a++) {
+        size_t smem = 0;
+        st = make_arch(inrf_pack_arch(pack, a), &archs[a], &smem);
+        p->smem = smem > p->smem ? smem : p->smem;
+    }
+    int smem_max = 0;
+    if (st == INRF_OK &&
+        cudaDeviceGetAttribute(&smem_max, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) ==
+            cudaSuccess &&
+        p->smem > (size_t)smem_max)
+        st = inrf_report(INRF_E_UNSUPPORTED, "an architecture's weights exceed the shared "
+                                             "memory of a block");
+    for (uint32_t i = 0; st == INRF_OK && i < p->count; i++) {
+        items[i].offset = inrf_pack_get(pack, i)->offset;
+        items[i].arch = inrf_pack_get(pack, i)->arch;
+    }
+    size_t bytes = 0;
+    const void *host = inrf_pack_bytes(pack, &bytes);
+    cudaError_t e = cudaSuccess;
+    if (st == INRF_OK) {
+        if ((e = cudaMalloc((void **)&p->bytes, bytes)) == cudaSuccess &&
+            (e = cudaMalloc((void **)&p->items, (p->count ? p->count : 1) * sizeof *items)) ==
+                cudaSuccess &&
+            (e = cudaMalloc((void **)&p->archs, p->narchs * sizeof *archs)) == cudaSuccess &&
+            (e = cudaMemcpy(p->bytes, host, bytes, cudaMemcpyHostToDevice)) == cudaSuccess &&
+            (e = cudaMemcpy(p->items, items, p->count * sizeof *items,
+                            cudaMemcpyHostToDevice)) == cudaSuccess)
+            e = cudaMemcpy(p->archs, archs, p->narchs * sizeof *archs, cudaMemcpyHostToDevice);
+        if (e == cudaSuccess && p->smem > 48 * 1024)
+            e = cudaFuncSetAttribute(decode_batch_kernel,
+                                     cudaFuncAttributeMaxDynamicSharedMemorySize, (int)p->smem);
+        if (e != cudaSuccess)
+            st = cuda_fail(e, "uploading the pack");
+    }
+    free(archs);
+    free(items);
+    if (st != INRF_OK) {
+        inrf_cuda_pack_free(p);
+        return st;
+    }
+    *out = p;
+    return INRF_OK;
+}
+
+void inrf_cuda_pack_free(inrf_cuda_pack *p)
+{
+    if (!p)
+        return;
+    cudaFree(p->bytes);
+    cudaFree(p->items);
+    cudaFree(p->archs);
+    cudaFree(p->idx);
+    cudaFree(p->win);
+    free(p);
+}
+
+inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint32_t *indices, size_t n,
+                                   const float *windows, const inrf_batch_options *o, void *out,
+                                   void *stream)
+{
+    if (!p || !o || (n && (!indices || !out)))
+        return inrf_report(INRF_E_INVALID_ARG, "cuda decode: NULL argument");
+    if (o->abi != INRF_ABI_VERSION || o->width < 1 || o->height < 1 || o->width > 65536 ||
+        o->height > 65536 || o->type < INRF_BATCH_U8 || o->type > INRF_BATCH_F16)
+        return inrf_report(INRF_E_INVALID_ARG, "cuda decode: options invalid");
+    for (int c = 0; c < 3; c++)
+        if (!(o->std[c] > 0) || o->mean[c] != o->mean[c])
+            return inrf_report(INRF_E_INVALID_ARG, "cuda decode: mean/std invalid");
+    for (size_t s = 0; s < n; s++)
+        if (indices[s] >= p->count)
+            return inrf_report(INRF_E_INVALID_ARG, "cuda decode: image index out of range");
+    if (n == 0)
+        return INRF_OK;
+    cudaStream_t st = (cudaStream_t)stream;
+    CK(cudaSetDevice(p->device), "cudaSetDevice");
+    if (n > p->cap) {
+        cudaFree(p->idx);
+        cudaFree(p->win);
+        p->idx = NULL, p->win = NULL, p->cap = 0;
+        CK(cudaMalloc((void **)&p->idx, n * sizeof *p->idx), "cudaMalloc");
+        CK(cudaMalloc((void **)&p->win, n * 4 * sizeof *p->win), "cudaMalloc");
+        p->cap = n;
+    }
+    CK(cudaMemcpyAsync(p->idx, indices, n * sizeof *indices, cudaMemcpyHostToDevice, st),
+       "copying indices");
+    if (windows)
+        CK(cudaMemcpyAsync(p->win, windows, n * 4 * sizeof *windows, cudaMemcpyHostToDevice, st),
+           "copying windows");
+    kparams kp;
+    kp.width = o->width;
+    kp.height = o->height;
+    kp.type = o->type;
+    kp.zero_outside = o->zero_outside;
+    for (int c = 0; c < 3; c++)
+        kp.mean[c] = o->mean[c], kp.std[c] = o->std[c];
+    decode_batch_kernel<<<(unsigned)n, BLOCK, p->smem, st>>>(p->bytes, p->items, p->archs, p->idx,
+                                                              windows ? p->win : NULL, kp, out);
+    CK(cudaGetLastError(), "launching the decode kernel");
+    return INRF_OK;
+}
+
+inrf_status inrf_cuda_sync(void *stream)
+{
+    CK(cudaStreamSynchronize((cudaStream_t)stream), "decode kernel");
+    return INRF_OK;
+}

@@ -1,0 +1,51 @@
+/* cuda.h: the GPU data path: an .inrpack copied to device memory once, and
+ * batches decoded there straight into NHWC training tensors. Built when
+ * configure finds nvcc (library libinrf_cuda); see kernels/. */
+#ifndef INRF_CUDA_H
+#define INRF_CUDA_H
+
+#include "inrf/inrf.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Usable CUDA devices; INRF_E_NO_DEVICE when there are none (no driver,
+ * no GPU), with the runtime's reason in inrf_last_error(). */
+INRF_NODISCARD inrf_status inrf_cuda_devices(int *count);
+
+typedef struct inrf_cuda_pack inrf_cuda_pack;
+
+/* Copies the whole pack (its mapped bytes, in one transfer) and a compact
+ * table of its images and architectures to device `device`. The pack must
+ * be verified (opened with verify_records, the default, or passed by
+ * inrf_pack_verify): the kernels trust the records. Architectures wider
+ * than 64 neurons, or whose dense weights do not fit in a block's shared
+ * memory, are refused with INRF_E_UNSUPPORTED. */
+INRF_NODISCARD inrf_status inrf_cuda_pack_upload(const inrf_pack *pack, int device,
+                                                 inrf_cuda_pack **out);
+void inrf_cuda_pack_free(inrf_cuda_pack *p);
+
+/* Output types beyond inrf_batch_type: binary16, for mixed precision. */
+#define INRF_BATCH_F16 2
+
+/* Decodes n images into out (device memory, NHWC, n x height x width x
+ * channels values of opt->type: INRF_BATCH_U8, INRF_BATCH_F32 or
+ * INRF_BATCH_F16), with the semantics of inrf_pack_decode_batch: indices
+ * and windows (4 floats a sample, NULL = whole images) are host arrays.
+ * u8 and f32 results equal the CPU decoder's bit for bit; f16 is the f32
+ * value rounded to nearest. stream: a cudaStream_t, or NULL (the default
+ * stream); the call returns once the work is queued. */
+INRF_NODISCARD inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint32_t *indices,
+                                                  size_t n, const float *windows,
+                                                  const inrf_batch_options *opt, void *out,
+                                                  void *stream);
+
+/* Waits for the work queued on stream and reports a failure of it. */
+INRF_NODISCARD inrf_status inrf_cuda_sync(void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* INRF_CUDA_H */

@@ -1,0 +1,131 @@
+/* test_cuda_decode.c: the GPU batch decoder against the CPU one on packs of
+ * the golden models (every encoding, pruning, grey and RGB), with crops,
+ * flips and zero padding: u8 and f32 bit for bit, f16 to its rounding.
+ * Exits 77 (skipped) where no CUDA device is usable. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cuda_runtime_api.h>
+
+#include "golden.h"
+#include "inrf/cuda.h"
+
+static int failures;
+#define CHECK(cond, ...)                                     \
+    do {                                                     \
+        if (!(cond)) {                                       \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+            fprintf(stderr, __VA_ARGS__);                    \
+            fputc('\n', stderr);                             \
+            failures++;                                      \
+        }                                                    \
+    } while (0)
+
+/* binary16 bits to float (the test's own, to stay independent). */
+static float half_to_float(uint16_t h)
+{
+    int e = (h >> 10) & 31, m = h & 1023;
+    float v = e == 0 ? ldexpf((float)m, -24) : ldexpf((float)(m | 1024), e - 25);
+    return (h & 0x8000) ? -v : v;
+}
+
+static void *pack_of(const unsigned *models, int n, size_t *size)
+{
+    static const char *const names[] = {"a", "b"};
+    inrf_pack_writer *w;
+    void *d = NULL;
+    if (inrf_pack_writer_create(names, 2, &w) != INRF_OK)
+        return NULL;
+    for (int i = 0; i < n; i++) {
+        inrf_model *m;
+        if (golden_build(models[i], &m) != INRF_OK ||
+            inrf_pack_writer_add_model(w, m, (unsigned)i % 2, (unsigned)i) != INRF_OK)
+            return NULL;
+        inrf_model_free(m);
+    }
+    if (inrf_pack_writer_finish_memory(w, &d, size) != INRF_OK)
+        d = NULL;
+    inrf_pack_writer_free(w);
+    return d;
+}
+
+static void compare(const inrf_pack *pack, inrf_cuda_pack *gpu, int type, int zero, uint32_t W,
+                    uint32_t H)
+{
+    enum { N = 7 };
+    uint32_t idx[N];
+    float win[4 * N];
+    for (int s = 0; s < N; s++) {
+        idx[s] = (uint32_t)s % inrf_pack_count(pack);
+        float x0 = -1.2f + 0.1f * (float)s, y0 = -1.0f + 0.07f * (float)s;
+        win[4 * s + 0] = s % 2 ? x0 + 1.8f : x0; /* odd samples flipped */
+        win[4 * s + 1] = y0;
+        win[4 * s + 2] = s % 2 ? x0 : x0 + 1.8f;
+        win[4 * s + 3] = y0 + 1.5f;
+    }
+    inrf_batch_options o;
+    inrf_batch_options_init(&o);
+    o.width = W, o.height = H, o.zero_outside = zero;
+    o.type = type == INRF_BATCH_U8 ? INRF_BATCH_U8 : INRF_BATCH_F32;
+    const float mean[3] = {0.4f, 0.5f, 0.6f}, sd[3] = {0.2f, 0.25f, 0.3f};
+    memcpy(o.mean, mean, sizeof mean);
+    memcpy(o.std, sd, sizeof sd);
+    size_t vals = (size_t)N * W * H * inrf_pack_channels(pack);
+    size_t esz = type == INRF_BATCH_U8 ? 1 : type == INRF_BATCH_F32 ? 4 : 2;
+    void *cpu = malloc(vals * 4), *host = malloc(vals * esz), *dev = NULL;
+    CHECK(inrf_pack_decode_batch(pack, idx, N, win, &o, cpu) == INRF_OK, "cpu decode");
+    o.type = type;
+    CHECK(cudaMalloc(&dev, vals * esz) == cudaSuccess, "cudaMalloc");
+    CHECK(inrf_cuda_decode_batch(gpu, idx, N, win, &o, dev, NULL) == INRF_OK, "gpu: %s",
+          inrf_last_error());
+    CHECK(inrf_cuda_sync(NULL) == INRF_OK, "gpu sync: %s", inrf_last_error());
+    CHECK(cudaMemcpy(host, dev, vals * esz, cudaMemcpyDeviceToHost) == cudaSuccess, "copy");
+    size_t bad = 0;
+    for (size_t k = 0; k < vals; k++) {
+        if (type == INRF_BATCH_U8)
+            bad += ((uint8_t *)cpu)[k] != ((uint8_t *)host)[k];
+        else if (type == INRF_BATCH_F32)
+            bad += memcmp((float *)cpu + k, (float *)host + k, 4) != 0;
+        else {
+            float want = ((float *)cpu)[k], got = half_to_float(((uint16_t *)host)[k]);
+            bad += fabsf(got - want) > ldexpf(fabsf(want), -11) + 6e-8f;
+        }
+    }
+    CHECK(bad == 0, "type %d zero %d %ux%u: %zu of %zu values differ", type, zero, W, H, bad, vals);
+    cudaFree(dev);
+    free(cpu);
+    free(host);
+}
+
+int main(void)
+{
+    int devices = 0;
+    if (inrf_cuda_devices(&devices) != INRF_OK) {
+        printf("SKIP: %s\n", inrf_last_error());
+        return 77;
+    }
+    static const unsigned rgb[] = {0, 1, 3, 1}, grey[] = {2, 2};
+    const unsigned *sets[] = {rgb, grey};
+    const int sizes[] = {4, 2};
+    for (int k = 0; k < 2; k++) {
+        size_t size;
+        void *d = pack_of(sets[k], sizes[k], &size);
+        inrf_pack *pack = NULL;
+        inrf_cuda_pack *gpu = NULL;
+        CHECK(d && inrf_pack_open_memory(d, size, NULL, &pack) == INRF_OK, "pack");
+        CHECK(inrf_cuda_pack_upload(pack, 0, &gpu) == INRF_OK, "upload: %s", inrf_last_error());
+        for (int type = 0; gpu && type <= 2; type++)
+            for (int zero = 0; zero <= 1; zero++) {
+                compare(pack, gpu, type, zero, 32, 32);
+                compare(pack, gpu, type, zero, 13, 9);
+            }
+        inrf_cuda_pack_free(gpu);
+        inrf_pack_close(pack);
+        free(d);
+    }
+    /* bad arguments come back as statuses */
+    printf("%s\n", failures ? "FAILED" : "ok");
+    return failures != 0;
+}
