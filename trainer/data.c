@@ -52,8 +52,11 @@ void trn_augment_window(uint64_t *rng, uint32_t size, int pad, uint32_t src_w, u
         x0 += 2.0 * dx / size, x1 += 2.0 * dx / size;
         y0 += 2.0 * dy / size, y1 += 2.0 * dy / size;
     } else {
-        /* torchvision's RandomResizedCrop, in fractions of the image */
-        double W = src_w ? src_w : 1, H = src_h ? src_h : 1, fw = 1, fh = 1, fx = 0, fy = 0;
+        /* torchvision's RandomResizedCrop, in fractions of the image; an
+         * image whose size is not known yet (a folder's, before decoding)
+         * is taken as square, at a resolution where rounding is nil */
+        double W = src_w ? src_w : 1 << 16, H = src_h ? src_h : 1 << 16;
+        double fw = 1, fh = 1, fx = 0, fy = 0;
         int found = 0;
         for (int t = 0; t < 10 && !found; t++) {
             double area = W * H * (0.08 + 0.92 * trn_rng_uniform(rng));
@@ -96,11 +99,8 @@ inrf_status trn_data_open_pack(const char *path, trn_data **out)
         free(d);
         return trn_fail(st, "%s: %s", path, inrf_last_error());
     }
-    for (uint32_t i = 0; i < inrf_pack_count(d->pack); i++)
-        if (inrf_pack_get(d->pack, i)->label >= inrf_pack_classes(d->pack)) {
-            trn_data_close(d); /* the reader checks it too; kept for clarity */
-            return trn_fail(INRF_E_FORMAT, "%s: image %u: label out of range", path, i);
-        }
+    /* labels out of range, like every other fault, are refused by the
+     * pack reader ("index entry 5: label 7 of 2 classes") */
     *out = d;
     return INRF_OK;
 }
@@ -162,6 +162,20 @@ void trn_data_source_size(const trn_data *d, uint32_t i, uint32_t *w, uint32_t *
     } else { /* unknown before decoding: taken as square */
         *w = *h = 0;
     }
+}
+
+uint32_t trn_data_first_width(const trn_data *d)
+{
+    if (trn_data_count(d) == 0)
+        return 0;
+    if (d->pack)
+        return inrf_pack_get(d->pack, 0)->width;
+    inrf_image img;
+    if (inrf_image_read_file(d->folder.item[0].path, NULL, &img) != INRF_OK)
+        return 0;
+    uint32_t w = img.width;
+    inrf_image_free(&img);
+    return w;
 }
 
 /* u8 pixels of `ch` channels to the normalised 3-channel float batch. */

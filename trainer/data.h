@@ -57,6 +57,9 @@ void trn_sample_image(const inrf_image *img, uint32_t size, const float mean[3],
 /* A source image's size (for RandomResizedCrop's aspect ratio). */
 void trn_data_source_size(const trn_data *d, uint32_t i, uint32_t *w, uint32_t *h);
 
+/* The width of image 0 (a folder's is decoded to know it); 0 if unreadable. */
+uint32_t trn_data_first_width(const trn_data *d);
+
 /* Small helpers of the seeded generator (splitmix64), shared with the
  * training loop's permutation. */
 uint64_t trn_rng_next(uint64_t *state);

@@ -16,7 +16,7 @@
 typedef struct options {
     const char *train, *train_dir, *test, *test_dir, *out, *ckpt, *resume, *log, *eval, *predict;
     const char *device;
-    int epochs, batch, size, threads, width, verbosity, decay_all, pad, stop_after;
+    int epochs, batch, size, threads, width, width_set, verbosity, decay_all, pad, stop_after;
     float lr, momentum, wd, smoothing;
     unsigned long long seed;
     char **images;             /* --predict: the image files */
@@ -52,6 +52,7 @@ static void help(void)
            "      --stop-after N    stop after epoch N (checkpoint kept; --resume goes on)\n"
            "      --log FILE        one JSON line per epoch\n"
            "  -q, --quiet           no progress or per-epoch lines\n"
+           "  -v, --verbose         progress lines also when stderr is not a terminal\n"
            "  -h, --help            this help\n"
            "  -V, --version         version\n");
 }
@@ -151,6 +152,7 @@ static int parse(int argc, char **argv, options *o)
             if (!cli_parse_uint("--width", optarg, 1, 1024, &v))
                 return CLI_EXIT_USAGE;
             o->width = (int)v;
+            o->width_set = 1;
             break;
         case O_STOP_AFTER:
             if (!cli_parse_uint("--stop-after", optarg, 1, 100000, &v))
@@ -167,6 +169,8 @@ static int parse(int argc, char **argv, options *o)
     }
     o->images = argv + optind;
     o->nimages = argc - optind;
+    if (o->predict && o->eval)
+        return cli_usage_error("give --eval or --predict, not both");
     if (o->predict) {
         if (o->nimages < 1)
             return cli_usage_error("--predict: no image given");
@@ -318,9 +322,18 @@ typedef struct epoch_stats {
 static void progress(const run *r, uint32_t epoch, size_t done, size_t total, double loss,
                      double t0)
 {
-    if (r->o->verbosity < 0 || !cli_stderr_is_tty())
+    int tty = cli_stderr_is_tty();
+    if (r->o->verbosity < 0 || (!tty && r->o->verbosity < 1))
         return;
     double t = cli_now_seconds() - t0;
+    if (!tty) { /* -v into a file: a line at every tenth of the epoch */
+        size_t tenth = total / 10 ? total / 10 : 1;
+        size_t before = done > (size_t)r->batch ? done - (size_t)r->batch : 0;
+        if (done / tenth != before / tenth || done == total)
+            fprintf(stderr, "epoch %u: %zu/%zu  loss %.4f  %.1f img/s\n", epoch + 1, done, total,
+                    loss, t > 0 ? (double)done / t : 0.0);
+        return;
+    }
     int bar = total ? (int)(24.0 * (double)done / (double)total) : 24;
     char bars[25];
     memset(bars, '#', (size_t)bar);
@@ -373,7 +386,8 @@ static inrf_status train_epoch(run *r, uint32_t epoch, uint64_t *step, long tota
             return st;
         if (!isfinite(loss))
             return trn_fail(INRF_E_INVALID_ARG, "the loss is not finite (%g) at epoch %u, step "
-                            "%llu: lower --lr", loss, epoch + 1, (unsigned long long)*step);
+                            "%llu: start again with a lower --lr", loss, epoch + 1,
+                            (unsigned long long)*step);
         trn_tensor lg = trn_resnet18_logits(r->model);
         r->be->download(r->be, r->logits, lg.data, (size_t)b * r->classes * sizeof(float));
         if ((st = r->be->sync(r->be)) != INRF_OK)
@@ -489,6 +503,8 @@ static int do_train(const options *o)
     /* size: given, or the first image's; batch and normalisation by size */
     uint32_t w0 = 0, h0 = 0;
     trn_data_source_size(r.train, 0, &w0, &h0);
+    if (!w0 && !o->size) /* a folder: its first image says */
+        w0 = trn_data_first_width(r.train);
     r.size = o->size ? o->size : w0 ? (int)w0 : 32;
     r.batch = o->batch ? o->batch : r.size <= 64 ? 128 : 64;
     r.mean = r.size <= 64 ? cifar_mean : imagenet_mean;
@@ -503,9 +519,10 @@ static int do_train(const options *o)
     }
     uint32_t start_epoch = 0;
     uint64_t step = 0;
+    float norm[6];
     if (o->resume && (st = trn_ckpt_read_meta(o->resume, &old)) == INRF_OK) {
         /* the checkpoint decides everything that shapes the run */
-        if (old.classes != classes || (int)old.base_width != o->width ||
+        if (old.classes != classes || (o->width_set && (int)old.base_width != o->width) ||
             (o->size && (int)old.image_size != o->size))
             st = trn_fail(INRF_E_INVALID_ARG, "%s: made for %u classes, width %u, size %u: not "
                           "this training set and options", o->resume, old.classes,
@@ -516,18 +533,25 @@ static int do_train(const options *o)
                               "\"%s\"", o->resume, c, old.class_names[c], names[c]);
         r.size = (int)old.image_size;
         r.batch = (int)old.batch;
+        memcpy(norm, old.mean, sizeof old.mean); /* the normalisation it began with */
+        memcpy(norm + 3, old.std, sizeof old.std);
+        r.mean = norm, r.std = norm + 3;
     }
+    int width = o->resume && st == INRF_OK ? (int)old.base_width : o->width;
     if (st == INRF_OK)
-        st = make_model(&r, (int)classes, o->width, o->seed);
+        st = make_model(&r, (int)classes, width, o->seed);
     if (st == INRF_OK && o->resume) {
         trn_ckpt_meta_free(&old);
         st = trn_ckpt_load(o->resume, r.model, r.be, 1, &old);
         if (st == INRF_OK) {
             start_epoch = old.epochs_done;
             step = old.step;
-            if (old.seed != o->seed || old.epochs != (uint32_t)o->epochs || old.lr != o->lr)
-                cli_error("warning: %s was made with other --seed, --epochs or --lr; they "
-                          "are taken from it", o->resume);
+            if (old.seed != o->seed || old.epochs != (uint32_t)o->epochs || old.lr != o->lr ||
+                (o->batch && old.batch != (uint32_t)o->batch) || old.smoothing != o->smoothing ||
+                old.decay_all != (uint32_t)o->decay_all)
+                cli_error("warning: %s was made with other options (--seed, --epochs, --lr, "
+                          "--batch, --label-smoothing or --decay-all); a resumed run goes on "
+                          "with the checkpoint's", o->resume);
         }
     }
     if (st == INRF_OK && r.test)
@@ -547,7 +571,8 @@ static int do_train(const options *o)
         eff.decay_all = (int)old.decay_all;
     }
     r.o = &eff;
-    meta = (trn_ckpt_meta){classes, (uint32_t)eff.width, (uint32_t)r.size, 0,
+    eff.width = width;
+    meta = (trn_ckpt_meta){classes, (uint32_t)eff.width, (uint32_t)r.size, start_epoch,
                            (uint32_t)eff.epochs, (uint32_t)r.batch, eff.seed, step, eff.lr,
                            eff.momentum, eff.wd, eff.smoothing, (uint32_t)eff.decay_all,
                            {r.mean[0], r.mean[1], r.mean[2]}, {r.std[0], r.std[1], r.std[2]},
@@ -568,7 +593,7 @@ static int do_train(const options *o)
     if (!perm || !host_x || !host_labels || !wins || !ckpt_path)
         st = trn_fail(INRF_E_NOMEM, "out of memory");
     if (st == INRF_OK && o->verbosity >= 0)
-        fprintf(stderr, "inrtrain: %u %s images, %u classes, %s%dx%d, batch %d, %d epochs, "
+        fprintf(stderr, "inrtrain: %u %s images, %u classes, %s%dx%d, batch %d, %d epoch(s), "
                         "%zu parameters, %s backend%s\n",
                 n, trn_data_kind(r.train), classes, r.test ? "" : "no test set, ", r.size,
                 r.size, r.batch, eff.epochs, trn_resnet18_param_count(r.model), r.be->name,
@@ -593,10 +618,13 @@ static int do_train(const options *o)
         if (o->verbosity >= 0) {
             if (cli_stderr_is_tty())
                 fputc('\r', stderr);
-            fprintf(stderr, "epoch %u/%d  lr %.5f  train loss %.4f acc %.2f%%  test loss %.4f "
-                            "acc %.2f%%  %.1f img/s  data %.0f%%  %.0f s\n",
-                    e + 1, eff.epochs, lr, es.loss, 100 * es.acc, tl, 100 * ta,
-                    es.images / es.seconds, 100 * es.data_seconds / es.seconds, es.seconds);
+            char test[64] = "";
+            if (r.test)
+                snprintf(test, sizeof test, "  test loss %.4f acc %.2f%%", tl, 100 * ta);
+            fprintf(stderr, "epoch %u/%d  lr %.5f  train loss %.4f acc %.2f%%%s  %.1f img/s  "
+                            "data %.0f%%  %.0f s\n",
+                    e + 1, eff.epochs, lr, es.loss, 100 * es.acc, test, es.images / es.seconds,
+                    100 * es.data_seconds / es.seconds, es.seconds);
         }
         if (o->stop_after && e + 1 == (uint32_t)o->stop_after && e + 1 < (uint32_t)eff.epochs) {
             if (o->verbosity >= 0)
@@ -611,15 +639,22 @@ static int do_train(const options *o)
     if (st == INRF_OK && stopped) {
         /* no model file: the run is not finished */
     } else if (st == INRF_OK && (st = trn_ckpt_save(o->out, r.model, r.be, &meta)) == INRF_OK) {
-        if (o->verbosity >= 0)
-            fprintf(stderr, "inrtrain: %s: %u epochs, test accuracy %.2f%%\n", o->out,
-                    meta.epochs_done, 100 * ta);
+        if (o->verbosity >= 0 && r.test)
+            fprintf(stderr, "inrtrain: %s: %u epoch%s, test accuracy %.2f%%\n", o->out,
+                    meta.epochs_done, meta.epochs_done == 1 ? "" : "s", 100 * ta);
+        else if (o->verbosity >= 0)
+            fprintf(stderr, "inrtrain: %s: %u epoch%s, train accuracy %.2f%%\n", o->out,
+                    meta.epochs_done, meta.epochs_done == 1 ? "" : "s", 100 * es.acc);
     } else {
         if (st == INRF_E_INTERRUPTED || cli_interrupted) {
             if (cli_stderr_is_tty())
                 fputc('\n', stderr);
-            cli_error("interrupted; %s holds the last finished epoch: rerun with --resume %s",
-                      ckpt_path, ckpt_path);
+            if (meta.epochs_done > start_epoch || o->resume)
+                cli_error("interrupted; %s holds the last finished epoch: rerun with --resume %s",
+                          ckpt_path, o->resume && meta.epochs_done == start_epoch ? o->resume
+                                                                                  : ckpt_path);
+            else
+                cli_error("interrupted before the first epoch ended: nothing to resume");
         } else {
             fail_trn(st);
         }
@@ -681,6 +716,11 @@ static int do_eval(const options *o)
             continue;
         }
         float *x = malloc((size_t)r.size * r.size * TRN_CHANNELS * sizeof(float));
+        if (!x) {
+            inrf_image_free(&img);
+            st = trn_fail(INRF_E_NOMEM, "out of memory");
+            break;
+        }
         trn_sample_image(&img, (uint32_t)r.size, r.mean, r.std, x);
         inrf_image_free(&img);
         r.be->upload(r.be, r.x, x, (size_t)r.size * r.size * TRN_CHANNELS * sizeof(float));
