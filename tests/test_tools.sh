@@ -344,6 +344,16 @@ check "inrdec - reads standard input" \
 
 run "$inrdec" "$in" --size 16 -v -o "$tmp/v.png"
 check "inrdec -v reports speed on stderr" '[ "$rc" -eq 0 ] && grep -q "Mpixels/s" "$tmp/err"'
+# --device cuda: the GPU's pixels are the CPU's, or (no GPU, no CUDA build)
+# a one-line error naming CUDA and no file
+"$inrdec" "$input" --size 37 -o "$tmp/cpu.png" 2>/dev/null
+run "$inrdec" "$input" --size 37 --device cuda -o "$tmp/gpu.png"
+check "inrdec --device cuda equals the CPU decode, or fails clearly" \
+    '{ [ "$rc" -eq 0 ] && cmp -s "$tmp/cpu.png" "$tmp/gpu.png"; } ||
+     { [ "$rc" -eq 1 ] && grep -q "CUDA" "$tmp/err" && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+       [ ! -e "$tmp/gpu.png" ]; }'
+run "$inrdec" "$input" --device cuda --crop 0,0,2,2 -o "$tmp/gpu.png"
+check "inrdec --device cuda --crop: exit 2" '[ "$rc" -eq 2 ] && grep -q "CPU only" "$tmp/err"'
 
 run "$inrdec" --version
 check "inrdec --version" '[ "$rc" -eq 0 ] && grep -q "^inrdec (inrf) " "$tmp/out"'

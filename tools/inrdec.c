@@ -7,6 +7,12 @@
 #include <time.h>
 
 #include "cli.h"
+#include "config.h"
+#ifdef INRF_HAVE_CUDA
+#include <cuda_runtime_api.h>
+
+#include "inrf/cuda.h"
+#endif
 
 /* Largest image written, in pixels (and so the largest side): 2^28 RGB
  * pixels are 768 MiB of samples, the most a tool should allocate unasked.
@@ -19,6 +25,7 @@ enum {
     OPT_QUALITY,
     OPT_FORMAT,
     OPT_THREADS,
+    OPT_DEVICE,
 };
 
 typedef struct options {
@@ -32,6 +39,7 @@ typedef struct options {
     int quality;               /* JPEG 1..100, default 90; -1 = not given */
     inrf_image_format format;  /* --format, or UNKNOWN = from the name */
     int threads;               /* 0 = runtime default */
+    int cuda;                  /* --device cuda */
     int verbosity;             /* -1 quiet, 0 normal, 1 verbose */
 } options;
 
@@ -52,6 +60,7 @@ static void usage(void)
            "      --quality Q     JPEG quality 1..100 (default 90)\n"
            "      --format FMT    png or jpeg (default: from the output name)\n"
            "      --threads N     decode threads, 0 = all cores (default 0)\n"
+           "      --device D      cpu (default) or cuda (the GPU kernel; no --crop)\n"
            "  -q, --quiet         no warnings\n"
            "  -v, --verbose       print size, time and speed on stderr\n"
            "  -h, --help          show this help and exit\n"
@@ -78,6 +87,7 @@ static int parse_args(int argc, char **argv, options *o)
         {"quality", required_argument, NULL, OPT_QUALITY},
         {"format", required_argument, NULL, OPT_FORMAT},
         {"threads", required_argument, NULL, OPT_THREADS},
+        {"device", required_argument, NULL, OPT_DEVICE},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -128,6 +138,11 @@ static int parse_args(int argc, char **argv, options *o)
             else
                 return cli_usage_error("--format: '%s' is not png or jpeg", optarg);
             break;
+        case OPT_DEVICE:
+            if (strcmp(optarg, "cpu") && strcmp(optarg, "cuda"))
+                return cli_usage_error("--device: 'cpu' or 'cuda', not '%s'", optarg);
+            o->cuda = strcmp(optarg, "cuda") == 0;
+            break;
         case OPT_THREADS:
             if (!cli_parse_uint("--threads", optarg, 0, 4096, &v))
                 return CLI_EXIT_USAGE;
@@ -149,6 +164,8 @@ static int parse_args(int argc, char **argv, options *o)
         return cli_usage_error("no output: give -o FILE (or -o - for standard output)");
     if ((o->size_n || o->size_w) && o->scale > 0)
         return cli_usage_error("--size and --scale cannot be used together");
+    if (o->cuda && o->crop)
+        return cli_usage_error("--crop is decoded on the CPU only (drop --device cuda)");
     return -1;
 }
 
@@ -175,6 +192,53 @@ static int choose_format(options *o)
     if (o->quality < 0)
         o->quality = 90;
     return -1;
+}
+
+/* --device cuda: the GPU batch decoder on a pack of this one image, the
+ * same kernel that decodes training batches (bit for bit the CPU's). */
+static inrf_status decode_cuda(const inrf_model *m, uint32_t w, uint32_t h, uint8_t *px)
+{
+#ifdef INRF_HAVE_CUDA
+    const char *name = "image";
+    inrf_pack_writer *wr = NULL;
+    inrf_pack *pack = NULL;
+    inrf_cuda_pack *gpu = NULL;
+    void *data = NULL, *dev = NULL;
+    size_t size, bytes = (size_t)w * h * m->arch.channels;
+    inrf_status st = inrf_pack_writer_create(&name, 1, &wr);
+    if (st == INRF_OK)
+        st = inrf_pack_writer_add_model(wr, m, 0, 0);
+    if (st == INRF_OK)
+        st = inrf_pack_writer_finish_memory(wr, &data, &size);
+    if (st == INRF_OK)
+        st = inrf_pack_open_memory(data, size, NULL, &pack);
+    if (st == INRF_OK)
+        st = inrf_cuda_pack_upload(pack, 0, &gpu);
+    if (st == INRF_OK && cudaMalloc(&dev, bytes) != cudaSuccess)
+        st = inrf_report(INRF_E_NOMEM, "cudaMalloc: out of device memory");
+    if (st == INRF_OK) {
+        inrf_batch_options o;
+        inrf_batch_options_init(&o);
+        o.width = w, o.height = h, o.type = INRF_BATCH_U8;
+        uint32_t zero = 0;
+        st = inrf_cuda_decode_batch(gpu, &zero, 1, NULL, &o, dev, NULL);
+    }
+    if (st == INRF_OK)
+        st = inrf_cuda_sync(NULL);
+    if (st == INRF_OK && cudaMemcpy(px, dev, bytes, cudaMemcpyDeviceToHost) != cudaSuccess)
+        st = inrf_report(INRF_E_CUDA, "copying the image from the device failed");
+    if (dev)
+        cudaFree(dev);
+    inrf_cuda_pack_free(gpu);
+    inrf_pack_close(pack);
+    free(data);
+    inrf_pack_writer_free(wr);
+    return st;
+#else
+    (void)m, (void)w, (void)h, (void)px;
+    return inrf_report(INRF_E_NO_DEVICE, "--device cuda: this build has no CUDA kernels "
+                                         "(configure found no nvcc)");
+#endif
 }
 
 /* The size of the whole image at the requested resolution (before any
@@ -266,7 +330,8 @@ static int run(const options *o)
         goto done;
     }
     double t0 = now_seconds();
-    st = inrf_decode_u8(model, &dopt, img.pixels, 0);
+    st = o->cuda ? decode_cuda(model, dopt.width, dopt.height, img.pixels)
+                 : inrf_decode_u8(model, &dopt, img.pixels, 0);
     double t1 = now_seconds();
     if (st != INRF_OK) {
         cli_lib_error(o->input, st);
@@ -290,7 +355,8 @@ static int run(const options *o)
         fprintf(stderr, "; decode %.3f s", t1 - t0);
         if (t1 > t0)
             fprintf(stderr, ", %.2f Mpixels/s", mpix / (t1 - t0));
-        fprintf(stderr, " (%s kernel); write %.3f s\n", inrf_decode_kernel_name(), t2 - t1);
+        fprintf(stderr, " (%s kernel); write %.3f s\n", o->cuda ? "cuda" : inrf_decode_kernel_name(),
+                t2 - t1);
     }
     rc = CLI_EXIT_OK;
 
