@@ -17,23 +17,7 @@ if [ ! -f "$golden" ]; then
     echo "SKIP: no golden files"
     exit 77
 fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_inrpack.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
-
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "ok: $1"; }
-fail() {
-    failed=$((failed + 1))
-    echo "FAIL: $1"
-    [ -s "$tmp/err" ] && sed 's/^/    stderr: /' "$tmp/err" | head -n 5
-}
-check() { if eval "$2"; then pass "$1"; else fail "$1"; fi; }
-run() {
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-}
+. "$top_srcdir/tests/testlib.sh" test_inrpack
 
 # ------------------------------------------------------------ the sources
 # Three classes made in unsorted order, images of several sizes decoded
@@ -147,6 +131,14 @@ for k in 0 1 2 3 4 5 6 7 8 9 10 11; do
 done
 slow="--effort 3 --preset cifar10 --jobs 1"
 jsize() { if [ -f "$1" ]; then wc -c <"$1"; else echo 0; fi; }
+# wait_journal FILE: until FILE holds a finished image (at most 15 s)
+wait_journal() {
+    waited=0
+    while [ "$(jsize "$1")" -lt 200 ] && [ $waited -lt 300 ]; do
+        sleep 0.05
+        waited=$((waited + 1))
+    done
+}
 # shellcheck disable=SC2086
 "$inrpack" create "$big" -o "$tmp/ref.inrpack" $slow -q 2>/dev/null
 out="$tmp/r.inrpack"
@@ -154,11 +146,7 @@ out="$tmp/r.inrpack"
 # shellcheck disable=SC2086
 "$inrpack" create "$big" -o "$out" $slow -q 2>/dev/null &
 pid=$!
-waited=0
-while [ "$(jsize "$out.journal")" -lt 200 ] && [ $waited -lt 300 ]; do
-    sleep 0.05
-    waited=$((waited + 1))
-done
+wait_journal "$out.journal"
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
 check "kill -9: a journal and no pack" '[ -s "$out.journal" ] && [ ! -e "$out" ]'
@@ -179,11 +167,7 @@ rm -f "$out"
 # shellcheck disable=SC2086
 "$inrpack" create "$big" -o "$out" $slow 2>"$tmp/err" &
 pid=$!
-waited=0
-while [ "$(jsize "$out.journal")" -lt 200 ] && [ $waited -lt 300 ]; do
-    sleep 0.05
-    waited=$((waited + 1))
-done
+wait_journal "$out.journal"
 kill -INT $pid
 wait $pid
 rc=$?
@@ -241,5 +225,4 @@ check "--version" '[ "$rc" -eq 0 ] && grep -q "^inrpack (inrf) " "$tmp/out"'
 run "$inrpack" create --help
 check "create --help" '[ "$rc" -eq 0 ] && grep -q "^Usage: inrpack create" "$tmp/out"'
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -15,23 +15,7 @@ inrdec="$top_builddir/tools/inrdec"
 golden="$top_srcdir/tests/golden"
 
 [ -f "$golden/cifar.inrf" ] || { echo "SKIP: no golden files"; exit 77; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_inrtrain.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
-
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "ok: $1"; }
-fail() {
-    failed=$((failed + 1))
-    echo "FAIL: $1"
-    [ -s "$tmp/err" ] && sed 's/^/    stderr: /' "$tmp/err" | head -n 5
-}
-check() { if eval "$2"; then pass "$1"; else fail "$1"; fi; }
-run() {
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-}
+. "$top_srcdir/tests/testlib.sh" test_inrtrain
 
 # Two classes that a network can tell apart: crops of two different golden
 # images, 16x16, six of each (flips and crops make them differ).
@@ -118,5 +102,4 @@ check "--eval without a test set: exit 2" 'usage "$inrtrain" --eval "$tmp/a.mode
 run "$inrtrain" --help
 check "--help" '[ "$rc" -eq 0 ] && grep -q "^Usage: inrtrain" "$tmp/out"'
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -28,37 +28,13 @@ for t in "$inrinfo" "$inrdec" "$inrenc"; do
     fi
 done
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_tools.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
+. "$top_srcdir/tests/testlib.sh" test_tools
 
 have_python=no
 if command -v python3 >/dev/null 2>&1; then
     have_python=yes
 fi
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "ok: $1"; }
-fail() {
-    failed=$((failed + 1))
-    echo "FAIL: $1"
-    if [ -s "$tmp/err" ]; then
-        sed 's/^/    stderr: /' "$tmp/err" | head -n 5
-    fi
-}
-# check DESCRIPTION CONDITION: passes when the shell text CONDITION (run
-# with eval, so it may hold && and ||) succeeds.
-check() {
-    if eval "$2"; then pass "$1"; else fail "$1"; fi
-}
-
-# run COMMAND...: standard output to $tmp/out, standard error to $tmp/err,
-# exit status in $rc.
-run() {
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-}
 
 # Exactly one line on stderr, and it names $1.
 one_line_naming() {
@@ -612,5 +588,4 @@ check "inrenc --threads x: exit 2" 'usage_error "$inrenc" --threads x "$img" "$y
 check "inrenc --steps without argument: exit 2" 'usage_error "$inrenc" "$img" "$y" --steps'
 check "inrenc usage errors leave no output file" '[ ! -e "$y" ] && [ ! -e "$tmp/z.inrf" ]'
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

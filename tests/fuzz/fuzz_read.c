@@ -10,6 +10,7 @@
 
 #include "../../libinrf/bytes.h"
 #include "../../libinrf/format.h"
+#include "fuzz_twice.h"
 #include "inrf/inrf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -66,13 +67,5 @@ static void one_input(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    one_input(data, size);
-    uint8_t *copy = malloc(size ? size : 1);
-    if (!copy)
-        return 0;
-    memcpy(copy, data, size);
-    fix_checksums(copy, size);
-    one_input(copy, size);
-    free(copy);
-    return 0;
+    return fuzz_twice(data, size, one_input, fix_checksums);
 }
