@@ -57,6 +57,21 @@ run "$inrtrain" --train "$tmp/train.inrpack" --test "$tmp/train.inrpack" --epoch
 check "resume equals the uninterrupted run, bit for bit" \
     '[ "$rc" -eq 0 ] && cmp -s "$tmp/a.model" "$tmp/b.model"'
 
+# Ctrl-C: the last finished epoch stays in the checkpoint, no model
+"$inrtrain" --train "$tmp/train.inrpack" --epochs 100000 $small -o "$tmp/i.model" 2>"$tmp/err" &
+pid=$!
+waited=0
+while [ ! -s "$tmp/i.model.ckpt" ] && [ $waited -lt 300 ]; do
+    sleep 0.05
+    waited=$((waited + 1))
+done
+kill -INT $pid
+wait $pid
+rc=$?
+check "Ctrl-C: exit 1, the checkpoint kept, no model, how to resume" \
+    '[ "$rc" -eq 1 ] && [ -s "$tmp/i.model.ckpt" ] && [ ! -e "$tmp/i.model" ] &&
+     grep -q "interrupted; .* rerun with --resume" "$tmp/err"'
+
 run "$inrtrain" --eval "$tmp/a.model" --test "$tmp/train.inrpack" --threads 2
 check "--eval prints the accuracy" '[ "$rc" -eq 0 ] && grep -q "12 images, accuracy [0-9.]*%" "$tmp/out"'
 run "$inrtrain" --predict "$tmp/a.model" "$src/cars/c0.png" "$src/dots/d1.png"
