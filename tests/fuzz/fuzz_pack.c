@@ -8,7 +8,7 @@
 
 #include "../../libinrf/bytes.h"
 #include "../../libinrf/format.h"
-#include "fuzz_twice.h"
+#include "harness.h"
 #include "inrf/inrf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
