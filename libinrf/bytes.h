@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "inrf/siren_math.h"
+
 static inline uint16_t inrf_ld16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static inline uint32_t inrf_ld32(const uint8_t *p)
 {
@@ -40,31 +42,7 @@ static inline void inrf_stf32(uint8_t *p, float f)
     inrf_st32(p, u);
 }
 
-/* float to binary16, round to nearest even; values beyond the binary16
- * range saturate to +-65504 (the spec forbids Inf). */
-static inline uint16_t inrf_f32_to_f16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000u;
-    uint32_t ax = x & 0x7fffffffu;
-    if (ax >= 0x477fe000u) /* >= 65520 rounds to Inf: saturate (and NaN) */
-        return (uint16_t)(sign | 0x7bffu);
-    if (ax < 0x38800000u) { /* below 2^-14: subnormal or zero */
-        if (ax < 0x33000000u) /* below 2^-25: rounds to 0 */
-            return (uint16_t)sign;
-        uint32_t e = ax >> 23, m = (ax & 0x7fffffu) | 0x800000u;
-        uint32_t shift = 126 - e; /* 14..24 */
-        uint32_t half = m >> shift, rem = m & ((1u << shift) - 1), mid = 1u << (shift - 1);
-        if (rem > mid || (rem == mid && (half & 1)))
-            half++;
-        return (uint16_t)(sign | half);
-    }
-    uint32_t h = ((ax - 0x38000000u) >> 13); /* rebias exponent */
-    uint32_t rem = ax & 0x1fffu;
-    if (rem > 0x1000u || (rem == 0x1000u && (h & 1)))
-        h++;
-    return (uint16_t)(sign | h);
-}
+/* inrf_f32_to_f16 (float to binary16, round to nearest even, saturating)
+ * lives in siren_math.h, shared with the GPU encoder. */
 
 #endif /* INRF_BYTES_H */

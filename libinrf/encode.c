@@ -12,7 +12,9 @@
 #include "config.h"
 #include "bytes.h"
 #include "cpu.h"
+#include "encode_internal.h"
 #include "inrf/siren_math.h"
+#include "inrf/train_math.h"
 #include "internal.h"
 #include "train.h"
 
@@ -30,19 +32,10 @@ void inrf_encode_options_init_(inrf_encode_options *opt, int abi)
 
 /* ------------------------------------------------------------- schedule */
 
-typedef struct preset_info {
-    unsigned layers, hidden;
-    float omega_first;    /* measured: 15 beats the customary 30 by 1.5 dB on CIFAR-10 */
-    float lr;             /* Adam learning rate of stage 1 */
-    int prune20;          /* stage 2 */
-    float pr_lo, pr_hi;   /* dynamic ratio: Pr = slope * PSNR + icpt between */
-    float db_lo, db_hi;   /* the two PSNR knees */
-} preset_info;
-
 /* The paper's architectures and dynamic pruning formulas:
  * cifar10: 0 below 30 dB, 0.05 PSNR - 1.5 up to 35 dB, 0.25 above;
  * flowers, imagenet: 0.2 below 35 dB, 0.04 PSNR - 1.2 up to 40, 0.4 above. */
-static const preset_info presets[4] = {
+static const inrf_preset_info presets[4] = {
     [INRF_PRESET_CIFAR10] = {3, 15, 15.0f, 3e-3f, 0, 0.0f, 0.25f, 30.0f, 35.0f},
     [INRF_PRESET_FLOWERS] = {10, 32, 30.0f, 1e-3f, 1, 0.2f, 0.4f, 35.0f, 40.0f},
     [INRF_PRESET_IMAGENET] = {10, 40, 30.0f, 1e-3f, 1, 0.2f, 0.4f, 35.0f, 40.0f},
@@ -56,7 +49,7 @@ static int auto_preset(const inrf_image *img)
 }
 
 /* Dynamic pruning ratio from the PSNR (linear between the knees). */
-static float dynamic_ratio(const preset_info *p, double psnr)
+float inrf_encode_dynamic_ratio(const inrf_preset_info *p, double psnr)
 {
     if (psnr < p->db_lo)
         return p->pr_lo;
@@ -71,6 +64,42 @@ static int effort_steps(int base, int effort)
 {
     static const float scale[10] = {0, 0.06f, 0.1f, 0.16f, 0.25f, 0.4f, 0.55f, 0.7f, 0.85f, 1.0f};
     return (int)(base * scale[effort] + 0.5f);
+}
+
+/* Retraining after a long fit needs a gentler rate: 0.4x up to 4,000
+ * steps, then 0.4x * 4000 / steps (measured: at effort 9, 0.4x loses
+ * 1.8 dB to pruning where 0.16x loses 0.4). */
+float inrf_encode_stage3_lr(int s3) { return s3 > 4000 ? 0.4f * 4000.0f / s3 : 0.4f; }
+
+inrf_status inrf_encode_plan_make(const inrf_image *img, const inrf_encode_options *opt,
+                                  inrf_encode_plan *plan)
+{
+    int preset = opt->preset ? opt->preset : auto_preset(img);
+    const inrf_preset_info *pi = &presets[preset];
+    inrf_arch *a = &plan->arch;
+    plan->preset = pi;
+    inrf_arch_siren(a, img->width, img->height, img->channels,
+                    (uint8_t)(opt->layers ? opt->layers : (int)pi->layers),
+                    (uint16_t)(opt->hidden ? opt->hidden : (int)pi->hidden));
+    a->omega_first = opt->omega_first > 0 ? opt->omega_first : pi->omega_first;
+    if (opt->omega_hidden > 0)
+        a->omega_hidden = opt->omega_hidden;
+    inrf_status st = inrf_arch_check(a);
+    if (st != INRF_OK)
+        return st;
+    plan->lr = opt->lr > 0 ? opt->lr : pi->lr;
+    int s1 = opt->steps ? opt->steps : effort_steps(5000, opt->effort);
+    int s2 = pi->prune20 && opt->prune ? effort_steps(10000, opt->effort) : 0;
+    int s3 = opt->prune ? effort_steps(10000, opt->effort) : 0;
+    int s4 = opt->quant != INRF_QUANT_NONE && opt->qat ? effort_steps(2500, opt->effort) : 0;
+    if (opt->steps && opt->prune) /* explicit fit steps: the others follow */
+        s2 = pi->prune20 ? opt->steps : 0, s3 = opt->steps;
+    if (opt->steps && s4)
+        s4 = opt->steps / 2;
+    plan->s1 = s1, plan->s2 = s2, plan->s3 = s3, plan->s4 = s4;
+    /* with a target, fitting stops a margin above it for quantisation */
+    plan->stop = opt->target_psnr > 0 ? opt->target_psnr + 0.5 : 0;
+    return INRF_OK;
 }
 
 /* ---------------------------------------------------------------- state */
@@ -99,7 +128,7 @@ typedef struct trainer {
     int half_io;
 } trainer;
 
-static double now(void)
+double inrf_encode_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -113,8 +142,6 @@ static uint64_t next_rand(uint64_t *s)
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
 }
-
-static float round_half(float v) { return inrf_f16_to_f32(inrf_f32_to_f16(v)); }
 
 /* What the file will hold for the current float weights: the encodings of
  * stage 4 applied to a copy (straight-through estimator: gradients flow
@@ -134,20 +161,17 @@ static void fake_quantise(const trainer *t, const float *src, float *dst)
                 float *w = W + r * span, amax = 0.0f;
                 for (size_t i = 0; i < span; i++)
                     amax = fmaxf(amax, fabsf(w[i]));
-                float s = amax > 0.0f ? amax / 127.0f : 1.0f;
-                for (size_t i = 0; i < span; i++) {
-                    float q = rintf(w[i] / s);
-                    q = q > 127.0f ? 127.0f : (q < -127.0f ? -127.0f : q);
-                    w[i] = q * s;
-                }
+                float s = inrf_tm_int8_scale(amax);
+                for (size_t i = 0; i < span; i++)
+                    w[i] = inrf_tm_int8_round(w[i], s);
             }
         } else if (!hidden && t->half_io) {
             for (size_t i = 0; i < (size_t)in * out; i++)
-                W[i] = round_half(W[i]);
+                W[i] = inrf_tm_round_half(W[i]);
         }
         if (t->half_io)
             for (unsigned j = 0; j < out; j++)
-                b[j] = round_half(b[j]);
+                b[j] = inrf_tm_round_half(b[j]);
     }
 }
 
@@ -215,7 +239,6 @@ static double psnr_of_mse(double mse) { return mse > 0 ? 10.0 * log10(1.0 / mse)
 static double run_stage(trainer *t, int stage, int steps, float lr0, double stop_psnr)
 {
     const size_t P = t->net.nparams;
-    const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
     double best = -1.0;
     int s = 0;
     t->prog.stage = stage;
@@ -234,23 +257,17 @@ static double run_stage(trainer *t, int stage, int steps, float lr0, double stop
             t->prog.psnr = psnr;
             t->prog.best_psnr = best;
             t->prog.step = t->steps_done + s;
-            t->prog.seconds = now() - t->t0;
+            t->prog.seconds = inrf_encode_now() - t->t0;
             if (t->opt->progress(&t->prog, t->opt->user))
                 return -1.0;
         }
         if (s == steps || (stop_psnr > 0 && best >= stop_psnr))
             break;
-        float lr = lr0 * (0.05f + 0.95f * 0.5f * (1.0f + cosf((float)M_PI * s / steps)));
-        t->step_total++;
-        float c1 = 1.0f / (1.0f - powf(b1, (float)t->step_total));
-        float c2 = 1.0f / (1.0f - powf(b2, (float)t->step_total));
-        for (size_t k = 0; k < P; k++) {
-            float g = t->grad[k];
-            t->m[k] = b1 * t->m[k] + (1 - b1) * g;
-            t->v[k] = b2 * t->v[k] + (1 - b2) * g * g;
-            float upd = lr * (t->m[k] * c1) / (sqrtf(t->v[k] * c2) + eps);
-            t->params[k] = t->keep[k] ? t->params[k] - upd : 0.0f;
-        }
+        float lr = inrf_tm_lr(lr0, s, steps), c1, c2;
+        inrf_tm_adam_corrections(++t->step_total, &c1, &c2);
+        for (size_t k = 0; k < P; k++)
+            t->params[k] = inrf_tm_adam(t->params[k], &t->m[k], &t->v[k], t->grad[k], lr, c1, c2,
+                                        t->keep[k]);
     }
     t->steps_done += s < steps ? s : steps;
     memcpy(t->params, t->best, P * sizeof(float));
@@ -259,13 +276,13 @@ static double run_stage(trainer *t, int stage, int steps, float lr0, double stop
 
 /* Prunes the hidden layers (sine layers 1..L-1) to `ratio` of their weights
  * by magnitude, layer by layer (L1-unstructured). */
-static void prune_hidden(trainer *t, float ratio)
+void inrf_prune_hidden(const inrf_train_net *n, float *params, uint8_t *keep_all, float *m,
+                       float *v, float ratio)
 {
-    const inrf_train_net *n = &t->net;
     for (unsigned l = 1; l < n->layers; l++) {
         size_t cnt = (size_t)n->in[l] * n->out[l], drop = (size_t)(ratio * cnt + 0.5f);
-        float *W = t->params + n->woff[l];
-        uint8_t *keep = t->keep + n->woff[l];
+        float *W = params + n->woff[l];
+        uint8_t *keep = keep_all + n->woff[l];
         float *mag = malloc(cnt * sizeof(float));
         if (!mag)
             return; /* pruning is an optimisation; skip it */
@@ -273,13 +290,13 @@ static void prune_hidden(trainer *t, float ratio)
             mag[i] = keep[i] ? fabsf(W[i]) : -1.0f;
         /* threshold = the drop-th smallest magnitude (selection by sort) */
         for (size_t i = 1; i < cnt; i++) {
-            float v = mag[i];
+            float val = mag[i];
             size_t j = i;
-            while (j > 0 && mag[j - 1] > v) {
+            while (j > 0 && mag[j - 1] > val) {
                 mag[j] = mag[j - 1];
                 j--;
             }
-            mag[j] = v;
+            mag[j] = val;
         }
         float thr = drop ? mag[drop - 1] : -1.0f;
         size_t dropped = 0;
@@ -292,33 +309,40 @@ static void prune_hidden(trainer *t, float ratio)
         free(mag);
     }
     for (size_t k = 0; k < n->nparams; k++)
-        if (!t->keep[k])
-            t->m[k] = t->v[k] = 0.0f;
+        if (!keep_all[k])
+            m[k] = v[k] = 0.0f;
 }
 
-static float pruned_fraction(const trainer *t)
+static void prune_hidden(trainer *t, float ratio)
+{
+    inrf_prune_hidden(&t->net, t->params, t->keep, t->m, t->v, ratio);
+}
+
+float inrf_pruned_fraction(const inrf_train_net *n, const uint8_t *keep)
 {
     size_t all = 0, off = 0;
-    for (unsigned l = 1; l < t->net.layers; l++) {
-        size_t cnt = (size_t)t->net.in[l] * t->net.out[l];
+    for (unsigned l = 1; l < n->layers; l++) {
+        size_t cnt = (size_t)n->in[l] * n->out[l];
         all += cnt;
         for (size_t i = 0; i < cnt; i++)
-            off += !t->keep[t->net.woff[l] + i];
+            off += !keep[n->woff[l] + i];
     }
     return all ? (float)off / all : 0.0f;
 }
 
+static float pruned_fraction(const trainer *t) { return inrf_pruned_fraction(&t->net, t->keep); }
+
 /* ------------------------------------------------------------ the model */
 
 /* Builds the file's model from float weights: masks, then encodings. */
-static inrf_status make_model(const trainer *t, const inrf_arch *arch, const float *params,
-                              inrf_model **out)
+inrf_status inrf_encode_make_model(const inrf_train_net *n, const uint8_t *keep, int quant,
+                                   int half_io, const inrf_arch *arch, const float *params,
+                                   inrf_model **out)
 {
     inrf_model *m;
     inrf_status st = inrf_model_create(arch, &m);
     if (st != INRF_OK)
         return st;
-    const inrf_train_net *n = &t->net;
     for (unsigned l = 0; l <= n->layers && st == INRF_OK; l++) {
         inrf_layer *L = &m->layer[l];
         size_t cnt = (size_t)L->in * L->out;
@@ -328,9 +352,9 @@ static inrf_status make_model(const trainer *t, const inrf_arch *arch, const flo
          * weights as zeros) unless the bitmap saves bytes. */
         size_t kept = 0;
         for (size_t i = 0; i < cnt; i++)
-            kept += t->keep[n->woff[l] + i];
-        int hidden_q = l > 0 && l < n->layers && t->quant_mode != INRF_QUANT_NONE;
-        size_t vb = hidden_q ? 1 : t->half_io ? 2 : 4;
+            kept += keep[n->woff[l] + i];
+        int hidden_q = l > 0 && l < n->layers && quant != INRF_QUANT_NONE;
+        size_t vb = hidden_q ? 1 : half_io ? 2 : 4;
         if (kept < cnt && (cnt + 7) / 8 + kept * vb < cnt * vb) {
             uint8_t *mask = calloc((cnt + 7) / 8, 1);
             if (!mask) {
@@ -338,21 +362,21 @@ static inrf_status make_model(const trainer *t, const inrf_arch *arch, const flo
                 break;
             }
             for (size_t i = 0; i < cnt; i++)
-                if (t->keep[n->woff[l] + i])
+                if (keep[n->woff[l] + i])
                     mask[i >> 3] |= (uint8_t)(1u << (i & 7));
             st = inrf_layer_set_mask(m, l, mask);
             free(mask);
         }
         int hidden = l > 0 && l < n->layers;
         inrf_encoding enc = INRF_ENC_F32;
-        if (hidden && t->quant_mode == INRF_QUANT_INT8)
+        if (hidden && quant == INRF_QUANT_INT8)
             enc = INRF_ENC_INT8;
-        else if (hidden && t->quant_mode == INRF_QUANT_INT8_ROW)
+        else if (hidden && quant == INRF_QUANT_INT8_ROW)
             enc = INRF_ENC_INT8_ROW;
-        else if (!hidden && t->half_io)
+        else if (!hidden && half_io)
             enc = INRF_ENC_F16;
         if (st == INRF_OK)
-            st = inrf_layer_encode(m, l, enc, t->half_io ? INRF_ENC_F16 : INRF_ENC_F32);
+            st = inrf_layer_encode(m, l, enc, half_io ? INRF_ENC_F16 : INRF_ENC_F32);
     }
     if (st != INRF_OK) {
         inrf_model_free(m);
@@ -362,8 +386,15 @@ static inrf_status make_model(const trainer *t, const inrf_arch *arch, const flo
     return INRF_OK;
 }
 
+static inrf_status make_model(const trainer *t, const inrf_arch *arch, const float *params,
+                              inrf_model **out)
+{
+    return inrf_encode_make_model(&t->net, t->keep, t->quant_mode, t->half_io, arch, params, out);
+}
+
 /* PSNR of a model decoded at the source size against the source. */
-static inrf_status model_psnr(const inrf_model *m, const inrf_image *img, int threads, double *psnr)
+inrf_status inrf_encode_model_psnr(const inrf_model *m, const inrf_image *img, int threads,
+                                   double *psnr)
 {
     size_t n = (size_t)img->width * img->height * img->channels;
     uint8_t *px = malloc(n);
@@ -379,7 +410,7 @@ static inrf_status model_psnr(const inrf_model *m, const inrf_image *img, int th
     return st;
 }
 
-static size_t file_bytes(const inrf_model *m)
+size_t inrf_encode_file_bytes(const inrf_model *m)
 {
     void *d;
     size_t n = 0;
@@ -391,7 +422,7 @@ static size_t file_bytes(const inrf_model *m)
 
 /* --------------------------------------------------------------- driver */
 
-static inrf_status check_options(const inrf_image *img, const inrf_encode_options *o)
+inrf_status inrf_encode_check(const inrf_image *img, const inrf_encode_options *o)
 {
     if (!img || !img->pixels || (img->channels != 1 && img->channels != 3) || !img->width ||
         !img->height)
@@ -405,6 +436,43 @@ static inrf_status check_options(const inrf_image *img, const inrf_encode_option
         !(o->omega_first >= 0 && o->omega_first < 1e4) ||
         !(o->omega_hidden >= 0 && o->omega_hidden < 1e4) || !(o->target_psnr >= 0))
         return inrf_fail(INRF_E_INVALID_ARG, "encode: an option is out of range");
+    return INRF_OK;
+}
+
+void inrf_train_net_init(inrf_train_net *n, const inrf_arch *a)
+{
+    memset(n, 0, sizeof *n);
+    n->layers = a->layers;
+    n->omega_first = a->omega_first;
+    n->omega_hidden = a->omega_hidden;
+    size_t off = 0;
+    for (unsigned l = 0; l <= a->layers; l++) {
+        inrf_layer_shape(a, l, &n->in[l], &n->out[l]);
+        n->woff[l] = off;
+        off += (size_t)n->in[l] * n->out[l];
+        n->boff[l] = off;
+        off += n->out[l];
+        if (l < a->layers && n->out[l] > n->max_width)
+            n->max_width = n->out[l];
+    }
+    n->nparams = off;
+}
+
+/* SIREN initialisation, through the model so that it is the library's. */
+inrf_status inrf_encode_init_params(const inrf_train_net *n, const inrf_arch *a, uint64_t seed,
+                                    float *params)
+{
+    inrf_model *init;
+    inrf_status st = inrf_model_create(a, &init);
+    if (st != INRF_OK)
+        return st;
+    inrf_model_init(init, seed);
+    for (unsigned l = 0; l <= a->layers; l++) {
+        memcpy(params + n->woff[l], init->layer[l].w,
+               (size_t)init->layer[l].in * init->layer[l].out * sizeof(float));
+        memcpy(params + n->boff[l], init->layer[l].b, init->layer[l].out * sizeof(float));
+    }
+    inrf_model_free(init);
     return INRF_OK;
 }
 
@@ -442,21 +510,8 @@ static inrf_status trainer_init(trainer *t, const inrf_image *img, const inrf_ar
     t->pass = inrf_cpu_train_pass();
 
     inrf_train_net *n = &t->net;
-    n->layers = a->layers;
-    n->omega_first = a->omega_first;
-    n->omega_hidden = a->omega_hidden;
-    size_t off = 0;
-    for (unsigned l = 0; l <= a->layers; l++) {
-        inrf_layer_shape(a, l, &n->in[l], &n->out[l]);
-        n->woff[l] = off;
-        off += (size_t)n->in[l] * n->out[l];
-        n->boff[l] = off;
-        off += n->out[l];
-        if (l < a->layers && n->out[l] > n->max_width)
-            n->max_width = n->out[l];
-    }
-    n->nparams = off;
-    const size_t P = off;
+    inrf_train_net_init(n, a);
+    const size_t P = n->nparams;
     size_t chunk = (t->batch / INRF_TRAIN_ALIGN + t->threads - 1) / t->threads * INRF_TRAIN_ALIGN;
     t->work_n = (2 + t->channels) * chunk + inrf_train_work_floats(n, chunk);
     t->work_n = (t->work_n + 15) & ~(size_t)15;
@@ -502,52 +557,29 @@ inrf_status inrf_encode(const inrf_image *img, const inrf_encode_options *opt, i
         inrf_encode_options_init(&def);
         opt = &def;
     }
-    inrf_status st = check_options(img, opt);
+    inrf_status st = inrf_encode_check(img, opt);
     if (st != INRF_OK)
         return st;
-    double t0 = now();
-    int preset = opt->preset ? opt->preset : auto_preset(img);
-    const preset_info *pi = &presets[preset];
-    inrf_arch a;
-    inrf_arch_siren(&a, img->width, img->height, img->channels,
-                    (uint8_t)(opt->layers ? opt->layers : (int)pi->layers),
-                    (uint16_t)(opt->hidden ? opt->hidden : (int)pi->hidden));
-    a.omega_first = opt->omega_first > 0 ? opt->omega_first : pi->omega_first;
-    if (opt->omega_hidden > 0)
-        a.omega_hidden = opt->omega_hidden;
-    if ((st = inrf_arch_check(&a)) != INRF_OK)
+    double t0 = inrf_encode_now();
+    inrf_encode_plan plan;
+    if ((st = inrf_encode_plan_make(img, opt, &plan)) != INRF_OK)
         return st;
+    const inrf_preset_info *pi = plan.preset;
+    const inrf_arch a = plan.arch;
 
     trainer t;
     if ((st = trainer_init(&t, img, &a, opt)) != INRF_OK)
         return st;
     t.t0 = t0;
-    /* SIREN initialisation, through the model so that it is the library's */
-    inrf_model *init;
-    if ((st = inrf_model_create(&a, &init)) != INRF_OK) {
+    if ((st = inrf_encode_init_params(&t.net, &a, opt->seed, t.params)) != INRF_OK) {
         trainer_free(&t);
         return st;
     }
-    inrf_model_init(init, opt->seed);
-    for (unsigned l = 0; l <= a.layers; l++) {
-        memcpy(t.params + t.net.woff[l], init->layer[l].w,
-               (size_t)init->layer[l].in * init->layer[l].out * sizeof(float));
-        memcpy(t.params + t.net.boff[l], init->layer[l].b, init->layer[l].out * sizeof(float));
-    }
-    inrf_model_free(init);
 
-    const float lr = opt->lr > 0 ? opt->lr : pi->lr;
-    int s1 = opt->steps ? opt->steps : effort_steps(5000, opt->effort);
-    int s2 = pi->prune20 && opt->prune ? effort_steps(10000, opt->effort) : 0;
-    int s3 = opt->prune ? effort_steps(10000, opt->effort) : 0;
-    int s4 = opt->quant != INRF_QUANT_NONE && opt->qat ? effort_steps(2500, opt->effort) : 0;
-    if (opt->steps && opt->prune) /* explicit fit steps: the others follow */
-        s2 = pi->prune20 ? opt->steps : 0, s3 = opt->steps;
-    if (opt->steps && s4)
-        s4 = opt->steps / 2;
+    const float lr = plan.lr;
+    const int s1 = plan.s1, s2 = plan.s2, s3 = plan.s3, s4 = plan.s4;
     t.prog.steps = s1 + s2 + s3 + s4;
-    /* with a target, fitting stops a margin above it for quantisation */
-    double stop = opt->target_psnr > 0 ? opt->target_psnr + 0.5 : 0;
+    const double stop = plan.stop;
 
     double fp32 = run_stage(&t, 1, s1, lr, stop);
     if (fp32 >= 0 && s2) {
@@ -555,14 +587,10 @@ inrf_status inrf_encode(const inrf_image *img, const inrf_encode_options *opt, i
         fp32 = fmax(fp32, run_stage(&t, 2, s2, lr * 0.4f, stop));
     }
     if (fp32 >= 0 && s3) {
-        float ratio = dynamic_ratio(pi, fp32);
+        float ratio = inrf_encode_dynamic_ratio(pi, fp32);
         if (ratio > pruned_fraction(&t)) {
             prune_hidden(&t, ratio);
-            /* retraining after a long fit needs a gentler rate: 0.4x up to
-             * 4,000 steps, then 0.4x * 4000 / steps (measured: at effort 9,
-             * 0.4x loses 1.8 dB to pruning where 0.16x loses 0.4) */
-            float m3 = s3 > 4000 ? 0.4f * 4000.0f / s3 : 0.4f;
-            double r = run_stage(&t, 3, s3, lr * m3, stop);
+            double r = run_stage(&t, 3, s3, lr * inrf_encode_stage3_lr(s3), stop);
             if (r < 0)
                 fp32 = r;
         }
@@ -585,7 +613,7 @@ inrf_status inrf_encode(const inrf_image *img, const inrf_encode_options *opt, i
     inrf_model *m = NULL;
     st = make_model(&t, &a, t.params, &m);
     /* rate control: prune the hidden layers further until the file fits */
-    size_t bytes = st == INRF_OK ? file_bytes(m) : 0;
+    size_t bytes = st == INRF_OK ? inrf_encode_file_bytes(m) : 0;
     while (st == INRF_OK && opt->max_bytes && bytes > opt->max_bytes) {
         float ratio = pruned_fraction(&t) + 0.1f;
         if (ratio > 0.95f || a.layers < 2) {
@@ -601,17 +629,17 @@ inrf_status inrf_encode(const inrf_image *img, const inrf_encode_options *opt, i
         inrf_model_free(m);
         m = NULL;
         if ((st = make_model(&t, &a, t.params, &m)) == INRF_OK)
-            bytes = file_bytes(m);
+            bytes = inrf_encode_file_bytes(m);
     }
     double psnr = 0;
     if (st == INRF_OK)
-        st = model_psnr(m, img, t.threads, &psnr);
+        st = inrf_encode_model_psnr(m, img, t.threads, &psnr);
     /* with a target: prune further while the decoded file still reaches it,
      * and keep the smallest such file (a bitmap pays only past 1/8 pruned,
      * so a step that reaches the target without shrinking the file goes on) */
     float prune_kept = pruned_fraction(&t);
     if (st == INRF_OK && opt->target_psnr > 0 && psnr > opt->target_psnr && a.layers > 1) {
-        size_t best_bytes = file_bytes(m);
+        size_t best_bytes = inrf_encode_file_bytes(m);
         for (float ratio = prune_kept + 0.1f; ratio < 0.9f; ratio += 0.1f) {
             prune_hidden(&t, ratio);
             if (run_stage(&t, 4, s4 > 0 ? s4 / 2 : 200, lr * 0.1f, 0) < 0) {
@@ -621,15 +649,15 @@ inrf_status inrf_encode(const inrf_image *img, const inrf_encode_options *opt, i
             inrf_model *m2 = NULL;
             double p2 = 0;
             if (make_model(&t, &a, t.params, &m2) != INRF_OK ||
-                model_psnr(m2, img, t.threads, &p2) != INRF_OK || p2 < opt->target_psnr) {
+                inrf_encode_model_psnr(m2, img, t.threads, &p2) != INRF_OK || p2 < opt->target_psnr) {
                 inrf_model_free(m2);
                 break;
             }
-            if (file_bytes(m2) < best_bytes) {
+            if (inrf_encode_file_bytes(m2) < best_bytes) {
                 inrf_model_free(m);
                 m = m2;
                 psnr = p2;
-                best_bytes = file_bytes(m);
+                best_bytes = inrf_encode_file_bytes(m);
                 prune_kept = pruned_fraction(&t);
             } else {
                 inrf_model_free(m2);
@@ -645,8 +673,8 @@ inrf_status inrf_encode(const inrf_image *img, const inrf_encode_options *opt, i
     if (stats) {
         stats->psnr = psnr;
         stats->psnr_fp32 = fp32;
-        stats->bytes = file_bytes(m);
-        stats->seconds = now() - t0;
+        stats->bytes = inrf_encode_file_bytes(m);
+        stats->seconds = inrf_encode_now() - t0;
         stats->steps = t.steps_done;
         stats->prune_ratio = prune_kept;
         stats->layers = a.layers;

@@ -139,4 +139,33 @@ INRF_HD float inrf_f16_to_f32(uint16_t h)
     return sign ? -mag : mag;
 }
 
+/* Float to IEEE binary16 bits, round to nearest even; values beyond the
+ * binary16 range saturate to +-65504 and NaN becomes 65504 (the spec
+ * forbids Inf and NaN). Host and device alike, so that the GPU encoder's
+ * fake quantisation rounds exactly as the writer (write.c) does. */
+INRF_HD uint16_t inrf_f32_to_f16(float f)
+{
+    union { float f; uint32_t u; } v;
+    v.f = f;
+    uint32_t sign = (v.u >> 16) & 0x8000u;
+    uint32_t ax = v.u & 0x7fffffffu;
+    if (ax >= 0x477fe000u) /* >= 65520 rounds to Inf: saturate (and NaN) */
+        return (uint16_t)(sign | 0x7bffu);
+    if (ax < 0x38800000u) { /* below 2^-14: subnormal or zero */
+        if (ax < 0x33000000u) /* below 2^-25: rounds to 0 */
+            return (uint16_t)sign;
+        uint32_t e = ax >> 23, m = (ax & 0x7fffffu) | 0x800000u;
+        uint32_t shift = 126 - e; /* 14..24 */
+        uint32_t half = m >> shift, rem = m & ((1u << shift) - 1), mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (half & 1)))
+            half++;
+        return (uint16_t)(sign | half);
+    }
+    uint32_t h = ((ax - 0x38000000u) >> 13); /* rebias exponent */
+    uint32_t rem = ax & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (h & 1)))
+        h++;
+    return (uint16_t)(sign | h);
+}
+
 #endif /* INRF_SIREN_MATH_H */

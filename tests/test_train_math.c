@@ -1,0 +1,553 @@
+/* test_train_math.c: train_math.h, the training math the GPU encoder runs,
+ * against libinrf's CPU training pass and encoder formulas, and a CPU copy
+ * of the GPU kernel's loop (cpu_run_stage) driving the batch schedule. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "inrf/inrf.h"
+#include "inrf/train_math.h"
+#include "../libinrf/train.h" /* the CPU pass, built into this test (Makefile.am) */
+
+static uint64_t rng_state = 42;
+static double uniform(double lo, double hi)
+{
+    rng_state = inrf_tm_mix64(rng_state);
+    return lo + (hi - lo) * (double)(rng_state >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static inrf_arch arch_of(unsigned layers, unsigned width, unsigned channels)
+{
+    inrf_arch a;
+    inrf_arch_siren(&a, 32, 32, (uint8_t)channels, (uint8_t)layers, (uint16_t)width);
+    a.omega_first = 15.0f;
+    return a;
+}
+
+/* The CPU trainer's view of the same network. */
+static inrf_train_net train_net_of(const inrf_tm_net *t)
+{
+    inrf_train_net n;
+    memset(&n, 0, sizeof n);
+    n.layers = t->layers;
+    for (unsigned l = 0; l <= t->layers; l++) {
+        n.in[l] = t->in[l], n.out[l] = t->out[l];
+        n.woff[l] = t->woff[l], n.boff[l] = t->boff[l];
+        if (l < t->layers && t->out[l] > n.max_width)
+            n.max_width = t->out[l];
+    }
+    n.nparams = t->nparams;
+    n.omega_first = t->omega_first, n.omega_hidden = t->omega_hidden;
+    return n;
+}
+
+/* SIREN-like random weights: a trained net's magnitudes, not zeros. */
+static void random_params(const inrf_tm_net *n, float *p)
+{
+    for (unsigned l = 0; l <= n->layers; l++) {
+        double a = l == 0 ? 1.0 / n->in[l] : sqrt(6.0 / n->in[l]) / n->omega_hidden;
+        for (unsigned k = 0; k < n->in[l] * n->out[l]; k++)
+            p[n->woff[l] + k] = (float)uniform(-2 * a, 2 * a);
+        for (unsigned j = 0; j < n->out[l]; j++)
+            p[n->boff[l] + j] = (float)uniform(-0.5, 0.5);
+    }
+}
+
+/* ------------------------------------------------------- gradients */
+
+/* Gradients of scale * SSE over npix pixels (of which valid count) by
+ * train_math.h in chunks of T pixels, as the GPU kernel sums them. */
+static double tm_gradient(const inrf_tm_net *n, const float *w, const float *xy,
+                          const uint8_t *target, size_t npix, size_t valid, unsigned T,
+                          float scale, float *grad)
+{
+    const size_t S = T + 1;
+    const unsigned C = n->out[n->layers];
+    float *cols = calloc((size_t)n->rows * S, sizeof(float));
+    double sse = 0;
+    memset(grad, 0, n->nparams * sizeof(float));
+    for (size_t c0 = 0; c0 < valid; c0 += T) {
+        unsigned cnt = (unsigned)(valid - c0 < T ? valid - c0 : T);
+        for (unsigned t = 0; t < cnt; t++)
+            sse += inrf_tm_pixel(n, w, cols + t, S, xy[c0 + t], xy[npix + c0 + t],
+                                 target + (c0 + t) * C, 2.0f * scale);
+        for (unsigned k = 0; k < n->nparams; k++) {
+            unsigned dr, hr;
+            inrf_tm_param_rows(n, k, &dr, &hr);
+            grad[k] = inrf_tm_param_sum(cols, S, dr, hr, cnt, grad[k]);
+        }
+    }
+    free(cols);
+    return sse;
+}
+
+static void check_gradients(unsigned layers, unsigned width, unsigned C)
+{
+    inrf_arch a = arch_of(layers, width, C);
+    inrf_tm_net n;
+    inrf_tm_net_init(&n, &a);
+    inrf_train_net tn = train_net_of(&n);
+    const size_t npix = 320, valid = 300, P = n.nparams;
+    float *w = malloc(P * sizeof(float)), *g_tm = malloc(P * sizeof(float));
+    float *g_cpu = calloc(P, sizeof(float)), *xy = malloc(2 * npix * sizeof(float));
+    float *y = malloc(C * npix * sizeof(float));
+    uint8_t *target = malloc(C * npix);
+    size_t rows = 2 + C + 2 * tn.max_width;
+    for (unsigned l = 0; l < layers; l++)
+        rows += 2 * n.out[l];
+    float *work = aligned_alloc(64, rows * npix * sizeof(float));
+    random_params(&n, w);
+    for (size_t p = 0; p < npix; p++) {
+        inrf_tm_pixel_xy(p * 7 % 1024, 32, 32, &xy[p], &xy[npix + p]);
+        for (unsigned c = 0; c < C; c++) {
+            target[p * C + c] = (uint8_t)(uniform(0, 256));
+            y[c * npix + p] = target[p * C + c] * (1.0f / 255.0f);
+        }
+    }
+    const float scale = 1.0f / (float)(valid * C);
+    double sse_cpu = inrf_train_pass_generic(&tn, w, xy, y, npix, valid, scale, g_cpu, work);
+    double sse_tm = tm_gradient(&n, w, xy, target, npix, valid, 64, scale, g_tm);
+    /* Float sums of a few hundred terms in other orders: atol relative to
+     * the largest component, rtol to each (measured: differences below
+     * 6e-7 of max |g| + |g|, so the tolerance leaves a factor 30). */
+    float gmax = 0;
+    for (size_t k = 0; k < P; k++)
+        gmax = fmaxf(gmax, fabsf(g_cpu[k]));
+    assert_true(gmax > 0);
+    double worst = 0;
+    for (size_t k = 0; k < P; k++) {
+        double err = fabs(g_tm[k] - g_cpu[k]);
+        worst = fmax(worst, err / (gmax + fabs(g_cpu[k])));
+        if (err > 2e-5 * gmax + 1e-4 * fabs(g_cpu[k]))
+            fail_msg("%ux%u C%u: parameter %zu: train_math %g, CPU pass %g", layers, width, C, k,
+                     g_tm[k], g_cpu[k]);
+    }
+    print_message("%ux%u C%u: worst |difference| / (max |g| + |g|) %.2g\n", layers, width, C,
+                  worst);
+    assert_true(fabs(sse_tm - sse_cpu) <= 1e-5 * sse_cpu);
+    free(w), free(g_tm), free(g_cpu), free(xy), free(y), free(target), free(work);
+}
+
+static void test_gradients(void **state)
+{
+    (void)state;
+    check_gradients(2, 5, 1);
+    check_gradients(2, 5, 3);
+    check_gradients(3, 15, 3);
+    check_gradients(3, 15, 1);
+    check_gradients(1, 7, 3);
+}
+
+/* The column layout: rows in order, parameters where the CPU has them. */
+static void test_layout(void **state)
+{
+    (void)state;
+    inrf_arch a = arch_of(3, 15, 3);
+    inrf_tm_net n;
+    inrf_tm_net_init(&n, &a);
+    assert_int_equal(n.nparams, 573);
+    assert_int_equal(n.hrow[1], 2);
+    assert_int_equal(n.hrow[3], 32);
+    assert_int_equal(n.drow[0], 47);
+    assert_int_equal(n.rows, 47 + 48);
+    unsigned dr, hr;
+    inrf_tm_param_rows(&n, n.boff[3] + 2, &dr, &hr);
+    assert_int_equal(dr, n.drow[3] + 2);
+    assert_int_equal(hr, INRF_TM_BIAS);
+    inrf_tm_param_rows(&n, n.woff[1] + 15 * 4 + 7, &dr, &hr);
+    assert_int_equal(dr, n.drow[1] + 4);
+    assert_int_equal(hr, n.hrow[1] + 7);
+}
+
+/* ------------------------------------------------------------ Adam */
+
+static void test_adam(void **state)
+{
+    (void)state;
+    /* encode.c's formulas as they stood before train_math.h, verbatim */
+    const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+    const float gs[] = {0.0f, 1e-3f, -0.25f, 3.0f, -7e-6f};
+    const int keeps[] = {1, 1, 1, 0, 1};
+    assert_true((float)M_PI == 3.14159265358979323846f);
+    for (long t = 1; t <= 5; t++)
+        for (int s = 0; s < 7; s++) {
+            int steps = 6;
+            float lr0 = 3e-3f;
+            float lr = lr0 * (0.05f + 0.95f * 0.5f * (1.0f + cosf((float)M_PI * s / steps)));
+            float c1 = 1.0f / (1.0f - powf(b1, (float)t));
+            float c2 = 1.0f / (1.0f - powf(b2, (float)t));
+            float lr_tm = inrf_tm_lr(lr0, s, steps), c1_tm, c2_tm;
+            inrf_tm_adam_corrections(t, &c1_tm, &c2_tm);
+            assert_memory_equal(&lr, &lr_tm, sizeof lr);
+            assert_memory_equal(&c1, &c1_tm, sizeof c1);
+            assert_memory_equal(&c2, &c2_tm, sizeof c2);
+            for (int i = 0; i < 5; i++) {
+                float m = 0.01f * (float)i, v = 1e-4f * (float)(i + t), p = 0.5f - (float)i;
+                float mt = m, vt = v, g = gs[i];
+                m = b1 * m + (1 - b1) * g;
+                v = b2 * v + (1 - b2) * g * g;
+                float upd = lr * (m * c1) / (sqrtf(v * c2) + eps);
+                float want = keeps[i] ? p - upd : 0.0f;
+                float got = inrf_tm_adam(p, &mt, &vt, g, lr_tm, c1_tm, c2_tm, keeps[i]);
+                assert_memory_equal(&want, &got, sizeof want);
+                assert_memory_equal(&m, &mt, sizeof m);
+                assert_memory_equal(&v, &vt, sizeof v);
+            }
+        }
+}
+
+/* ------------------------------------------------- fake quantisation */
+
+/* bytes.h's inrf_f32_to_f16 as it stood before it moved to siren_math.h. */
+static uint16_t ref_f32_to_f16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000u;
+    uint32_t ax = x & 0x7fffffffu;
+    if (ax >= 0x477fe000u)
+        return (uint16_t)(sign | 0x7bffu);
+    if (ax < 0x38800000u) {
+        if (ax < 0x33000000u)
+            return (uint16_t)sign;
+        uint32_t e = ax >> 23, m = (ax & 0x7fffffu) | 0x800000u;
+        uint32_t shift = 126 - e;
+        uint32_t half = m >> shift, rem = m & ((1u << shift) - 1), mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (half & 1)))
+            half++;
+        return (uint16_t)(sign | half);
+    }
+    uint32_t h = ((ax - 0x38000000u) >> 13);
+    uint32_t rem = ax & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (h & 1)))
+        h++;
+    return (uint16_t)(sign | h);
+}
+
+static float bits_float(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static void test_f16(void **state)
+{
+    (void)state;
+    for (uint32_t h = 0; h < 65536; h++) {
+        float f = inrf_f16_to_f32((uint16_t)h);
+        assert_int_equal(inrf_f32_to_f16(f), ref_f32_to_f16(f));
+        if (((h >> 10) & 31) != 31) /* finite halves come back as themselves */
+            assert_int_equal(inrf_f32_to_f16(f), h);
+        /* the midpoints to the next half, and just either side of them */
+        float next = inrf_f16_to_f32((uint16_t)(h + 1));
+        float mid = (float)(((double)f + next) / 2);
+        uint32_t mb;
+        memcpy(&mb, &mid, 4);
+        for (int d = -1; d <= 1; d++)
+            assert_int_equal(inrf_f32_to_f16(bits_float(mb + (uint32_t)d)),
+                             ref_f32_to_f16(bits_float(mb + (uint32_t)d)));
+    }
+    /* a sweep of all float bit patterns, NaN and Inf included */
+    for (uint64_t u = 0; u < (1ull << 32); u += 4093)
+        assert_int_equal(inrf_f32_to_f16(bits_float((uint32_t)u)),
+                         ref_f32_to_f16(bits_float((uint32_t)u)));
+}
+
+/* encode.c's fake_quantise as a loop over layers, the reference for the
+ * per-parameter inrf_tm_fake_quant. */
+static void ref_fake_quant(const inrf_tm_net *n, const float *src, float *dst, int quant,
+                           int half_io)
+{
+    memcpy(dst, src, n->nparams * sizeof(float));
+    for (unsigned l = 0; l <= n->layers; l++) {
+        float *W = dst + n->woff[l], *b = dst + n->boff[l];
+        unsigned in = n->in[l], out = n->out[l];
+        int hidden = l > 0 && l < n->layers;
+        if (hidden && quant != INRF_QUANT_NONE) {
+            unsigned rows = quant == INRF_QUANT_INT8_ROW ? out : 1;
+            size_t span = (size_t)in * out / rows;
+            for (unsigned r = 0; r < rows; r++) {
+                float *w = W + r * span, amax = 0.0f;
+                for (size_t i = 0; i < span; i++)
+                    amax = fmaxf(amax, fabsf(w[i]));
+                float s = amax > 0.0f ? amax / 127.0f : 1.0f;
+                for (size_t i = 0; i < span; i++) {
+                    float q = rintf(w[i] / s);
+                    q = q > 127.0f ? 127.0f : (q < -127.0f ? -127.0f : q);
+                    w[i] = q * s;
+                }
+            }
+        } else if (!hidden && half_io) {
+            for (size_t i = 0; i < (size_t)in * out; i++)
+                W[i] = inrf_f16_to_f32(ref_f32_to_f16(W[i]));
+        }
+        if (half_io)
+            for (unsigned j = 0; j < out; j++)
+                b[j] = inrf_f16_to_f32(ref_f32_to_f16(b[j]));
+    }
+}
+
+static void test_fake_quant(void **state)
+{
+    (void)state;
+    inrf_arch a = arch_of(3, 15, 3);
+    inrf_tm_net n;
+    inrf_tm_net_init(&n, &a);
+    float src[573], want[573];
+    random_params(&n, src);
+    for (unsigned j = 0; j < 15; j++) /* an all-zero row: scale 1 */
+        src[n.woff[2] + 3 * 15 + j] = 0.0f;
+    for (int quant = 0; quant <= INRF_QUANT_INT8_ROW; quant++)
+        for (int half = 0; half <= 1; half++) {
+            ref_fake_quant(&n, src, want, quant, half);
+            for (unsigned k = 0; k < n.nparams; k++) {
+                float got = inrf_tm_fake_quant(&n, src, k, quant, half);
+                assert_memory_equal(&got, &want[k], sizeof got);
+            }
+        }
+}
+
+/* ---------------------------- the GPU kernel's loop, on the CPU */
+
+/* Block size of the copy: the kernel's default. */
+enum { T = 128 };
+
+/* The weights a pass sees: the master weights, or their fake-quantised
+ * copy (as the kernel's publish step: read all, then write). */
+static void publish(const inrf_tm_net *n, const float *params, float *w, float *tmp,
+                    const inrf_tm_stage *st)
+{
+    memcpy(w, params, n->nparams * sizeof(float));
+    if (!st->quant && !st->half_io)
+        return;
+    for (unsigned k = 0; k < n->nparams; k++)
+        tmp[k] = inrf_tm_fake_quant(n, w, k, st->quant, st->half_io);
+    memcpy(w, tmp, n->nparams * sizeof(float));
+}
+
+/* One stage of one image, step by step as kernels/encode.cu runs it with
+ * T threads: chunk by chunk, each "thread" a pixel, then each parameter's
+ * sum over the chunk; the loss, the best weights, Adam. */
+static void cpu_image_stage(const inrf_tm_batch *b, const inrf_tm_stage *st, size_t i)
+{
+    const inrf_tm_net *n = &b->net;
+    const unsigned P = n->nparams, C = n->out[n->layers];
+    const size_t S = T + 1;
+    const inrf_image *img = &b->images[i];
+    const uint64_t npix = (uint64_t)img->width * img->height;
+    const int full = b->batch >= npix;
+    const float two_scale = 2.0f * (1.0f / (float)((size_t)b->batch * C));
+    float *params = b->params + i * P, *m = b->m + i * P, *v = b->v + i * P;
+    const uint8_t *keep = b->keep + i * P;
+    float *w = malloc(P * sizeof(float)), *g = malloc(P * sizeof(float));
+    float *tmp = malloc(P * sizeof(float)), *best = malloc(P * sizeof(float));
+    float *cols = malloc((size_t)n->rows * S * sizeof(float));
+    double best_psnr = -1.0;
+    publish(n, params, w, tmp, st);
+    for (int s = 0; s <= st->steps; s++) {
+        float tsse[T] = {0};
+        memset(g, 0, P * sizeof(float));
+        for (uint32_t c0 = 0; c0 < b->batch; c0 += T) {
+            unsigned cnt = b->batch - c0 < T ? b->batch - c0 : T;
+            for (unsigned t = 0; t < cnt; t++) {
+                uint64_t key = ((uint64_t)st->stage << 32) | (uint32_t)s;
+                uint64_t idx = full ? c0 + t : inrf_tm_sample(b->seed, i, key, c0 + t, npix);
+                float x, y;
+                inrf_tm_pixel_xy(idx, img->width, img->height, &x, &y);
+                tsse[t] += inrf_tm_pixel(n, w, cols + t, S, x, y, img->pixels + idx * C,
+                                         two_scale);
+            }
+            for (unsigned k = 0; k < P; k++) {
+                unsigned dr, hr;
+                inrf_tm_param_rows(n, k, &dr, &hr);
+                g[k] = inrf_tm_param_sum(cols, S, dr, hr, cnt, g[k]);
+            }
+        }
+        double sse = 0;
+        for (unsigned t = 0; t < T; t++)
+            sse += tsse[t];
+        double mse = sse / ((double)b->batch * C);
+        double psnr = mse > 0 ? 10.0 * log10(1.0 / mse) : 99.0;
+        if (psnr > best_psnr) {
+            best_psnr = psnr;
+            memcpy(best, params, P * sizeof(float));
+        }
+        if (s == st->steps)
+            break;
+        float lr = inrf_tm_lr(st->lr0, s, st->steps), c1, c2;
+        inrf_tm_adam_corrections(st->t0 + s + 1, &c1, &c2);
+        for (unsigned k = 0; k < P; k++)
+            params[k] = inrf_tm_adam(params[k], &m[k], &v[k], g[k], lr, c1, c2, keep[k]);
+        publish(n, params, w, tmp, st);
+    }
+    memcpy(params, best, P * sizeof(float));
+    b->best_psnr[i] = best_psnr;
+    free(w), free(g), free(tmp), free(best), free(cols);
+}
+
+static inrf_status cpu_run_stage(void *self, const inrf_tm_batch *b, const inrf_tm_stage *st)
+{
+    int *stages = (int *)self;
+    stages[st->stage]++;
+    for (size_t i = 0; i < b->n; i++)
+        if (!b->active || b->active[i])
+            cpu_image_stage(b, st, i);
+    return INRF_OK;
+}
+
+/* A w x h crop of a smooth picture with some texture, different for each k. */
+static inrf_image picture(uint32_t w, uint32_t h, uint8_t channels, int k)
+{
+    inrf_image img;
+    assert_int_equal(inrf_image_alloc(&img, w, h, channels), INRF_OK);
+    for (uint32_t j = 0; j < h; j++)
+        for (uint32_t i = 0; i < w; i++) {
+            double x = (i + 0.5) / w + 0.07 * k, y = (j + 0.5) / h - 0.05 * k;
+            double disc = (x - 0.4) * (x - 0.4) + (y - 0.55) * (y - 0.55) < 0.06 ? 1 : 0;
+            double v[3] = {0.2 + 0.6 * fabs(sin(x)), 0.3 + 0.5 * y * disc + 0.1 * sin(12 * x),
+                           0.5 + 0.3 * sin(6 * (x + y)) * (1 - disc)};
+            for (unsigned c = 0; c < channels; c++)
+                img.pixels[((size_t)j * w + i) * channels + c] =
+                    (uint8_t)lrint(255 * fmin(fmax(v[c], 0), 1));
+        }
+    return img;
+}
+
+/* A few steps of the kernel's loop reduce the loss, with every pixel and
+ * with random batches, and pruned weights stay 0. */
+static void test_fit_steps(void **state)
+{
+    (void)state;
+    enum { N = 2 };
+    inrf_image img[N] = {picture(24, 20, 3, 0), picture(24, 20, 3, 1)};
+    for (int sampled = 0; sampled <= 1; sampled++) {
+        inrf_tm_batch b;
+        memset(&b, 0, sizeof b);
+        inrf_arch a = arch_of(3, 15, 3);
+        inrf_tm_net_init(&b.net, &a);
+        const unsigned P = b.net.nparams;
+        float params[N * 573], m[N * 573] = {0}, v[N * 573] = {0};
+        uint8_t keep[N * 573];
+        double best[N];
+        random_params(&b.net, params);
+        memcpy(params + P, params, P * sizeof(float));
+        memset(keep, 1, sizeof keep);
+        keep[b.net.woff[1] + 5] = keep[P + b.net.woff[2] + 9] = 0;
+        params[b.net.woff[1] + 5] = params[P + b.net.woff[2] + 9] = 0.0f;
+        b.images = img, b.n = N, b.batch = sampled ? 100 : 480, b.seed = 7;
+        b.params = params, b.m = m, b.v = v, b.keep = keep, b.best_psnr = best;
+        inrf_tm_stage st = {1, 0, 3e-3f, 0, 0, 0, NULL, NULL};
+        int stages[5] = {0};
+        assert_int_equal(cpu_run_stage(stages, &b, &st), INRF_OK); /* 0 steps: the loss */
+        double before[N] = {best[0], best[1]};
+        st.steps = 60;
+        assert_int_equal(cpu_run_stage(stages, &b, &st), INRF_OK);
+        for (int i = 0; i < N; i++)
+            assert_true(best[i] > before[i] + 3.0);
+        assert_true(params[b.net.woff[1] + 5] == 0.0f && params[P + b.net.woff[2] + 9] == 0.0f);
+    }
+    for (int i = 0; i < N; i++)
+        inrf_image_free(&img[i]);
+}
+
+/* The batch schedule with the kernel's loop on the CPU against inrf_encode
+ * on the same images: the same stages, files that read back, and PSNRs
+ * within 0.3 dB on average (summation orders differ, so training does). */
+static void test_batch_schedule(void **state)
+{
+    (void)state;
+    enum { N = 6 };
+    inrf_image img[N];
+    for (int k = 0; k < N; k++)
+        img[k] = picture(20, 16, 3, k);
+    inrf_encode_options o;
+    inrf_encode_options_init(&o);
+    o.steps = 200;
+    o.threads = 1;
+    int stages[5] = {0};
+    inrf_batch_trainer tr = {cpu_run_stage, stages};
+    inrf_model *gm[N];
+    inrf_encode_stats gs[N];
+    assert_int_equal(inrf_encode_batch_with(img, N, &o, &tr, gm, gs), INRF_OK);
+    assert_int_equal(stages[1], 1);
+    assert_int_equal(stages[2], 0); /* cifar10 preset: no 20 % round */
+    assert_int_equal(stages[4], 0); /* no qat */
+    double cpu_sum = 0, gpu_sum = 0;
+    for (int k = 0; k < N; k++) {
+        inrf_model *cm;
+        inrf_encode_stats cs;
+        assert_int_equal(inrf_encode(&img[k], &o, &cm, &cs), INRF_OK);
+        void *d;
+        size_t n;
+        inrf_model *r;
+        assert_int_equal(inrf_write_memory(gm[k], NULL, &d, &n), INRF_OK);
+        assert_int_equal(n, gs[k].bytes);
+        assert_int_equal(inrf_read_memory(d, n, NULL, &r), INRF_OK);
+        assert_int_equal(r->layer[1].encoding, INRF_ENC_INT8);
+        assert_int_equal(r->layer[0].encoding, INRF_ENC_F16);
+        assert_true(fabs(r->psnr - gs[k].psnr) < 1e-3);
+        assert_true(fabs(gs[k].psnr_fp32 - cs.psnr_fp32) < 1.0);
+        assert_int_equal(gs[k].steps, cs.steps);
+        assert_true(fabsf(gs[k].prune_ratio - cs.prune_ratio) < 0.02f);
+        cpu_sum += cs.psnr, gpu_sum += gs[k].psnr;
+        inrf_model_free(r);
+        inrf_model_free(cm);
+        inrf_model_free(gm[k]);
+        free(d);
+    }
+    print_message("mean PSNR: inrf_encode %.3f dB, batch schedule %.3f dB\n", cpu_sum / N,
+                  gpu_sum / N);
+    assert_true(fabs(cpu_sum - gpu_sum) / N < 0.3);
+    /* qat: stage 4 runs through the fake quantiser */
+    o.qat = 1;
+    o.steps = 40;
+    assert_int_equal(inrf_encode_batch_with(img, 2, &o, &tr, gm, NULL), INRF_OK);
+    assert_int_equal(stages[4], 1);
+    inrf_model_free(gm[0]);
+    inrf_model_free(gm[1]);
+    for (int k = 0; k < N; k++)
+        inrf_image_free(&img[k]);
+}
+
+static void test_batch_errors(void **state)
+{
+    (void)state;
+    inrf_image img[2] = {picture(16, 16, 3, 0), picture(16, 12, 3, 1)};
+    int stages[5] = {0};
+    inrf_batch_trainer tr = {cpu_run_stage, stages};
+    inrf_model *m[2] = {NULL, NULL};
+    inrf_encode_options o;
+    inrf_encode_options_init(&o);
+    o.steps = 5;
+    assert_int_equal(inrf_encode_batch_with(img, 2, &o, &tr, m, NULL), INRF_E_INVALID_ARG);
+    assert_null(m[0]);
+    assert_int_equal(inrf_encode_batch_with(img, 0, &o, &tr, m, NULL), INRF_E_INVALID_ARG);
+    assert_int_equal(inrf_encode_batch_with(img, 1, &o, NULL, m, NULL), INRF_E_INVALID_ARG);
+    o.target_psnr = 30;
+    assert_int_equal(inrf_encode_batch_with(img, 1, &o, &tr, m, NULL), INRF_E_UNSUPPORTED);
+    assert_int_equal(stages[1], 0);
+    inrf_image_free(&img[0]);
+    inrf_image_free(&img[1]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_layout),
+        cmocka_unit_test(test_gradients),
+        cmocka_unit_test(test_adam),
+        cmocka_unit_test(test_f16),
+        cmocka_unit_test(test_fake_quant),
+        cmocka_unit_test(test_fit_steps),
+        cmocka_unit_test(test_batch_schedule),
+        cmocka_unit_test(test_batch_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
