@@ -11,6 +11,8 @@
 #include "inrf/cuda.h"
 #include "inrf/record.h"
 
+#include "cuda_status.h"
+
 /* The widest sine layer the kernel evaluates in registers/local memory. */
 #define KMAX_WIDTH 64
 #define KMAX_LAYERS INRF_MAX_SINE_LAYERS
@@ -43,23 +45,6 @@ struct inrf_cuda_pack {
     size_t cap;
 };
 
-static inrf_status cuda_fail(cudaError_t e, const char *what)
-{
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s: %s", what, cudaGetErrorString(e));
-    cudaGetLastError(); /* clear a sticky launch error for the next call */
-    return inrf_report(e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver
-                           ? INRF_E_NO_DEVICE
-                           : e == cudaErrorMemoryAllocation ? INRF_E_NOMEM : INRF_E_CUDA,
-                       msg);
-}
-
-#define CK(call, what)                          \
-    do {                                        \
-        cudaError_t e_ = (call);                \
-        if (e_ != cudaSuccess)                  \
-            return cuda_fail(e_, what);         \
-    } while (0)
 
 inrf_status inrf_cuda_devices(int *count)
 {

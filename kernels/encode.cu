@@ -29,6 +29,8 @@
 #include "inrf/cuda.h"
 #include "inrf/train_math.h"
 
+#include "cuda_status.h"
+
 /* Evaluations per launch: progress and Ctrl-C between launches, and no
  * launch long enough to trip a display watchdog. */
 #define EVALS_PER_LAUNCH 250
@@ -49,23 +51,6 @@ typedef struct kargs {
     int quant, half_io;
 } kargs;
 
-static inrf_status cuda_fail(cudaError_t e, const char *what)
-{
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s: %s", what, cudaGetErrorString(e));
-    cudaGetLastError(); /* clear a sticky launch error for the next call */
-    return inrf_report(e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver
-                           ? INRF_E_NO_DEVICE
-                           : e == cudaErrorMemoryAllocation ? INRF_E_NOMEM : INRF_E_CUDA,
-                       msg);
-}
-
-#define CK(call, what)                          \
-    do {                                        \
-        cudaError_t e_ = (call);                \
-        if (e_ != cudaSuccess)                  \
-            return cuda_fail(e_, what);         \
-    } while (0)
 
 /* ----------------------------------------------------------------- kernel */
 

@@ -12,16 +12,7 @@
 #include "golden.h"
 #include "inrf/cuda.h"
 
-static int failures;
-#define CHECK(cond, ...)                                     \
-    do {                                                     \
-        if (!(cond)) {                                       \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                    \
-            fputc('\n', stderr);                             \
-            failures++;                                      \
-        }                                                    \
-    } while (0)
+#include "check.h"
 
 /* binary16 bits to float (the test's own, to stay independent). */
 static float half_to_float(uint16_t h)

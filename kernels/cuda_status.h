@@ -1,0 +1,34 @@
+/* cuda_status.h: CUDA runtime errors as inrf_status values with a message
+ * (inrf_last_error()), for the kernels' host code. Private to kernels/. */
+#ifndef INRF_CUDA_STATUS_H
+#define INRF_CUDA_STATUS_H
+
+#include <cuda_runtime.h>
+#include <stdio.h>
+
+#include "inrf/inrf.h"
+
+/* No device or driver: INRF_E_NO_DEVICE; out of memory: INRF_E_NOMEM;
+ * anything else: INRF_E_CUDA. Clears a sticky launch error so that the
+ * next call starts clean. */
+static inline inrf_status cuda_fail(cudaError_t e, const char *what)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: %s", what, cudaGetErrorString(e));
+    cudaGetLastError();
+    return inrf_report(e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver
+                           ? INRF_E_NO_DEVICE
+                           : e == cudaErrorMemoryAllocation ? INRF_E_NOMEM : INRF_E_CUDA,
+                       msg);
+}
+
+/* Returns the failure of a runtime call from the calling function (a
+ * statement macro: it must return from the caller). */
+#define CK(call, what)                          \
+    do {                                        \
+        cudaError_t e_ = (call);                \
+        if (e_ != cudaSuccess)                  \
+            return cuda_fail(e_, what);         \
+    } while (0)
+
+#endif /* INRF_CUDA_STATUS_H */
