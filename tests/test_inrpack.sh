@@ -176,6 +176,16 @@ check "Ctrl-C: exit 1, says how to resume, journal kept, no pack" \
      [ -s "$out.journal" ] && [ ! -e "$out" ]'
 rm -f "$out.journal"
 
+# --device cuda: a pack that verifies, or (no GPU, no CUDA build) a
+# one-line error and no pack
+# shellcheck disable=SC2086
+run "$inrpack" create "$src" -o "$tmp/gpu.inrpack" $fast --device cuda -q
+check "create --device cuda: a pack, or a clear error" \
+    '{ [ "$rc" -eq 0 ] && "$inrpack" verify -q "$tmp/gpu.inrpack"; } ||
+     { [ "$rc" -eq 1 ] && grep -q "^inrpack: --device cuda: " "$tmp/err" &&
+       [ ! -e "$tmp/gpu.inrpack" ]; }'
+rm -f "$tmp/gpu.inrpack.journal"
+
 # ----------------------------------------------------------- bad sources
 # shellcheck disable=SC2086
 run "$inrpack" create "$src" -o "$tmp/strict.inrpack" $fast --strict
@@ -216,6 +226,7 @@ check "create without -o: exit 2" 'usage "$inrpack" create "$src"'
 check "create with SRC and --list: exit 2" 'usage "$inrpack" create "$src" --list "$tmp/l.tsv" -o "$tmp/u.inrpack"'
 check "create --shard 3/3: exit 2" 'usage "$inrpack" create "$src" -o "$tmp/u.inrpack" --shard 3/3'
 check "create --channels 2: exit 2" 'usage "$inrpack" create "$src" -o "$tmp/u.inrpack" --channels 2'
+check "create --device tpu: exit 2" 'usage "$inrpack" create "$src" -o "$tmp/u.inrpack" --device tpu'
 check "create --effort 0: exit 2" 'usage "$inrpack" create "$src" -o "$tmp/u.inrpack" --effort 0'
 check "extract without -o: exit 2" 'usage "$inrpack" extract "$pack"'
 check "extract index out of range: exit 2" 'usage "$inrpack" extract "$pack" 8 -o "$tmp/u"'

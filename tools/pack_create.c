@@ -12,11 +12,16 @@
 #include <xxhash.h>
 
 #include "cli.h"
+#include "config.h"
 #include "inrpack.h"
+#ifdef INRF_HAVE_CUDA
+#include "inrf/cuda.h"
+#endif
 
 typedef struct create_opts {
     const char *src, *list, *out;
     int preset, effort, jobs, channels, strict, verbosity;
+    int device;                /* 0 cpu, 1 auto (default), 2 cuda */
     unsigned long shard_i, shard_n;
     unsigned long long seed;
 } create_opts;
@@ -36,6 +41,7 @@ static void create_help(void)
            "      --channels N      1 (grey) or 3 (RGB, default)\n"
            "      --seed N          base seed; image p uses seed + p (default 1)\n"
            "      --strict          an unreadable file is an error, not a warning\n"
+           "      --device D        auto (default: the GPU when one is usable), cpu or cuda\n"
            "  -q, --quiet           no progress or summary\n"
            "  -v, --verbose         one line per image\n"
            "  -h, --help            this help\n\n"
@@ -45,7 +51,7 @@ static void create_help(void)
 static int parse_create(int argc, char **argv, create_opts *o)
 {
     enum { OPT_LIST = 256, OPT_PRESET, OPT_EFFORT, OPT_JOBS, OPT_SHARD, OPT_CHANNELS, OPT_SEED,
-           OPT_STRICT };
+           OPT_STRICT, OPT_DEVICE };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},   {"list", required_argument, NULL, OPT_LIST},
         {"preset", required_argument, NULL, OPT_PRESET},
@@ -53,13 +59,14 @@ static int parse_create(int argc, char **argv, create_opts *o)
         {"jobs", required_argument, NULL, OPT_JOBS}, {"shard", required_argument, NULL, OPT_SHARD},
         {"channels", required_argument, NULL, OPT_CHANNELS},
         {"seed", required_argument, NULL, OPT_SEED}, {"strict", no_argument, NULL, OPT_STRICT},
+        {"device", required_argument, NULL, OPT_DEVICE},
         {"quiet", no_argument, NULL, 'q'},          {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     static const char *const presets[] = {"auto", "cifar10", "flowers", "imagenet"};
     unsigned long v;
     int c;
     memset(o, 0, sizeof *o);
-    o->effort = 5, o->channels = 3, o->seed = 1, o->shard_n = 1;
+    o->effort = 5, o->channels = 3, o->seed = 1, o->shard_n = 1, o->device = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:qvh", longopts, NULL)) != -1) {
         switch (c) {
@@ -107,6 +114,16 @@ static int parse_create(int argc, char **argv, create_opts *o)
             break;
         }
         case OPT_STRICT: o->strict = 1; break;
+        case OPT_DEVICE:
+            if (strcmp(optarg, "cpu") == 0)
+                o->device = 0;
+            else if (strcmp(optarg, "auto") == 0)
+                o->device = 1;
+            else if (strcmp(optarg, "cuda") == 0)
+                o->device = 2;
+            else
+                return cli_usage_error("--device: 'auto', 'cpu' or 'cuda', not '%s'", optarg);
+            break;
         case 'q': o->verbosity = -1; break;
         case 'v': o->verbosity = 1; break;
         case 'h': create_help(); return -1;
@@ -128,7 +145,7 @@ static int parse_create(int argc, char **argv, create_opts *o)
 }
 
 /* Everything that shapes the pack: a journal of another job is refused. */
-static uint64_t job_key(const create_opts *o, const src_list *l)
+static uint64_t job_key(const create_opts *o, const src_list *l, int gpu)
 {
     XXH3_state_t *s = XXH3_createState();
     uint64_t key = 0;
@@ -137,9 +154,9 @@ static uint64_t job_key(const create_opts *o, const src_list *l)
     XXH3_64bits_reset(s);
     char head[160];
     int n = snprintf(head, sizeof head, "inrpack 1 preset %d effort %d channels %d seed %llu "
-                     "shard %lu/%lu classes %u images %zu",
+                     "shard %lu/%lu classes %u images %zu%s",
                      o->preset, o->effort, o->channels, o->seed, o->shard_i, o->shard_n,
-                     l->nclasses, l->n);
+                     l->nclasses, l->n, gpu ? " gpu" : "");
     XXH3_64bits_update(s, head, (size_t)n);
     for (uint32_t c = 0; c < l->nclasses; c++)
         XXH3_64bits_update(s, l->classes[c], strlen(l->classes[c]) + 1);
@@ -213,36 +230,33 @@ static inrf_status load_image(const src_item *it, int channels, inrf_image *img)
     return INRF_OK;
 }
 
-/* Encodes item i; on success journals it. Returns 0 on a fatal error. */
-static int encode_one(run *r, size_t i)
+/* Reads item i; 1 when read, 0 when skipped with a warning, -1 when that
+ * is fatal (--strict). Counts the skipped. */
+static int load_one(run *r, size_t i, inrf_image *img)
 {
     const src_item *it = &r->l->item[i];
-    inrf_image img;
-    inrf_status st = load_image(it, r->o->channels, &img);
-    if (st != INRF_OK) {
-        int fatal = r->o->strict;
+    inrf_status st = load_image(it, r->o->channels, img);
+    if (st == INRF_OK)
+        return 1;
+    int fatal = r->o->strict;
 #pragma omp critical(inrpack_state)
-        {
-            if (r->shown)
-                fputc('\n', stderr), r->shown = 0;
-            if (r->o->verbosity >= 0 || fatal)
-                cli_error("%s%s: %s", fatal ? "" : "warning: skipped ", it->path,
-                          inrf_last_error()[0] ? inrf_last_error() : inrf_strerror(st));
-            r->skipped++;
-        }
-        return !fatal;
+    {
+        if (r->shown)
+            fputc('\n', stderr), r->shown = 0;
+        if (r->o->verbosity >= 0 || fatal)
+            cli_error("%s%s: %s", fatal ? "" : "warning: skipped ", it->path,
+                      inrf_last_error()[0] ? inrf_last_error() : inrf_strerror(st));
+        r->skipped++;
     }
-    inrf_encode_options eo;
-    inrf_encode_options_init(&eo);
-    eo.preset = r->o->preset;
-    eo.effort = r->o->effort;
-    eo.seed = r->o->seed + i;
-    eo.threads = 1;
-    eo.progress = stop_encoder;
-    inrf_model *m = NULL;
-    inrf_encode_stats stats;
-    st = inrf_encode(&img, &eo, &m, &stats);
-    inrf_image_free(&img);
+    return fatal ? -1 : 0;
+}
+
+/* Journals the model of item i (st: how its encode went). Returns 0 on a
+ * fatal error. */
+static int record_one(run *r, size_t i, inrf_status st, const inrf_model *m,
+                      const inrf_encode_stats *stats)
+{
+    const src_item *it = &r->l->item[i];
     void *file = NULL;
     size_t size = 0;
     if (st == INRF_OK) {
@@ -251,7 +265,6 @@ static int encode_one(run *r, size_t i)
         wo.compress = 0;
         st = inrf_write_memory(m, &wo, &file, &size);
     }
-    inrf_model_free(m);
     if (st == INRF_E_INTERRUPTED || cli_interrupted) {
         free(file);
         return 0;
@@ -267,20 +280,133 @@ static int encode_one(run *r, size_t i)
         } else {
             r->done[i] = 1;
             r->finished++;
-            r->psnr_sum += stats.psnr;
-            if (stats.psnr < r->psnr_min)
-                r->psnr_min = stats.psnr;
+            r->psnr_sum += stats->psnr;
+            if (stats->psnr < r->psnr_min)
+                r->psnr_min = stats->psnr;
             if (r->o->verbosity > 0) {
                 if (r->shown)
                     fputc('\n', stderr), r->shown = 0;
                 fprintf(stderr, "%s: %s -> %.2f dB, %zu bytes, %.2f s\n", cli_program(), it->rel,
-                        stats.psnr, stats.bytes, stats.seconds);
+                        stats->psnr, stats->bytes, stats->seconds);
             }
             draw_progress(r, 0);
         }
     }
     free(file);
     return ok;
+}
+
+static void encode_options(const run *r, inrf_encode_options *eo, uint64_t seed)
+{
+    inrf_encode_options_init(eo);
+    eo->preset = r->o->preset;
+    eo->effort = r->o->effort;
+    eo->seed = seed;
+    eo->threads = 1;
+    eo->progress = stop_encoder;
+}
+
+/* Encodes item i on this thread and journals it. Returns 0 on a fatal
+ * error. */
+static int encode_one(run *r, size_t i)
+{
+    inrf_image img;
+    int got = load_one(r, i, &img);
+    if (got <= 0)
+        return got == 0;
+    inrf_encode_options eo;
+    encode_options(r, &eo, r->o->seed + i);
+    inrf_model *m = NULL;
+    inrf_encode_stats stats;
+    inrf_status st = inrf_encode(&img, &eo, &m, &stats);
+    inrf_image_free(&img);
+    int ok = record_one(r, i, st, m, &stats);
+    inrf_model_free(m);
+    return ok;
+}
+
+#ifdef INRF_HAVE_CUDA
+/* Orders a chunk's images by size, so that each size is one GPU batch. */
+static const inrf_image *sort_images;
+static int cmp_size(const void *a, const void *b)
+{
+    const inrf_image *x = &sort_images[*(const size_t *)a], *y = &sort_images[*(const size_t *)b];
+    uint64_t kx = (uint64_t)x->width << 32 | x->height, ky = (uint64_t)y->width << 32 | y->height;
+    if (kx != ky)
+        return kx < ky ? -1 : 1;
+    return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+/* --device cuda: the images in chunks, read on the CPU threads, each
+ * chunk's images of one size encoded together on the GPU (the batched
+ * encoder runs libinrf's schedule; every image starts from the seed's
+ * initial weights). Returns 0 on a fatal error. */
+static int encode_gpu(run *r, const size_t *todo, size_t ntodo, int jobs)
+{
+    enum { CHUNK = 4096 };
+    inrf_image *img = calloc(CHUNK, sizeof *img);
+    size_t *order = malloc(CHUNK * sizeof *order);
+    inrf_image *group = malloc(CHUNK * sizeof *group);
+    inrf_model **models = calloc(CHUNK, sizeof *models);
+    inrf_encode_stats *stats = calloc(CHUNK, sizeof *stats);
+    int ok = img && order && group && models && stats;
+    for (size_t k0 = 0; ok && k0 < ntodo && !cli_interrupted; k0 += CHUNK) {
+        size_t n = ntodo - k0 < CHUNK ? ntodo - k0 : CHUNK, nread = 0;
+        int fatal = 0;
+#pragma omp parallel for num_threads(jobs) schedule(dynamic, 8) reduction(| : fatal)
+        for (size_t k = 0; k < n; k++)
+            fatal |= load_one(r, todo[k0 + k], &img[k]) < 0;
+        for (size_t k = 0; k < n; k++)
+            if (img[k].pixels)
+                order[nread++] = k;
+        sort_images = img;
+        qsort(order, nread, sizeof *order, cmp_size);
+        for (size_t g0 = 0, g1; ok && !fatal && g0 < nread; g0 = g1) {
+            const inrf_image *first = &img[order[g0]];
+            for (g1 = g0; g1 < nread && img[order[g1]].width == first->width &&
+                          img[order[g1]].height == first->height;
+                 g1++)
+                group[g1 - g0] = img[order[g1]];
+            inrf_encode_options eo;
+            encode_options(r, &eo, r->o->seed);
+            inrf_status st = inrf_cuda_encode_batch(group, g1 - g0, &eo, 0, models, stats);
+            for (size_t k = g0; ok && k < g1; k++)
+                ok = record_one(r, todo[k0 + order[k]], st, models[k - g0], &stats[k - g0]);
+            for (size_t k = g0; k < g1; k++) {
+                inrf_model_free(models[k - g0]);
+                models[k - g0] = NULL;
+            }
+        }
+        for (size_t k = 0; k < n; k++)
+            inrf_image_free(&img[k]);
+        ok = ok && !fatal;
+    }
+    free(img);
+    free(order);
+    free(group);
+    free(models);
+    free(stats);
+    return ok;
+}
+#endif
+
+/* --device: 1 for the GPU, 0 for the CPU, -1 after printing why not. */
+static int pick_device(const create_opts *o)
+{
+    if (o->device == 0)
+        return 0;
+#ifdef INRF_HAVE_CUDA
+    int n;
+    if (inrf_cuda_devices(&n) == INRF_OK)
+        return 1;
+    if (o->device == 2)
+        cli_error("--device cuda: %s", inrf_last_error());
+    return o->device == 2 ? -1 : 0;
+#else
+    if (o->device == 2)
+        cli_error("--device cuda: this build has no CUDA kernels (configure found no nvcc)");
+    return o->device == 2 ? -1 : 0;
+#endif
 }
 
 /* Journal entries that belong to this job: marked done, stats counted. */
@@ -365,7 +491,8 @@ int pack_create_main(int argc, char **argv)
     inrf_pack_writer *w = NULL;
     rc = CLI_EXIT_FAILURE;
     size_t in_journal = 0;
-    if (!r.done || !journal_open(jpath, job_key(&o, &l), &r.j, &in_journal))
+    int gpu = pick_device(&o);
+    if (gpu < 0 || !r.done || !journal_open(jpath, job_key(&o, &l, gpu), &r.j, &in_journal))
         goto out;
     resume_ctx rc1 = {&r, NULL, 0};
     if (!journal_each(r.j, on_entry, &rc1) || rc1.bad)
@@ -389,8 +516,12 @@ int pack_create_main(int argc, char **argv)
     r.t0 = cli_now_seconds();
     cli_catch_signals(1);
     int fatal = 0;
-#pragma omp parallel for num_threads(jobs) schedule(dynamic, 1)
-    for (size_t k = 0; k < r.todo; k++) {
+#ifdef INRF_HAVE_CUDA
+    if (gpu)
+        fatal = !encode_gpu(&r, todo, r.todo, jobs);
+#endif
+#pragma omp parallel for num_threads(jobs) schedule(dynamic, 1) if (!gpu)
+    for (size_t k = 0; k < (gpu ? 0 : r.todo); k++) {
         int stop;
 #pragma omp atomic read
         stop = fatal;
