@@ -569,7 +569,16 @@ check "inrenc --version" '[ "$rc" -eq 0 ] && grep -q "^inrenc (inrf) " "$tmp/out
 run "$inrenc" --help
 check "inrenc --help" '[ "$rc" -eq 0 ] && grep -q "^Usage: inrenc" "$tmp/out"'
 
+# --device cuda: a file that reads, or a one-line error naming the device
+run "$inrenc" --device cuda --effort 1 "$img" "$tmp/gpu.inrf"
+check "inrenc --device cuda: a file, or a clear error" \
+    '{ [ "$rc" -eq 0 ] && "$inrinfo" -q "$tmp/gpu.inrf"; } ||
+     { [ "$rc" -eq 1 ] && grep -q "^inrenc: --device cuda: " "$tmp/err" && [ ! -e "$tmp/gpu.inrf" ]; }'
+
 y="$tmp/y.inrf"
+check "inrenc --device cuda --max-bytes: exit 2" \
+    'usage_error "$inrenc" --device cuda --max-bytes 900 "$img" "$y"'
+check "inrenc --device tpu: exit 2" 'usage_error "$inrenc" --device tpu "$img" "$y"'
 check "inrenc bad option: exit 2" 'usage_error "$inrenc" --bogus "$img" "$y"'
 check "inrenc without an output: exit 2" 'usage_error "$inrenc" "$img"'
 check "inrenc without arguments: exit 2" 'usage_error "$inrenc"'

@@ -82,6 +82,14 @@ void cli_json_number(FILE *f, double v);
  * the other side rounded to nearest (--size N of inrdec and inrpack). */
 void cli_shorter_side(uint32_t w, uint32_t h, uint32_t n, uint64_t *ow, uint64_t *oh);
 
+/* --device (tools/cli_device.c, linked by the tools that can use the GPU):
+ * parses "auto", "cpu" or "cuda" (1, or 0 after a usage error); then
+ * whether to use the GPU: 1 yes, 0 the CPU (auto without a usable GPU),
+ * -1 after printing why "cuda" cannot be had. */
+enum { CLI_DEVICE_CPU = 0, CLI_DEVICE_AUTO = 1, CLI_DEVICE_CUDA = 2 };
+int cli_parse_device(const char *s, int *device);
+int cli_use_gpu(int device);
+
 /* Ctrl-C and SIGTERM: the first sets cli_interrupted (long jobs poll it
  * and stop cleanly) and removes the temporary files of atomic writes in
  * progress; SA_RESETHAND makes a second one kill. on = 0 restores the

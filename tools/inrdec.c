@@ -138,11 +138,15 @@ static int parse_args(int argc, char **argv, options *o)
             else
                 return cli_usage_error("--format: '%s' is not png or jpeg", optarg);
             break;
-        case OPT_DEVICE:
-            if (strcmp(optarg, "cpu") && strcmp(optarg, "cuda"))
-                return cli_usage_error("--device: 'cpu' or 'cuda', not '%s'", optarg);
-            o->cuda = strcmp(optarg, "cuda") == 0;
+        case OPT_DEVICE: {
+            int d;
+            if (!cli_parse_device(optarg, &d))
+                return CLI_EXIT_USAGE;
+            if (d == CLI_DEVICE_AUTO)
+                return cli_usage_error("--device: 'cpu' or 'cuda' (a single image: no auto)");
+            o->cuda = d == CLI_DEVICE_CUDA;
             break;
+        }
         case OPT_THREADS:
             if (!cli_parse_uint("--threads", optarg, 0, 4096, &v))
                 return CLI_EXIT_USAGE;

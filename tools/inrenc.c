@@ -9,6 +9,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "config.h"
+#ifdef INRF_HAVE_CUDA
+#include "inrf/cuda.h"
+#endif
 
 enum {
     OPT_PRESET = 256,
@@ -31,6 +35,7 @@ enum {
     OPT_THREADS,
     OPT_STATS,
     OPT_COMPARE_JPEG,
+    OPT_DEVICE,
 };
 
 typedef struct options {
@@ -40,6 +45,7 @@ typedef struct options {
     int stats_json;            /* --stats json */
     int compare_jpeg;          /* --compare-jpeg */
     int verbosity;             /* -1 quiet, 0 normal, 1 verbose */
+    int device;                /* CLI_DEVICE_*, default AUTO */
 } options;
 
 /* The best JPEG of the source that fits the .inrf file's size. */
@@ -89,6 +95,7 @@ static void usage(void)
            "      --batch N         pixels per step (default: all, at most 65536)\n"
            "      --seed N          random seed (default 1)\n"
            "      --threads N       threads, 0 = all cores (default 0)\n"
+           "      --device D        auto (the GPU when usable; default), cpu or cuda\n"
            "      --stats json      print the results as JSON on standard output\n"
            "                        (standard error when OUT is '-')\n"
            "      --compare-jpeg    also report the best JPEG of the same size\n"
@@ -185,6 +192,10 @@ static int parse_option(int c, options *o)
         break;
     case OPT_NO_QAT: e->qat = 0; break;
     case OPT_QAT: e->qat = 1; break;
+    case OPT_DEVICE:
+        if (!cli_parse_device(optarg, &o->device))
+            return CLI_EXIT_USAGE;
+        break;
     case OPT_FP32_IO: e->half_io = 0; break;
     case OPT_TARGET_PSNR:
         if (!cli_parse_double("--target-psnr", optarg, 0, 100, &d))
@@ -253,6 +264,7 @@ static int parse_args(int argc, char **argv, options *o)
         {"threads", required_argument, NULL, OPT_THREADS},
         {"stats", required_argument, NULL, OPT_STATS},
         {"compare-jpeg", no_argument, NULL, OPT_COMPARE_JPEG},
+        {"device", required_argument, NULL, OPT_DEVICE},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -284,6 +296,10 @@ static int parse_args(int argc, char **argv, options *o)
     }
     if (o->output == NULL)
         return cli_usage_error("no output: give OUT.inrf (or '-' for standard output)");
+    if (o->device == CLI_DEVICE_CUDA && (o->enc.target_psnr > 0 || o->enc.max_bytes > 0))
+        return cli_usage_error("--target-psnr and --max-bytes run on the CPU only");
+    if (o->enc.target_psnr > 0 || o->enc.max_bytes > 0)
+        o->device = CLI_DEVICE_CPU; /* auto: rate control is the CPU encoder's */
     return -1;
 }
 
@@ -499,7 +515,17 @@ static int run(options *o)
     o->enc.user = &pl;
     cli_catch_signals(1);
     inrf_encode_stats stats;
-    st = inrf_encode(&img, &o->enc, &model, &stats);
+    int gpu = cli_use_gpu(o->device);
+    if (gpu < 0) {
+        progress_clear(&pl);
+        goto done;
+    }
+#ifdef INRF_HAVE_CUDA
+    if (gpu) /* the batched GPU encoder, on a batch of one: the same schedule */
+        st = inrf_cuda_encode_batch(&img, 1, &o->enc, 0, &model, &stats);
+    else
+#endif
+        st = inrf_encode(&img, &o->enc, &model, &stats);
     progress_clear(&pl);
     if (cli_interrupted || st == INRF_E_INTERRUPTED) {
         rc = report_interrupted();
@@ -560,6 +586,7 @@ int main(int argc, char **argv)
 
     cli_init("inrenc");
     inrf_encode_options_init(&o.enc);
+    o.device = CLI_DEVICE_AUTO;
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0)
         return rc;

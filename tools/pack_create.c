@@ -21,7 +21,7 @@
 typedef struct create_opts {
     const char *src, *list, *out;
     int preset, effort, jobs, channels, strict, verbosity;
-    int device;                /* 0 cpu, 1 auto (default), 2 cuda */
+    int device;                /* CLI_DEVICE_*, default AUTO */
     unsigned long shard_i, shard_n;
     unsigned long long seed;
 } create_opts;
@@ -66,7 +66,7 @@ static int parse_create(int argc, char **argv, create_opts *o)
     unsigned long v;
     int c;
     memset(o, 0, sizeof *o);
-    o->effort = 5, o->channels = 3, o->seed = 1, o->shard_n = 1, o->device = 1;
+    o->effort = 5, o->channels = 3, o->seed = 1, o->shard_n = 1, o->device = CLI_DEVICE_AUTO;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:qvh", longopts, NULL)) != -1) {
         switch (c) {
@@ -115,14 +115,8 @@ static int parse_create(int argc, char **argv, create_opts *o)
         }
         case OPT_STRICT: o->strict = 1; break;
         case OPT_DEVICE:
-            if (strcmp(optarg, "cpu") == 0)
-                o->device = 0;
-            else if (strcmp(optarg, "auto") == 0)
-                o->device = 1;
-            else if (strcmp(optarg, "cuda") == 0)
-                o->device = 2;
-            else
-                return cli_usage_error("--device: 'auto', 'cpu' or 'cuda', not '%s'", optarg);
+            if (!cli_parse_device(optarg, &o->device))
+                return CLI_EXIT_USAGE;
             break;
         case 'q': o->verbosity = -1; break;
         case 'v': o->verbosity = 1; break;
@@ -390,25 +384,6 @@ static int encode_gpu(run *r, const size_t *todo, size_t ntodo, int jobs)
 }
 #endif
 
-/* --device: 1 for the GPU, 0 for the CPU, -1 after printing why not. */
-static int pick_device(const create_opts *o)
-{
-    if (o->device == 0)
-        return 0;
-#ifdef INRF_HAVE_CUDA
-    int n;
-    if (inrf_cuda_devices(&n) == INRF_OK)
-        return 1;
-    if (o->device == 2)
-        cli_error("--device cuda: %s", inrf_last_error());
-    return o->device == 2 ? -1 : 0;
-#else
-    if (o->device == 2)
-        cli_error("--device cuda: this build has no CUDA kernels (configure found no nvcc)");
-    return o->device == 2 ? -1 : 0;
-#endif
-}
-
 /* Journal entries that belong to this job: marked done, stats counted. */
 typedef struct resume_ctx {
     run *r;
@@ -491,7 +466,7 @@ int pack_create_main(int argc, char **argv)
     inrf_pack_writer *w = NULL;
     rc = CLI_EXIT_FAILURE;
     size_t in_journal = 0;
-    int gpu = pick_device(&o);
+    int gpu = cli_use_gpu(o.device);
     if (gpu < 0 || !r.done || !journal_open(jpath, job_key(&o, &l, gpu), &r.j, &in_journal))
         goto out;
     resume_ctx rc1 = {&r, NULL, 0};
