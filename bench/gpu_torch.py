@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""gpu_torch.py: the PyTorch baselines of bench/gpu, on the GPU.
+
+Usage: gpu_torch.py [--jpegs LIST.txt] [--steps N]
+
+Prints CSV lines `what,images_per_s,detail`:
+- decode_cifar10 / decode_imagenet: the reference code's way of decoding a
+  batch of SIRENs (one bmm per layer, then sin), 3 x 15 at 32x32 and
+  10 x 40 at 224x224, fp32, random weights of the same shapes;
+- fit_batched: a batched fit of 3 x 15 networks to 32x32 images (one bmm per
+  layer over the whole batch, Adam, full-batch steps), timed over --steps
+  steps and scaled to the paper's 25,000 steps an image;
+- fit_loop: the reference per-image loop (one nn.Module SIREN, one image at
+  a time), likewise scaled;
+- nvjpeg: torchvision.io.decode_jpeg on the GPU, batched, over the JPEGs of
+  --jpegs (Imagenette's 224x224), read into memory first.
+Needs a CUDA build of torch and torchvision; never run by the build.
+"""
+import argparse
+import time
+
+import torch
+
+DEV = "cuda"
+
+
+def timed(fn, reps):
+    fn()
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        fn()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / reps
+
+
+def coords(side):
+    t = (torch.arange(side, device=DEV, dtype=torch.float32) * 2 + 1) / side - 1
+    y, x = torch.meshgrid(t, t, indexing="ij")
+    return torch.stack([x.reshape(-1), y.reshape(-1)], 1)
+
+
+def siren_weights(batch, layers, width, out=3):
+    dims = [2] + [width] * layers + [out]
+    ws = [torch.randn(batch, dims[i + 1], dims[i], device=DEV) * 0.1 for i in range(len(dims) - 1)]
+    bs = [torch.randn(batch, 1, dims[i + 1], device=DEV) * 0.1 for i in range(len(dims) - 1)]
+    return ws, bs
+
+
+def decode(ws, bs, xy, w0=30.0):
+    h = xy.unsqueeze(0).expand(ws[0].shape[0], -1, -1)
+    for i, (w, b) in enumerate(zip(ws, bs)):
+        h = torch.baddbmm(b, h, w.transpose(1, 2))
+        if i + 1 < len(ws):
+            h = torch.sin(w0 * h)
+    return h.clamp(0, 1)
+
+
+def bench_decode(name, layers, width, side, batch, chunk):
+    ws, bs = siren_weights(batch, layers, width)
+    xy = coords(side)
+
+    def run():
+        for c in range(0, batch, chunk):
+            decode([w[c:c + chunk] for w in ws], [b[c:c + chunk] for b in bs], xy)
+
+    t = timed(run, 5)
+    print(f"decode_{name},{batch / t:.0f},{layers}x{width} at {side}x{side} batch {batch}")
+
+
+def bench_fit_batched(steps, batch=4096):
+    ws, bs = siren_weights(batch, 3, 15)
+    params = [p.requires_grad_() for p in ws + bs]
+    opt = torch.optim.Adam(params, lr=3e-3)
+    xy = coords(32)
+    target = torch.rand(batch, 1024, 3, device=DEV)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = ((decode(ws, bs, xy) - target) ** 2).mean()
+        loss.backward()
+        opt.step()
+
+    t = timed(step, steps)
+    print(f"fit_batched,{batch / (t * 25000):.1f},3x15 32x32 batch {batch}: {t * 1e3:.2f} ms a step")
+
+
+def bench_fit_loop(steps):
+    net = torch.nn.Sequential(torch.nn.Linear(2, 15), torch.nn.Linear(15, 15),
+                              torch.nn.Linear(15, 15), torch.nn.Linear(15, 3)).to(DEV)
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    xy = coords(32)
+    target = torch.rand(1024, 3, device=DEV)
+
+    def forward(x):
+        for i, layer in enumerate(net):
+            x = layer(x)
+            if i + 1 < len(net):
+                x = torch.sin(30.0 * x)
+        return x
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = ((forward(xy) - target) ** 2).mean()
+        loss.backward()
+        opt.step()
+
+    t = timed(step, steps)
+    print(f"fit_loop,{1 / (t * 25000):.3f},one image at a time: {t * 1e3:.3f} ms a step")
+
+
+def bench_nvjpeg(listfile, batch=256):
+    import torchvision
+    from torchvision.io import decode_jpeg, read_file
+    paths = [p.strip() for p in open(listfile) if p.strip()]
+    data = [read_file(p) for p in paths]
+
+    def run():
+        for c in range(0, len(data), batch):
+            decode_jpeg(data[c:c + batch], device=DEV)
+
+    t = timed(run, 3)
+    print(f"nvjpeg,{len(data) / t:.0f},{len(data)} JPEGs, batches of {batch}, "
+          f"torchvision {torchvision.__version__}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jpegs")
+    ap.add_argument("--steps", type=int, default=50)
+    a = ap.parse_args()
+    print(f"# torch {torch.__version__}, {torch.cuda.get_device_name(0)}")
+    print("what,images_per_s,detail")
+    bench_decode("cifar10", 3, 15, 32, 65536, 8192)
+    bench_decode("imagenet", 10, 40, 224, 512, 32)
+    bench_fit_batched(a.steps)
+    bench_fit_loop(a.steps)
+    if a.jpegs:
+        bench_nvjpeg(a.jpegs)
+
+
+if __name__ == "__main__":
+    main()
