@@ -215,6 +215,8 @@ check "verify: a damaged header" '[ "$rc" -eq 1 ] && grep -q "header: checksum m
 head -c $((size / 2)) "$pack" >"$tmp/t.inrpack"
 run "$inrpack" info "$tmp/t.inrpack"
 check "info: a truncated pack" '[ "$rc" -eq 1 ] && grep -q "truncated" "$tmp/err"'
+run "$top_builddir/tools/inrinfo" "$pack"
+check "inrinfo on a pack points to inrpack info" '[ "$rc" -eq 1 ] && grep -q "use .inrpack info." "$tmp/err"'
 run "$inrpack" verify "$golden"
 check "verify: not a pack" '[ "$rc" -eq 1 ] && grep -q "not an .inrpack file" "$tmp/err"'
 

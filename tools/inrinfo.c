@@ -231,7 +231,10 @@ static int inspect(const char *path, const options *opt, int *printed, int array
     inrf_status scan_st;
     chunks = scan(data, size, &nchunks, &scan_st);
     if (chunks == NULL || (scan_st != INRF_OK && scan_st != INRF_E_CHECKSUM)) {
-        cli_lib_error(path, scan_st);
+        if (scan_st == INRF_E_NOT_INRF && size >= 8 && memcmp(data, "\x89INPK\r\n\x1a", 8) == 0)
+            cli_error("%s: an .inrpack, not an .inrf: use 'inrpack info'", path);
+        else
+            cli_lib_error(path, scan_st);
         goto done;
     }
     inrf_status st = inrf_read_memory(data, size, &ropt, &model);
