@@ -122,20 +122,54 @@ static void store_tile(const inrf_sink *sink, float *res, unsigned C, int signed
     }
 }
 
+/* What every tile of one grid decode shares. */
+typedef struct grid {
+    const inrf_tile_net *net;
+    inrf_tile_fn forward;
+    const inrf_sink *sink;
+    const float *cx, *cy;
+    uint32_t W;
+    uint64_t npix;
+    unsigned C;
+    int signed_out;
+} grid;
+
+/* Tile t of the grid; scratch: the tile kernel's, then xy and res. */
+static void decode_tile(const grid *g, int64_t t, float *scratch)
+{
+    float *xy = scratch + inrf_tile_scratch_floats(g->net), *res = xy + 2 * INRF_TILE;
+    uint64_t first = (uint64_t)t * INRF_TILE;
+    unsigned count = g->npix - first < INRF_TILE ? (unsigned)(g->npix - first) : INRF_TILE;
+    /* pixel (i, j) of the first sample; then step along the rows (one
+     * division a tile, not two a pixel) */
+    uint32_t i0 = (uint32_t)(first % g->W), j0 = (uint32_t)(first / g->W);
+    uint32_t ii[INRF_TILE], jj[INRF_TILE];
+    for (unsigned p = 0, i = i0, j = j0; p < INRF_TILE; p++) {
+        ii[p] = i, jj[p] = j;
+        if (p + 1 < count && ++i == g->W)
+            i = 0, j++;
+        xy[p] = g->cx[ii[p]];
+        xy[INRF_TILE + p] = g->cy[jj[p]];
+    }
+    g->forward(g->net, xy, res, scratch);
+    store_tile(g->sink, res, g->C, g->signed_out, ii, jj, count, g->sink->stride);
+}
+
 /* Where decoded pixels go (internal.h): evaluates the W x H grid of
- * coordinates cx[i], cy[j] on `threads` threads. */
+ * coordinates cx[i], cy[j] on `threads` threads. One thread (the batch
+ * decoder's case: a sample a thread) runs without an OpenMP region. */
 inrf_status inrf_decode_grid(const inrf_model *m, uint32_t W, uint32_t H, const float *cx,
                              const float *cy, const inrf_sink *sink, int threads)
 {
-    const unsigned C = m->arch.channels;
-    const int signed_out = m->arch.output_map == INRF_OUTPUT_SIGNED;
-    const size_t stride = sink->stride;
     inrf_tile_net net;
     make_net(m, &net);
-    inrf_tile_fn forward = inrf_cpu_tile_forward();
-    const uint64_t npix = (uint64_t)W * H;
-    const int64_t ntiles = (int64_t)((npix + INRF_TILE - 1) / INRF_TILE);
-    const size_t scratch_n = inrf_tile_scratch_floats(&net) + (2 + C) * (size_t)INRF_TILE;
+    const unsigned C = m->arch.channels;
+    const grid g = {&net, inrf_cpu_tile_forward(), sink, cx, cy, W, (uint64_t)W * H, C,
+                    m->arch.output_map == INRF_OUTPUT_SIGNED};
+    const int64_t ntiles = (int64_t)((g.npix + INRF_TILE - 1) / INRF_TILE);
+    const size_t scratch_bytes =
+        ((inrf_tile_scratch_floats(&net) + (2 + C) * (size_t)INRF_TILE) * sizeof(float) + 63) &
+        ~(size_t)63;
     int nomem = 0;
     int nt = threads > 0 ? threads : 1;
 #ifdef _OPENMP
@@ -144,35 +178,26 @@ inrf_status inrf_decode_grid(const inrf_model *m, uint32_t W, uint32_t H, const 
 #endif
     if (nt > ntiles)
         nt = (int)(ntiles > 0 ? ntiles : 1);
-#pragma omp parallel num_threads(nt) if (nt > 1)
+    if (nt == 1) {
+        float *scratch = aligned_alloc(64, scratch_bytes);
+        if (!scratch)
+            return inrf_fail(INRF_E_NOMEM, "decode: out of memory");
+        for (int64_t t = 0; t < ntiles; t++)
+            decode_tile(&g, t, scratch);
+        free(scratch);
+        return INRF_OK;
+    }
+#pragma omp parallel num_threads(nt)
     {
-        float *scratch = aligned_alloc(64, ((scratch_n * sizeof(float)) + 63) & ~(size_t)63);
+        float *scratch = aligned_alloc(64, scratch_bytes);
         if (!scratch) {
 #pragma omp atomic write
             nomem = 1;
         }
-        float *xy = scratch ? scratch + inrf_tile_scratch_floats(&net) : NULL;
-        float *res = xy ? xy + 2 * INRF_TILE : NULL;
 #pragma omp for schedule(dynamic, 4)
-        for (int64_t t = 0; t < ntiles; t++) {
-            if (!scratch)
-                continue;
-            uint64_t first = (uint64_t)t * INRF_TILE;
-            unsigned count = npix - first < INRF_TILE ? (unsigned)(npix - first) : INRF_TILE;
-            /* pixel (i, j) of the first sample; then step along the rows
-             * (one division a tile, not two a pixel) */
-            uint32_t i0 = (uint32_t)(first % W), j0 = (uint32_t)(first / W);
-            uint32_t ii[INRF_TILE], jj[INRF_TILE];
-            for (unsigned p = 0, i = i0, j = j0; p < INRF_TILE; p++) {
-                ii[p] = i, jj[p] = j;
-                if (p + 1 < count && ++i == W)
-                    i = 0, j++;
-                xy[p] = cx[ii[p]];
-                xy[INRF_TILE + p] = cy[jj[p]];
-            }
-            forward(&net, xy, res, scratch);
-            store_tile(sink, res, C, signed_out, ii, jj, count, stride);
-        }
+        for (int64_t t = 0; t < ntiles; t++)
+            if (scratch)
+                decode_tile(&g, t, scratch);
         free(scratch);
     }
     if (nomem)
