@@ -434,18 +434,22 @@ static int on_entry(const journal_entry *e, void *user)
     return 0;
 }
 
-static void summary(const run *r, const src_list *l, const char *out, uint64_t pack_bytes,
-                    uint32_t images)
+static void summary(const run *r, const src_list *l, const char *out, const inrf_pack *p)
 {
-    uint64_t src_bytes = 0;
+    size_t pack_bytes;
+    inrf_pack_bytes(p, &pack_bytes);
+    uint32_t images = inrf_pack_count(p);
+    uint64_t src_bytes = 0, rec_bytes = 0;
     for (size_t i = r->o->shard_i; i < l->n; i += r->o->shard_n)
         src_bytes += l->item[i].bytes;
-    double per = images ? (double)pack_bytes / images : 0.0;
+    for (uint32_t i = 0; i < images; i++)
+        rec_bytes += inrf_pack_get(p, i)->size;
+    double n = images ? images : 1;
     fprintf(stderr,
-            "%s: %s: %u images (%zu skipped), PSNR mean %.2f dB, min %.2f dB; %.0f bytes per "
-            "image; %llu bytes, %.1f%% of the %llu source bytes\n",
+            "%s: %s: %u images (%zu skipped), PSNR mean %.2f dB, min %.2f dB; bytes per image "
+            "%.0f (records) %.0f (pack); %zu bytes, %.1f%% of the %llu source bytes\n",
             cli_program(), out, images, r->skipped, images ? r->psnr_sum / images : 0.0,
-            images ? r->psnr_min : 0.0, per, (unsigned long long)pack_bytes,
+            images ? r->psnr_min : 0.0, rec_bytes / n, pack_bytes / n, pack_bytes,
             src_bytes ? 100.0 * (double)pack_bytes / (double)src_bytes : 0.0,
             (unsigned long long)src_bytes);
 }
@@ -543,9 +547,7 @@ int pack_create_main(int argc, char **argv)
     if (o.verbosity >= 0) {
         inrf_pack *p;
         if (inrf_pack_open(o.out, NULL, &p) == INRF_OK) {
-            size_t bytes;
-            inrf_pack_bytes(p, &bytes);
-            summary(&r, &l, o.out, bytes, inrf_pack_count(p));
+            summary(&r, &l, o.out, p);
             inrf_pack_close(p);
         }
     }
