@@ -439,23 +439,24 @@ inrf_status inrf_encode_check(const inrf_image *img, const inrf_encode_options *
     return INRF_OK;
 }
 
+/* The parameter layout is train_math.h's, which the GPU trainer shares. */
 void inrf_train_net_init(inrf_train_net *n, const inrf_arch *a)
 {
+    inrf_tm_net tm;
+    inrf_tm_net_init(&tm, a);
     memset(n, 0, sizeof *n);
     n->layers = a->layers;
     n->omega_first = a->omega_first;
     n->omega_hidden = a->omega_hidden;
-    size_t off = 0;
     for (unsigned l = 0; l <= a->layers; l++) {
-        inrf_layer_shape(a, l, &n->in[l], &n->out[l]);
-        n->woff[l] = off;
-        off += (size_t)n->in[l] * n->out[l];
-        n->boff[l] = off;
-        off += n->out[l];
+        n->in[l] = tm.in[l];
+        n->out[l] = tm.out[l];
+        n->woff[l] = tm.woff[l];
+        n->boff[l] = tm.boff[l];
         if (l < a->layers && n->out[l] > n->max_width)
             n->max_width = n->out[l];
     }
-    n->nparams = off;
+    n->nparams = tm.nparams;
 }
 
 /* SIREN initialisation, through the model so that it is the library's. */
