@@ -113,7 +113,7 @@ __global__ void decode_batch_kernel(const uint8_t *__restrict__ pack,
                                     const uint32_t *__restrict__ idx,
                                     const float *__restrict__ win, kparams kp, void *out)
 {
-    extern __shared__ float smem[];
+    INRF_DYNAMIC_SHARED(float, smem);
     const int s = blockIdx.x;
     const dev_item it = items[idx[s]];
     const dev_arch *a = &archs[it.arch];
@@ -312,8 +312,8 @@ inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint32_t *indices, s
     kp.zero_outside = o->zero_outside;
     for (int c = 0; c < 3; c++)
         kp.mean[c] = o->mean[c], kp.std[c] = o->std[c];
-    decode_batch_kernel<<<(unsigned)n, BLOCK, p->smem, st>>>(p->bytes, p->items, p->archs, p->idx,
-                                                              windows ? p->win : NULL, kp, out);
+    INRF_LAUNCH(decode_batch_kernel, (unsigned)n, BLOCK, p->smem, st)
+    (p->bytes, p->items, p->archs, p->idx, windows ? p->win : NULL, kp, out);
     CK(cudaGetLastError(), "launching the decode kernel");
     return INRF_OK;
 }

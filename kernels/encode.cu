@@ -131,7 +131,7 @@ __device__ static double step_gradient(const kargs &a, size_t i, int s, const fl
 /* Evaluations s_begin .. s_end - 1 of a stage, for image blockIdx.x. */
 __global__ void encode_stage_kernel(const __grid_constant__ kargs a)
 {
-    extern __shared__ float smem[];
+    INRF_DYNAMIC_SHARED(float, smem);
     const size_t i = blockIdx.x;
     if (a.active && !a.active[i])
         return;
@@ -303,7 +303,7 @@ static inrf_status gpu_run_stage(void *self, const inrf_tm_batch *b, const inrf_
     for (int s0 = 0; s0 <= s->steps; s0 += EVALS_PER_LAUNCH) {
         a.s_begin = s0;
         a.s_end = s0 + EVALS_PER_LAUNCH < s->steps + 1 ? s0 + EVALS_PER_LAUNCH : s->steps + 1;
-        encode_stage_kernel<<<(unsigned)g->n, g->threads, g->smem>>>(a);
+        INRF_LAUNCH(encode_stage_kernel, (unsigned)g->n, g->threads, g->smem, 0)(a);
         CK(cudaGetLastError(), "launching the encode kernel");
         CK(cudaDeviceSynchronize(), "encode kernel");
         if (s->tick && s->tick(s->ctx, a.s_end - 1))

@@ -1,7 +1,9 @@
 /* test_cuda_encode.c: the GPU batch encoder against the CPU encoder on
- * crops of the golden CIFAR model decoded at 32 x 32: files that read back
- * and a mean PSNR within 0.3 dB. Exits 77 (skipped) where no CUDA device
- * is usable. */
+ * synthetic 32 x 32 images (RGB and grey) with every stage of the schedule
+ * (fit, both pruning rounds, quantisation-aware fine-tuning): files that
+ * read back to the PSNR reported, the same step counts, and a mean PSNR
+ * within 0.3 dB of the CPU's. Exits 77 (skipped) where no CUDA device is
+ * usable; the test suite also runs it on the kernel emulator (kernels/emu). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,30 +14,30 @@
 
 #include "check.h"
 
-enum { N = 8 };
+enum { N = 4, SIZE = 32 };
 
-/* Image k: a 32 x 32 crop of the golden model decoded at 48 x 48. */
+/* Image k: smooth waves, an edge and hashed noise of +-8 levels: a fit
+ * that ends near 30 dB, as CIFAR-10 images do, rather than at an exact
+ * reproduction. */
 static int make_images(inrf_image *img)
 {
-    const char *top = getenv("top_srcdir");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/golden/cifar.inrf", top ? top : ".");
-    inrf_model *m;
-    if (inrf_read_file(path, NULL, &m) != INRF_OK) {
-        fprintf(stderr, "%s: %s\n", path, inrf_last_error());
-        return 0;
-    }
     int ok = 1;
     for (int k = 0; k < N && ok; k++) {
-        inrf_decode_options o;
-        inrf_decode_options_init(&o);
-        o.width = o.height = 32;
-        o.canvas_w = o.canvas_h = 48;
-        o.crop_x = (uint32_t)(2 * k), o.crop_y = (uint32_t)(16 - 2 * k);
-        ok = inrf_image_alloc(&img[k], 32, 32, m->arch.channels) == INRF_OK &&
-             inrf_decode_u8(m, &o, img[k].pixels, 0) == INRF_OK;
+        const unsigned C = k == N - 1 ? 1 : 3; /* one grey image */
+        ok = inrf_image_alloc(&img[k], SIZE, SIZE, C) == INRF_OK;
+        for (unsigned y = 0; ok && y < SIZE; y++)
+            for (unsigned x = 0; x < SIZE; x++)
+                for (unsigned c = 0; c < C; c++) {
+                    uint32_t h = (x * 73856093u) ^ (y * 19349663u) ^ (c * 83492791u) ^
+                                 ((uint32_t)k * 2654435761u);
+                    h ^= h >> 13, h *= 0x5bd1e995u, h ^= h >> 15;
+                    double v = 128 + 60 * sin(0.31 * x + 0.17 * y * (1 + k) + c) +
+                               35 * cos(0.05 * x * y + 0.7 * k) + ((int)x > 20 - k ? 30 : -30) +
+                               (double)(h % 17) - 8;
+                    img[k].pixels[(y * SIZE + x) * C + c] =
+                        (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+                }
     }
-    inrf_model_free(m);
     return ok;
 }
 
@@ -74,10 +76,17 @@ int main(void)
     inrf_encode_options o;
     inrf_encode_options_init(&o);
     o.effort = 1;
+    o.steps = 100; /* then 100 + 100 pruning steps and 50 of fine-tuning */
+    o.qat = 1;
     inrf_model *gm[N];
     inrf_encode_stats gs[N];
-    inrf_status st = inrf_cuda_encode_batch(img, N, &o, 0, gm, gs);
+    /* the RGB images in one batch, the grey one in another */
+    inrf_status st = inrf_cuda_encode_batch(img, N - 1, &o, 0, gm, gs);
     CHECK(st == INRF_OK, "gpu encode: %s", inrf_last_error());
+    if (st == INRF_OK) {
+        st = inrf_cuda_encode_batch(img + N - 1, 1, &o, 0, gm + N - 1, gs + N - 1);
+        CHECK(st == INRF_OK, "gpu encode (grey): %s", inrf_last_error());
+    }
     double cpu = 0, gpu = 0;
     for (int k = 0; st == INRF_OK && k < N; k++) {
         inrf_model *cm;
@@ -87,21 +96,24 @@ int main(void)
         CHECK(fabs(p - gs[k].psnr) < 1e-6, "image %d: file %.4f dB, stats %.4f dB", k, p,
               gs[k].psnr);
         CHECK(gs[k].steps == cs.steps, "image %d: %d steps, CPU %d", k, gs[k].steps, cs.steps);
+        CHECK(gm[k]->arch.channels == img[k].channels, "image %d: channels", k);
         printf("image %d: CPU %.3f dB (fp32 %.3f), GPU %.3f dB (fp32 %.3f), %zu / %zu bytes\n",
                k, cs.psnr, cs.psnr_fp32, gs[k].psnr, gs[k].psnr_fp32, cs.bytes, gs[k].bytes);
         cpu += cs.psnr / N, gpu += gs[k].psnr / N;
         inrf_model_free(cm);
         inrf_model_free(gm[k]);
     }
-    printf("mean PSNR: CPU %.3f dB, GPU %.3f dB; GPU %.2f s for %d images\n", cpu, gpu,
-           st == INRF_OK ? gs[0].seconds * N : 0.0, N);
-    CHECK(fabs(cpu - gpu) <= 0.3, "mean PSNR differs by %.3f dB", gpu - cpu);
+    printf("mean PSNR: CPU %.3f dB, GPU %.3f dB\n", cpu, gpu);
+    CHECK(cpu > 20 && fabs(cpu - gpu) <= 0.3, "mean PSNR: CPU %.3f dB, GPU %.3f dB", cpu, gpu);
     /* bad arguments come back as statuses */
     inrf_image odd = img[1];
     odd.width = 16;
     odd.height = 64;
     inrf_image two[2] = {img[0], odd};
     CHECK(inrf_cuda_encode_batch(two, 2, &o, 0, gm, NULL) == INRF_E_INVALID_ARG, "sizes");
+    inrf_image grey_rgb[2] = {img[0], img[N - 1]};
+    CHECK(inrf_cuda_encode_batch(grey_rgb, 2, &o, 0, gm, NULL) == INRF_E_INVALID_ARG,
+          "channels");
     o.target_psnr = 30;
     CHECK(inrf_cuda_encode_batch(img, 1, &o, 0, gm, NULL) == INRF_E_UNSUPPORTED, "target");
     for (int k = 0; k < N; k++)

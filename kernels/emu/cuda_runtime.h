@@ -1,0 +1,187 @@
+/* cuda_runtime.h of the kernel emulator: the part of the CUDA runtime and
+ * device language that kernels/ uses, so that the .cu sources compile as
+ * C++ and their kernels run on the CPU. The test suite builds the kernels
+ * this way (kernels/libinrf_cuda_emu.a) and runs the GPU tests with them
+ * on every machine: the kernels' indexing, shared-memory layout, barriers
+ * and host code are exercised without a GPU. Not a substitute for a GPU
+ * run: memory model and timing are the CPU's.
+ *
+ * Execution model: a launch runs its blocks one after another; a block's
+ * threads are real threads, so __syncthreads is a barrier (ThreadSanitizer
+ * sees the ordering it gives, and reports shared-memory races across
+ * threads as data races). The emulator also checks what a GPU would only
+ * hang or corrupt on:
+ * - a barrier reached from different places by the threads of a block;
+ * - dynamic shared memory: allocated per launch at exactly the requested
+ *   size (AddressSanitizer catches overruns) and filled with 0xff bytes
+ *   (NaN floats, -1 integers) before each block, as is cudaMalloc'd
+ *   memory, so that reads of unwritten memory show;
+ * - launches with more than 48 KiB of dynamic shared memory without
+ *   cudaFuncAttributeMaxDynamicSharedMemorySize, beyond the device's
+ *   opt-in limit, or with more than 1,024 threads a block;
+ * - cudaMemcpy whose pointers are not on the sides its kind names.
+ * INRF_EMU_DEVICES=0 in the environment emulates a machine without a GPU.
+ *
+ * The device emulated: 132 multiprocessors, 227 KiB of opt-in shared
+ * memory a block, 228 KiB and 2,048 threads a multiprocessor (an H100). */
+#ifndef INRF_EMU_CUDA_RUNTIME_H
+#define INRF_EMU_CUDA_RUNTIME_H
+
+#include <stddef.h>
+
+#define INRF_CUDA_EMU 1
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cudaError {
+    cudaSuccess = 0,
+    cudaErrorInvalidValue = 1,
+    cudaErrorMemoryAllocation = 2,
+    cudaErrorInsufficientDriver = 35,
+    cudaErrorNoDevice = 100,
+    cudaErrorInvalidDevice = 101,
+    cudaErrorInvalidConfiguration = 9,
+    cudaErrorLaunchFailure = 719
+} cudaError_t;
+
+typedef enum cudaMemcpyKind {
+    cudaMemcpyHostToHost = 0,
+    cudaMemcpyHostToDevice = 1,
+    cudaMemcpyDeviceToHost = 2,
+    cudaMemcpyDeviceToDevice = 3,
+    cudaMemcpyDefault = 4
+} cudaMemcpyKind;
+
+typedef enum cudaDeviceAttr {
+    cudaDevAttrMaxThreadsPerBlock = 1,
+    cudaDevAttrMaxSharedMemoryPerBlock = 8,
+    cudaDevAttrMultiProcessorCount = 16,
+    cudaDevAttrMaxSharedMemoryPerMultiprocessor = 81,
+    cudaDevAttrMaxSharedMemoryPerBlockOptin = 97
+} cudaDeviceAttr;
+
+typedef enum cudaFuncAttribute {
+    cudaFuncAttributeMaxDynamicSharedMemorySize = 8
+} cudaFuncAttribute;
+
+typedef struct CUstream_st *cudaStream_t;
+
+cudaError_t cudaGetDeviceCount(int *count);
+cudaError_t cudaSetDevice(int device);
+cudaError_t cudaDeviceGetAttribute(int *value, cudaDeviceAttr attr, int device);
+cudaError_t cudaMalloc(void **ptr, size_t size);
+cudaError_t cudaFree(void *ptr);
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t size, cudaMemcpyKind kind);
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t size, cudaMemcpyKind kind,
+                            cudaStream_t stream);
+cudaError_t cudaMemset(void *ptr, int value, size_t size);
+cudaError_t cudaDeviceSynchronize(void);
+cudaError_t cudaStreamSynchronize(cudaStream_t stream);
+cudaError_t cudaGetLastError(void);
+cudaError_t cudaPeekAtLastError(void);
+const char *cudaGetErrorString(cudaError_t error);
+/* The C forms of the function-pointer calls (the C++ templates below). */
+cudaError_t inrf_emu_func_set_attribute(const void *func, cudaFuncAttribute attr, int value);
+cudaError_t inrf_emu_occupancy(int *blocks, const void *func, int threads, size_t smem);
+
+#ifdef __cplusplus
+} /* extern "C" */
+
+#include <tuple>
+
+/* ------------------------------------------------------ the device side */
+
+struct uint3 {
+    unsigned x, y, z;
+};
+struct dim3 {
+    unsigned x, y, z;
+    dim3(unsigned vx = 1, unsigned vy = 1, unsigned vz = 1) : x(vx), y(vy), z(vz) {}
+};
+
+/* __thread, not thread_local: no C++ TLS wrapper functions on every
+ * access (whose null check GCC 12 miscompiles under -fsanitize=null). */
+extern __thread uint3 threadIdx, blockIdx, blockDim, gridDim;
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __grid_constant__
+#define __launch_bounds__(...)
+
+void __syncthreads(void);
+
+namespace inrf_emu {
+/* The block's dynamic shared memory. */
+void *shared_memory(void);
+/* Exchange through the warp: every lane of the calling thread's warp
+ * stores v, and gets the value of lane (its lane + delta) when that lane
+ * is in the warp (else its own). */
+void warp_exchange(const void *v, void *out, size_t size, unsigned mask, int delta);
+
+struct launch_config {
+    dim3 grid, block;
+    size_t smem;
+    const void *func;
+};
+/* Runs body(), the kernel with its arguments, on every thread of every
+ * block; a failed check of the configuration becomes the launch error. */
+void launch(const launch_config &c, void (*body)(void *), void *ctx);
+
+template <class K> struct launcher {
+    K *kernel;
+    launch_config config;
+    template <class... A> void operator()(const A &...args)
+    {
+        struct call {
+            K *kernel;
+            const void *args;
+        };
+        /* each thread calls the kernel with its own copies of the arguments */
+        auto run = [](void *ctx) {
+            call *c = static_cast<call *>(ctx);
+            auto *a = static_cast<const std::tuple<A...> *>(c->args);
+            std::apply(c->kernel, *a);
+        };
+        std::tuple<A...> packed(args...);
+        call c = {kernel, &packed};
+        launch(config, run, &c);
+    }
+};
+} /* namespace inrf_emu */
+
+template <class T> T __shfl_down_sync(unsigned mask, T v, unsigned delta)
+{
+    T out;
+    inrf_emu::warp_exchange(&v, &out, sizeof v, mask, (int)delta);
+    return out;
+}
+
+template <class T> cudaError_t cudaMalloc(T **ptr, size_t size)
+{
+    return cudaMalloc(reinterpret_cast<void **>(ptr), size);
+}
+template <class T> cudaError_t cudaFuncSetAttribute(T *func, cudaFuncAttribute attr, int value)
+{
+    return inrf_emu_func_set_attribute(reinterpret_cast<const void *>(func), attr, value);
+}
+template <class T>
+cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int *blocks, T *func, int threads,
+                                                          size_t smem)
+{
+    return inrf_emu_occupancy(blocks, reinterpret_cast<const void *>(func), threads, smem);
+}
+
+/* kernels/ launches and declares dynamic shared memory through these two
+ * macros (cuda_status.h gives their CUDA forms). */
+#define INRF_DYNAMIC_SHARED(type, name) type *const name = (type *)inrf_emu::shared_memory()
+#define INRF_LAUNCH(kernel, grid, block, smem, stream)                                      \
+    inrf_emu::launcher<decltype(kernel)>{                                                   \
+        kernel, {dim3(grid), dim3(block), (size_t)(smem), reinterpret_cast<const void *>(kernel)}}
+
+#endif /* __cplusplus */
+
+#endif /* INRF_EMU_CUDA_RUNTIME_H */

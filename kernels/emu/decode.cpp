@@ -1,0 +1,2 @@
+/* kernels/decode.cu compiled as C++ for the kernel emulator (cuda_runtime.h). */
+#include "../decode.cu"

@@ -1,0 +1,554 @@
+/* emu.cpp: the kernel emulator's runtime (see cuda_runtime.h): device
+ * memory as host memory with a registry of allocations, launches run block
+ * by block on real threads, barriers and warp exchanges with the checks
+ * that cuda_runtime.h lists. */
+#include "cuda_runtime.h"
+
+#include <condition_variable>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+__thread uint3 threadIdx, blockIdx, blockDim, gridDim;
+
+namespace {
+
+const int kOptinSmem = 227 * 1024, kSmPerDevice = 132, kSmemPerSm = 228 * 1024;
+const int kThreadsPerSm = 2048, kBlocksPerSm = 32, kMaxThreads = 1024;
+const int kDefaultSmem = 48 * 1024;
+const unsigned char kPoison = 0xff;
+
+thread_local cudaError_t last_error = cudaSuccess;
+
+std::mutex registry_mu;
+std::map<uintptr_t, size_t> allocations; /* device memory: start -> size */
+std::map<const void *, int> func_smem;    /* cudaFuncAttributeMaxDynamicSharedMemorySize */
+
+[[noreturn]] void fatal(const char *what)
+{
+    fprintf(stderr, "inrf kernel emulator: %s\n", what);
+    abort();
+}
+
+cudaError_t fail(cudaError_t e)
+{
+    last_error = e;
+    return e;
+}
+
+int devices(void)
+{
+    const char *e = getenv("INRF_EMU_DEVICES");
+    return e ? atoi(e) : 1;
+}
+
+/* Whether [p, p + n) lies in one device allocation (1), in none (0), or
+ * straddles one's edge (-1). */
+int device_side(const void *p, size_t n)
+{
+    std::lock_guard<std::mutex> l(registry_mu);
+    uintptr_t a = (uintptr_t)p;
+    auto it = allocations.upper_bound(a);
+    if (it != allocations.begin()) {
+        auto prev = std::prev(it);
+        if (a < prev->first + prev->second)
+            return a + n <= prev->first + prev->second ? 1 : -1;
+    }
+    if (it != allocations.end() && n && a + n > it->first)
+        return -1;
+    return 0;
+}
+
+/* ---------------------------------------------------------- a block */
+
+struct block_state {
+    std::mutex mu;
+    std::condition_variable cv;
+    unsigned threads = 0;
+    unsigned alive = 0, arrived = 0; /* __syncthreads */
+    unsigned long long gen = 0;
+    const void *site = nullptr;
+    std::vector<unsigned> warp_arrived; /* warp exchanges */
+    std::vector<unsigned long long> warp_gen;
+    std::vector<unsigned char> slots;   /* 8 bytes a thread */
+    unsigned done = 0;                  /* threads through the block */
+    unsigned long long block_gen = 0;
+    unsigned char *smem = nullptr;
+    size_t smem_size = 0;
+    /* fibers: the threads of a block as coroutines of one host thread */
+    bool fibers = false;
+    std::vector<ucontext_t> ctx;
+    std::vector<int> state;             /* fiber_state */
+    std::vector<const void *> waits_at; /* barrier site */
+    ucontext_t scheduler;
+};
+
+enum fiber_state { RUNNABLE, AT_BARRIER, AT_WARP, DONE };
+
+thread_local block_state *self = nullptr;
+thread_local unsigned self_tid = 0;
+
+/* Releases a barrier whose remaining threads have all arrived. */
+void release_if_complete(block_state *b)
+{
+    if (b->arrived && b->arrived == b->alive) {
+        b->arrived = 0;
+        b->site = nullptr;
+        b->gen++;
+        b->cv.notify_all();
+    }
+}
+
+unsigned warp_size_of(const block_state *b, unsigned warp)
+{
+    unsigned first = 32 * warp;
+    return b->threads - first < 32 ? b->threads - first : 32;
+}
+
+void warp_barrier(block_state *b, unsigned warp)
+{
+    std::unique_lock<std::mutex> l(b->mu);
+    if (++b->warp_arrived[warp] == warp_size_of(b, warp)) {
+        b->warp_arrived[warp] = 0;
+        b->warp_gen[warp]++;
+        b->cv.notify_all();
+        return;
+    }
+    unsigned long long g = b->warp_gen[warp];
+    b->cv.wait(l, [&] { return b->warp_gen[warp] != g; });
+}
+
+/* Fibers: suspends the calling thread at a barrier until the scheduler
+ * (run_block_fibers) releases it. */
+void fiber_wait(block_state *b, int state, const void *site)
+{
+    b->state[self_tid] = state;
+    b->waits_at[self_tid] = site;
+    if (swapcontext(&b->ctx[self_tid], &b->scheduler) != 0)
+        fatal("swapcontext failed");
+}
+
+} /* namespace */
+
+/* ------------------------------------------------------- device side */
+
+__attribute__((noinline)) void __syncthreads(void)
+{
+    block_state *b = self;
+    const void *site = __builtin_return_address(0);
+    if (b->fibers) {
+        fiber_wait(b, AT_BARRIER, site);
+        return;
+    }
+    std::unique_lock<std::mutex> l(b->mu);
+    if (b->arrived == 0)
+        b->site = site;
+    else if (b->site != site)
+        fatal("__syncthreads reached from different places by the threads of a block");
+    unsigned long long g = b->gen;
+    b->arrived++;
+    release_if_complete(b);
+    b->cv.wait(l, [&] { return b->gen != g; });
+}
+
+void *inrf_emu::shared_memory(void)
+{
+    return self->smem;
+}
+
+void inrf_emu::warp_exchange(const void *v, void *out, size_t size, unsigned mask, int delta)
+{
+    block_state *b = self;
+    const unsigned tid = self_tid, warp = tid / 32, lane = tid % 32;
+    const unsigned n = warp_size_of(b, warp);
+    const unsigned full = n == 32 ? 0xffffffffu : (1u << n) - 1;
+    if (size > 8)
+        fatal("warp shuffle of more than 8 bytes");
+    if ((mask & full) != full)
+        fatal("warp shuffle with a partial mask (not emulated)");
+    memcpy(&b->slots[8 * tid], v, size);
+    if (b->fibers)
+        fiber_wait(b, AT_WARP, nullptr);
+    else
+        warp_barrier(b, warp);
+    const unsigned src = lane + (unsigned)delta < n ? tid + (unsigned)delta : tid;
+    memcpy(out, &b->slots[8 * src], size);
+    if (b->fibers) /* the slots are free again */
+        fiber_wait(b, AT_WARP, nullptr);
+    else
+        warp_barrier(b, warp);
+}
+
+namespace {
+
+struct fiber_run {
+    block_state *b;
+    void (*body)(void *);
+    void *ctx;
+    const inrf_emu::launch_config *c;
+};
+thread_local fiber_run *running = nullptr;
+
+void set_thread_index(const inrf_emu::launch_config &c, unsigned tid)
+{
+    self_tid = tid;
+    threadIdx.x = tid % c.block.x;
+    threadIdx.y = tid / c.block.x % c.block.y;
+    threadIdx.z = tid / (c.block.x * c.block.y);
+}
+
+void fiber_entry(void)
+{
+    fiber_run *r = running;
+    r->body(r->ctx);
+    r->b->state[self_tid] = DONE;
+    /* uc_link returns to the scheduler */
+}
+
+/* Thread t's fiber, at the start of the kernel. */
+__attribute__((noinline)) void fiber_make(block_state *b, unsigned t, void *stack, size_t size)
+{
+    b->state[t] = RUNNABLE;
+    if (getcontext(&b->ctx[t]) != 0)
+        fatal("getcontext failed");
+    b->ctx[t].uc_stack.ss_sp = stack;
+    b->ctx[t].uc_stack.ss_size = size;
+    b->ctx[t].uc_link = &b->scheduler;
+    makecontext(&b->ctx[t], fiber_entry, 0);
+}
+
+/* Runs one block's threads as fibers: each runs until it waits at a
+ * barrier or ends; a barrier is released when every thread that has not
+ * ended waits at it (a warp exchange: every such thread of the warp). */
+void run_block_fibers(block_state *b, const inrf_emu::launch_config &c, fiber_run *r,
+                      std::vector<void *> &stacks, size_t stack_size)
+{
+    const unsigned T = b->threads, W = (T + 31) / 32;
+    for (unsigned t = 0; t < T; t++)
+        fiber_make(b, t, stacks[t], stack_size);
+    running = r;
+    for (;;) {
+        bool ran = false;
+        for (unsigned t = 0; t < T; t++) {
+            if (b->state[t] != RUNNABLE)
+                continue;
+            set_thread_index(c, t);
+            if (swapcontext(&b->scheduler, &b->ctx[t]) != 0)
+                fatal("swapcontext failed");
+            ran = true;
+        }
+        bool released = false, all_done = true, all_at_barrier = true;
+        const void *site = nullptr;
+        for (unsigned t = 0; t < T; t++) {
+            if (b->state[t] == DONE)
+                continue;
+            all_done = false;
+            if (b->state[t] != AT_BARRIER)
+                all_at_barrier = false;
+            else if (site && b->waits_at[t] != site)
+                fatal("__syncthreads reached from different places by the threads of a block");
+            else
+                site = b->waits_at[t];
+        }
+        if (all_done)
+            break;
+        if (all_at_barrier) {
+            for (unsigned t = 0; t < T; t++)
+                if (b->state[t] == AT_BARRIER)
+                    b->state[t] = RUNNABLE;
+            released = true;
+        }
+        for (unsigned w = 0; w < W && !released; w++) {
+            bool waiting = false, complete = true;
+            for (unsigned t = 32 * w; t < T && t < 32 * w + 32; t++) {
+                waiting |= b->state[t] == AT_WARP;
+                complete &= b->state[t] == AT_WARP;
+            }
+            if (waiting && !complete)
+                continue;
+            for (unsigned t = 32 * w; waiting && t < T && t < 32 * w + 32; t++)
+                b->state[t] = RUNNABLE;
+            released |= waiting;
+        }
+        if (!ran && !released)
+            fatal("deadlock: threads of a block wait at barriers that others never reach");
+    }
+    running = nullptr;
+}
+
+} /* namespace */
+
+void inrf_emu::launch(const launch_config &c, void (*body)(void *), void *ctx)
+{
+    const size_t nthreads = (size_t)c.block.x * c.block.y * c.block.z;
+    const size_t nblocks = (size_t)c.grid.x * c.grid.y * c.grid.z;
+    if (devices() < 1) {
+        fail(cudaErrorNoDevice);
+        return;
+    }
+    if (nthreads < 1 || nthreads > (size_t)kMaxThreads || nblocks < 1) {
+        fail(cudaErrorInvalidConfiguration);
+        return;
+    }
+    int limit = kDefaultSmem;
+    {
+        std::lock_guard<std::mutex> l(registry_mu);
+        auto it = func_smem.find(c.func);
+        if (it != func_smem.end() && it->second > limit)
+            limit = it->second;
+    }
+    if (c.smem > (size_t)limit) {
+        fprintf(stderr, "inrf kernel emulator: a launch asks for %zu bytes of dynamic shared "
+                        "memory, the kernel's limit is %d\n", c.smem, limit);
+        fail(cudaErrorInvalidValue);
+        return;
+    }
+    block_state b;
+    b.threads = b.alive = (unsigned)nthreads;
+    b.warp_arrived.assign((nthreads + 31) / 32, 0);
+    b.warp_gen.assign((nthreads + 31) / 32, 0);
+    b.slots.assign(8 * nthreads, 0);
+    b.smem_size = c.smem;
+    b.smem = (unsigned char *)malloc(c.smem ? c.smem : 1);
+    if (!b.smem)
+        fatal("out of memory for shared memory");
+    memset(b.smem, kPoison, c.smem);
+    /* Fibers by default; INRF_EMU_THREADS=1: one host thread a thread, for
+     * ThreadSanitizer. */
+    b.fibers = !getenv("INRF_EMU_THREADS") || !atoi(getenv("INRF_EMU_THREADS"));
+    if (b.fibers) {
+        const size_t stack_size = 256 * 1024;
+        std::vector<void *> stacks(nthreads);
+        for (auto &s : stacks) {
+            s = mmap(nullptr, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                     -1, 0);
+            if (s == MAP_FAILED)
+                fatal("out of memory for fiber stacks");
+        }
+        b.ctx.resize(nthreads);
+        b.state.assign(nthreads, DONE);
+        b.waits_at.assign(nthreads, nullptr);
+        fiber_run r = {&b, body, ctx, &c};
+        self = &b;
+        blockDim = {c.block.x, c.block.y, c.block.z};
+        gridDim = {c.grid.x, c.grid.y, c.grid.z};
+        for (size_t k = 0; k < nblocks; k++) {
+            blockIdx.x = (unsigned)(k % c.grid.x);
+            blockIdx.y = (unsigned)(k / c.grid.x % c.grid.y);
+            blockIdx.z = (unsigned)(k / ((size_t)c.grid.x * c.grid.y));
+            if (k)
+                memset(b.smem, kPoison, b.smem_size);
+            run_block_fibers(&b, c, &r, stacks, stack_size);
+        }
+        self = nullptr;
+        for (auto s : stacks)
+            munmap(s, stack_size);
+        free(b.smem);
+        return;
+    }
+    auto thread_main = [&](unsigned tid) {
+        self = &b;
+        blockDim = {c.block.x, c.block.y, c.block.z};
+        gridDim = {c.grid.x, c.grid.y, c.grid.z};
+        set_thread_index(c, tid);
+        for (size_t k = 0; k < nblocks; k++) {
+            blockIdx.x = (unsigned)(k % c.grid.x);
+            blockIdx.y = (unsigned)(k / c.grid.x % c.grid.y);
+            blockIdx.z = (unsigned)(k / ((size_t)c.grid.x * c.grid.y));
+            body(ctx);
+            std::unique_lock<std::mutex> l(b.mu);
+            b.alive--; /* exited threads leave the block's barriers */
+            release_if_complete(&b);
+            if (++b.done == b.threads) { /* the next block starts afresh */
+                b.done = 0;
+                b.alive = b.threads;
+                memset(b.smem, kPoison, b.smem_size);
+                b.block_gen++;
+                b.cv.notify_all();
+            } else {
+                unsigned long long g = b.block_gen;
+                b.cv.wait(l, [&] { return b.block_gen != g; });
+            }
+        }
+        self = nullptr;
+    };
+    std::vector<std::thread> pool;
+    pool.reserve(nthreads);
+    for (unsigned t = 0; t < nthreads; t++)
+        pool.emplace_back(thread_main, t);
+    for (auto &t : pool)
+        t.join();
+    free(b.smem);
+}
+
+/* ---------------------------------------------------------- host side */
+
+extern "C" {
+
+cudaError_t cudaGetDeviceCount(int *count)
+{
+    *count = devices();
+    if (*count < 1) {
+        *count = 0;
+        return fail(cudaErrorNoDevice);
+    }
+    return cudaSuccess;
+}
+
+cudaError_t cudaSetDevice(int device)
+{
+    if (devices() < 1)
+        return fail(cudaErrorNoDevice);
+    return device >= 0 && device < devices() ? cudaSuccess : fail(cudaErrorInvalidDevice);
+}
+
+cudaError_t cudaDeviceGetAttribute(int *value, cudaDeviceAttr attr, int device)
+{
+    if (device < 0 || device >= devices())
+        return fail(cudaErrorInvalidDevice);
+    switch (attr) {
+    case cudaDevAttrMaxThreadsPerBlock: *value = kMaxThreads; break;
+    case cudaDevAttrMaxSharedMemoryPerBlock: *value = kDefaultSmem; break;
+    case cudaDevAttrMultiProcessorCount: *value = kSmPerDevice; break;
+    case cudaDevAttrMaxSharedMemoryPerMultiprocessor: *value = kSmemPerSm; break;
+    case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = kOptinSmem; break;
+    default: return fail(cudaErrorInvalidValue);
+    }
+    return cudaSuccess;
+}
+
+cudaError_t cudaMalloc(void **ptr, size_t size)
+{
+    *ptr = nullptr;
+    if (devices() < 1)
+        return fail(cudaErrorNoDevice);
+    void *p = malloc(size ? size : 1);
+    if (!p)
+        return fail(cudaErrorMemoryAllocation);
+    memset(p, kPoison, size);
+    std::lock_guard<std::mutex> l(registry_mu);
+    allocations[(uintptr_t)p] = size ? size : 1;
+    *ptr = p;
+    return cudaSuccess;
+}
+
+cudaError_t cudaFree(void *ptr)
+{
+    if (!ptr)
+        return cudaSuccess;
+    std::lock_guard<std::mutex> l(registry_mu);
+    auto it = allocations.find((uintptr_t)ptr);
+    if (it == allocations.end()) {
+        fprintf(stderr, "inrf kernel emulator: cudaFree of memory cudaMalloc did not give\n");
+        return fail(cudaErrorInvalidValue);
+    }
+    allocations.erase(it);
+    free(ptr);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t size, cudaMemcpyKind kind)
+{
+    if (!size)
+        return cudaSuccess;
+    int d = device_side(dst, size), s = device_side(src, size);
+    int want_d = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
+    int want_s = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+    if (d < 0 || s < 0 || (kind != cudaMemcpyDefault && (d != want_d || s != want_s))) {
+        fprintf(stderr, "inrf kernel emulator: cudaMemcpy of %zu bytes, kind %d: destination "
+                        "%s, source %s\n", size, (int)kind,
+                d < 0 ? "beyond an allocation" : d ? "on the device" : "on the host",
+                s < 0 ? "beyond an allocation" : s ? "on the device" : "on the host");
+        return fail(cudaErrorInvalidValue);
+    }
+    memmove(dst, src, size);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t size, cudaMemcpyKind kind,
+                            cudaStream_t stream)
+{
+    (void)stream;
+    return cudaMemcpy(dst, src, size, kind);
+}
+
+cudaError_t cudaMemset(void *ptr, int value, size_t size)
+{
+    if (size && device_side(ptr, size) != 1) {
+        fprintf(stderr, "inrf kernel emulator: cudaMemset of memory not on the device\n");
+        return fail(cudaErrorInvalidValue);
+    }
+    memset(ptr, value, size);
+    return cudaSuccess;
+}
+
+cudaError_t cudaDeviceSynchronize(void)
+{
+    return last_error;
+}
+
+cudaError_t cudaStreamSynchronize(cudaStream_t stream)
+{
+    (void)stream;
+    return last_error;
+}
+
+cudaError_t cudaGetLastError(void)
+{
+    cudaError_t e = last_error;
+    last_error = cudaSuccess;
+    return e;
+}
+
+cudaError_t cudaPeekAtLastError(void)
+{
+    return last_error;
+}
+
+const char *cudaGetErrorString(cudaError_t e)
+{
+    switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInsufficientDriver: return "CUDA driver version is insufficient";
+    case cudaErrorNoDevice: return "no CUDA-capable device is detected";
+    case cudaErrorInvalidDevice: return "invalid device ordinal";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorLaunchFailure: return "unspecified launch failure";
+    }
+    return "unknown error";
+}
+
+cudaError_t inrf_emu_func_set_attribute(const void *func, cudaFuncAttribute attr, int value)
+{
+    if (attr != cudaFuncAttributeMaxDynamicSharedMemorySize || value < 0 || value > kOptinSmem)
+        return fail(cudaErrorInvalidValue);
+    std::lock_guard<std::mutex> l(registry_mu);
+    func_smem[func] = value;
+    return cudaSuccess;
+}
+
+cudaError_t inrf_emu_occupancy(int *blocks, const void *func, int threads, size_t smem)
+{
+    (void)func;
+    *blocks = 0;
+    if (threads < 1 || threads > kMaxThreads)
+        return fail(cudaErrorInvalidValue);
+    if (smem > (size_t)kOptinSmem)
+        return cudaSuccess;
+    int by_threads = kThreadsPerSm / (((threads + 31) / 32) * 32);
+    int by_smem = (int)(kSmemPerSm / (smem + 1024)); /* 1 KiB reserved a block */
+    int n = by_threads < by_smem ? by_threads : by_smem;
+    *blocks = n < kBlocksPerSm ? n : kBlocksPerSm;
+    return cudaSuccess;
+}
+
+} /* extern "C" */

@@ -1,0 +1,2 @@
+/* kernels/encode.cu compiled as C++ for the kernel emulator (cuda_runtime.h). */
+#include "../encode.cu"
