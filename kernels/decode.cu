@@ -13,18 +13,29 @@
 
 #include "cuda_status.h"
 
-/* The widest sine layer the kernel evaluates in registers/local memory. */
+/* The widest sine layer the kernel evaluates (in local memory), and the
+ * widest it evaluates in registers from a padded layout (eval_pixel). */
 #define KMAX_WIDTH 64
+#define KMAX_PADDED 48
 #define KMAX_LAYERS INRF_MAX_SINE_LAYERS
-#define BLOCK 256
+/* Threads a block (one sample): the wide variants hold 100+ registers a
+ * thread, and smaller blocks let two samples share a multiprocessor, one
+ * computing while the other expands its weights. */
+#define BLOCK_THREADS(W) ((W) <= 16 ? 256 : 128)
 
-/* An architecture as the kernel reads it. */
+/* An architecture as the kernel reads it: where each layer's weights
+ * (rows of `stride` floats) and biases lie in shared memory. Padded to W
+ * (the register kernels): the first layer has W rows of 2, the hidden
+ * layers W rows of W, the output layer `channels` rows of W, W biases a
+ * sine layer, the padding zeros; offsets of the hidden and output layers
+ * are multiples of 4 floats, for 16-byte loads. Unpadded: in x out. */
 typedef struct dev_arch {
     int layers, channels, output_map;
     float omega_first, omega_hidden;
-    int in[KMAX_LAYERS + 1], out[KMAX_LAYERS + 1];
+    int in[KMAX_LAYERS + 1], out[KMAX_LAYERS + 1], stride[KMAX_LAYERS + 1];
     int woff[KMAX_LAYERS + 1], boff[KMAX_LAYERS + 1]; /* float offsets in shared memory */
-    int floats;                                        /* dense weights + biases */
+    int floats;                                        /* weights + biases, padding included */
+    int padded;
 } dev_arch;
 
 typedef struct dev_item {
@@ -40,6 +51,7 @@ struct inrf_cuda_pack {
     uint32_t count, narchs;
     unsigned channels;
     size_t smem;               /* dynamic shared memory a block needs */
+    int width;                 /* the kernel variant (kernel_width) */
     uint32_t *idx;             /* per-call scratch: indices and windows */
     float *win;
     size_t cap;
@@ -62,15 +74,17 @@ inrf_status inrf_cuda_devices(int *count)
 
 /* ----------------------------------------------------------------- kernel */
 
-/* Layer l of the record at rec into shared memory, the block's threads
- * sharing the work. Pruned layers: each thread takes runs of 32 weights,
- * whose first stored value is found from a prefix count of the bitmap. */
-__device__ static void expand_layer(const inrf_layer_loc *loc, float *w, float *b, int *prefix)
+/* Layer l of the record at rec into shared memory (rows `stride` floats
+ * apart), the block's threads sharing the work. Pruned layers: each thread
+ * takes runs of 32 weights, whose first stored value is found from a
+ * prefix count of the bitmap. */
+__device__ static void expand_layer(const inrf_layer_loc *loc, float *w, int stride, float *b,
+                                    int *prefix)
 {
-    const int count = (int)(loc->in * loc->out);
+    const int count = (int)(loc->in * loc->out), in = (int)loc->in;
     if (!loc->bitmap) {
         for (int k = threadIdx.x; k < count; k += blockDim.x)
-            w[k] = inrf_layer_value(loc, (size_t)k, (unsigned)(k / loc->in));
+            w[k / in * stride + k % in] = inrf_layer_value(loc, (size_t)k, (unsigned)(k / in));
     } else {
         const int runs = (count + 31) / 32;
         for (int r = threadIdx.x; r < runs; r += blockDim.x) {
@@ -91,7 +105,8 @@ __device__ static void expand_layer(const inrf_layer_loc *loc, float *w, float *
             size_t v = (size_t)prefix[r];
             for (int k = 32 * r; k < count && k < 32 * r + 32; k++) {
                 int keep = inrf_layer_kept(loc, (size_t)k);
-                w[k] = keep ? inrf_layer_value(loc, v, (unsigned)(k / loc->in)) : 0.0f;
+                w[k / in * stride + k % in] = keep ? inrf_layer_value(loc, v, (unsigned)(k / in))
+                                                   : 0.0f;
                 v += (size_t)keep;
             }
         }
@@ -107,6 +122,109 @@ typedef struct kparams {
     float mean[3], std[3];
 } kparams;
 
+/* Four weights from shared memory in one 16-byte load (the compiler splits
+ * plain float4 loads of the widest variant into four). */
+__device__ __forceinline__ float4 load4(const float4 *p)
+{
+#ifdef INRF_CUDA_EMU
+    return *p;
+#else
+    float4 r;
+    asm("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];"
+        : "=f"(r.x), "=f"(r.y), "=f"(r.z), "=f"(r.w)
+        : "r"((unsigned)__cvta_generic_to_shared(p)));
+    return r;
+#endif
+}
+
+/* One pixel through the network: the sine layers, then the output layer
+ * into v[0 .. channels - 1]. Sums run k = 0, 1, ... with fmaf, in
+ * inrf_neuron's order, so the results are the CPU decoder's bits.
+ * W <= KMAX_PADDED: the padded layout; every loop runs to W, unrolled, so
+ * h and t are registers, and the weights come in 16-byte broadcasts. The
+ * padding adds fmaf(0, 0, acc) terms, which leave acc unchanged (a -0 may
+ * become +0, which no output can show), and padded neurons are sin(0) = 0.
+ * Wider (W = KMAX_WIDTH): the unpadded layout, loops to the true sizes,
+ * h and t in local memory. */
+template <int W>
+__device__ __forceinline__ void eval_pixel(const dev_arch *__restrict__ a,
+                                           const float *__restrict__ smem, float x, float y,
+                                           float v[3])
+{
+    const int L = a->layers;
+    float h[W], t[W];
+    if constexpr (W <= KMAX_PADDED) {
+        const float *__restrict__ w0 = smem + a->woff[0], *__restrict__ b0 = smem + a->boff[0];
+#pragma unroll
+        for (int n = 0; n < W; n++)
+            h[n] = inrf_activate(fmaf(w0[2 * n + 1], y, fmaf(w0[2 * n], x, b0[n])),
+                                 a->omega_first);
+        for (int l = 1; l < L; l++) {
+            const float4 *__restrict__ w = (const float4 *)(smem + a->woff[l]);
+            const float *__restrict__ b = smem + a->boff[l];
+#pragma unroll
+            for (int n = 0; n < W; n++) {
+                float acc = b[n];
+#pragma unroll
+                for (int k = 0; k < W / 4; k++) {
+                    const float4 q = load4(&w[n * (W / 4) + k]);
+                    acc = fmaf(q.x, h[4 * k + 0], acc);
+                    acc = fmaf(q.y, h[4 * k + 1], acc);
+                    acc = fmaf(q.z, h[4 * k + 2], acc);
+                    acc = fmaf(q.w, h[4 * k + 3], acc);
+                }
+                t[n] = inrf_activate(acc, a->omega_hidden);
+            }
+#pragma unroll
+            for (int n = 0; n < W; n++)
+                h[n] = t[n];
+        }
+        const float4 *__restrict__ w = (const float4 *)(smem + a->woff[L]);
+        const float *__restrict__ b = smem + a->boff[L];
+#pragma unroll
+        for (int c = 0; c < 3; c++) {
+            if (c < a->channels) {
+                float acc = b[c];
+#pragma unroll
+                for (int k = 0; k < W / 4; k++) {
+                    const float4 q = load4(&w[c * (W / 4) + k]);
+                    acc = fmaf(q.x, h[4 * k + 0], acc);
+                    acc = fmaf(q.y, h[4 * k + 1], acc);
+                    acc = fmaf(q.z, h[4 * k + 2], acc);
+                    acc = fmaf(q.w, h[4 * k + 3], acc);
+                }
+                v[c] = acc;
+            }
+        }
+    } else {
+        h[0] = x;
+        h[1] = y;
+        for (int l = 0; l < L; l++) {
+            const float *w = smem + a->woff[l], *b = smem + a->boff[l];
+            const float om = l == 0 ? a->omega_first : a->omega_hidden;
+            for (int n = 0; n < a->out[l]; n++)
+                t[n] = inrf_activate(inrf_neuron(w + n * a->in[l], h, (unsigned)a->in[l], b[n]),
+                                     om);
+            for (int n = 0; n < a->out[l]; n++)
+                h[n] = t[n];
+        }
+        for (int c = 0; c < a->channels; c++)
+            v[c] = inrf_neuron(smem + a->woff[L] + c * a->in[L], h, (unsigned)a->in[L],
+                               smem[a->boff[L] + c]);
+    }
+}
+
+/* The widest sine layer of a pack's architectures, as the kernel variant
+ * that evaluates it: 16, 32, 40, 48 or 64 (KMAX_WIDTH). */
+static int kernel_width(int widest)
+{
+    /* padding costs (W / width)^2 in multiply-adds: 40 (the imagenet
+     * preset) gets its own */
+    return widest <= 16 ? 16 : widest <= 32 ? 32 : widest <= 40 ? 40
+           : widest <= KMAX_PADDED ? KMAX_PADDED : KMAX_WIDTH;
+}
+
+template <int W>
 __global__ void decode_batch_kernel(const uint8_t *__restrict__ pack,
                                     const dev_item *__restrict__ items,
                                     const dev_arch *__restrict__ archs,
@@ -119,10 +237,15 @@ __global__ void decode_batch_kernel(const uint8_t *__restrict__ pack,
     const dev_arch *a = &archs[it.arch];
     int *prefix = (int *)(smem + a->floats);
     const uint8_t *rec = pack + it.offset;
+    if (a->padded) {
+        for (int k = threadIdx.x; k < a->floats; k += blockDim.x)
+            smem[k] = 0.0f;
+        __syncthreads();
+    }
     for (int l = 0; l <= a->layers; l++) {
         inrf_layer_loc loc;
         inrf_layer_locate(rec, (unsigned)a->in[l], (unsigned)a->out[l], &loc);
-        expand_layer(&loc, smem + a->woff[l], smem + a->boff[l], prefix);
+        expand_layer(&loc, smem + a->woff[l], a->stride[l], smem + a->boff[l], prefix);
         rec = loc.end;
     }
     __syncthreads();
@@ -133,25 +256,16 @@ __global__ void decode_batch_kernel(const uint8_t *__restrict__ pack,
     const size_t npix = (size_t)kp.width * kp.height;
     for (size_t p = threadIdx.x; p < npix; p += blockDim.x) {
         const uint32_t i = (uint32_t)(p % kp.width), j = (uint32_t)(p / kp.width);
-        float h[KMAX_WIDTH], t[KMAX_WIDTH];
-        h[0] = inrf_coord(i, kp.width, x0, x1);
-        h[1] = inrf_coord(j, kp.height, y0, y1);
-        const int zero = kp.zero_outside && (h[0] < -1.0f || h[0] > 1.0f || h[1] < -1.0f ||
-                                             h[1] > 1.0f);
-        for (int l = 0; l < a->layers; l++) {
-            const float *w = smem + a->woff[l], *b = smem + a->boff[l];
-            const float om = l == 0 ? a->omega_first : a->omega_hidden;
-            for (int n = 0; n < a->out[l]; n++)
-                t[n] = inrf_activate(inrf_neuron(w + n * a->in[l], h, (unsigned)a->in[l], b[n]), om);
-            for (int n = 0; n < a->out[l]; n++)
-                h[n] = t[n];
-        }
-        const int L = a->layers;
+        const float x = inrf_coord(i, kp.width, x0, x1), y = inrf_coord(j, kp.height, y0, y1);
+        const int zero = kp.zero_outside && (x < -1.0f || x > 1.0f || y < -1.0f || y > 1.0f);
+        float v[3];
+        eval_pixel<W>(a, smem, x, y, v);
         const size_t o = ((size_t)s * npix + p) * (size_t)C;
-        for (int c = 0; c < C; c++) {
-            float v = inrf_neuron(smem + a->woff[L] + c * a->in[L], h, (unsigned)a->in[L],
-                                  smem[a->boff[L] + c]);
-            float u = zero ? 0.0f : inrf_output_unit(v, a->output_map == INRF_OUTPUT_SIGNED);
+#pragma unroll
+        for (int c = 0; c < 3; c++) {
+            if (c >= C)
+                break;
+            float u = zero ? 0.0f : inrf_output_unit(v[c], a->output_map == INRF_OUTPUT_SIGNED);
             if (kp.type == INRF_BATCH_U8)
                 ((uint8_t *)out)[o + c] = inrf_unit_to_u8(u);
             else if (kp.type == INRF_BATCH_F32)
@@ -162,9 +276,26 @@ __global__ void decode_batch_kernel(const uint8_t *__restrict__ pack,
     }
 }
 
+typedef void (*decode_kernel_fn)(const uint8_t *, const dev_item *, const dev_arch *,
+                                 const uint32_t *, const float *, kparams, void *);
+
+static decode_kernel_fn decode_kernel(int width)
+{
+    switch (width) {
+    case 16: return decode_batch_kernel<16>;
+    case 32: return decode_batch_kernel<32>;
+    case 40: return decode_batch_kernel<40>;
+    case KMAX_PADDED: return decode_batch_kernel<KMAX_PADDED>;
+    default: return decode_batch_kernel<KMAX_WIDTH>;
+    }
+}
+
 /* ------------------------------------------------------------------- host */
 
-static inrf_status make_arch(const inrf_arch *ar, dev_arch *d, size_t *smem)
+/* The kernel's table for architecture ar, laid out padded to pad (a
+ * kernel_width up to KMAX_PADDED) or unpadded (pad 0); *smem: the shared
+ * memory its block needs. */
+static inrf_status make_arch(const inrf_arch *ar, int pad, dev_arch *d, size_t *smem)
 {
     memset(d, 0, sizeof *d);
     d->layers = ar->layers;
@@ -172,21 +303,24 @@ static inrf_status make_arch(const inrf_arch *ar, dev_arch *d, size_t *smem)
     d->output_map = ar->output_map;
     d->omega_first = ar->omega_first;
     d->omega_hidden = ar->omega_hidden;
+    d->padded = pad > 0;
     int off = 0, in = 2, max_runs = 0;
     for (int l = 0; l <= ar->layers; l++) {
         int out = l < ar->layers ? ar->hidden[l] : ar->channels;
-        if (l < ar->layers && out > KMAX_WIDTH) {
+        if (l < ar->layers && out > (pad ? pad : KMAX_WIDTH)) {
             char msg[160];
             snprintf(msg, sizeof msg, "the GPU decoder takes sine layers of up to %d neurons, "
                      "not %d", KMAX_WIDTH, out);
             return inrf_report(INRF_E_UNSUPPORTED, msg);
         }
+        const int rows = pad && l < ar->layers ? pad : out;
         d->in[l] = in;
         d->out[l] = out;
+        d->stride[l] = pad && l > 0 ? pad : in;
         d->woff[l] = off;
-        off += in * out;
+        off += rows * d->stride[l];
         d->boff[l] = off;
-        off += out;
+        off += rows;
         if ((in * out + 31) / 32 > max_runs)
             max_runs = (in * out + 31) / 32;
         in = out;
@@ -217,9 +351,15 @@ inrf_status inrf_cuda_pack_upload(const inrf_pack *pack, int device, inrf_cuda_p
     dev_item *items = (dev_item *)calloc(p->count ? p->count : 1, sizeof *items);
     if (!archs || !items)
         st = inrf_report(INRF_E_NOMEM, "out of memory");
+    for (uint32_t a = 0; a < p->narchs; a++) /* the kernel variant */
+        for (int l = 0; l < inrf_pack_arch(pack, a)->layers; l++)
+            if (inrf_pack_arch(pack, a)->hidden[l] > p->width)
+                p->width = inrf_pack_arch(pack, a)->hidden[l];
+    p->width = kernel_width(p->width);
     for (uint32_t a = 0; st == INRF_OK && a < p->narchs; a++) {
         size_t smem = 0;
-        st = make_arch(inrf_pack_arch(pack, a), &archs[a], &smem);
+        st = make_arch(inrf_pack_arch(pack, a), p->width <= KMAX_PADDED ? p->width : 0,
+                       &archs[a], &smem);
         p->smem = smem > p->smem ? smem : p->smem;
     }
     int smem_max = 0;
@@ -246,7 +386,7 @@ inrf_status inrf_cuda_pack_upload(const inrf_pack *pack, int device, inrf_cuda_p
                             cudaMemcpyHostToDevice)) == cudaSuccess)
             e = cudaMemcpy(p->archs, archs, p->narchs * sizeof *archs, cudaMemcpyHostToDevice);
         if (e == cudaSuccess && p->smem > 48 * 1024)
-            e = cudaFuncSetAttribute(decode_batch_kernel,
+            e = cudaFuncSetAttribute(decode_kernel(p->width),
                                      cudaFuncAttributeMaxDynamicSharedMemorySize, (int)p->smem);
         if (e != cudaSuccess)
             st = cuda_fail(e, "uploading the pack");
@@ -312,7 +452,8 @@ inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint32_t *indices, s
     kp.zero_outside = o->zero_outside;
     for (int c = 0; c < 3; c++)
         kp.mean[c] = o->mean[c], kp.std[c] = o->std[c];
-    INRF_LAUNCH(decode_batch_kernel, (unsigned)n, BLOCK, p->smem, st)
+    const decode_kernel_fn kernel = decode_kernel(p->width);
+    INRF_LAUNCH(kernel, (unsigned)n, BLOCK_THREADS(p->width), p->smem, st)
     (p->bytes, p->items, p->archs, p->idx, windows ? p->win : NULL, kp, out);
     CK(cudaGetLastError(), "launching the decode kernel");
     return INRF_OK;

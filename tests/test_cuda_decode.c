@@ -22,6 +22,24 @@ static float half_to_float(uint16_t h)
     return (h & 0x8000) ? -v : v;
 }
 
+/* Model k of a pack: a golden model (k < GOLDEN_COUNT), else a seeded
+ * RGB network whose sine layers are `hidden` wide: packs whose widest
+ * layer selects each of the kernel's variants (16, 32, 48, 64). */
+static inrf_status model_of(unsigned k, inrf_model **m)
+{
+    if (k < GOLDEN_COUNT)
+        return golden_build(k, m);
+    unsigned hidden = k;
+    inrf_arch a;
+    inrf_arch_siren(&a, 32, 32, 3, 3, (uint16_t)hidden);
+    inrf_status st = inrf_model_create(&a, m);
+    if (st == INRF_OK)
+        inrf_model_init(*m, 500 + hidden);
+    for (unsigned l = 1; st == INRF_OK && l < a.layers; l++)
+        st = inrf_layer_encode(*m, l, INRF_ENC_INT8_ROW, INRF_ENC_F16);
+    return st;
+}
+
 static void *pack_of(const unsigned *models, int n, size_t *size)
 {
     static const char *const names[] = {"a", "b"};
@@ -31,7 +49,7 @@ static void *pack_of(const unsigned *models, int n, size_t *size)
         return NULL;
     for (int i = 0; i < n; i++) {
         inrf_model *m;
-        if (golden_build(models[i], &m) != INRF_OK ||
+        if (model_of(models[i], &m) != INRF_OK ||
             inrf_pack_writer_add_model(w, m, (unsigned)i % 2, (unsigned)i) != INRF_OK)
             return NULL;
         inrf_model_free(m);
@@ -97,10 +115,13 @@ int main(void)
         printf("SKIP: %s\n", inrf_last_error());
         return 77;
     }
-    static const unsigned rgb[] = {0, 1, 3, 1}, grey[] = {2, 2};
-    const unsigned *sets[] = {rgb, grey};
-    const int sizes[] = {4, 2};
-    for (int k = 0; k < 2; k++) {
+    /* widest sine layers 40 (mixed architectures), 12 (grey), 15 (the
+     * cifar10 preset), 24, 44 and 60: every kernel variant */
+    static const unsigned rgb[] = {0, 1, 3, 1}, grey[] = {2, 2}, cifar[] = {1, 0},
+                          w24[] = {24, 0}, w44[] = {44}, w60[] = {60};
+    const unsigned *sets[] = {rgb, grey, cifar, w24, w44, w60};
+    const int sizes[] = {4, 2, 2, 2, 1, 1};
+    for (int k = 0; k < 6; k++) {
         size_t size;
         void *d = pack_of(sets[k], sizes[k], &size);
         inrf_pack *pack = NULL;

@@ -90,11 +90,15 @@ cudaError_t inrf_emu_occupancy(int *blocks, const void *func, int threads, size_
 } /* extern "C" */
 
 #include <tuple>
+#include <type_traits>
 
 /* ------------------------------------------------------ the device side */
 
 struct uint3 {
     unsigned x, y, z;
+};
+struct alignas(16) float4 {
+    float x, y, z, w;
 };
 struct dim3 {
     unsigned x, y, z;
@@ -179,7 +183,7 @@ cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int *blocks, T *func, 
  * macros (cuda_status.h gives their CUDA forms). */
 #define INRF_DYNAMIC_SHARED(type, name) type *const name = (type *)inrf_emu::shared_memory()
 #define INRF_LAUNCH(kernel, grid, block, smem, stream)                                      \
-    inrf_emu::launcher<decltype(kernel)>{                                                   \
+    inrf_emu::launcher<std::remove_pointer_t<std::decay_t<decltype(kernel)>>>{              \
         kernel, {dim3(grid), dim3(block), (size_t)(smem), reinterpret_cast<const void *>(kernel)}}
 
 #endif /* __cplusplus */
