@@ -47,7 +47,9 @@ typedef struct kargs {
     int stage, steps;               /* evaluations 0 .. steps */
     int s_begin, s_end;             /* those of this launch: s_begin .. s_end - 1 */
     float lr0, two_scale;
-    long t0;
+    const long long *adam_t;        /* [n]: Adam's t before the stage */
+    int *taken;                     /* [n]: -1, then the steps taken once ended */
+    double stop;                    /* > 0: end an image once its best PSNR reaches it */
     int quant, half_io;
 } kargs;
 
@@ -133,7 +135,7 @@ __global__ void encode_stage_kernel(const __grid_constant__ kargs a)
 {
     INRF_DYNAMIC_SHARED(float, smem);
     const size_t i = blockIdx.x;
-    if (a.active && !a.active[i])
+    if ((a.active && !a.active[i]) || a.taken[i] >= 0) /* sits out, or ended (a stop) */
         return;
     const unsigned P = a.net.nparams, T = blockDim.x;
     float *w = smem, *g = smem + P, *cols = g + P;
@@ -142,10 +144,12 @@ __global__ void encode_stage_kernel(const __grid_constant__ kargs a)
     float *params = a.params + i * P, *m = a.m + i * P, *v = a.v + i * P, *best = a.best + i * P;
     const uint8_t *keep = a.keep + i * P;
     double best_psnr = a.s_begin == 0 ? -1.0 : a.best_psnr[i];
+    const long t0 = (long)a.adam_t[i];
     bool last = false;
+    int s = a.s_begin;
     publish(a, params, w, g);
     __syncthreads();
-    for (int s = a.s_begin; s < a.s_end && !last; s++) {
+    for (; s < a.s_end; s++) {
         const double mse = step_gradient(a, i, s, w, g, cols, red);
         const double psnr = mse > 0 ? 10.0 * log10(1.0 / mse) : 99.0;
         if (psnr > best_psnr) { /* the loss is that of the weights before this step */
@@ -153,19 +157,22 @@ __global__ void encode_stage_kernel(const __grid_constant__ kargs a)
             for (unsigned k = threadIdx.x; k < P; k += T)
                 best[k] = params[k];
         }
-        if (s == a.steps) {
+        if (s == a.steps || (a.stop > 0 && best_psnr >= a.stop)) {
             last = true;
             break;
         }
         float lr = inrf_tm_lr(a.lr0, s, a.steps), c1, c2;
-        inrf_tm_adam_corrections(a.t0 + s + 1, &c1, &c2);
+        inrf_tm_adam_corrections(t0 + s + 1, &c1, &c2);
         for (unsigned k = threadIdx.x; k < P; k += T)
             params[k] = inrf_tm_adam(params[k], &m[k], &v[k], g[k], lr, c1, c2, keep[k]);
         publish(a, params, w, g);
         __syncthreads();
     }
-    if (threadIdx.x == 0)
+    if (threadIdx.x == 0) {
         a.best_psnr[i] = best_psnr;
+        if (last)
+            a.taken[i] = s;
+    }
     if (last) /* the stage ends on its best weights */
         for (unsigned k = threadIdx.x; k < P; k += T)
             params[k] = best[k];
@@ -181,6 +188,10 @@ typedef struct gpu_trainer {
     float *params;            /* params, m, v, best: [4][n][P] */
     uint8_t *keep, *active;   /* [n][P], [n] */
     double *best_psnr;        /* [n] */
+    long long *adam_t;        /* [n] */
+    int *taken;               /* [n] */
+    long long *host_t;        /* [n]: adam_t's upload */
+    int *host_taken;          /* [n] */
     unsigned threads;
     size_t smem;
 } gpu_trainer;
@@ -238,6 +249,12 @@ static inrf_status setup(gpu_trainer *g, const inrf_tm_batch *b)
     CK(cudaMalloc((void **)&g->keep, g->n * g->P), "cudaMalloc");
     CK(cudaMalloc((void **)&g->active, g->n), "cudaMalloc");
     CK(cudaMalloc((void **)&g->best_psnr, g->n * sizeof(double)), "cudaMalloc");
+    CK(cudaMalloc((void **)&g->adam_t, g->n * sizeof(long long)), "cudaMalloc");
+    CK(cudaMalloc((void **)&g->taken, g->n * sizeof(int)), "cudaMalloc");
+    g->host_t = (long long *)malloc(g->n * sizeof(long long));
+    g->host_taken = (int *)malloc(g->n * sizeof(int));
+    if (!g->host_t || !g->host_taken)
+        return inrf_report(INRF_E_NOMEM, "cuda encode: out of memory");
     /* one transfer: the images gathered in host memory first */
     uint8_t *host = (uint8_t *)malloc(g->n * px);
     if (!host)
@@ -257,6 +274,10 @@ static void gpu_trainer_free(gpu_trainer *g)
     cudaFree(g->keep);
     cudaFree(g->active);
     cudaFree(g->best_psnr);
+    cudaFree(g->adam_t);
+    cudaFree(g->taken);
+    free(g->host_t);
+    free(g->host_taken);
 }
 
 static kargs make_args(const gpu_trainer *g, const inrf_tm_batch *b, const inrf_tm_stage *s)
@@ -279,7 +300,9 @@ static kargs make_args(const gpu_trainer *g, const inrf_tm_batch *b, const inrf_
     a.lr0 = s->lr0;
     /* the CPU trainer's scale: the mean over pixels and channels */
     a.two_scale = 2.0f * (1.0f / (float)((size_t)b->batch * b->net.out[b->net.layers]));
-    a.t0 = s->t0;
+    a.adam_t = g->adam_t;
+    a.taken = g->taken;
+    a.stop = s->stop;
     a.quant = s->quant, a.half_io = s->half_io;
     return a;
 }
@@ -299,6 +322,11 @@ static inrf_status gpu_run_stage(void *self, const inrf_tm_batch *b, const inrf_
     CK(cudaMemcpy(g->keep, b->keep, NP, cudaMemcpyHostToDevice), "upload");
     if (b->active)
         CK(cudaMemcpy(g->active, b->active, g->n, cudaMemcpyHostToDevice), "upload");
+    for (size_t i = 0; i < g->n; i++)
+        g->host_t[i] = b->adam_t[i];
+    CK(cudaMemcpy(g->adam_t, g->host_t, g->n * sizeof(long long), cudaMemcpyHostToDevice),
+       "upload");
+    CK(cudaMemset(g->taken, 0xff, g->n * sizeof(int)), "cudaMemset"); /* -1: running */
     kargs a = make_args(g, b, s);
     for (int s0 = 0; s0 <= s->steps; s0 += EVALS_PER_LAUNCH) {
         a.s_begin = s0;
@@ -315,6 +343,12 @@ static inrf_status gpu_run_stage(void *self, const inrf_tm_batch *b, const inrf_
        "download");
     CK(cudaMemcpy(b->best_psnr, g->best_psnr, g->n * sizeof(double), cudaMemcpyDeviceToHost),
        "download");
+    CK(cudaMemcpy(g->host_taken, g->taken, g->n * sizeof(int), cudaMemcpyDeviceToHost),
+       "download");
+    for (size_t i = 0; i < g->n; i++) { /* -1: sat the stage out */
+        b->taken[i] = g->host_taken[i] > 0 ? g->host_taken[i] : 0;
+        b->adam_t[i] += b->taken[i];
+    }
     return INRF_OK;
 }
 

@@ -30,6 +30,10 @@ typedef struct batch_state {
     const inrf_batch_trainer *trainer;
     double *fp32;             /* [n]: best PSNR of stages 1 and 2 */
     uint8_t *active;          /* [n]: in stage 3 */
+    uint8_t *round;           /* [n]: in the current rate-control round */
+    int *steps;               /* [n]: Adam steps taken, all stages */
+    double *psnr;             /* [n]: of out[i], decoded */
+    float *kept;              /* [n]: pruned fraction of out[i] */
     inrf_encode_progress prog;
     int done;                 /* steps of the finished stages */
     double t0;
@@ -47,16 +51,20 @@ static int tick(void *ctx, int step)
 
 /* One stage on the images b.active marks; progress sees the mean of the
  * best PSNRs of the stage before. */
-static inrf_status run(batch_state *s, int stage, int steps, float lr0, long t0, int quant,
-                       int half_io)
+static inrf_status run(batch_state *s, int stage, int steps, float lr0, int quant, int half_io,
+                       double stop)
 {
-    inrf_tm_stage st = {stage, steps, lr0, t0, quant, half_io, tick, s};
+    inrf_tm_stage st = {stage, steps, lr0, quant, half_io, stop, tick, s};
     s->prog.stage = stage;
     if (tick(s, 0))
         return inrf_fail(INRF_E_INTERRUPTED, "encode: interrupted");
+    for (size_t i = 0; i < s->b.n; i++)
+        s->b.taken[i] = 0;
     inrf_status r = s->trainer->run_stage(s->trainer->self, &s->b, &st);
     if (r != INRF_OK)
         return r;
+    for (size_t i = 0; i < s->b.n; i++)
+        s->steps[i] += s->b.taken[i];
     s->done += steps;
     double sum = 0;
     size_t cnt = 0;
@@ -82,9 +90,6 @@ static inrf_status check(const inrf_image *images, size_t n, const inrf_encode_o
                              "batch encode: image %zu differs from the first in size or channels",
                              i);
     }
-    if (opt->target_psnr > 0 || opt->max_bytes)
-        return inrf_fail(INRF_E_UNSUPPORTED, "batch encode: rate control (target PSNR, "
-                                             "maximum bytes) is per image; use inrf_encode");
     return INRF_OK;
 }
 
@@ -93,8 +98,14 @@ static void state_free(batch_state *s)
     free(s->b.params);
     free(s->b.keep);
     free(s->b.best_psnr);
+    free(s->b.adam_t);
+    free(s->b.taken);
     free(s->fp32);
     free(s->active);
+    free(s->round);
+    free(s->steps);
+    free(s->psnr);
+    free(s->kept);
 }
 
 static inrf_status state_init(batch_state *s, const inrf_image *images, size_t n,
@@ -123,9 +134,16 @@ static inrf_status state_init(batch_state *s, const inrf_image *images, size_t n
     s->b.params = malloc(all * sizeof(float));
     s->b.keep = malloc(n * P);
     s->b.best_psnr = calloc(n, sizeof(double));
+    s->b.adam_t = calloc(n, sizeof(long));
+    s->b.taken = calloc(n, sizeof(int));
     s->fp32 = calloc(n, sizeof(double));
     s->active = calloc(n, 1);
-    if (!s->b.params || !s->b.keep || !s->b.best_psnr || !s->fp32 || !s->active) {
+    s->round = calloc(n, 1);
+    s->steps = calloc(n, sizeof(int));
+    s->psnr = calloc(n, sizeof(double));
+    s->kept = calloc(n, sizeof(float));
+    if (!s->b.params || !s->b.keep || !s->b.best_psnr || !s->b.adam_t || !s->b.taken ||
+        !s->fp32 || !s->active || !s->round || !s->steps || !s->psnr || !s->kept) {
         state_free(s);
         return inrf_fail(INRF_E_NOMEM, "batch encode: out of memory");
     }
@@ -152,20 +170,21 @@ static void prune(batch_state *s, size_t i, float ratio)
                       s->b.v + i * P, ratio);
 }
 
-/* Stages 1 to 4 as inrf_encode runs them (without rate control). */
+/* Stages 1 to 4 as inrf_encode runs them; with a target PSNR, stages 1
+ * to 3 stop an image a margin above it (plan.stop). */
 static inrf_status schedule(batch_state *s)
 {
     const inrf_encode_plan *p = &s->plan;
     const long n = (long)s->b.n;
     const size_t P = s->net.nparams;
-    inrf_status st = run(s, 1, p->s1, p->lr, 0, 0, 0);
+    inrf_status st = run(s, 1, p->s1, p->lr, 0, 0, p->stop);
     for (long i = 0; st == INRF_OK && i < n; i++)
         s->fp32[i] = s->b.best_psnr[i];
     if (st == INRF_OK && p->s2) {
 #pragma omp parallel for num_threads(s->opt->threads > 0 ? s->opt->threads : omp_threads())
         for (long i = 0; i < n; i++)
             prune(s, (size_t)i, 0.2f);
-        st = run(s, 2, p->s2, p->lr * 0.4f, p->s1, 0, 0);
+        st = run(s, 2, p->s2, p->lr * 0.4f, 0, 0, p->stop);
         for (long i = 0; st == INRF_OK && i < n; i++)
             s->fp32[i] = fmax(s->fp32[i], s->b.best_psnr[i]);
     }
@@ -180,56 +199,51 @@ static inrf_status schedule(batch_state *s)
         }
         s->b.active = s->active;
         if (any)
-            st = run(s, 3, p->s3, p->lr * inrf_encode_stage3_lr(p->s3), p->s1 + p->s2, 0, 0);
+            st = run(s, 3, p->s3, p->lr * inrf_encode_stage3_lr(p->s3), 0, 0, p->stop);
         s->b.active = NULL;
     }
     if (st == INRF_OK && p->s4) { /* fresh moments: fresh bias correction */
         memset(s->b.m, 0, 2 * s->b.n * P * sizeof(float));
-        st = run(s, 4, p->s4, p->lr * 0.1f, 0, s->opt->quant, s->opt->half_io);
+        memset(s->b.adam_t, 0, s->b.n * sizeof(long));
+        st = run(s, 4, p->s4, p->lr * 0.1f, s->opt->quant, s->opt->half_io, 0);
     }
     return st;
 }
 
-/* The file's model of image i, with its PSNR and stats. */
-static inrf_status finish(const batch_state *s, size_t i, double seconds, inrf_model **out,
-                          inrf_encode_stats *stats)
+/* The file's model of image i from its current weights; psnr (may be
+ * NULL): the model decoded against the image. */
+static inrf_status model_of(const batch_state *s, size_t i, inrf_model **out, double *psnr)
 {
     const size_t P = s->net.nparams;
-    const uint8_t *keep = s->b.keep + i * P;
     inrf_model *m = NULL;
-    double psnr = 0;
-    inrf_status st = inrf_encode_make_model(&s->net, keep, s->opt->quant, s->opt->half_io,
-                                            &s->plan.arch, s->b.params + i * P, &m);
-    if (st == INRF_OK)
-        st = inrf_encode_model_psnr(m, &s->b.images[i], 1, &psnr);
+    inrf_status st = inrf_encode_make_model(&s->net, s->b.keep + i * P, s->opt->quant,
+                                            s->opt->half_io, &s->plan.arch,
+                                            s->b.params + i * P, &m);
+    if (st == INRF_OK && psnr)
+        st = inrf_encode_model_psnr(m, &s->b.images[i], 1, psnr);
     if (st != INRF_OK) {
         inrf_model_free(m);
-        return st;
-    }
-    m->psnr = (float)psnr;
-    if (stats) {
-        stats->psnr = psnr;
-        stats->psnr_fp32 = s->fp32[i];
-        stats->bytes = inrf_encode_file_bytes(m);
-        stats->seconds = seconds;
-        stats->steps = s->plan.s1 + s->plan.s2 + (s->active[i] ? s->plan.s3 : 0) + s->plan.s4;
-        stats->prune_ratio = inrf_pruned_fraction(&s->net, keep);
-        stats->layers = s->plan.arch.layers;
-        stats->hidden = s->plan.arch.hidden[0];
+        m = NULL;
     }
     *out = m;
-    return INRF_OK;
+    return st;
 }
 
-static inrf_status finish_all(batch_state *s, inrf_model **out, inrf_encode_stats *stats)
+/* out[i] for every image marked in `which` (NULL: all), on all cores;
+ * psnr and kept updated. The first failure (lowest image) is returned. */
+static inrf_status models_of(batch_state *s, const uint8_t *which, inrf_model **out)
 {
     const long n = (long)s->b.n;
-    const double seconds = (inrf_encode_now() - s->t0) / (double)n;
+    const size_t P = s->net.nparams;
     inrf_status first = INRF_OK;
     long bad = -1;
 #pragma omp parallel for num_threads(s->opt->threads > 0 ? s->opt->threads : omp_threads())
     for (long i = 0; i < n; i++) {
-        inrf_status st = finish(s, (size_t)i, seconds, &out[i], stats ? &stats[i] : NULL);
+        if (which && !which[i])
+            continue;
+        inrf_model_free(out[i]);
+        inrf_status st = model_of(s, (size_t)i, &out[i], &s->psnr[i]);
+        s->kept[i] = inrf_pruned_fraction(&s->net, s->b.keep + (size_t)i * P);
         if (st != INRF_OK) {
 #pragma omp critical
             if (bad < 0 || i < bad)
@@ -238,12 +252,133 @@ static inrf_status finish_all(batch_state *s, inrf_model **out, inrf_encode_stat
     }
     if (first == INRF_OK)
         return INRF_OK;
-    for (long i = 0; i < n; i++) {
-        inrf_model_free(out[i]);
-        out[i] = NULL;
-    }
     /* the message was a worker thread's: say it again on this one */
     return inrf_fail(first, "batch encode: image %ld: %s", bad, inrf_strerror(first));
+}
+
+/* A rate-control round: the images s->round marks fine-tuned through the
+ * quantiser (inrf_encode's round: half the stage 4 steps, or 200). */
+static inrf_status fine_tune(batch_state *s)
+{
+    const inrf_encode_plan *p = &s->plan;
+    s->b.active = s->round;
+    inrf_status st = run(s, 4, p->s4 > 0 ? p->s4 / 2 : 200, p->lr * 0.1f, s->opt->quant,
+                         s->opt->half_io, 0);
+    s->b.active = NULL;
+    return st;
+}
+
+/* Rate control as inrf_encode does it, a round at a time for the images
+ * concerned: files over max_bytes are pruned 10 points further and
+ * fine-tuned until they fit; then, with a target PSNR, files above it are
+ * pruned further 10 points a round while they still reach it, the
+ * smallest kept. */
+static inrf_status rate_control(batch_state *s, inrf_model **out)
+{
+    const size_t n = s->b.n, P = s->net.nparams;
+    const inrf_encode_options *o = s->opt;
+    const int layers = s->plan.arch.layers;
+    inrf_status st = INRF_OK;
+    while (o->max_bytes && st == INRF_OK) {
+        size_t any = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t bytes = inrf_encode_file_bytes(out[i]);
+            s->round[i] = bytes > o->max_bytes;
+            if (!s->round[i])
+                continue;
+            float ratio = inrf_pruned_fraction(&s->net, s->b.keep + i * P) + 0.1f;
+            if (ratio > 0.95f || layers < 2)
+                return inrf_fail(INRF_E_LIMIT, "batch encode: image %zu: cannot fit in %zu "
+                                 "bytes (smallest made: %zu)", i, o->max_bytes, bytes);
+            prune(s, i, ratio);
+            any++;
+        }
+        if (!any)
+            break;
+        if ((st = fine_tune(s)) == INRF_OK)
+            st = models_of(s, s->round, out);
+    }
+    if (st != INRF_OK || !(o->target_psnr > 0) || layers < 2)
+        return st;
+    float *ratio = malloc(n * sizeof(float));
+    size_t *best_bytes = malloc(n * sizeof(size_t));
+    inrf_model **trial = calloc(n, sizeof *trial);
+    double *trial_psnr = malloc(n * sizeof(double));
+    if (!ratio || !best_bytes || !trial || !trial_psnr)
+        st = inrf_fail(INRF_E_NOMEM, "batch encode: out of memory");
+    for (size_t i = 0; st == INRF_OK && i < n; i++) {
+        s->round[i] = s->psnr[i] > o->target_psnr;
+        ratio[i] = s->kept[i] + 0.1f;
+        best_bytes[i] = inrf_encode_file_bytes(out[i]);
+    }
+    for (;;) {
+        size_t any = 0;
+        for (size_t i = 0; st == INRF_OK && i < n; i++) {
+            s->round[i] = s->round[i] && ratio[i] < 0.9f;
+            if (s->round[i])
+                prune(s, i, ratio[i]), any++;
+        }
+        if (st != INRF_OK || !any || (st = fine_tune(s)) != INRF_OK)
+            break;
+        const long nl = (long)n;
+#pragma omp parallel for num_threads(o->threads > 0 ? o->threads : omp_threads())
+        for (long i = 0; i < nl; i++)
+            if (s->round[i] && model_of(s, (size_t)i, &trial[i], &trial_psnr[i]) != INRF_OK)
+                trial[i] = NULL;
+        for (size_t i = 0; i < n; i++) {
+            if (!s->round[i])
+                continue;
+            if (!trial[i] || trial_psnr[i] < o->target_psnr) {
+                s->round[i] = 0; /* this round's file misses the target: done */
+            } else if (inrf_encode_file_bytes(trial[i]) < best_bytes[i]) {
+                inrf_model_free(out[i]);
+                out[i] = trial[i];
+                trial[i] = NULL;
+                s->psnr[i] = trial_psnr[i];
+                best_bytes[i] = inrf_encode_file_bytes(out[i]);
+                s->kept[i] = inrf_pruned_fraction(&s->net, s->b.keep + i * P);
+            }
+            inrf_model_free(trial[i]);
+            trial[i] = NULL;
+            ratio[i] += 0.1f;
+        }
+    }
+    free(ratio);
+    free(best_bytes);
+    free(trial);
+    free(trial_psnr);
+    return st;
+}
+
+/* Every image's file, rate control and stats. */
+static inrf_status finish_all(batch_state *s, inrf_model **out, inrf_encode_stats *stats)
+{
+    const size_t n = s->b.n;
+    inrf_status st = models_of(s, NULL, out);
+    if (st == INRF_OK)
+        st = rate_control(s, out);
+    if (st != INRF_OK) {
+        for (size_t i = 0; i < n; i++) {
+            inrf_model_free(out[i]);
+            out[i] = NULL;
+        }
+        return st;
+    }
+    const double seconds = (inrf_encode_now() - s->t0) / (double)n;
+    for (size_t i = 0; i < n; i++) {
+        out[i]->psnr = (float)s->psnr[i];
+        if (!stats)
+            continue;
+        stats[i].psnr = s->psnr[i];
+        stats[i].psnr_fp32 = s->fp32[i];
+        stats[i].bytes = inrf_encode_file_bytes(out[i]);
+        stats[i].seconds = seconds;
+        stats[i].steps = s->steps[i];
+        stats[i].prune_ratio = s->kept[i];
+        stats[i].layers = s->plan.arch.layers;
+        stats[i].hidden = s->plan.arch.hidden[0];
+    }
+    return INRF_OK;
 }
 
 inrf_status inrf_encode_batch_with(const inrf_image *images, size_t n,

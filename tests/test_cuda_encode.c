@@ -1,8 +1,9 @@
 /* test_cuda_encode.c: the GPU batch encoder against the CPU encoder on
  * synthetic 32 x 32 images (RGB and grey) with every stage of the schedule
- * (fit, both pruning rounds, quantisation-aware fine-tuning): files that
- * read back to the PSNR reported, the same step counts, and a mean PSNR
- * within 0.3 dB of the CPU's. Exits 77 (skipped) where no CUDA device is
+ * (fit, both pruning rounds, quantisation-aware fine-tuning) and rate
+ * control (target PSNR, maximum size): files that read back to the PSNR
+ * reported, the step counts of the CPU, and a mean PSNR within 0.3 dB of
+ * the CPU's. Exits 77 (skipped) where no CUDA device is
  * usable; the test suite also runs it on the kernel emulator (kernels/emu). */
 #include <math.h>
 #include <stdio.h>
@@ -114,8 +115,31 @@ int main(void)
     inrf_image grey_rgb[2] = {img[0], img[N - 1]};
     CHECK(inrf_cuda_encode_batch(grey_rgb, 2, &o, 0, gm, NULL) == INRF_E_INVALID_ARG,
           "channels");
-    o.target_psnr = 30;
-    CHECK(inrf_cuda_encode_batch(img, 1, &o, 0, gm, NULL) == INRF_E_UNSUPPORTED, "target");
+    /* rate control: a target PSNR, then a maximum size, against the CPU */
+    for (int mode = 0; mode < 2 && st == INRF_OK; mode++) {
+        o.target_psnr = mode == 0 ? 23.5 : 0.0;
+        o.max_bytes = mode == 1 ? 760 : 0;
+        st = inrf_cuda_encode_batch(img, N - 1, &o, 0, gm, gs);
+        CHECK(st == INRF_OK, "gpu encode, rate control: %s", inrf_last_error());
+        for (int k = 0; st == INRF_OK && k < N - 1; k++) {
+            inrf_model *cm;
+            inrf_encode_stats cs;
+            CHECK(inrf_encode(&img[k], &o, &cm, &cs) == INRF_OK, "cpu encode: %s",
+                  inrf_last_error());
+            printf("%s image %d: CPU %.3f dB %zu bytes %d steps, GPU %.3f dB %zu bytes %d "
+                   "steps\n", mode ? "max_bytes" : "target", k, cs.psnr, cs.bytes, cs.steps,
+                   gs[k].psnr, gs[k].bytes, gs[k].steps);
+            if (mode == 0)
+                CHECK(gs[k].psnr >= o.target_psnr, "image %d: %.3f dB", k, gs[k].psnr);
+            else
+                CHECK(gs[k].bytes <= o.max_bytes, "image %d: %zu bytes", k, gs[k].bytes);
+            CHECK(abs(gs[k].steps - cs.steps) <= cs.steps / 10, "image %d: %d steps, CPU %d",
+                  k, gs[k].steps, cs.steps);
+            CHECK(fabs(file_psnr(gm[k], &img[k]) - gs[k].psnr) < 1e-6, "image %d: file", k);
+            inrf_model_free(cm);
+            inrf_model_free(gm[k]);
+        }
+    }
     for (int k = 0; k < N; k++)
         inrf_image_free(&img[k]);
     printf("%s\n", failures ? "FAILED" : "ok");

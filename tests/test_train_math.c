@@ -350,8 +350,9 @@ static void cpu_image_stage(const inrf_tm_batch *b, const inrf_tm_stage *st, siz
     float *tmp = malloc(P * sizeof(float)), *best = malloc(P * sizeof(float));
     float *cols = malloc((size_t)n->rows * S * sizeof(float));
     double best_psnr = -1.0;
+    int s = 0;
     publish(n, params, w, tmp, st);
-    for (int s = 0; s <= st->steps; s++) {
+    for (; s <= st->steps; s++) {
         float tsse[T] = {0};
         memset(g, 0, P * sizeof(float));
         for (uint32_t c0 = 0; c0 < b->batch; c0 += T) {
@@ -379,16 +380,18 @@ static void cpu_image_stage(const inrf_tm_batch *b, const inrf_tm_stage *st, siz
             best_psnr = psnr;
             memcpy(best, params, P * sizeof(float));
         }
-        if (s == st->steps)
+        if (s == st->steps || (st->stop > 0 && best_psnr >= st->stop))
             break;
         float lr = inrf_tm_lr(st->lr0, s, st->steps), c1, c2;
-        inrf_tm_adam_corrections(st->t0 + s + 1, &c1, &c2);
+        inrf_tm_adam_corrections(b->adam_t[i] + s + 1, &c1, &c2);
         for (unsigned k = 0; k < P; k++)
             params[k] = inrf_tm_adam(params[k], &m[k], &v[k], g[k], lr, c1, c2, keep[k]);
         publish(n, params, w, tmp, st);
     }
     memcpy(params, best, P * sizeof(float));
     b->best_psnr[i] = best_psnr;
+    b->taken[i] = s;
+    b->adam_t[i] += s;
     free(w), free(g), free(tmp), free(best), free(cols);
 }
 
@@ -396,9 +399,11 @@ static inrf_status cpu_run_stage(void *self, const inrf_tm_batch *b, const inrf_
 {
     int *stages = (int *)self;
     stages[st->stage]++;
-    for (size_t i = 0; i < b->n; i++)
+    for (size_t i = 0; i < b->n; i++) {
+        b->taken[i] = 0;
         if (!b->active || b->active[i])
             cpu_image_stage(b, st, i);
+    }
     return INRF_OK;
 }
 
@@ -436,6 +441,8 @@ static void test_fit_steps(void **state)
         float params[N * 573], m[N * 573] = {0}, v[N * 573] = {0};
         uint8_t keep[N * 573];
         double best[N];
+        long adam_t[N] = {0};
+        int taken[N];
         random_params(&b.net, params);
         memcpy(params + P, params, P * sizeof(float));
         memset(keep, 1, sizeof keep);
@@ -443,14 +450,25 @@ static void test_fit_steps(void **state)
         params[b.net.woff[1] + 5] = params[P + b.net.woff[2] + 9] = 0.0f;
         b.images = img, b.n = N, b.batch = sampled ? 100 : 480, b.seed = 7;
         b.params = params, b.m = m, b.v = v, b.keep = keep, b.best_psnr = best;
+        b.adam_t = adam_t, b.taken = taken;
         inrf_tm_stage st = {1, 0, 3e-3f, 0, 0, 0, NULL, NULL};
         int stages[5] = {0};
         assert_int_equal(cpu_run_stage(stages, &b, &st), INRF_OK); /* 0 steps: the loss */
         double before[N] = {best[0], best[1]};
         st.steps = 60;
         assert_int_equal(cpu_run_stage(stages, &b, &st), INRF_OK);
-        for (int i = 0; i < N; i++)
+        for (int i = 0; i < N; i++) {
             assert_true(best[i] > before[i] + 3.0);
+            assert_int_equal(taken[i], 60);
+            assert_int_equal(adam_t[i], 60);
+        }
+        /* a stop ends each image at its first evaluation at or above it */
+        st.stop = best[0] + 1.0;
+        double from = best[0];
+        assert_int_equal(cpu_run_stage(stages, &b, &st), INRF_OK);
+        assert_true(taken[0] > 0 && taken[0] < 60);
+        assert_true(best[0] >= from + 1.0);
+        assert_int_equal(adam_t[0], 60 + taken[0]);
         assert_true(params[b.net.woff[1] + 5] == 0.0f && params[P + b.net.woff[2] + 9] == 0.0f);
     }
     for (int i = 0; i < N; i++)
@@ -530,11 +548,65 @@ static void test_batch_errors(void **state)
     assert_null(m[0]);
     assert_int_equal(inrf_encode_batch_with(img, 0, &o, &tr, m, NULL), INRF_E_INVALID_ARG);
     assert_int_equal(inrf_encode_batch_with(img, 1, &o, NULL, m, NULL), INRF_E_INVALID_ARG);
-    o.target_psnr = 30;
-    assert_int_equal(inrf_encode_batch_with(img, 1, &o, &tr, m, NULL), INRF_E_UNSUPPORTED);
     assert_int_equal(stages[1], 0);
     inrf_image_free(&img[0]);
     inrf_image_free(&img[1]);
+}
+
+/* Rate control in the batch schedule against inrf_encode's: a target PSNR
+ * (early stop, then pruning rounds while the file reaches it) and a
+ * maximum size (pruning rounds until the file fits), on the same images. */
+static void test_batch_rate_control(void **state)
+{
+    (void)state;
+    enum { N = 4 };
+    inrf_image img[N];
+    for (int k = 0; k < N; k++)
+        img[k] = picture(20, 16, 3, k);
+    inrf_encode_options o;
+    inrf_encode_options_init(&o);
+    o.steps = 200;
+    o.threads = 1;
+    int stages[5] = {0};
+    inrf_batch_trainer tr = {cpu_run_stage, stages};
+    inrf_model *gm[N], *cm;
+    inrf_encode_stats gs[N], cs, free_run[N];
+    assert_int_equal(inrf_encode_batch_with(img, N, &o, &tr, gm, free_run), INRF_OK);
+    for (int k = 0; k < N; k++)
+        inrf_model_free(gm[k]);
+    for (int mode = 0; mode < 2; mode++) {
+        o.target_psnr = mode == 0 ? 30.0 : 0.0;
+        o.max_bytes = mode == 1 ? free_run[0].bytes * 8 / 10 : 0;
+        memset(stages, 0, sizeof stages);
+        assert_int_equal(inrf_encode_batch_with(img, N, &o, &tr, gm, gs), INRF_OK);
+        assert_true(stages[4] >= 1); /* at least one round */
+        double bytes_cpu = 0, bytes_batch = 0;
+        for (int k = 0; k < N; k++) {
+            assert_int_equal(inrf_encode(&img[k], &o, &cm, &cs), INRF_OK);
+            print_message("%s image %d: inrf_encode %.2f dB %zu bytes %d steps, batch %.2f dB "
+                          "%zu bytes %d steps\n", mode ? "max_bytes" : "target", k, cs.psnr,
+                          cs.bytes, cs.steps, gs[k].psnr, gs[k].bytes, gs[k].steps);
+            if (mode == 0) {
+                assert_true(gs[k].psnr >= o.target_psnr);
+            } else {
+                assert_true(gs[k].bytes <= o.max_bytes);
+            }
+            assert_true(gs[k].bytes < free_run[k].bytes);
+            assert_true(fabs(gs[k].psnr - cm->psnr) < 1.5);
+            assert_true(abs(gs[k].steps - cs.steps) <= cs.steps / 10);
+            bytes_cpu += (double)cs.bytes, bytes_batch += (double)gs[k].bytes;
+            inrf_model_free(cm);
+            inrf_model_free(gm[k]);
+        }
+        assert_true(fabs(bytes_batch - bytes_cpu) <= 0.1 * bytes_cpu);
+    }
+    /* a size no pruning reaches: INRF_E_LIMIT, nothing returned */
+    o.target_psnr = 0;
+    o.max_bytes = 100;
+    assert_int_equal(inrf_encode_batch_with(img, N, &o, &tr, gm, gs), INRF_E_LIMIT);
+    assert_null(gm[0]);
+    for (int k = 0; k < N; k++)
+        inrf_image_free(&img[k]);
 }
 
 int main(void)
@@ -548,6 +620,7 @@ int main(void)
         cmocka_unit_test(test_fit_steps),
         cmocka_unit_test(test_batch_schedule),
         cmocka_unit_test(test_batch_errors),
+        cmocka_unit_test(test_batch_rate_control),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

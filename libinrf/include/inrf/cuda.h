@@ -47,12 +47,13 @@ INRF_NODISCARD inrf_status inrf_cuda_sync(void *stream);
 
 /* Encodes n images of one size and channel count (else INRF_E_INVALID_ARG)
  * on device `device`, with the schedule of inrf_encode (stage 1 fit, the
- * pruning rounds, quantisation; see inrf_encode_batch_with in
+ * pruning rounds, quantisation, rate control; see inrf_encode_batch_with in
  * train_math.h): one thread block per image trains it, libinrf prunes and
  * builds the files. out: n models; stats: n entries, or NULL. Rate control
- * (target_psnr, max_bytes) is INRF_E_UNSUPPORTED; so are networks whose
- * weights and a chunk of 32 pixels exceed a block's shared memory. The
- * progress callback is called between launches (a few hundred steps). */
+ * (target_psnr, max_bytes) runs as in inrf_encode, its rounds on the GPU.
+ * Networks whose weights and a chunk of 32 pixels exceed a block's shared
+ * memory are INRF_E_UNSUPPORTED. The progress callback is called between
+ * launches (a few hundred steps). */
 INRF_NODISCARD inrf_status inrf_cuda_encode_batch(const inrf_image *images, size_t n,
                                                   const inrf_encode_options *opt, int device,
                                                   inrf_model **out, inrf_encode_stats *stats);

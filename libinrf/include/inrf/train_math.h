@@ -308,9 +308,10 @@ typedef struct inrf_tm_stage {
     int steps;                /* Adam steps; steps + 1 evaluations of the loss,
                                  the last only to keep the best weights */
     float lr0;                /* cosine decay from lr0 to lr0 / 20 (inrf_tm_lr) */
-    long t0;                  /* Adam's t before the stage's first step */
     int quant, half_io;       /* fake quantisation of the weights the passes see
                                  (inrf_tm_fake_quant); 0, 0 for none */
+    double stop;              /* > 0: an image ends the stage at the first
+                                 evaluation where its best PSNR reaches stop */
     /* Called now and then with the step reached; non-zero: stop with
      * INRF_E_INTERRUPTED. May be NULL. */
     int (*tick)(void *ctx, int step);
@@ -330,6 +331,12 @@ typedef struct inrf_tm_batch {
     uint8_t *keep;            /* [n][nparams]: 0 where a weight is pruned */
     const uint8_t *active;    /* [n]: 0 = the image sits the stage out; NULL = all */
     double *best_psnr;        /* [n], out: the best training PSNR of the stage */
+    long *adam_t;             /* [n], in/out: Adam steps each image has taken
+                                 (the t of the bias corrections; the step of a
+                                 stage that starts at t uses t + 1) */
+    int *taken;               /* [n], out: Adam steps each image took in the
+                                 stage (steps, fewer after a stop, 0 when it
+                                 sat out); adam_t grows by as much */
 } inrf_tm_batch;
 
 /* A batched trainer. run_stage runs stage s on every active image of b:
@@ -337,7 +344,8 @@ typedef struct inrf_tm_batch {
  * on the (fake-quantised) weights, an Adam step with the learning rate of
  * inrf_tm_lr after each but the last, pruned weights held at 0; then
  * params hold the weights of the best evaluation (the one before the
- * step), m and v the moments after the last step. */
+ * step), m and v the moments after the last step; an image whose best
+ * PSNR reaches s->stop ends there (the CPU encoder's early stop). */
 typedef struct inrf_batch_trainer {
     inrf_status (*run_stage)(void *self, const inrf_tm_batch *b, const inrf_tm_stage *s);
     void *self;
@@ -348,8 +356,9 @@ typedef struct inrf_batch_trainer {
  * by trainer and the rest (initialisation, pruning, quantisation, the
  * models) by the CPU encoder's code: out[n] models, stats[n] (may be
  * NULL); stats' seconds is the batch's wall time over n. Rate control
- * (target_psnr, max_bytes) is per image: INRF_E_UNSUPPORTED here. The
- * progress callback sees each stage's steps. For trainers such as the
+ * (target_psnr, max_bytes) runs as inrf_encode runs it, each round of
+ * further pruning and fine-tuning training the images it concerns
+ * together. The progress callback sees each stage's steps. For trainers such as the
  * CUDA module's (inrf_cuda_encode_batch) and tests. */
 INRF_API INRF_NODISCARD inrf_status inrf_encode_batch_with(const inrf_image *images, size_t n,
                                                            const inrf_encode_options *opt,
