@@ -575,9 +575,12 @@ check "inrenc --device cuda: a file, or a clear error" \
     '{ [ "$rc" -eq 0 ] && "$inrinfo" -q "$tmp/gpu.inrf"; } ||
      { [ "$rc" -eq 1 ] && grep -q "^inrenc: --device cuda: " "$tmp/err" && [ ! -e "$tmp/gpu.inrf" ]; }'
 
+run "$inrenc" --device cuda --effort 1 --max-bytes 900 "$img" "$tmp/gpu.inrf"
+check "inrenc --device cuda --max-bytes: a file that fits, or a clear error" \
+    '{ [ "$rc" -eq 0 ] && [ "$(wc -c <"$tmp/gpu.inrf")" -le 900 ]; } ||
+     { [ "$rc" -eq 1 ] && grep -q "^inrenc: --device cuda: " "$tmp/err" && [ ! -e "$tmp/gpu.inrf" ]; }'
+
 y="$tmp/y.inrf"
-check "inrenc --device cuda --max-bytes: exit 2" \
-    'usage_error "$inrenc" --device cuda --max-bytes 900 "$img" "$y"'
 check "inrenc --device tpu: exit 2" 'usage_error "$inrenc" --device tpu "$img" "$y"'
 check "inrenc bad option: exit 2" 'usage_error "$inrenc" --bogus "$img" "$y"'
 check "inrenc without an output: exit 2" 'usage_error "$inrenc" "$img"'

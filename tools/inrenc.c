@@ -296,10 +296,6 @@ static int parse_args(int argc, char **argv, options *o)
     }
     if (o->output == NULL)
         return cli_usage_error("no output: give OUT.inrf (or '-' for standard output)");
-    if (o->device == CLI_DEVICE_CUDA && (o->enc.target_psnr > 0 || o->enc.max_bytes > 0))
-        return cli_usage_error("--target-psnr and --max-bytes run on the CPU only");
-    if (o->enc.target_psnr > 0 || o->enc.max_bytes > 0)
-        o->device = CLI_DEVICE_CPU; /* auto: rate control is the CPU encoder's */
     return -1;
 }
 
