@@ -4,6 +4,7 @@
  * that cuda_runtime.h lists. */
 #include "cuda_runtime.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <sys/mman.h>
 #include <ucontext.h>
@@ -285,6 +286,68 @@ void run_block_fibers(block_state *b, const inrf_emu::launch_config &c, fiber_ru
 
 } /* namespace */
 
+namespace {
+
+/* A block's state for c's threads, its shared memory poisoned. */
+void init_block(block_state *b, const inrf_emu::launch_config &c)
+{
+    const size_t nthreads = (size_t)c.block.x * c.block.y * c.block.z;
+    b->threads = b->alive = (unsigned)nthreads;
+    b->warp_arrived.assign((nthreads + 31) / 32, 0);
+    b->warp_gen.assign((nthreads + 31) / 32, 0);
+    b->slots.assign(8 * nthreads, 0);
+    b->smem_size = c.smem;
+    b->smem = (unsigned char *)malloc(c.smem ? c.smem : 1);
+    if (!b->smem)
+        fatal("out of memory for shared memory");
+    memset(b->smem, kPoison, c.smem);
+}
+
+void set_block_index(const inrf_emu::launch_config &c, size_t k)
+{
+    blockIdx.x = (unsigned)(k % c.grid.x);
+    blockIdx.y = (unsigned)(k / c.grid.x % c.grid.y);
+    blockIdx.z = (unsigned)(k / ((size_t)c.grid.x * c.grid.y));
+}
+
+/* A host thread running blocks as fibers, taking the next block index
+ * until none is left. */
+void fiber_worker(const inrf_emu::launch_config &c, void (*body)(void *), void *ctx,
+                  std::atomic<size_t> &next, size_t nblocks)
+{
+    block_state b;
+    init_block(&b, c);
+    b.fibers = true;
+    const size_t nthreads = b.threads, stack_size = 256 * 1024;
+    std::vector<void *> stacks(nthreads);
+    for (auto &s : stacks) {
+        s = mmap(nullptr, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+                 0);
+        if (s == MAP_FAILED)
+            fatal("out of memory for fiber stacks");
+    }
+    b.ctx.resize(nthreads);
+    b.state.assign(nthreads, DONE);
+    b.waits_at.assign(nthreads, nullptr);
+    fiber_run r = {&b, body, ctx, &c};
+    self = &b;
+    blockDim = {c.block.x, c.block.y, c.block.z};
+    gridDim = {c.grid.x, c.grid.y, c.grid.z};
+    bool first = true;
+    for (size_t k; (k = next++) < nblocks; first = false) {
+        set_block_index(c, k);
+        if (!first)
+            memset(b.smem, kPoison, b.smem_size);
+        run_block_fibers(&b, c, &r, stacks, stack_size);
+    }
+    self = nullptr;
+    for (auto s : stacks)
+        munmap(s, stack_size);
+    free(b.smem);
+}
+
+} /* namespace */
+
 void inrf_emu::launch(const launch_config &c, void (*body)(void *), void *ctx)
 {
     const size_t nthreads = (size_t)c.block.x * c.block.y * c.block.z;
@@ -310,58 +373,31 @@ void inrf_emu::launch(const launch_config &c, void (*body)(void *), void *ctx)
         fail(cudaErrorInvalidValue);
         return;
     }
-    block_state b;
-    b.threads = b.alive = (unsigned)nthreads;
-    b.warp_arrived.assign((nthreads + 31) / 32, 0);
-    b.warp_gen.assign((nthreads + 31) / 32, 0);
-    b.slots.assign(8 * nthreads, 0);
-    b.smem_size = c.smem;
-    b.smem = (unsigned char *)malloc(c.smem ? c.smem : 1);
-    if (!b.smem)
-        fatal("out of memory for shared memory");
-    memset(b.smem, kPoison, c.smem);
-    /* Fibers by default; INRF_EMU_THREADS=1: one host thread a thread, for
-     * ThreadSanitizer. */
-    b.fibers = !getenv("INRF_EMU_THREADS") || !atoi(getenv("INRF_EMU_THREADS"));
-    if (b.fibers) {
-        const size_t stack_size = 256 * 1024;
-        std::vector<void *> stacks(nthreads);
-        for (auto &s : stacks) {
-            s = mmap(nullptr, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                     -1, 0);
-            if (s == MAP_FAILED)
-                fatal("out of memory for fiber stacks");
-        }
-        b.ctx.resize(nthreads);
-        b.state.assign(nthreads, DONE);
-        b.waits_at.assign(nthreads, nullptr);
-        fiber_run r = {&b, body, ctx, &c};
-        self = &b;
-        blockDim = {c.block.x, c.block.y, c.block.z};
-        gridDim = {c.grid.x, c.grid.y, c.grid.z};
-        for (size_t k = 0; k < nblocks; k++) {
-            blockIdx.x = (unsigned)(k % c.grid.x);
-            blockIdx.y = (unsigned)(k / c.grid.x % c.grid.y);
-            blockIdx.z = (unsigned)(k / ((size_t)c.grid.x * c.grid.y));
-            if (k)
-                memset(b.smem, kPoison, b.smem_size);
-            run_block_fibers(&b, c, &r, stacks, stack_size);
-        }
-        self = nullptr;
-        for (auto s : stacks)
-            munmap(s, stack_size);
-        free(b.smem);
+    /* Fibers by default, blocks spread over the host's cores; with
+     * INRF_EMU_THREADS=1, one host thread a thread and one block at a time,
+     * for ThreadSanitizer. */
+    const char *threads_env = getenv("INRF_EMU_THREADS");
+    if (!threads_env || !atoi(threads_env)) {
+        std::atomic<size_t> next(0);
+        size_t workers = std::thread::hardware_concurrency();
+        workers = workers < 1 ? 1 : workers > nblocks ? nblocks : workers;
+        std::vector<std::thread> pool;
+        for (size_t k = 1; k < workers; k++)
+            pool.emplace_back(fiber_worker, std::cref(c), body, ctx, std::ref(next), nblocks);
+        fiber_worker(c, body, ctx, next, nblocks);
+        for (auto &t : pool)
+            t.join();
         return;
     }
+    block_state b;
+    init_block(&b, c);
     auto thread_main = [&](unsigned tid) {
         self = &b;
         blockDim = {c.block.x, c.block.y, c.block.z};
         gridDim = {c.grid.x, c.grid.y, c.grid.z};
         set_thread_index(c, tid);
         for (size_t k = 0; k < nblocks; k++) {
-            blockIdx.x = (unsigned)(k % c.grid.x);
-            blockIdx.y = (unsigned)(k / c.grid.x % c.grid.y);
-            blockIdx.z = (unsigned)(k / ((size_t)c.grid.x * c.grid.y));
+            set_block_index(c, k);
             body(ctx);
             std::unique_lock<std::mutex> l(b.mu);
             b.alive--; /* exited threads leave the block's barriers */
