@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """gpu_torch.py: the PyTorch baselines of bench/gpu, on the GPU.
 
-Usage: gpu_torch.py [--jpegs LIST.txt] [--steps N]
+Usage: gpu_torch.py [--jpegs LIST.txt] [--steps N] [--device D] [--smoke]
 
 Prints CSV lines `what,images_per_s,detail`:
 - decode_cifar10 / decode_imagenet: the reference code's way of decoding a
@@ -15,6 +15,8 @@ Prints CSV lines `what,images_per_s,detail`:
 - nvjpeg: torchvision.io.decode_jpeg on the GPU, batched, over the JPEGs of
   --jpegs (Imagenette's 224x224), read into memory first.
 Needs a CUDA build of torch and torchvision; never run by the build.
+--device cpu --smoke runs every part on tiny batches on the CPU: a check of
+the script itself where there is no GPU, not a figure.
 """
 import argparse
 import time
@@ -24,13 +26,18 @@ import torch
 DEV = "cuda"
 
 
+def sync():
+    if DEV == "cuda":
+        torch.cuda.synchronize()
+
+
 def timed(fn, reps):
     fn()
-    torch.cuda.synchronize()
+    sync()
     t0 = time.perf_counter()
     for _ in range(reps):
         fn()
-    torch.cuda.synchronize()
+    sync()
     return (time.perf_counter() - t0) / reps
 
 
@@ -68,7 +75,7 @@ def bench_decode(name, layers, width, side, batch, chunk):
     print(f"decode_{name},{batch / t:.0f},{layers}x{width} at {side}x{side} batch {batch}")
 
 
-def bench_fit_batched(steps, batch=4096):
+def bench_fit_batched(steps, batch):
     ws, bs = siren_weights(batch, 3, 15)
     params = [p.requires_grad_() for p in ws + bs]
     opt = torch.optim.Adam(params, lr=3e-3)
@@ -117,7 +124,11 @@ def bench_nvjpeg(listfile, batch=256):
 
     def run():
         for c in range(0, len(data), batch):
-            decode_jpeg(data[c:c + batch], device=DEV)
+            try:  # batched decoding: torchvision 0.19 and later
+                decode_jpeg(data[c:c + batch], device=DEV)
+            except (TypeError, RuntimeError):
+                for d in data[c:c + batch]:
+                    decode_jpeg(d, device=DEV)
 
     t = timed(run, 3)
     print(f"nvjpeg,{len(data) / t:.0f},{len(data)} JPEGs, batches of {batch}, "
@@ -128,13 +139,19 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jpegs")
     ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--smoke", action="store_true")
     a = ap.parse_args()
-    print(f"# torch {torch.__version__}, {torch.cuda.get_device_name(0)}")
+    global DEV
+    DEV = a.device
+    k = 64 if a.smoke else 1  # --smoke: batches 64 times smaller
+    name = torch.cuda.get_device_name(0) if DEV == "cuda" else DEV
+    print(f"# torch {torch.__version__}, {name}")
     print("what,images_per_s,detail")
-    bench_decode("cifar10", 3, 15, 32, 65536, 8192)
-    bench_decode("imagenet", 10, 40, 224, 512, 32)
-    bench_fit_batched(a.steps)
-    bench_fit_loop(a.steps)
+    bench_decode("cifar10", 3, 15, 32, 65536 // k, 8192 // k)
+    bench_decode("imagenet", 10, 40, 224, max(512 // k, 1), max(32 // k, 1))
+    bench_fit_batched(a.steps // k + 1, 4096 // k)
+    bench_fit_loop(a.steps // k + 1)
     if a.jpegs:
         bench_nvjpeg(a.jpegs)
 
