@@ -51,6 +51,7 @@ struct inrf_cuda_pack {
     uint32_t count, narchs;
     unsigned channels;
     size_t smem;               /* dynamic shared memory a block needs */
+    size_t smem_max;           /* the most a block may have */
     int width;                 /* the kernel variant (kernel_width) */
     uint32_t *idx;             /* per-call scratch: indices and windows */
     float *win;
@@ -119,6 +120,8 @@ __device__ static void expand_layer(const inrf_layer_loc *loc, float *w, int str
 typedef struct kparams {
     uint32_t width, height;
     int type, zero_outside;
+    int table;                 /* float offset in shared memory of the sample
+                                  coordinates (width x, then height y), or -1 */
     float mean[3], std[3];
 } kparams;
 
@@ -248,15 +251,22 @@ __global__ void decode_batch_kernel(const uint8_t *__restrict__ pack,
         expand_layer(&loc, smem + a->woff[l], a->stride[l], smem + a->boff[l], prefix);
         rec = loc.end;
     }
-    __syncthreads();
-
+    /* a column's x and a row's y, once a block (binary64 divisions) */
     const double x0 = win ? win[4 * s + 0] : -1.0, y0 = win ? win[4 * s + 1] : -1.0;
     const double x1 = win ? win[4 * s + 2] : 1.0, y1 = win ? win[4 * s + 3] : 1.0;
+    float *xs = kp.table >= 0 ? smem + kp.table : NULL, *ys = xs ? xs + kp.width : NULL;
+    for (uint32_t k = threadIdx.x; xs && k < kp.width; k += blockDim.x)
+        xs[k] = inrf_coord(k, kp.width, x0, x1);
+    for (uint32_t k = threadIdx.x; ys && k < kp.height; k += blockDim.x)
+        ys[k] = inrf_coord(k, kp.height, y0, y1);
+    __syncthreads();
+
     const int C = a->channels;
-    const size_t npix = (size_t)kp.width * kp.height;
-    for (size_t p = threadIdx.x; p < npix; p += blockDim.x) {
-        const uint32_t i = (uint32_t)(p % kp.width), j = (uint32_t)(p / kp.width);
-        const float x = inrf_coord(i, kp.width, x0, x1), y = inrf_coord(j, kp.height, y0, y1);
+    const uint32_t npix = kp.width * kp.height; /* below 2^32: the host checks */
+    for (uint32_t p = threadIdx.x; p < npix; p += blockDim.x) {
+        const uint32_t i = p % kp.width, j = p / kp.width;
+        const float x = xs ? xs[i] : inrf_coord(i, kp.width, x0, x1);
+        const float y = ys ? ys[j] : inrf_coord(j, kp.height, y0, y1);
         const int zero = kp.zero_outside && (x < -1.0f || x > 1.0f || y < -1.0f || y > 1.0f);
         float v[3];
         eval_pixel<W>(a, smem, x, y, v);
@@ -385,9 +395,11 @@ inrf_status inrf_cuda_pack_upload(const inrf_pack *pack, int device, inrf_cuda_p
             (e = cudaMemcpy(p->items, items, p->count * sizeof *items,
                             cudaMemcpyHostToDevice)) == cudaSuccess)
             e = cudaMemcpy(p->archs, archs, p->narchs * sizeof *archs, cudaMemcpyHostToDevice);
-        if (e == cudaSuccess && p->smem > 48 * 1024)
+        p->smem_max = smem_max > 48 * 1024 ? (size_t)smem_max : 48 * 1024;
+        if (e == cudaSuccess && p->smem_max > 48 * 1024)
             e = cudaFuncSetAttribute(decode_kernel(p->width),
-                                     cudaFuncAttributeMaxDynamicSharedMemorySize, (int)p->smem);
+                                     cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                     (int)p->smem_max);
         if (e != cudaSuccess)
             st = cuda_fail(e, "uploading the pack");
     }
@@ -420,7 +432,8 @@ inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint32_t *indices, s
     if (!p || !o || (n && (!indices || !out)))
         return inrf_report(INRF_E_INVALID_ARG, "cuda decode: NULL argument");
     if (o->abi != INRF_ABI_VERSION || o->width < 1 || o->height < 1 || o->width > 65536 ||
-        o->height > 65536 || o->type < INRF_BATCH_U8 || o->type > INRF_BATCH_F16)
+        o->height > 65536 || (uint64_t)o->width * o->height >= (1ull << 32) ||
+        o->type < INRF_BATCH_U8 || o->type > INRF_BATCH_F16)
         return inrf_report(INRF_E_INVALID_ARG, "cuda decode: options invalid");
     for (int c = 0; c < 3; c++)
         if (!(o->std[c] > 0) || o->mean[c] != o->mean[c])
@@ -452,8 +465,16 @@ inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint32_t *indices, s
     kp.zero_outside = o->zero_outside;
     for (int c = 0; c < 3; c++)
         kp.mean[c] = o->mean[c], kp.std[c] = o->std[c];
+    /* the coordinate tables after the weights, where they fit */
+    size_t smem = p->smem;
+    const size_t table = (p->smem + sizeof(float) - 1) / sizeof(float);
+    kp.table = -1;
+    if ((table + o->width + o->height) * sizeof(float) <= p->smem_max) {
+        kp.table = (int)table;
+        smem = (table + o->width + o->height) * sizeof(float);
+    }
     const decode_kernel_fn kernel = decode_kernel(p->width);
-    INRF_LAUNCH(kernel, (unsigned)n, BLOCK_THREADS(p->width), p->smem, st)
+    INRF_LAUNCH(kernel, (unsigned)n, BLOCK_THREADS(p->width), smem, st)
     (p->bytes, p->items, p->archs, p->idx, windows ? p->win : NULL, kp, out);
     CK(cudaGetLastError(), "launching the decode kernel");
     return INRF_OK;
