@@ -67,6 +67,58 @@ int device_side(const void *p, size_t n)
     return 0;
 }
 
+/* ------------------------------------------------- fiber switching */
+
+/* On x86-64 a switch saves the callee-saved registers and the FP control
+ * words on the old stack and pops them from the new one (no system call,
+ * where swapcontext makes one to save the signal mask); elsewhere, and
+ * under AddressSanitizer (which follows swapcontext, not this), ucontext. */
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define EMU_FAST_SWITCH 1
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#undef EMU_FAST_SWITCH
+#endif
+#endif
+#endif
+
+#ifdef EMU_FAST_SWITCH
+struct fiber_ctx {
+    void *sp;
+};
+extern "C" void inrf_emu_switch(void **save_sp, void *load_sp);
+asm(".text\n"
+    ".globl inrf_emu_switch\n"
+    ".type inrf_emu_switch, @function\n"
+    "inrf_emu_switch:\n"
+    "    pushq %rbp\n"
+    "    pushq %rbx\n"
+    "    pushq %r12\n"
+    "    pushq %r13\n"
+    "    pushq %r14\n"
+    "    pushq %r15\n"
+    "    subq $8, %rsp\n"
+    "    stmxcsr (%rsp)\n"
+    "    fnstcw 4(%rsp)\n"
+    "    movq %rsp, (%rdi)\n"
+    "    movq %rsi, %rsp\n"
+    "    ldmxcsr (%rsp)\n"
+    "    fldcw 4(%rsp)\n"
+    "    addq $8, %rsp\n"
+    "    popq %r15\n"
+    "    popq %r14\n"
+    "    popq %r13\n"
+    "    popq %r12\n"
+    "    popq %rbx\n"
+    "    popq %rbp\n"
+    "    ret\n"
+    ".size inrf_emu_switch, .-inrf_emu_switch\n");
+#else
+struct fiber_ctx {
+    ucontext_t uc;
+};
+#endif
+
 /* ---------------------------------------------------------- a block */
 
 struct block_state {
@@ -85,10 +137,10 @@ struct block_state {
     size_t smem_size = 0;
     /* fibers: the threads of a block as coroutines of one host thread */
     bool fibers = false;
-    std::vector<ucontext_t> ctx;
+    std::vector<fiber_ctx> ctx;
     std::vector<int> state;             /* fiber_state */
     std::vector<const void *> waits_at; /* barrier site */
-    ucontext_t scheduler;
+    fiber_ctx scheduler;
 };
 
 enum fiber_state { RUNNABLE, AT_BARRIER, AT_WARP, DONE };
@@ -132,8 +184,12 @@ void fiber_wait(block_state *b, int state, const void *site)
 {
     b->state[self_tid] = state;
     b->waits_at[self_tid] = site;
-    if (swapcontext(&b->ctx[self_tid], &b->scheduler) != 0)
+#ifdef EMU_FAST_SWITCH
+    inrf_emu_switch(&b->ctx[self_tid].sp, b->scheduler.sp);
+#else
+    if (swapcontext(&b->ctx[self_tid].uc, &b->scheduler.uc) != 0)
         fatal("swapcontext failed");
+#endif
 }
 
 } /* namespace */
@@ -210,19 +266,40 @@ void fiber_entry(void)
     fiber_run *r = running;
     r->body(r->ctx);
     r->b->state[self_tid] = DONE;
-    /* uc_link returns to the scheduler */
+#ifdef EMU_FAST_SWITCH
+    void *unused;
+    inrf_emu_switch(&unused, r->b->scheduler.sp); /* never resumed */
+    fatal("a finished fiber was resumed");
+#endif
+    /* ucontext: uc_link returns to the scheduler */
 }
 
 /* Thread t's fiber, at the start of the kernel. */
 __attribute__((noinline)) void fiber_make(block_state *b, unsigned t, void *stack, size_t size)
 {
     b->state[t] = RUNNABLE;
-    if (getcontext(&b->ctx[t]) != 0)
+#ifdef EMU_FAST_SWITCH
+    /* the frame inrf_emu_switch pops: FP control words, six registers, and
+     * fiber_entry as the return address, entered with rsp = 8 mod 16 */
+    uintptr_t top = ((uintptr_t)stack + size) & ~(uintptr_t)15;
+    void **sp = (void **)(top - 8);
+    *--sp = (void *)fiber_entry;
+    for (int k = 0; k < 6; k++)
+        *--sp = nullptr;
+    uint32_t ctl[2];
+    asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(ctl[0]), "=m"(ctl[1]));
+    ctl[1] &= 0xffff;
+    sp--;
+    memcpy(sp, ctl, sizeof ctl);
+    b->ctx[t].sp = sp;
+#else
+    if (getcontext(&b->ctx[t].uc) != 0)
         fatal("getcontext failed");
-    b->ctx[t].uc_stack.ss_sp = stack;
-    b->ctx[t].uc_stack.ss_size = size;
-    b->ctx[t].uc_link = &b->scheduler;
-    makecontext(&b->ctx[t], fiber_entry, 0);
+    b->ctx[t].uc.uc_stack.ss_sp = stack;
+    b->ctx[t].uc.uc_stack.ss_size = size;
+    b->ctx[t].uc.uc_link = &b->scheduler.uc;
+    makecontext(&b->ctx[t].uc, fiber_entry, 0);
+#endif
 }
 
 /* Runs one block's threads as fibers: each runs until it waits at a
@@ -241,8 +318,12 @@ void run_block_fibers(block_state *b, const inrf_emu::launch_config &c, fiber_ru
             if (b->state[t] != RUNNABLE)
                 continue;
             set_thread_index(c, t);
-            if (swapcontext(&b->scheduler, &b->ctx[t]) != 0)
+#ifdef EMU_FAST_SWITCH
+            inrf_emu_switch(&b->scheduler.sp, b->ctx[t].sp);
+#else
+            if (swapcontext(&b->scheduler.uc, &b->ctx[t].uc) != 0)
                 fatal("swapcontext failed");
+#endif
             ran = true;
         }
         bool released = false, all_done = true, all_at_barrier = true;
