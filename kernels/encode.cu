@@ -41,6 +41,7 @@ typedef struct kargs {
     float *params, *m, *v, *best;   /* [n][P] each */
     const uint8_t *keep;            /* [n][P] */
     const uint8_t *active;          /* [n], or NULL: all */
+    const uint64_t *image_key;      /* [n]: of the random samples */
     double *best_psnr;              /* [n] */
     uint64_t npix, seed;
     uint32_t width, height, batch;
@@ -114,7 +115,8 @@ __device__ static double step_gradient(const kargs &a, size_t i, int s, const fl
         const unsigned cnt = a.batch - c0 < T ? a.batch - c0 : T;
         if (threadIdx.x < cnt) {
             const uint32_t p = c0 + threadIdx.x;
-            const uint64_t idx = full ? p : inrf_tm_sample(a.seed, i, key, p, a.npix);
+            const uint64_t idx =
+                full ? p : inrf_tm_sample(a.seed, a.image_key[i], key, p, a.npix);
             float x, y;
             inrf_tm_pixel_xy(idx, a.width, a.height, &x, &y);
             sse += inrf_tm_pixel(n, w, cols + threadIdx.x, S, x, y, px + idx * C, a.two_scale);
@@ -190,6 +192,7 @@ typedef struct gpu_trainer {
     double *best_psnr;        /* [n] */
     long long *adam_t;        /* [n] */
     int *taken;               /* [n] */
+    uint64_t *image_key;      /* [n] */
     long long *host_t;        /* [n]: adam_t's upload */
     int *host_taken;          /* [n] */
     unsigned threads;
@@ -251,6 +254,9 @@ static inrf_status setup(gpu_trainer *g, const inrf_tm_batch *b)
     CK(cudaMalloc((void **)&g->best_psnr, g->n * sizeof(double)), "cudaMalloc");
     CK(cudaMalloc((void **)&g->adam_t, g->n * sizeof(long long)), "cudaMalloc");
     CK(cudaMalloc((void **)&g->taken, g->n * sizeof(int)), "cudaMalloc");
+    CK(cudaMalloc((void **)&g->image_key, g->n * sizeof(uint64_t)), "cudaMalloc");
+    CK(cudaMemcpy(g->image_key, b->image_key, g->n * sizeof(uint64_t), cudaMemcpyHostToDevice),
+       "upload");
     g->host_t = (long long *)malloc(g->n * sizeof(long long));
     g->host_taken = (int *)malloc(g->n * sizeof(int));
     if (!g->host_t || !g->host_taken)
@@ -276,6 +282,7 @@ static void gpu_trainer_free(gpu_trainer *g)
     cudaFree(g->best_psnr);
     cudaFree(g->adam_t);
     cudaFree(g->taken);
+    cudaFree(g->image_key);
     free(g->host_t);
     free(g->host_taken);
 }
@@ -300,6 +307,7 @@ static kargs make_args(const gpu_trainer *g, const inrf_tm_batch *b, const inrf_
     a.lr0 = s->lr0;
     /* the CPU trainer's scale: the mean over pixels and channels */
     a.two_scale = 2.0f * (1.0f / (float)((size_t)b->batch * b->net.out[b->net.layers]));
+    a.image_key = g->image_key;
     a.adam_t = g->adam_t;
     a.taken = g->taken;
     a.stop = s->stop;

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -98,6 +99,7 @@ static void state_free(batch_state *s)
     free(s->b.params);
     free(s->b.keep);
     free(s->b.best_psnr);
+    free((void *)s->b.image_key);
     free(s->b.adam_t);
     free(s->b.taken);
     free(s->fp32);
@@ -134,6 +136,8 @@ static inrf_status state_init(batch_state *s, const inrf_image *images, size_t n
     s->b.params = malloc(all * sizeof(float));
     s->b.keep = malloc(n * P);
     s->b.best_psnr = calloc(n, sizeof(double));
+    uint64_t *key = malloc(n * sizeof *key);
+    s->b.image_key = key;
     s->b.adam_t = calloc(n, sizeof(long));
     s->b.taken = calloc(n, sizeof(int));
     s->fp32 = calloc(n, sizeof(double));
@@ -143,10 +147,13 @@ static inrf_status state_init(batch_state *s, const inrf_image *images, size_t n
     s->psnr = calloc(n, sizeof(double));
     s->kept = calloc(n, sizeof(float));
     if (!s->b.params || !s->b.keep || !s->b.best_psnr || !s->b.adam_t || !s->b.taken ||
-        !s->fp32 || !s->active || !s->round || !s->steps || !s->psnr || !s->kept) {
+        !s->fp32 || !s->active || !s->round || !s->steps || !s->psnr || !s->kept || !key) {
         state_free(s);
         return inrf_fail(INRF_E_NOMEM, "batch encode: out of memory");
     }
+    for (size_t i = 0; i < n; i++)
+        key[i] = XXH3_64bits(images[i].pixels,
+                             (size_t)images[i].width * images[i].height * images[i].channels);
     s->b.m = s->b.params + n * P;
     s->b.v = s->b.m + n * P;
     memset(s->b.m, 0, 2 * n * P * sizeof(float));

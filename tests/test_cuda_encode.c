@@ -17,29 +17,61 @@
 
 enum { N = 4, SIZE = 32 };
 
-/* Image k: smooth waves, an edge and hashed noise of +-8 levels: a fit
- * that ends near 30 dB, as CIFAR-10 images do, rather than at an exact
- * reproduction. */
+/* A w x h image of C channels, k its variant: smooth waves, an edge and
+ * hashed noise of +-8 levels: a fit that ends near 30 dB, as CIFAR-10
+ * images do, rather than at an exact reproduction. */
+static int texture(inrf_image *img, unsigned w, unsigned h, unsigned C, int k)
+{
+    if (inrf_image_alloc(img, w, h, C) != INRF_OK)
+        return 0;
+    for (unsigned y = 0; y < h; y++)
+        for (unsigned x = 0; x < w; x++)
+            for (unsigned c = 0; c < C; c++) {
+                uint32_t q = (x * 73856093u) ^ (y * 19349663u) ^ (c * 83492791u) ^
+                             ((uint32_t)k * 2654435761u);
+                q ^= q >> 13, q *= 0x5bd1e995u, q ^= q >> 15;
+                double v = 128 + 60 * sin(0.31 * x + 0.17 * y * (1 + k) + c) +
+                           35 * cos(0.05 * x * y + 0.7 * k) + ((int)x > 20 - k ? 30 : -30) +
+                           (double)(q % 17) - 8;
+                img->pixels[((size_t)y * w + x) * C + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+    return 1;
+}
+
+/* Images 0 .. N - 2 RGB, N - 1 grey, all SIZE x SIZE. */
 static int make_images(inrf_image *img)
 {
     int ok = 1;
-    for (int k = 0; k < N && ok; k++) {
-        const unsigned C = k == N - 1 ? 1 : 3; /* one grey image */
-        ok = inrf_image_alloc(&img[k], SIZE, SIZE, C) == INRF_OK;
-        for (unsigned y = 0; ok && y < SIZE; y++)
-            for (unsigned x = 0; x < SIZE; x++)
-                for (unsigned c = 0; c < C; c++) {
-                    uint32_t h = (x * 73856093u) ^ (y * 19349663u) ^ (c * 83492791u) ^
-                                 ((uint32_t)k * 2654435761u);
-                    h ^= h >> 13, h *= 0x5bd1e995u, h ^= h >> 15;
-                    double v = 128 + 60 * sin(0.31 * x + 0.17 * y * (1 + k) + c) +
-                               35 * cos(0.05 * x * y + 0.7 * k) + ((int)x > 20 - k ? 30 : -30) +
-                               (double)(h % 17) - 8;
-                    img[k].pixels[(y * SIZE + x) * C + c] =
-                        (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-                }
-    }
+    for (int k = 0; k < N && ok; k++)
+        ok = texture(&img[k], SIZE, SIZE, k == N - 1 ? 1 : 3, k);
     return ok;
+}
+
+/* Over 16,384 pixels each step trains on a random sample: an image's file
+ * is the same alone and second in a batch. */
+static void test_place_in_batch(void)
+{
+    inrf_image big[2];
+    memset(big, 0, sizeof big);
+    CHECK(texture(&big[0], 160, 128, 3, 5) && texture(&big[1], 160, 128, 3, 6), "images");
+    inrf_encode_options o;
+    inrf_encode_options_init(&o);
+    o.steps = 10;
+    o.prune = 0;
+    inrf_model *pair[2] = {NULL, NULL}, *alone = NULL;
+    void *d1 = NULL, *d2 = NULL;
+    size_t n1 = 0, n2 = 0;
+    CHECK(inrf_cuda_encode_batch(big, 2, &o, 0, pair, NULL) == INRF_OK, "pair: %s",
+          inrf_last_error());
+    CHECK(inrf_cuda_encode_batch(big + 1, 1, &o, 0, &alone, NULL) == INRF_OK, "alone: %s",
+          inrf_last_error());
+    CHECK(pair[1] && alone && inrf_write_memory(pair[1], NULL, &d1, &n1) == INRF_OK &&
+              inrf_write_memory(alone, NULL, &d2, &n2) == INRF_OK && n1 == n2 &&
+              memcmp(d1, d2, n1) == 0,
+          "image 1 of a pair differs from the same image alone");
+    free(d1), free(d2);
+    inrf_model_free(pair[0]), inrf_model_free(pair[1]), inrf_model_free(alone);
+    inrf_image_free(&big[0]), inrf_image_free(&big[1]);
 }
 
 /* The model's file read back, decoded, against the source. */
@@ -106,6 +138,7 @@ int main(void)
     }
     printf("mean PSNR: CPU %.3f dB, GPU %.3f dB\n", cpu, gpu);
     CHECK(cpu > 20 && fabs(cpu - gpu) <= 0.3, "mean PSNR: CPU %.3f dB, GPU %.3f dB", cpu, gpu);
+    test_place_in_batch();
     /* bad arguments come back as statuses */
     inrf_image odd = img[1];
     odd.width = 16;

@@ -359,7 +359,8 @@ static void cpu_image_stage(const inrf_tm_batch *b, const inrf_tm_stage *st, siz
             unsigned cnt = b->batch - c0 < T ? b->batch - c0 : T;
             for (unsigned t = 0; t < cnt; t++) {
                 uint64_t key = ((uint64_t)st->stage << 32) | (uint32_t)s;
-                uint64_t idx = full ? c0 + t : inrf_tm_sample(b->seed, i, key, c0 + t, npix);
+                uint64_t idx =
+                    full ? c0 + t : inrf_tm_sample(b->seed, b->image_key[i], key, c0 + t, npix);
                 float x, y;
                 inrf_tm_pixel_xy(idx, img->width, img->height, &x, &y);
                 tsse[t] += inrf_tm_pixel(n, w, cols + t, S, x, y, img->pixels + idx * C,
@@ -443,6 +444,7 @@ static void test_fit_steps(void **state)
         double best[N];
         long adam_t[N] = {0};
         int taken[N];
+        const uint64_t image_key[N] = {11, 12};
         random_params(&b.net, params);
         memcpy(params + P, params, P * sizeof(float));
         memset(keep, 1, sizeof keep);
@@ -450,7 +452,7 @@ static void test_fit_steps(void **state)
         params[b.net.woff[1] + 5] = params[P + b.net.woff[2] + 9] = 0.0f;
         b.images = img, b.n = N, b.batch = sampled ? 100 : 480, b.seed = 7;
         b.params = params, b.m = m, b.v = v, b.keep = keep, b.best_psnr = best;
-        b.adam_t = adam_t, b.taken = taken;
+        b.adam_t = adam_t, b.taken = taken, b.image_key = image_key;
         inrf_tm_stage st = {1, 0, 3e-3f, 0, 0, 0, NULL, NULL};
         int stages[5] = {0};
         assert_int_equal(cpu_run_stage(stages, &b, &st), INRF_OK); /* 0 steps: the loss */

@@ -327,6 +327,9 @@ typedef struct inrf_tm_batch {
     uint32_t batch;           /* pixels per step: width x height for every pixel
                                  (in order), fewer for random samples */
     uint64_t seed;            /* of the random samples */
+    const uint64_t *image_key; /* [n]: image i's samples derive from (seed,
+                                 image_key[i]), a hash of its pixels, so that
+                                 they do not depend on its place in a batch */
     float *params, *m, *v;
     uint8_t *keep;            /* [n][nparams]: 0 where a weight is pruned */
     const uint8_t *active;    /* [n]: 0 = the image sits the stage out; NULL = all */
