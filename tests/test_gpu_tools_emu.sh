@@ -2,9 +2,9 @@
 # test_gpu_tools_emu.sh: the tools' --device cuda paths (inrdec, inrenc,
 # inrpack create) built with the CUDA kernels run by the emulator
 # (kernels/emu, tests/emu/*): the GPU decode's PNG is the CPU's byte for
-# byte, GPU-encoded files and packs validate and are deterministic, rate
-# control holds, and the journal says which device made a pack. Run by
-# `make check` on every machine.
+# byte, GPU-encoded files and packs validate and are deterministic (shards
+# merge into the single run), and rate control holds. Run by `make check`
+# on every machine.
 #
 # shellcheck disable=SC2016 # check conditions: single-quoted, run by eval
 
@@ -77,6 +77,13 @@ check "the GPU's pack: 5 images, 2 classes" \
 run "$emu/inrpack" create --device cuda --effort 1 --preset cifar10 "$tmp/set" -o "$tmp/g2.inrpack"
 check "inrpack create --device cuda: the same bytes twice" \
     '[ "$rc" -eq 0 ] && cmp -s "$tmp/g.inrpack" "$tmp/g2.inrpack"'
+for i in 0 1; do
+    "$emu/inrpack" create --device cuda --effort 1 --preset cifar10 "$tmp/set" \
+        -o "$tmp/s$i.inrpack" --shard "$i/2" -q 2>"$tmp/err" || fail "create --shard $i/2"
+done
+run "$inrpack" merge "$tmp/s1.inrpack" "$tmp/s0.inrpack" -o "$tmp/m.inrpack"
+check "two GPU shards merged equal the single GPU run, byte for byte" \
+    '[ "$rc" -eq 0 ] && cmp -s "$tmp/m.inrpack" "$tmp/g.inrpack"'
 run "$inrpack" extract "$tmp/g.inrpack" -o "$tmp/x" --size 16
 check "the GPU's pack extracts to PNG" '[ "$rc" -eq 0 ] && [ -s "$tmp/x/cat/000000.png" ] && [ -s "$tmp/x/dog/000004.png" ]'
 
