@@ -3,7 +3,8 @@
 # inrpack create) built with the CUDA kernels run by the emulator
 # (kernels/emu, tests/emu/*): the GPU decode's PNG is the CPU's byte for
 # byte, GPU-encoded files and packs validate and are deterministic (shards
-# merge into the single run), and rate control holds. Run by `make check`
+# merge into the single run, a killed run resumes into it, a CPU run does
+# not take over its journal), and rate control holds. Run by `make check`
 # on every machine.
 #
 # shellcheck disable=SC2016 # check conditions: single-quoted, run by eval
@@ -84,6 +85,32 @@ done
 run "$inrpack" merge "$tmp/s1.inrpack" "$tmp/s0.inrpack" -o "$tmp/m.inrpack"
 check "two GPU shards merged equal the single GPU run, byte for byte" \
     '[ "$rc" -eq 0 ] && cmp -s "$tmp/m.inrpack" "$tmp/g.inrpack"'
+# kill -9 once the journal holds the first size group's images: a CPU run
+# refuses the GPU's journal, a GPU run resumes it into the uninterrupted pack
+for k in 5 6 7 8 9 10; do
+    cp "$tmp/set/dog/4.png" "$tmp/set/dog/more$k.png"
+done
+gpu="--device cuda --effort 1 --preset cifar10"
+# shellcheck disable=SC2086
+"$emu/inrpack" create $gpu "$tmp/set" -o "$tmp/ref.inrpack" -q 2>/dev/null ||
+    fail "create the reference"
+out="$tmp/r.inrpack"
+# shellcheck disable=SC2086
+"$emu/inrpack" create $gpu "$tmp/set" -o "$out" -q 2>/dev/null &
+pid=$!
+wait_journal "$out.journal"
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+check "kill -9 of a GPU run: a journal and no pack" '[ -s "$out.journal" ] && [ ! -e "$out" ]'
+run "$emu/inrpack" create --device cpu --effort 1 --preset cifar10 "$tmp/set" -o "$out"
+check "a CPU run refuses the GPU run's journal" \
+    '[ "$rc" -eq 1 ] && grep -q "another job" "$tmp/err" && [ ! -e "$out" ]'
+# shellcheck disable=SC2086
+run "$emu/inrpack" create $gpu "$tmp/set" -o "$out"
+check "the GPU run resumes into the uninterrupted pack" \
+    '[ "$rc" -eq 0 ] && grep -q "resuming: [1-9][0-9]* images already encoded" "$tmp/err" &&
+     cmp -s "$out" "$tmp/ref.inrpack"'
+
 run "$inrpack" extract "$tmp/g.inrpack" -o "$tmp/x" --size 16
 check "the GPU's pack extracts to PNG" '[ "$rc" -eq 0 ] && [ -s "$tmp/x/cat/000000.png" ] && [ -s "$tmp/x/dog/000004.png" ]'
 

@@ -130,15 +130,6 @@ for k in 0 1 2 3 4 5 6 7 8 9 10 11; do
     cp "$src/zebra/img0.png" "$big/c$((k % 2))/i$k.png"
 done
 slow="--effort 3 --preset cifar10 --jobs 1"
-jsize() { if [ -f "$1" ]; then wc -c <"$1"; else echo 0; fi; }
-# wait_journal FILE: until FILE holds a finished image (at most 15 s)
-wait_journal() {
-    waited=0
-    while [ "$(jsize "$1")" -lt 200 ] && [ $waited -lt 300 ]; do
-        sleep 0.05
-        waited=$((waited + 1))
-    done
-}
 # shellcheck disable=SC2086
 "$inrpack" create "$big" -o "$tmp/ref.inrpack" $slow -q 2>/dev/null
 out="$tmp/r.inrpack"

@@ -31,6 +31,17 @@ run() {
     rc=$?
 }
 
+# wait_journal FILE: until the journal FILE holds a finished image (at
+# most 15 s).
+jsize() { if [ -f "$1" ]; then wc -c <"$1"; else echo 0; fi; }
+wait_journal() {
+    waited=0
+    while [ "$(jsize "$1")" -lt 200 ] && [ $waited -lt 300 ]; do
+        sleep 0.05
+        waited=$((waited + 1))
+    done
+}
+
 # finish: the closing line and the suite's exit status.
 finish() {
     echo "$passed passed, $failed failed"
