@@ -51,8 +51,8 @@ check "inrenc --device cuda --max-bytes $limit (of $full): a file that fits" \
      "$inrinfo" -q "$tmp/small.inrf"'
 run "$emu/inrenc" --device cuda --effort 1 --max-bytes 100 "$src" "$tmp/none.inrf"
 check "inrenc --device cuda --max-bytes 100: exit 1, one line, no file" \
-    '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "cannot fit" "$tmp/err" &&
-     [ ! -e "$tmp/none.inrf" ]'
+    '[ "$rc" -eq 1 ] && [ "$(grep -c "^inrenc: " "$tmp/err")" -eq 1 ] &&
+     grep -q "cannot fit" "$tmp/err" && [ ! -e "$tmp/none.inrf" ]'
 
 # -------------------------------------------------------------------- pack
 # two classes, two image sizes (the GPU path groups images by size)
@@ -87,7 +87,7 @@ check "two GPU shards merged equal the single GPU run, byte for byte" \
     '[ "$rc" -eq 0 ] && cmp -s "$tmp/m.inrpack" "$tmp/g.inrpack"'
 # kill -9 once the journal holds the first size group's images: a CPU run
 # refuses the GPU's journal, a GPU run resumes it into the uninterrupted pack
-for k in 5 6 7 8 9 10; do
+for k in 5 6 7; do
     cp "$tmp/set/dog/4.png" "$tmp/set/dog/more$k.png"
 done
 gpu="--device cuda --effort 1 --preset cifar10"
@@ -98,7 +98,7 @@ out="$tmp/r.inrpack"
 # shellcheck disable=SC2086
 "$emu/inrpack" create $gpu "$tmp/set" -o "$out" -q 2>/dev/null &
 pid=$!
-wait_journal "$out.journal"
+wait_journal "$out.journal" 300 # sanitizer builds emulate slowly
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
 check "kill -9 of a GPU run: a journal and no pack" '[ -s "$out.journal" ] && [ ! -e "$out" ]'

@@ -31,12 +31,12 @@ run() {
     rc=$?
 }
 
-# wait_journal FILE: until the journal FILE holds a finished image (at
-# most 15 s).
+# wait_journal FILE [SECONDS]: until the journal FILE holds a finished
+# image (at most SECONDS, default 15).
 jsize() { if [ -f "$1" ]; then wc -c <"$1"; else echo 0; fi; }
 wait_journal() {
     waited=0
-    while [ "$(jsize "$1")" -lt 200 ] && [ $waited -lt 300 ]; do
+    while [ "$(jsize "$1")" -lt 200 ] && [ $waited -lt $((${2:-15} * 20)) ]; do
         sleep 0.05
         waited=$((waited + 1))
     done
