@@ -140,6 +140,24 @@ __device__ __forceinline__ float4 load4(const float4 *p)
 #endif
 }
 
+/* bias + sum_k w[k] h[k] over a padded row of W weights, in order k = 0,
+ * 1, ... (inrf_neuron's sum), four weights a load. */
+template <int W>
+__device__ __forceinline__ float dot_padded(const float4 *__restrict__ w, const float *h,
+                                            float bias)
+{
+    float acc = bias;
+#pragma unroll
+    for (int k = 0; k < W / 4; k++) {
+        const float4 q = load4(&w[k]);
+        acc = fmaf(q.x, h[4 * k + 0], acc);
+        acc = fmaf(q.y, h[4 * k + 1], acc);
+        acc = fmaf(q.z, h[4 * k + 2], acc);
+        acc = fmaf(q.w, h[4 * k + 3], acc);
+    }
+    return acc;
+}
+
 /* One pixel through the network: the sine layers, then the output layer
  * into v[0 .. channels - 1]. Sums run k = 0, 1, ... with fmaf, in
  * inrf_neuron's order, so the results are the CPU decoder's bits.
@@ -166,18 +184,8 @@ __device__ __forceinline__ void eval_pixel(const dev_arch *__restrict__ a,
             const float4 *__restrict__ w = (const float4 *)(smem + a->woff[l]);
             const float *__restrict__ b = smem + a->boff[l];
 #pragma unroll
-            for (int n = 0; n < W; n++) {
-                float acc = b[n];
-#pragma unroll
-                for (int k = 0; k < W / 4; k++) {
-                    const float4 q = load4(&w[n * (W / 4) + k]);
-                    acc = fmaf(q.x, h[4 * k + 0], acc);
-                    acc = fmaf(q.y, h[4 * k + 1], acc);
-                    acc = fmaf(q.z, h[4 * k + 2], acc);
-                    acc = fmaf(q.w, h[4 * k + 3], acc);
-                }
-                t[n] = inrf_activate(acc, a->omega_hidden);
-            }
+            for (int n = 0; n < W; n++)
+                t[n] = inrf_activate(dot_padded<W>(w + n * (W / 4), h, b[n]), a->omega_hidden);
 #pragma unroll
             for (int n = 0; n < W; n++)
                 h[n] = t[n];
@@ -185,20 +193,9 @@ __device__ __forceinline__ void eval_pixel(const dev_arch *__restrict__ a,
         const float4 *__restrict__ w = (const float4 *)(smem + a->woff[L]);
         const float *__restrict__ b = smem + a->boff[L];
 #pragma unroll
-        for (int c = 0; c < 3; c++) {
-            if (c < a->channels) {
-                float acc = b[c];
-#pragma unroll
-                for (int k = 0; k < W / 4; k++) {
-                    const float4 q = load4(&w[c * (W / 4) + k]);
-                    acc = fmaf(q.x, h[4 * k + 0], acc);
-                    acc = fmaf(q.y, h[4 * k + 1], acc);
-                    acc = fmaf(q.z, h[4 * k + 2], acc);
-                    acc = fmaf(q.w, h[4 * k + 3], acc);
-                }
-                v[c] = acc;
-            }
-        }
+        for (int c = 0; c < 3; c++)
+            if (c < a->channels)
+                v[c] = dot_padded<W>(w + c * (W / 4), h, b[c]);
     } else {
         h[0] = x;
         h[1] = y;

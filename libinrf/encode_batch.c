@@ -30,8 +30,7 @@ typedef struct batch_state {
     const inrf_encode_options *opt;
     const inrf_batch_trainer *trainer;
     double *fp32;             /* [n]: best PSNR of stages 1 and 2 */
-    uint8_t *active;          /* [n]: in stage 3 */
-    uint8_t *round;           /* [n]: in the current rate-control round */
+    uint8_t *active;          /* [n]: in stage 3, then in a rate-control round */
     int *steps;               /* [n]: Adam steps taken, all stages */
     double *psnr;             /* [n]: of out[i], decoded */
     float *kept;              /* [n]: pruned fraction of out[i] */
@@ -104,7 +103,6 @@ static void state_free(batch_state *s)
     free(s->b.taken);
     free(s->fp32);
     free(s->active);
-    free(s->round);
     free(s->steps);
     free(s->psnr);
     free(s->kept);
@@ -142,12 +140,11 @@ static inrf_status state_init(batch_state *s, const inrf_image *images, size_t n
     s->b.taken = calloc(n, sizeof(int));
     s->fp32 = calloc(n, sizeof(double));
     s->active = calloc(n, 1);
-    s->round = calloc(n, 1);
     s->steps = calloc(n, sizeof(int));
     s->psnr = calloc(n, sizeof(double));
     s->kept = calloc(n, sizeof(float));
     if (!s->b.params || !s->b.keep || !s->b.best_psnr || !s->b.adam_t || !s->b.taken ||
-        !s->fp32 || !s->active || !s->round || !s->steps || !s->psnr || !s->kept || !key) {
+        !s->fp32 || !s->active || !s->steps || !s->psnr || !s->kept || !key) {
         state_free(s);
         return inrf_fail(INRF_E_NOMEM, "batch encode: out of memory");
     }
@@ -263,12 +260,12 @@ static inrf_status models_of(batch_state *s, const uint8_t *which, inrf_model **
     return inrf_fail(first, "batch encode: image %ld: %s", bad, inrf_strerror(first));
 }
 
-/* A rate-control round: the images s->round marks fine-tuned through the
+/* A rate-control round: the images s->active marks fine-tuned through the
  * quantiser (inrf_encode's round: half the stage 4 steps, or 200). */
 static inrf_status fine_tune(batch_state *s)
 {
     const inrf_encode_plan *p = &s->plan;
-    s->b.active = s->round;
+    s->b.active = s->active;
     inrf_status st = run(s, 4, p->s4 > 0 ? p->s4 / 2 : 200, p->lr * 0.1f, s->opt->quant,
                          s->opt->half_io, 0);
     s->b.active = NULL;
@@ -290,8 +287,8 @@ static inrf_status rate_control(batch_state *s, inrf_model **out)
         size_t any = 0;
         for (size_t i = 0; i < n; i++) {
             size_t bytes = inrf_encode_file_bytes(out[i]);
-            s->round[i] = bytes > o->max_bytes;
-            if (!s->round[i])
+            s->active[i] = bytes > o->max_bytes;
+            if (!s->active[i])
                 continue;
             float ratio = inrf_pruned_fraction(&s->net, s->b.keep + i * P) + 0.1f;
             if (ratio > 0.95f || layers < 2)
@@ -303,46 +300,45 @@ static inrf_status rate_control(batch_state *s, inrf_model **out)
         if (!any)
             break;
         if ((st = fine_tune(s)) == INRF_OK)
-            st = models_of(s, s->round, out);
+            st = models_of(s, s->active, out);
     }
     if (st != INRF_OK || !(o->target_psnr > 0) || layers < 2)
         return st;
     float *ratio = malloc(n * sizeof(float));
-    size_t *best_bytes = malloc(n * sizeof(size_t));
     inrf_model **trial = calloc(n, sizeof *trial);
     double *trial_psnr = malloc(n * sizeof(double));
-    if (!ratio || !best_bytes || !trial || !trial_psnr)
-        st = inrf_fail(INRF_E_NOMEM, "batch encode: out of memory");
-    for (size_t i = 0; st == INRF_OK && i < n; i++) {
-        s->round[i] = s->psnr[i] > o->target_psnr;
+    if (!ratio || !trial || !trial_psnr) {
+        free(ratio), free(trial), free(trial_psnr);
+        return inrf_fail(INRF_E_NOMEM, "batch encode: out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        s->active[i] = s->psnr[i] > o->target_psnr;
         ratio[i] = s->kept[i] + 0.1f;
-        best_bytes[i] = inrf_encode_file_bytes(out[i]);
     }
     for (;;) {
         size_t any = 0;
-        for (size_t i = 0; st == INRF_OK && i < n; i++) {
-            s->round[i] = s->round[i] && ratio[i] < 0.9f;
-            if (s->round[i])
+        for (size_t i = 0; i < n; i++) {
+            s->active[i] = s->active[i] && ratio[i] < 0.9f;
+            if (s->active[i])
                 prune(s, i, ratio[i]), any++;
         }
-        if (st != INRF_OK || !any || (st = fine_tune(s)) != INRF_OK)
+        if (!any || (st = fine_tune(s)) != INRF_OK)
             break;
         const long nl = (long)n;
 #pragma omp parallel for num_threads(o->threads > 0 ? o->threads : omp_threads())
-        for (long i = 0; i < nl; i++)
-            if (s->round[i] && model_of(s, (size_t)i, &trial[i], &trial_psnr[i]) != INRF_OK)
-                trial[i] = NULL;
+        for (long i = 0; i < nl; i++) /* a model that fails to build is NULL */
+            if (s->active[i])
+                (void)model_of(s, (size_t)i, &trial[i], &trial_psnr[i]);
         for (size_t i = 0; i < n; i++) {
-            if (!s->round[i])
+            if (!s->active[i])
                 continue;
             if (!trial[i] || trial_psnr[i] < o->target_psnr) {
-                s->round[i] = 0; /* this round's file misses the target: done */
-            } else if (inrf_encode_file_bytes(trial[i]) < best_bytes[i]) {
+                s->active[i] = 0; /* this round's file misses the target: done */
+            } else if (inrf_encode_file_bytes(trial[i]) < inrf_encode_file_bytes(out[i])) {
                 inrf_model_free(out[i]);
                 out[i] = trial[i];
                 trial[i] = NULL;
                 s->psnr[i] = trial_psnr[i];
-                best_bytes[i] = inrf_encode_file_bytes(out[i]);
                 s->kept[i] = inrf_pruned_fraction(&s->net, s->b.keep + i * P);
             }
             inrf_model_free(trial[i]);
@@ -351,7 +347,6 @@ static inrf_status rate_control(batch_state *s, inrf_model **out)
         }
     }
     free(ratio);
-    free(best_bytes);
     free(trial);
     free(trial_psnr);
     return st;

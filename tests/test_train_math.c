@@ -477,6 +477,17 @@ static void test_fit_steps(void **state)
         inrf_image_free(&img[i]);
 }
 
+/* n test pictures and the options the batch tests share: 200 fit steps,
+ * one thread (so that inrf_encode's bytes do not depend on the machine). */
+static void batch_fixture(inrf_image *img, int n, inrf_encode_options *o)
+{
+    for (int k = 0; k < n; k++)
+        img[k] = picture(20, 16, 3, k);
+    inrf_encode_options_init(o);
+    o->steps = 200;
+    o->threads = 1;
+}
+
 /* The batch schedule with the kernel's loop on the CPU against inrf_encode
  * on the same images: the same stages, files that read back, and PSNRs
  * within 0.3 dB on average (summation orders differ, so training does). */
@@ -485,12 +496,8 @@ static void test_batch_schedule(void **state)
     (void)state;
     enum { N = 6 };
     inrf_image img[N];
-    for (int k = 0; k < N; k++)
-        img[k] = picture(20, 16, 3, k);
     inrf_encode_options o;
-    inrf_encode_options_init(&o);
-    o.steps = 200;
-    o.threads = 1;
+    batch_fixture(img, N, &o);
     int stages[5] = {0};
     inrf_batch_trainer tr = {cpu_run_stage, stages};
     inrf_model *gm[N];
@@ -563,12 +570,8 @@ static void test_batch_rate_control(void **state)
     (void)state;
     enum { N = 4 };
     inrf_image img[N];
-    for (int k = 0; k < N; k++)
-        img[k] = picture(20, 16, 3, k);
     inrf_encode_options o;
-    inrf_encode_options_init(&o);
-    o.steps = 200;
-    o.threads = 1;
+    batch_fixture(img, N, &o);
     int stages[5] = {0};
     inrf_batch_trainer tr = {cpu_run_stage, stages};
     inrf_model *gm[N], *cm;

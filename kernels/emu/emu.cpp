@@ -249,7 +249,6 @@ struct fiber_run {
     block_state *b;
     void (*body)(void *);
     void *ctx;
-    const inrf_emu::launch_config *c;
 };
 thread_local fiber_run *running = nullptr;
 
@@ -410,7 +409,7 @@ void fiber_worker(const inrf_emu::launch_config &c, void (*body)(void *), void *
     b.ctx.resize(nthreads);
     b.state.assign(nthreads, DONE);
     b.waits_at.assign(nthreads, nullptr);
-    fiber_run r = {&b, body, ctx, &c};
+    fiber_run r = {&b, body, ctx};
     self = &b;
     blockDim = {c.block.x, c.block.y, c.block.z};
     gridDim = {c.grid.x, c.grid.y, c.grid.z};
