@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "format.h"
 #include "inrf/siren_math.h"
 
 static inline uint16_t inrf_ld16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
@@ -41,6 +42,11 @@ static inline void inrf_stf32(uint8_t *p, float f)
     memcpy(&u, &f, 4);
     inrf_st32(p, u);
 }
+
+/* Whether binary16 bits h are a finite number: exponent field not 31
+ * (spec "Layer record"). inrf_f16_to_f32 maps exponent 31 to a finite
+ * binary32 value, so a reader must test the stored bits. */
+static inline int inrf_f16_finite(uint16_t h) { return (h & INRF_F16_EXP_MASK) != INRF_F16_EXP_MASK; }
 
 /* inrf_f32_to_f16 (float to binary16, round to nearest even, saturating)
  * lives in siren_math.h, shared with the GPU encoder. */

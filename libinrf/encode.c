@@ -13,6 +13,7 @@
 #include "bytes.h"
 #include "cpu.h"
 #include "encode_internal.h"
+#include "format.h"
 #include "inrf/siren_math.h"
 #include "inrf/train_math.h"
 #include "internal.h"
@@ -71,19 +72,28 @@ static int effort_steps(int base, int effort)
  * 1.8 dB to pruning where 0.16x loses 0.4). */
 float inrf_encode_stage3_lr(int s3) { return s3 > 4000 ? 0.4f * 4000.0f / s3 : 0.4f; }
 
-inrf_status inrf_encode_plan_make(const inrf_image *img, const inrf_encode_options *opt,
-                                  inrf_encode_plan *plan)
+/* The network that opt gives for img: its preset's, with the options'
+ * overrides. */
+static const inrf_preset_info *plan_arch(const inrf_image *img, const inrf_encode_options *opt,
+                                         inrf_arch *a)
 {
     int preset = opt->preset ? opt->preset : auto_preset(img);
     const inrf_preset_info *pi = &presets[preset];
-    inrf_arch *a = &plan->arch;
-    plan->preset = pi;
     inrf_arch_siren(a, img->width, img->height, img->channels,
                     (uint8_t)(opt->layers ? opt->layers : (int)pi->layers),
                     (uint16_t)(opt->hidden ? opt->hidden : (int)pi->hidden));
     a->omega_first = opt->omega_first > 0 ? opt->omega_first : pi->omega_first;
     if (opt->omega_hidden > 0)
         a->omega_hidden = opt->omega_hidden;
+    return pi;
+}
+
+inrf_status inrf_encode_plan_make(const inrf_image *img, const inrf_encode_options *opt,
+                                  inrf_encode_plan *plan)
+{
+    inrf_arch *a = &plan->arch;
+    const inrf_preset_info *pi = plan_arch(img, opt, a);
+    plan->preset = pi;
     inrf_status st = inrf_arch_check(a);
     if (st != INRF_OK)
         return st;
@@ -436,6 +446,19 @@ inrf_status inrf_encode_check(const inrf_image *img, const inrf_encode_options *
         !(o->omega_first >= 0 && o->omega_first < 1e4) ||
         !(o->omega_hidden >= 0 && o->omega_hidden < 1e4) || !(o->target_psnr >= 0))
         return inrf_fail(INRF_E_INVALID_ARG, "encode: an option is out of range");
+    /* The network must fit the limits every reader applies by default
+     * (the writer refuses it otherwise): say so before any training. */
+    inrf_arch a;
+    plan_arch(img, o, &a);
+    inrf_status st = inrf_arch_check(&a);
+    if (st != INRF_OK)
+        return st;
+    size_t params = inrf_arch_params(&a);
+    if (params > INRF_DEFAULT_MAX_PARAMS)
+        return inrf_fail(INRF_E_INVALID_ARG,
+                         "encode options: layers %u and hidden %u make %zu parameters, over the "
+                         "readers' default limit %zu (max_params)",
+                         a.layers, a.hidden[0], params, INRF_DEFAULT_MAX_PARAMS);
     return INRF_OK;
 }
 

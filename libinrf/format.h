@@ -3,6 +3,7 @@
 #ifndef INRF_FORMAT_H
 #define INRF_FORMAT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* File header (spec "File header"), 20 bytes:
@@ -72,6 +73,18 @@
 
 /* 'qual' payload: f32 PSNR in dB of the stored model against its source. */
 #define INRF_QUAL_SIZE 4
+
+/* binary16 (spec "Conventions"): the exponent field; 31 is Inf or NaN,
+ * which no file may hold (spec "Layer record"). */
+#define INRF_F16_EXP_MASK 0x7c00u
+
+/* libinrf's default reader limits (spec/inrf.md "Limits") beyond the spec
+ * limits, which inrf_read_options_init sets. The writer and the encoder
+ * enforce the same values, so that libinrf never writes a file that its
+ * own readers refuse by default (max_dim, max_layers and max_width are the
+ * spec limits INRF_MAX_DIM, INRF_MAX_SINE_LAYERS and INRF_MAX_WIDTH). */
+#define INRF_DEFAULT_MAX_FILE_BYTES ((size_t)64 << 20)
+#define INRF_DEFAULT_MAX_PARAMS ((size_t)1 << 22)
 
 /* ------------------------------------------------------------ .inrpack
  * spec/inrpack.md. All offsets from the file start; the index and every

@@ -63,9 +63,12 @@ inrf_status inrf_arch_check(const inrf_arch *a)
         if (a->hidden[l] < 1 || a->hidden[l] > INRF_MAX_WIDTH)
             return inrf_fail(INRF_E_FORMAT, "layer %u width %u outside 1..%u", l, a->hidden[l],
                              INRF_MAX_WIDTH);
-    if (!(isfinite(a->omega_first) && a->omega_first > 0 && isfinite(a->omega_hidden) &&
-          a->omega_hidden > 0))
-        return inrf_fail(INRF_E_FORMAT, "w0 must be finite and positive");
+    if (!(isfinite(a->omega_first) && a->omega_first > 0))
+        return inrf_fail(INRF_E_FORMAT, "omega_first %g: must be finite and > 0",
+                         (double)a->omega_first);
+    if (!(isfinite(a->omega_hidden) && a->omega_hidden > 0))
+        return inrf_fail(INRF_E_FORMAT, "omega_hidden %g: must be finite and > 0",
+                         (double)a->omega_hidden);
     return INRF_OK;
 }
 

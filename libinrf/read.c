@@ -6,6 +6,7 @@
 
 #include <xxhash.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "bytes.h"
 #include "format.h"
@@ -16,11 +17,11 @@ void inrf_read_options_init_(inrf_read_options *opt, int abi)
 {
     memset(opt, 0, sizeof *opt);
     opt->abi = abi;
-    opt->max_file_bytes = 64u << 20;
+    opt->max_file_bytes = INRF_DEFAULT_MAX_FILE_BYTES;
     opt->max_dim = INRF_MAX_DIM;
     opt->max_layers = INRF_MAX_SINE_LAYERS;
     opt->max_width = INRF_MAX_WIDTH;
-    opt->max_params = 1u << 22;
+    opt->max_params = INRF_DEFAULT_MAX_PARAMS;
 }
 
 static void type_name(uint32_t type, char name[5])
@@ -34,8 +35,9 @@ static void type_name(uint32_t type, char name[5])
 
 static int is_letter(unsigned c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 
-/* spec "File header": magic, header check, version, flags, length. */
-static inrf_status check_header(const uint8_t *d, size_t size, uint32_t *length)
+/* spec "File header": magic, header check, version, flags, length, in
+ * the order of spec "Error handling"; max_bytes is the reader limit. */
+static inrf_status check_header(const uint8_t *d, size_t size, size_t max_bytes, uint32_t *length)
 {
     if (size < INRF_MAGIC_SIZE || memcmp(d, INRF_MAGIC, INRF_MAGIC_SIZE) != 0) {
         if (size < INRF_MAGIC_SIZE && memcmp(d, INRF_MAGIC, size) == 0)
@@ -49,15 +51,21 @@ static inrf_status check_header(const uint8_t *d, size_t size, uint32_t *length)
     if (d[8] != INRF_FORMAT_MAJOR)
         return inrf_fail(INRF_E_VERSION, "format version %u.%u: only major version %u is known",
                          d[8], d[9], INRF_FORMAT_MAJOR);
+    *length = inrf_ld32(d + 12); /* verified: the chunk walk may use it from here */
     if (inrf_ld16(d + 10) != 0)
         return inrf_fail(INRF_E_FORMAT, "file header: reserved flags 0x%04x set", inrf_ld16(d + 10));
-    *length = inrf_ld32(d + 12);
-    if (*length < INRF_FILE_HEADER_SIZE)
-        return inrf_fail(INRF_E_FORMAT, "file header: length %u too small", *length);
+    if (*length < INRF_FILE_HEADER_SIZE || *length > INRF_MAX_FILE_BYTES)
+        return inrf_fail(INRF_E_FORMAT, "file header: length %u outside %u..%u", *length,
+                         INRF_FILE_HEADER_SIZE, INRF_MAX_FILE_BYTES);
+    if (*length > max_bytes)
+        return inrf_fail(INRF_E_LIMIT, "file header: length %u over the limit %zu (max_file_bytes)",
+                         *length, max_bytes);
     if (size < *length)
-        return inrf_fail(INRF_E_TRUNCATED, "file truncated: %zu of %u bytes", size, *length);
+        return inrf_fail(INRF_E_TRUNCATED, "file truncated: %zu of %u bytes (file header: length)",
+                         size, *length);
     if (size > *length)
-        return inrf_fail(INRF_E_FORMAT, "%zu bytes after the end of the file", size - *length);
+        return inrf_fail(INRF_E_FORMAT, "file header: length %u, but %zu more bytes follow",
+                         *length, size - *length);
     return INRF_OK;
 }
 
@@ -102,13 +110,13 @@ inrf_status inrf_scan_memory(const void *data, size_t size, inrf_chunk_info *inf
                              size_t *count)
 {
     const uint8_t *d = data;
-    uint32_t length;
+    uint32_t length = 0;
     size_t n = 0;
     if (count)
         *count = 0;
     if (!data)
         return inrf_fail(INRF_E_INVALID_ARG, "data is NULL");
-    inrf_status first = check_header(d, size, &length);
+    inrf_status first = check_header(d, size, SIZE_MAX, &length);
     if (first != INRF_OK && first != INRF_E_TRUNCATED && first != INRF_E_FORMAT)
         return first;
     size_t end = size < length ? size : length;
@@ -161,7 +169,7 @@ inrf_status inrf_scan_memory(const void *data, size_t size, inrf_chunk_info *inf
 typedef struct parser {
     const inrf_read_options *opt;
     inrf_arch arch;
-    int have_ihdr, have_nhdr, have_wght;
+    int have_ihdr, have_nhdr, have_wght, have_qual;
     float psnr;
     uint32_t compress_mask;
     inrf_model *model;
@@ -187,7 +195,7 @@ static inrf_status parse_ihdr(parser *p, const uint8_t *d, size_t n)
     if (d[9] != INRF_COLOUR_SRGB)
         return inrf_fail(INRF_E_UNSUPPORTED, "IHDR: colour space %u unknown", d[9]);
     if (inrf_ld16(d + 10) != 0)
-        return inrf_fail(INRF_E_FORMAT, "IHDR: reserved field set");
+        return inrf_fail(INRF_E_FORMAT, "IHDR: reserved field 0x%04x, must be 0", inrf_ld16(d + 10));
     p->have_ihdr = 1;
     return INRF_OK;
 }
@@ -284,10 +292,13 @@ static inrf_status parse_layer(inrf_model *m, unsigned l, const uint8_t *d, size
         return inrf_fail(INRF_E_UNSUPPORTED, "WGHT: layer %u: encoding %u unknown", l, enc);
     if (benc != INRF_ENC_F32 && benc != INRF_ENC_F16)
         return inrf_fail(INRF_E_UNSUPPORTED, "WGHT: layer %u: bias encoding %u unknown", l, benc);
-    if ((flags & ~INRF_LAYER_FLAG_PRUNED) || d[3])
-        return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: reserved bits set", l);
+    if (flags & ~INRF_LAYER_FLAG_PRUNED)
+        return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: flags 0x%02x: reserved bits set", l, flags);
+    if (d[3])
+        return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: reserved byte %u, must be 0", l, d[3]);
     if (nnz > count || (!(flags & INRF_LAYER_FLAG_PRUNED) && nnz != count))
-        return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: %u weights stored of %zu", l, nnz, count);
+        return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: nnz %u, the layer has %zu weights%s", l,
+                         nnz, count, flags & INRF_LAYER_FLAG_PRUNED ? "" : " (not pruned)");
     L->encoding = (uint8_t)enc;
     L->bias_encoding = (uint8_t)benc;
     L->nnz = nnz;
@@ -314,8 +325,8 @@ static inrf_status parse_layer(inrf_model *m, unsigned l, const uint8_t *d, size
     for (size_t i = 0; i < nscale; i++) {
         ss[i] = inrf_ldf32(d + pos + 4 * i);
         if (!(isfinite(ss[i]) && ss[i] > 0.0f))
-            return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: scale %zu not finite and positive", l,
-                             i);
+            return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: scale %zu is %g, not finite and > 0",
+                             l, i, (double)ss[i]);
     }
     pos += 4 * nscale;
     size_t vb = enc == INRF_ENC_F32 ? 4 : enc == INRF_ENC_F16 ? 2 : 1;
@@ -331,15 +342,22 @@ static inrf_status parse_layer(inrf_model *m, unsigned l, const uint8_t *d, size
             if (enc == INRF_ENC_F32) {
                 w = inrf_ldf32(v + 4 * iv);
             } else if (enc == INRF_ENC_F16) {
-                w = inrf_f16_to_f32(inrf_ld16(v + 2 * iv));
+                uint16_t h = inrf_ld16(v + 2 * iv);
+                if (!inrf_f16_finite(h))
+                    return inrf_fail(INRF_E_FORMAT,
+                                     "WGHT: layer %u: weight %zu (f16 0x%04x) is Inf or NaN", l,
+                                     k, h);
+                w = inrf_f16_to_f32(h);
             } else {
                 q = (int8_t)v[iv];
                 if (q == -128)
-                    return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: int8 value -128", l);
+                    return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: weight %zu is int8 -128", l,
+                                     k);
                 w = (float)q * ss[enc == INRF_ENC_INT8 ? 0 : k / L->in];
             }
             if (!isfinite(w))
-                return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: weight %zu not finite", l, k);
+                return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: weight %zu not finite%s", l, k,
+                                 enc >= INRF_ENC_INT8 ? " (int8 times its scale overflows)" : "");
             iv++;
         }
         L->w[k] = w;
@@ -350,6 +368,9 @@ static inrf_status parse_layer(inrf_model *m, unsigned l, const uint8_t *d, size
     if ((st = need(n - pos, bb * L->out, l, "biases")) != INRF_OK)
         return st;
     for (unsigned j = 0; j < L->out; j++) {
+        if (bb == 2 && !inrf_f16_finite(inrf_ld16(d + pos + 2 * j)))
+            return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: bias %u (f16 0x%04x) is Inf or NaN", l,
+                             j, inrf_ld16(d + pos + 2 * j));
         L->b[j] = bb == 4 ? inrf_ldf32(d + pos + 4 * j) : inrf_f16_to_f32(inrf_ld16(d + pos + 2 * j));
         if (!isfinite(L->b[j]))
             return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: bias %u not finite", l, j);
@@ -406,15 +427,28 @@ static inrf_status inflate(const chunk *c, size_t max_raw, uint8_t **raw, size_t
                                                              : 0;
     if (fs == 0 || ZSTD_isError(fs) || fs != srcn || ZSTD_getDictID_fromFrame(src, srcn) != 0)
         return inrf_fail(INRF_E_FORMAT, "chunk %s: payload is not exactly one zstd frame", name);
-    *raw = malloc(want ? want : 1);
+    unsigned long long content = ZSTD_getFrameContentSize(src, srcn);
+    if (content != ZSTD_CONTENTSIZE_UNKNOWN && content != ZSTD_CONTENTSIZE_ERROR && content != want)
+        return inrf_fail(INRF_E_FORMAT, "%s: zstd frame holds %llu bytes, the chunk declares %zu "
+                         "(raw_length)", name, content, want);
+    /* One byte of room beyond the declared size tells "more" from "error". */
+    *raw = malloc(want + 1);
     if (!*raw)
         return inrf_fail(INRF_E_NOMEM, "chunk %s: cannot allocate %zu bytes", name, want);
-    size_t got = ZSTD_decompress(*raw, want, src, srcn);
-    if (ZSTD_isError(got) || got != want) {
+    size_t got = ZSTD_decompress(*raw, want + 1, src, srcn);
+    inrf_status st = INRF_OK;
+    if (ZSTD_isError(got) && ZSTD_getErrorCode(got) == ZSTD_error_dstSize_tooSmall)
+        st = inrf_fail(INRF_E_FORMAT, "%s: zstd frame holds more than %zu bytes, the chunk "
+                       "declares %zu (raw_length)", name, want, want);
+    else if (ZSTD_isError(got))
+        st = inrf_fail(INRF_E_COMPRESS, "%s: zstd frame: %s", name, ZSTD_getErrorName(got));
+    else if (got != want)
+        st = inrf_fail(INRF_E_FORMAT, "%s: zstd frame holds %zu bytes, the chunk declares %zu "
+                       "(raw_length)", name, got, want);
+    if (st != INRF_OK) {
         free(*raw);
         *raw = NULL;
-        return inrf_fail(INRF_E_COMPRESS, "chunk %s: zstd: %s", name,
-                         ZSTD_isError(got) ? ZSTD_getErrorName(got) : "wrong decompressed size");
+        return st;
     }
     *raw_size = want;
     return INRF_OK;
@@ -427,8 +461,9 @@ static inrf_status parse_chunk(parser *p, const chunk *c)
     if (!p->have_ihdr && c->type != INRF_CHUNK_IHDR)
         return inrf_fail(INRF_E_FORMAT, "first chunk is %s, not IHDR", name);
     if ((c->type == INRF_CHUNK_IHDR && p->have_ihdr) || (c->type == INRF_CHUNK_NHDR && p->have_nhdr) ||
-        (c->type == INRF_CHUNK_WGHT && p->have_wght))
-        return inrf_fail(INRF_E_FORMAT, "second %s chunk", name);
+        (c->type == INRF_CHUNK_WGHT && p->have_wght) || (c->type == INRF_CHUNK_QUAL && p->have_qual))
+        return inrf_fail(INRF_E_FORMAT, "second %s chunk at offset %zu (spec: at most one)", name,
+                         c->offset);
     if (c->type == INRF_CHUNK_WGHT && !p->have_nhdr)
         return inrf_fail(INRF_E_FORMAT, "WGHT before NHDR");
     int known = c->type == INRF_CHUNK_IHDR || c->type == INRF_CHUNK_NHDR ||
@@ -460,10 +495,13 @@ static inrf_status parse_chunk(parser *p, const chunk *c)
         st = parse_nhdr(p, d, n);
     } else if (c->type == INRF_CHUNK_WGHT) {
         st = parse_wght(p, d, n);
-    } else if (n != INRF_QUAL_SIZE || !isfinite(inrf_ldf32(d))) {
-        st = inrf_fail(INRF_E_FORMAT, "qual: malformed");
+    } else if (n != INRF_QUAL_SIZE) {
+        st = inrf_fail(INRF_E_FORMAT, "qual: %zu bytes, expected %d", n, INRF_QUAL_SIZE);
+    } else if (!isfinite(inrf_ldf32(d))) {
+        st = inrf_fail(INRF_E_FORMAT, "qual: PSNR %g not finite", (double)inrf_ldf32(d));
     } else {
         p->psnr = inrf_ldf32(d);
+        p->have_qual = 1;
     }
     free(raw);
     return st;
@@ -482,12 +520,9 @@ inrf_status inrf_read_memory(const void *data, size_t size, const inrf_read_opti
     } else if (opt->abi != INRF_ABI_VERSION) {
         return inrf_fail(INRF_E_INVALID_ARG, "read options not initialised for this library");
     }
-    if (size > opt->max_file_bytes)
-        return inrf_fail(INRF_E_LIMIT, "file of %zu bytes over the limit %zu", size,
-                         opt->max_file_bytes);
     const uint8_t *d = data ? data : (const uint8_t *)"";
     uint32_t length;
-    inrf_status st = check_header(d, size, &length);
+    inrf_status st = check_header(d, size, opt->max_file_bytes, &length);
     if (st != INRF_OK)
         return st;
     parser p;
@@ -529,8 +564,10 @@ inrf_status inrf_read_file(const char *path, const inrf_read_options *opt, inrf_
     inrf_blob blob;
     inrf_status st = inrf_blob_open(path, opt->max_file_bytes, &blob);
     if (st != INRF_OK)
-        return st;
+        return st; /* its messages name the path */
     st = inrf_read_memory(blob.data, blob.size, opt, out);
     inrf_blob_close(&blob);
+    if (st != INRF_OK)
+        inrf_fail(st, "%s: %s", path, inrf_last_error());
     return st;
 }

@@ -21,12 +21,19 @@ void inrf_write_options_init_(inrf_write_options *opt, int abi)
     opt->store_psnr = 1;
 }
 
-/* The writer never produces a file its reader would reject. */
+/* The writer never produces a file its reader would reject, with the
+ * reader's default limits (format.h) included. */
 inrf_status inrf_model_check(const inrf_model *m)
 {
     inrf_status st = inrf_arch_check(&m->arch);
     if (st != INRF_OK)
         return st;
+    size_t params = inrf_arch_params(&m->arch);
+    if (params > INRF_DEFAULT_MAX_PARAMS)
+        return inrf_fail(INRF_E_LIMIT,
+                         "model: %zu parameters (weights and biases) over the readers' default "
+                         "limit %zu (max_params)",
+                         params, INRF_DEFAULT_MAX_PARAMS);
     for (unsigned l = 0; l <= m->arch.layers; l++) {
         const inrf_layer *L = &m->layer[l];
         unsigned in, out;
@@ -207,12 +214,15 @@ inrf_status inrf_write_memory(const inrf_model *m, const inrf_write_options *opt
 
     size_t total = INRF_FILE_HEADER_SIZE + 3 * INRF_CHUNK_OVERHEAD + INRF_IHDR_SIZE + nhdr_n + wght_n +
                    (with_qual ? INRF_CHUNK_OVERHEAD + INRF_QUAL_SIZE : 0);
-    uint8_t *out = total <= INRF_MAX_FILE_BYTES ? malloc(total) : NULL;
+    uint8_t *out = total <= INRF_DEFAULT_MAX_FILE_BYTES ? malloc(total) : NULL;
     if (!out) {
         free(raw);
         free(packed);
-        return inrf_fail(total > INRF_MAX_FILE_BYTES ? INRF_E_LIMIT : INRF_E_NOMEM,
-                         "file of %zu bytes cannot be made", total);
+        if (total > INRF_DEFAULT_MAX_FILE_BYTES)
+            return inrf_fail(INRF_E_LIMIT,
+                             "file of %zu bytes over the readers' default limit %zu (max_file_bytes)",
+                             total, INRF_DEFAULT_MAX_FILE_BYTES);
+        return inrf_fail(INRF_E_NOMEM, "cannot allocate a file of %zu bytes", total);
     }
     memcpy(out, INRF_MAGIC, INRF_MAGIC_SIZE);
     out[8] = INRF_FORMAT_MAJOR;

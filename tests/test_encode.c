@@ -261,6 +261,33 @@ static void test_interrupt_and_errors(void **state)
     inrf_image_free(&img);
 }
 
+/* The encoder refuses, before any training, a network that the writer and
+ * the readers' default limits refuse (5 x 1024: 4,204,547 parameters >
+ * 2^22), naming the options and the limit. */
+static void test_reader_limits_checked_first(void **state)
+{
+    (void)state;
+    inrf_image img = picture(8, 8, 3);
+    inrf_encode_options o = quick();
+    int calls = 0;
+    o.progress = stop_now;
+    o.user = &calls;
+    o.layers = 5;
+    o.hidden = 1024;
+    inrf_model *m;
+    assert_int_equal(inrf_encode(&img, &o, &m, NULL), INRF_E_INVALID_ARG);
+    assert_null(m);
+    assert_int_equal(calls, 0);
+    assert_non_null(strstr(inrf_last_error(), "layers 5 and hidden 1024"));
+    assert_non_null(strstr(inrf_last_error(), "4204547 parameters"));
+    assert_non_null(strstr(inrf_last_error(), "limit 4194304 (max_params)"));
+    /* 4 x 1024 passes the check: training starts (and is stopped) */
+    o.layers = 4;
+    assert_int_equal(inrf_encode(&img, &o, &m, NULL), INRF_E_INTERRUPTED);
+    assert_true(calls >= 1);
+    inrf_image_free(&img);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_max_bytes),
         cmocka_unit_test(test_target_psnr),
         cmocka_unit_test(test_interrupt_and_errors),
+        cmocka_unit_test(test_reader_limits_checked_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -741,6 +741,276 @@ static void test_atomic_write(void **state)
     inrf_model_free(m);
 }
 
+/* ------------------------------------------------ hardening (issue 11) */
+
+/* Rebuilds file i with WGHT's raw payload edited by fn; returns the
+ * reader's verdict, and its message in msg. */
+static inrf_status wght_edit_msg(unsigned i, void (*fn)(uint8_t *, size_t *), char msg[512])
+{
+    inrf_status st = wght_edit(i, fn, 0);
+    snprintf(msg, 512, "%s", inrf_last_error());
+    return st;
+}
+
+/* Layer 0 of "grey" (2 -> 12): f16 weights at 8, f16 biases at 8 + 48;
+ * layer 1 (12 -> 12, int8 per row, f16 biases) starts at 80, its biases at
+ * 80 + 8 + 48 + 144. */
+static void e_f16_inf(uint8_t *d, size_t *n) { (void)n, inrf_st16(d + 8 + 2 * 5, 0x7c00); }
+static void e_f16_ninf(uint8_t *d, size_t *n) { (void)n, inrf_st16(d + 8 + 2 * 5, 0xfc00); }
+static void e_f16_nan(uint8_t *d, size_t *n) { (void)n, inrf_st16(d + 8 + 2 * 5, 0x7e01); }
+static void e_f16_max(uint8_t *d, size_t *n) { (void)n, inrf_st16(d + 8 + 2 * 5, 0xfbff); }
+static void e_f16_sub(uint8_t *d, size_t *n) { (void)n, inrf_st16(d + 8 + 2 * 5, 0x0001); }
+static void e_f16_bias(uint8_t *d, size_t *n) { (void)n, inrf_st16(d + 56 + 2 * 3, 0x7c00); }
+static void e_f16_bias1(uint8_t *d, size_t *n) { (void)n, inrf_st16(d + 280 + 2 * 11, 0xffff); }
+
+/* spec "Layer record": f16 values with exponent 31 (Inf, NaN) are
+ * rejected, naming the layer, the array and the index; the largest finite
+ * and the smallest subnormal values are accepted. */
+static void test_f16_not_finite(void **state)
+{
+    (void)state;
+    char msg[512];
+    assert_int_equal(wght_edit_msg(2, e_nothing, msg), INRF_OK);
+    assert_int_equal(wght_edit_msg(2, e_f16_inf, msg), INRF_E_FORMAT);
+    assert_non_null(strstr(msg, "WGHT: layer 0: weight 5 (f16 0x7c00)"));
+    assert_int_equal(wght_edit_msg(2, e_f16_ninf, msg), INRF_E_FORMAT);
+    assert_non_null(strstr(msg, "layer 0: weight 5"));
+    assert_int_equal(wght_edit_msg(2, e_f16_nan, msg), INRF_E_FORMAT);
+    assert_non_null(strstr(msg, "layer 0: weight 5"));
+    assert_int_equal(wght_edit_msg(2, e_f16_bias, msg), INRF_E_FORMAT);
+    assert_non_null(strstr(msg, "WGHT: layer 0: bias 3"));
+    assert_int_equal(wght_edit_msg(2, e_f16_bias1, msg), INRF_E_FORMAT);
+    assert_non_null(strstr(msg, "WGHT: layer 1: bias 11"));
+    assert_int_equal(wght_edit_msg(2, e_f16_max, msg), INRF_OK);
+    assert_int_equal(wght_edit_msg(2, e_f16_sub, msg), INRF_OK);
+    /* the same inside a compressed chunk */
+    assert_int_equal(wght_edit(2, e_f16_nan, 1), INRF_E_FORMAT);
+}
+
+/* spec "Chunk order": qual at most once, wherever the copies are. */
+static void test_two_qual(void **state)
+{
+    (void)state;
+    size_t size;
+    uint8_t *f = build_file(0, &size); /* IHDR NHDR WGHT qual */
+    piece p[8], q[8];
+    size_t n = split(f, size, p, 8);
+    assert_int_equal(n, 4);
+    memcpy(q, p, sizeof p);
+    q[4] = p[3];
+    assert_int_equal(forged_status(q, 5), INRF_E_FORMAT);
+    assert_non_null(strstr(inrf_last_error(), "second qual chunk"));
+    q[0] = p[0], q[1] = p[3], q[2] = p[1], q[3] = p[2], q[4] = p[3];
+    assert_int_equal(forged_status(q, 5), INRF_E_FORMAT);
+    assert_non_null(strstr(inrf_last_error(), "second qual chunk"));
+    /* one qual, anywhere after IHDR, is fine */
+    q[0] = p[0], q[1] = p[3], q[2] = p[1], q[3] = p[2];
+    assert_int_equal(forged_status(q, 4), INRF_OK);
+    free_pieces(p, n);
+    free(f);
+}
+
+/* The writer refuses what the reader's default limits refuse: a network of
+ * 5 x 1024 (4,204,547 parameters > 2^22), as a file and as a pack record;
+ * 4 x 1024 (3,154,947) is written and read back. */
+static void test_writer_enforces_reader_limits(void **state)
+{
+    (void)state;
+    inrf_arch a;
+    inrf_model *m, *r;
+    void *d;
+    size_t n;
+    inrf_write_options wo;
+    inrf_write_options_init(&wo);
+    wo.compress = 0;
+    inrf_arch_siren(&a, 16, 16, 3, 5, 1024);
+    assert_int_equal(inrf_model_create(&a, &m), INRF_OK);
+    inrf_model_init(m, 3);
+    assert_int_equal(inrf_write_memory(m, &wo, &d, &n), INRF_E_LIMIT);
+    assert_non_null(strstr(inrf_last_error(), "4204547 parameters"));
+    assert_non_null(strstr(inrf_last_error(), "4194304 (max_params)"));
+    assert_int_equal(inrf_model_record(m, &d, &n), INRF_E_LIMIT);
+    inrf_model_free(m);
+    inrf_arch_siren(&a, 16, 16, 3, 4, 1024);
+    assert_int_equal(inrf_model_create(&a, &m), INRF_OK);
+    inrf_model_init(m, 3);
+    assert_int_equal(inrf_write_memory(m, &wo, &d, &n), INRF_OK);
+    assert_int_equal(inrf_read_memory(d, n, NULL, &r), INRF_OK);
+    inrf_model_free(r);
+    free(d);
+    inrf_model_free(m);
+}
+
+/* A compressed chunk whose frame holds another size than raw_length says
+ * both sizes, with or without a content size in the frame header. */
+static void test_zstd_size_message(void **state)
+{
+    (void)state;
+    size_t size;
+    uint8_t *f = build_file(0, &size); /* tiny: WGHT of 124 bytes, stored */
+    piece p[8];
+    size_t n = split(f, size, p, 8);
+    const uint8_t *raw = f + INRF_FILE_HEADER_SIZE + 2 * INRF_CHUNK_OVERHEAD + INRF_IHDR_SIZE +
+                         p[1].size + INRF_CHUNK_HEADER_SIZE;
+    size_t raw_n = p[2].size;
+    assert_int_equal(raw_n, 124);
+    char want[200];
+    for (int with_size = 0; with_size <= 1; with_size++) {
+        ZSTD_CCtx *cc = ZSTD_createCCtx();
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, with_size);
+        size_t cap = 4 + ZSTD_compressBound(raw_n);
+        uint8_t *z = malloc(cap);
+        size_t zn = ZSTD_compress2(cc, z + 4, cap - 4, raw, raw_n);
+        assert_false(ZSTD_isError(zn));
+        ZSTD_freeCCtx(cc);
+        piece q[8];
+        memcpy(q, p, sizeof q);
+        q[2].data = z;
+        q[2].size = 4 + zn;
+        q[2].flags = INRF_CHUNK_FLAG_ZSTD;
+        inrf_st32(z, (uint32_t)raw_n);
+        assert_int_equal(forged_status(q, n), INRF_OK);
+        inrf_st32(z, (uint32_t)raw_n + 1);
+        assert_int_equal(forged_status(q, n), INRF_E_FORMAT);
+        snprintf(want, sizeof want, "WGHT: zstd frame holds %zu bytes, the chunk declares %zu",
+                 raw_n, raw_n + 1);
+        assert_non_null(strstr(inrf_last_error(), want));
+        inrf_st32(z, (uint32_t)raw_n - 1);
+        assert_int_equal(forged_status(q, n), INRF_E_FORMAT);
+        snprintf(want, sizeof want, "WGHT: zstd frame holds %zu bytes, the chunk declares %zu",
+                 raw_n, raw_n - 1);
+        assert_non_null(strstr(inrf_last_error(), want));
+        inrf_st32(z, (uint32_t)raw_n - 10);
+        assert_int_equal(forged_status(q, n), INRF_E_FORMAT);
+        if (with_size) /* known from the frame header, before decompressing */
+            snprintf(want, sizeof want, "WGHT: zstd frame holds %zu bytes, the chunk declares %zu",
+                     raw_n, raw_n - 10);
+        else
+            snprintf(want, sizeof want,
+                     "WGHT: zstd frame holds more than %zu bytes, the chunk declares %zu",
+                     raw_n - 10, raw_n - 10);
+        assert_non_null(strstr(inrf_last_error(), want));
+        free(z);
+    }
+    free_pieces(p, n);
+    free(f);
+}
+
+/* Rewrites the header's length field (check recomputed). */
+static void set_length(uint8_t *f, uint32_t length)
+{
+    inrf_st32(f + 12, length);
+    inrf_st32(f + 16, (uint32_t)XXH3_64bits(f, 16));
+}
+
+/* spec "Length", "Limits", "Error handling": length above 2^31 is
+ * malformed, above the reader limit a limit, both before the file's size
+ * is compared with it; a file larger than the limit but with a length
+ * within it has bytes after its end. */
+static void test_header_length(void **state)
+{
+    (void)state;
+    size_t size;
+    uint8_t *f = build_file(0, &size);
+    set_length(f, 0x80000001u);
+    assert_int_equal(read_status(f, size), INRF_E_FORMAT);
+    assert_non_null(strstr(inrf_last_error(), "file header: length 2147483649"));
+    set_length(f, 100u << 20);
+    assert_int_equal(read_status(f, size), INRF_E_LIMIT);
+    assert_non_null(strstr(inrf_last_error(), "max_file_bytes"));
+    inrf_read_options ro;
+    inrf_read_options_init(&ro);
+    ro.max_file_bytes = (size_t)1 << 40; /* looser than the spec: the spec limit holds */
+    inrf_model *m = NULL;
+    set_length(f, 0x80000001u);
+    assert_int_equal(inrf_read_memory(f, size, &ro, &m), INRF_E_FORMAT);
+    set_length(f, (uint32_t)size);
+    ro.max_file_bytes = size;
+    assert_int_equal(inrf_read_memory(f, size, &ro, &m), INRF_OK);
+    inrf_model_free(m);
+    uint8_t *g = calloc(1, size + 8);
+    memcpy(g, f, size);
+    ro.max_file_bytes = size + 4;
+    assert_int_equal(inrf_read_memory(g, size + 8, &ro, &m), INRF_E_FORMAT);
+    assert_non_null(strstr(inrf_last_error(), "8 more bytes"));
+    free(g);
+    free(f);
+}
+
+/* The chunk walk of a file with reserved header flags set lists its
+ * chunks from the verified length (it read an unset length before). */
+static void test_scan_header_flags(void **state)
+{
+    (void)state;
+    size_t size, count = 99;
+    uint8_t *f = build_file(1, &size);
+    f[10] = 1;
+    inrf_st32(f + 16, (uint32_t)XXH3_64bits(f, 16));
+    inrf_chunk_info ci[8];
+    assert_int_equal(inrf_scan_memory(f, size, ci, 8, &count), INRF_E_FORMAT);
+    assert_int_equal(count, 4);
+    assert_string_equal(ci[3].type, "qual");
+    assert_non_null(strstr(inrf_last_error(), "reserved flags"));
+    free(f);
+}
+
+/* inrf_read_file's messages name the file, once. */
+static void test_read_file_names_path(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/inrf-test-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    size_t size;
+    uint8_t *f = build_file(0, &size);
+    f[size - 1] ^= 1; /* qual's checksum */
+    assert_int_equal(inrf_file_write_atomic(path, f, size), INRF_OK);
+    inrf_model *m;
+    assert_int_equal(inrf_read_file(path, NULL, &m), INRF_E_CHECKSUM);
+    const char *msg = inrf_last_error();
+    assert_int_equal(strncmp(msg, path, strlen(path)), 0);
+    assert_non_null(strstr(msg, ": chunk qual"));
+    assert_null(strstr(msg + 1, path));
+    unlink(path);
+    assert_int_equal(inrf_read_file(path, NULL, &m), INRF_E_IO);
+    assert_null(strstr(inrf_last_error() + 1, path)); /* the I/O message has it once too */
+    free(f);
+}
+
+/* Messages name the field and the value. */
+static void test_field_messages(void **state)
+{
+    (void)state;
+    char msg[512];
+    assert_int_equal(wght_edit_msg(0, e_flags, msg), INRF_E_FORMAT);
+    assert_non_null(strstr(msg, "WGHT: layer 0: flags 0x02"));
+    assert_int_equal(wght_edit_msg(0, e_reserved, msg), INRF_E_FORMAT);
+    assert_non_null(strstr(msg, "WGHT: layer 0: reserved byte 1"));
+    assert_int_equal(wght_edit_msg(0, e_nnz, msg), INRF_E_FORMAT);
+    assert_non_null(strstr(msg, "WGHT: layer 0: nnz 7"));
+    assert_int_equal(wght_edit_msg(1, e_int8_min, msg), INRF_E_FORMAT);
+    assert_non_null(strstr(msg, "WGHT: layer 1: weight"));
+    assert_non_null(strstr(msg, "-128"));
+    size_t size;
+    uint8_t *f = build_file(0, &size);
+    piece p[8];
+    size_t n = split(f, size, p, 8);
+    inrf_stf32(p[3].data, INFINITY);
+    assert_int_equal(forged_status(p, n), INRF_E_FORMAT);
+    assert_non_null(strstr(inrf_last_error(), "qual: PSNR inf"));
+    p[3].size = 5;
+    assert_int_equal(forged_status(p, n), INRF_E_FORMAT);
+    assert_non_null(strstr(inrf_last_error(), "qual: 5 bytes"));
+    p[3].size = 4;
+    inrf_stf32(p[3].data, 42.5f);
+    inrf_stf32(p[1].data + 8, -1.0f);
+    assert_int_equal(forged_status(p, n), INRF_E_FORMAT);
+    assert_non_null(strstr(inrf_last_error(), "NHDR: omega_hidden -1"));
+    free_pieces(p, n);
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -758,6 +1028,14 @@ int main(void)
         cmocka_unit_test(test_prune),
         cmocka_unit_test(test_writer_refuses_bad_models),
         cmocka_unit_test(test_atomic_write),
+        cmocka_unit_test(test_f16_not_finite),
+        cmocka_unit_test(test_two_qual),
+        cmocka_unit_test(test_writer_enforces_reader_limits),
+        cmocka_unit_test(test_zstd_size_message),
+        cmocka_unit_test(test_header_length),
+        cmocka_unit_test(test_scan_header_flags),
+        cmocka_unit_test(test_read_file_names_path),
+        cmocka_unit_test(test_field_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
