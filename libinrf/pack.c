@@ -82,8 +82,9 @@ static int all_zero(const uint8_t *p, size_t n)
     return 1;
 }
 
-/* spec "Header". */
-static inrf_status parse_header(inrf_pack *p, uint64_t *index_off, uint64_t *records_off)
+/* spec "Header"; max_bytes is the reader limit on the length. */
+static inrf_status parse_header(inrf_pack *p, uint64_t max_bytes, uint64_t *index_off,
+                                uint64_t *records_off)
 {
     const uint8_t *d = p->d;
     if (p->size < 8 || memcmp(d, INRP_MAGIC, 8) != 0) {
@@ -98,8 +99,11 @@ static inrf_status parse_header(inrf_pack *p, uint64_t *index_off, uint64_t *rec
     if (d[8] != INRP_FORMAT_MAJOR)
         return inrf_fail(INRF_E_VERSION, "pack version %u.%u: only major version %u is known",
                          d[8], d[9], INRP_FORMAT_MAJOR);
-    if (inrf_ld16(d + 10) || inrf_ld16(d + 18))
-        return inrf_fail(INRF_E_FORMAT, "header: reserved field set");
+    if (inrf_ld16(d + 10))
+        return inrf_fail(INRF_E_FORMAT, "header: reserved flags 0x%04x set", inrf_ld16(d + 10));
+    if (inrf_ld16(d + 18))
+        return inrf_fail(INRF_E_FORMAT, "header: reserved field (offset 18) 0x%04x, must be 0",
+                         inrf_ld16(d + 18));
     p->count = inrf_ld32(d + 12);
     p->archs = inrf_ld16(d + 16);
     p->classes = inrf_ld32(d + 20);
@@ -115,12 +119,15 @@ static inrf_status parse_header(inrf_pack *p, uint64_t *index_off, uint64_t *rec
     if (p->classes < 1 || p->classes > INRP_MAX_CLASSES)
         return inrf_fail(INRF_E_FORMAT, "header: %u classes outside 1..%u", p->classes,
                          INRP_MAX_CLASSES);
+    if (length > max_bytes)
+        return inrf_fail(INRF_E_LIMIT, "header: length %llu over the limit %llu (max_file_bytes)",
+                         (unsigned long long)length, (unsigned long long)max_bytes);
     if (p->size < length)
-        return inrf_fail(INRF_E_TRUNCATED, "file truncated: %zu of %llu bytes", p->size,
-                         (unsigned long long)length);
+        return inrf_fail(INRF_E_TRUNCATED, "file truncated: %zu of %llu bytes (header: length)",
+                         p->size, (unsigned long long)length);
     if (p->size > length)
-        return inrf_fail(INRF_E_FORMAT, "%llu bytes after the end of the pack",
-                         (unsigned long long)(p->size - length));
+        return inrf_fail(INRF_E_FORMAT, "header: length %llu, but %llu more bytes follow",
+                         (unsigned long long)length, (unsigned long long)(p->size - length));
     uint64_t min_index = INRP_HEADER_SIZE + (uint64_t)INRP_ARCH_SIZE * p->archs + 2u * p->classes;
     if (*index_off % INRP_ALIGN || *index_off < min_index || *index_off > length ||
         *records_off != inrf_align64(*index_off + (uint64_t)INRP_ENTRY_SIZE * p->count) ||
@@ -152,7 +159,8 @@ static inrf_status parse_archs(inrf_pack *p)
                              a, e[0], p->channels);
         p->channels = e[0];
         if (e[1] || e[2] || e[3])
-            return inrf_fail(INRF_E_FORMAT, "architecture %u: reserved field set", a);
+            return inrf_fail(INRF_E_FORMAT, "architecture %u: reserved bytes %02x %02x %02x, must "
+                             "be 0", a, e[1], e[2], e[3]);
         size_t n = INRF_NHDR_FIXED + 2u * e[5];
         if (n > INRP_ARCH_SIZE - 4)
             n = INRP_ARCH_SIZE - 4; /* layers > 64: the NHDR parser says so */
@@ -175,8 +183,11 @@ static inrf_status parse_classes(inrf_pack *p, uint64_t index_off)
             return inrf_fail(INRF_E_FORMAT, "class %u: name runs into the index", c);
         pos += 1 + (size_t)p->d[pos];
     }
-    if (inrf_align64(pos) != index_off || !all_zero(p->d + pos, index_off - pos))
-        return inrf_fail(INRF_E_FORMAT, "class table: padding not zero or index misplaced");
+    if (inrf_align64(pos) != index_off)
+        return inrf_fail(INRF_E_FORMAT, "header: index_offset %llu, the class table puts it at %llu",
+                         (unsigned long long)index_off, (unsigned long long)inrf_align64(pos));
+    if (!all_zero(p->d + pos, index_off - pos))
+        return inrf_fail(INRF_E_FORMAT, "class table: padding not zero");
     p->names = calloc(p->classes, sizeof *p->names);
     p->names_buf = malloc(pos - start + 1);
     if (!p->names || !p->names_buf)
@@ -228,8 +239,12 @@ static inrf_status parse_index(inrf_pack *p, uint64_t index_off, uint64_t record
         it->psnr = inrf_ldf32(e + 32);
         it->seq = inrf_ld32(e + 36);
         it->arch = inrf_ld16(e + 40);
-        if (inrf_ld16(e + 42) || inrf_ld32(e + 44))
-            return inrf_fail(INRF_E_FORMAT, "index entry %u: reserved field set", i);
+        if (inrf_ld16(e + 42))
+            return inrf_fail(INRF_E_FORMAT, "index entry %u: reserved flags 0x%04x set", i,
+                             inrf_ld16(e + 42));
+        if (inrf_ld32(e + 44))
+            return inrf_fail(INRF_E_FORMAT, "index entry %u: reserved field 0x%08x, must be 0", i,
+                             inrf_ld32(e + 44));
         if (isinf(it->psnr))
             return inrf_fail(INRF_E_FORMAT, "index entry %u: PSNR infinite", i);
         if (it->label >= p->classes)
@@ -243,7 +258,8 @@ static inrf_status parse_index(inrf_pack *p, uint64_t index_off, uint64_t record
             return inrf_fail(INRF_E_FORMAT, "index entry %u: size %ux%u outside 1..%u", i,
                              it->width, it->height, INRF_MAX_DIM);
         if (it->size < 1 || it->size > INRP_MAX_RECORD)
-            return inrf_fail(INRF_E_FORMAT, "index entry %u: record of %u bytes", i, it->size);
+            return inrf_fail(INRF_E_FORMAT, "index entry %u: record of %u bytes outside 1..%u", i,
+                             it->size, INRP_MAX_RECORD);
         if (i > 0 && it->seq <= p->items[i - 1].seq)
             return inrf_fail(INRF_E_FORMAT, "index entry %u: seq %u not after %u", i, it->seq,
                              p->items[i - 1].seq);
@@ -254,8 +270,12 @@ static inrf_status parse_index(inrf_pack *p, uint64_t index_off, uint64_t record
         next = inrf_align64(it->offset + it->size);
     }
     if (next != p->size)
-        return inrf_fail(INRF_E_FORMAT, "records end at %llu, the file at %zu",
-                         (unsigned long long)next, p->size);
+        return inrf_fail(INRF_E_FORMAT, "header: length %zu, the records end at %llu", p->size,
+                         (unsigned long long)next);
+    /* spec "Conventions": padding MUST be 0, the index's included */
+    uint64_t index_end = index_off + (uint64_t)INRP_ENTRY_SIZE * p->count;
+    if (!all_zero(p->d + index_end, records_off - index_end))
+        return inrf_fail(INRF_E_FORMAT, "index: padding up to records_offset not zero");
     return INRF_OK;
 }
 
@@ -375,7 +395,7 @@ inrf_status inrf_pack_open_memory(const void *data, size_t size, const inrf_pack
     p->size = size;
     p->limits = opt->limits;
     uint64_t index_off = 0, records_off = 0;
-    inrf_status st = parse_header(p, &index_off, &records_off);
+    inrf_status st = parse_header(p, opt->max_file_bytes, &index_off, &records_off);
     if (st == INRF_OK)
         st = parse_archs(p);
     if (st == INRF_OK)
@@ -412,7 +432,7 @@ inrf_status inrf_pack_open(const char *path, const inrf_pack_options *opt, inrf_
     st = inrf_pack_open_memory(blob.data, blob.size, opt, out);
     if (st != INRF_OK) {
         inrf_blob_close(&blob);
-        return st;
+        return inrf_fail(st, "%s: %s", path, inrf_last_error());
     }
     (*out)->blob = blob;
     return INRF_OK;

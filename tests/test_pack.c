@@ -624,6 +624,166 @@ static void test_batch_errors(void **state)
     assert_int_equal(inrf_pack_open("/nonexistent/x.inrpack", NULL, &p), INRF_E_IO);
 }
 
+/* ------------------------------------------------ hardening (issue 11) */
+
+/* A pack of one grey image (golden "grey": layer 0 f16, 2 -> 12) whose
+ * record's weight 5 of layer 0 holds the f16 bits h, with the record
+ * check and the directory resealed. */
+static uint8_t *grey_pack_with_f16(uint16_t h, size_t *size)
+{
+    static const char *const one[] = {"grey"};
+    inrf_pack_writer *w;
+    inrf_model *m;
+    assert_int_equal(inrf_pack_writer_create(one, 1, &w), INRF_OK);
+    assert_int_equal(golden_build(2, &m), INRF_OK);
+    assert_int_equal(m->layer[0].encoding, INRF_ENC_F16);
+    assert_int_equal(inrf_pack_writer_add_model(w, m, 0, 0), INRF_OK);
+    void *v;
+    assert_int_equal(inrf_pack_writer_finish_memory(w, &v, size), INRF_OK);
+    inrf_pack_writer_free(w);
+    inrf_model_free(m);
+    uint8_t *d = v, *entry = d + inrf_ld64(d + 32);
+    uint8_t *rec = d + inrf_ld64(entry);
+    inrf_st16(rec + 8 + 2 * 5, h);
+    inrf_st64(entry + 8, XXH3_64bits(rec, inrf_ld32(entry + 16)));
+    reseal(d);
+    return d;
+}
+
+/* spec inrf "Layer record" through inrpack "Verification": f16 Inf and
+ * NaN in a record are refused at open, by inrf_pack_model and by the batch
+ * decoder of a pack opened without verification, naming record, layer
+ * and weight. */
+static void test_pack_f16_not_finite(void **state)
+{
+    (void)state;
+    static const uint16_t bad[] = {0x7c00, 0xfc00, 0x7e00, 0xfd55};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        size_t size;
+        uint8_t *d = grey_pack_with_f16(bad[k], &size);
+        inrf_pack *p = NULL;
+        assert_int_equal(inrf_pack_open_memory(d, size, NULL, &p), INRF_E_FORMAT);
+        assert_null(p);
+        assert_non_null(strstr(inrf_last_error(), "record 0 (class grey"));
+        assert_non_null(strstr(inrf_last_error(), "WGHT: layer 0: weight 5 (f16"));
+        inrf_pack_options o;
+        inrf_pack_options_init(&o);
+        o.verify_records = 0;
+        assert_int_equal(inrf_pack_open_memory(d, size, &o, &p), INRF_OK);
+        inrf_model *m;
+        assert_int_equal(inrf_pack_model(p, 0, &m), INRF_E_FORMAT);
+        inrf_batch_options bo;
+        inrf_batch_options_init(&bo);
+        bo.width = bo.height = 2;
+        uint32_t i = 0;
+        float px[2 * 2];
+        assert_int_equal(inrf_pack_decode_batch(p, &i, 1, NULL, &bo, px), INRF_E_FORMAT);
+        uint32_t which[1];
+        size_t nbad = 0;
+        assert_int_equal(inrf_pack_verify(p, which, 1, &nbad), INRF_E_FORMAT);
+        assert_int_equal(nbad, 1);
+        inrf_pack_close(p);
+        free(d);
+    }
+    size_t size; /* the largest finite f16 is a value like any other */
+    uint8_t *d = grey_pack_with_f16(0x7bff, &size);
+    inrf_pack_close(open_ok(d, size));
+    free(d);
+}
+
+/* spec inrpack "Conventions": the padding after the index is 0. */
+static void test_index_padding(void **state)
+{
+    (void)state;
+    size_t size;
+    uint8_t *d = make_pack(3, &size);
+    uint64_t index_end = inrf_ld64(d + 32) + 3 * INRP_ENTRY_SIZE, records = inrf_ld64(d + 40);
+    assert_true(records > index_end);
+    for (uint64_t k = index_end; k < records; k += 7) {
+        d[k] = 0x20;
+        reseal(d);
+        inrf_pack *p = NULL;
+        assert_int_equal(inrf_pack_open_memory(d, size, NULL, &p), INRF_E_FORMAT);
+        assert_null(p);
+        assert_non_null(strstr(inrf_last_error(), "index: padding"));
+        d[k] = 0;
+    }
+    reseal(d);
+    inrf_pack_close(open_ok(d, size));
+    free(d);
+}
+
+/* Header and index messages name the field; inrf_pack_open names the file,
+ * once; the length is checked against the reader limit before the size. */
+static void test_pack_messages(void **state)
+{
+    (void)state;
+    size_t size;
+    uint8_t *orig = make_pack(2, &size), *d = malloc(size);
+    inrf_pack *p = NULL;
+    uint64_t index_off = inrf_ld64(orig + 32);
+    memcpy(d, orig, size);
+    d[18] = 1;
+    reseal(d);
+    assert_int_equal(inrf_pack_open_memory(d, size, NULL, &p), INRF_E_FORMAT);
+    assert_non_null(strstr(inrf_last_error(), "header: reserved field (offset 18) 0x0001"));
+    memcpy(d, orig, size);
+    inrf_st16(d + index_off + 48 + 42, 4);
+    reseal(d);
+    assert_int_equal(inrf_pack_open_memory(d, size, NULL, &p), INRF_E_FORMAT);
+    assert_non_null(strstr(inrf_last_error(), "index entry 1: reserved flags 0x0004"));
+    memcpy(d, orig, size);
+    inrf_st32(d + index_off + 44, 9);
+    reseal(d);
+    assert_int_equal(inrf_pack_open_memory(d, size, NULL, &p), INRF_E_FORMAT);
+    assert_non_null(strstr(inrf_last_error(), "index entry 0: reserved field 0x00000009"));
+    memcpy(d, orig, size);
+    d[64 + 2] = 5;
+    reseal(d);
+    assert_int_equal(inrf_pack_open_memory(d, size, NULL, &p), INRF_E_FORMAT);
+    assert_non_null(strstr(inrf_last_error(), "architecture 0: reserved bytes 00 05 00"));
+    /* a length over the reader limit, in a truncated file: a limit */
+    memcpy(d, orig, size);
+    inrf_st64(d + 24, (uint64_t)1 << 41);
+    inrf_st64(d + 56, XXH3_64bits(d, 56));
+    assert_int_equal(inrf_pack_open_memory(d, size, NULL, &p), INRF_E_LIMIT);
+    assert_non_null(strstr(inrf_last_error(), "header: length 2199023255552 over the limit"));
+    /* through a file: "PATH: detail" */
+    char path[] = "/tmp/test_pack_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    memcpy(d, orig, size);
+    d[inrf_ld64(d + 40) + 3] ^= 1; /* record 0's bytes */
+    assert_int_equal(inrf_file_write_atomic(path, d, size), INRF_OK);
+    assert_int_equal(inrf_pack_open(path, NULL, &p), INRF_E_CHECKSUM);
+    const char *msg = inrf_last_error();
+    assert_int_equal(strncmp(msg, path, strlen(path)), 0);
+    assert_non_null(strstr(msg, ": record 0 ("));
+    assert_null(strstr(msg + 1, path));
+    unlink(path);
+    free(d);
+    free(orig);
+}
+
+/* The pack writer refuses a model over the readers' default limits. */
+static void test_pack_writer_limits(void **state)
+{
+    (void)state;
+    inrf_pack_writer *w;
+    inrf_arch a;
+    inrf_model *m;
+    assert_int_equal(inrf_pack_writer_create(names3, 3, &w), INRF_OK);
+    inrf_arch_siren(&a, 16, 16, 3, 5, 1024);
+    assert_int_equal(inrf_model_create(&a, &m), INRF_OK);
+    inrf_model_init(m, 1);
+    assert_int_equal(inrf_pack_writer_add_model(w, m, 0, 0), INRF_E_LIMIT);
+    assert_non_null(strstr(inrf_last_error(), "max_params"));
+    assert_int_equal(inrf_pack_writer_count(w), 0);
+    inrf_model_free(m);
+    inrf_pack_writer_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -640,6 +800,10 @@ int main(void)
         cmocka_unit_test(test_batch_grey_encodings),
         cmocka_unit_test(test_zero_outside),
         cmocka_unit_test(test_batch_errors),
+        cmocka_unit_test(test_pack_f16_not_finite),
+        cmocka_unit_test(test_index_padding),
+        cmocka_unit_test(test_pack_messages),
+        cmocka_unit_test(test_pack_writer_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
