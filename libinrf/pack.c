@@ -61,18 +61,26 @@ static int32_t utf8_next(const uint8_t *s, size_t n, size_t *i)
     return (int32_t)c;
 }
 
-int inrf_pack_name_ok(const uint8_t *s, size_t n)
+/* Why a class name breaks spec "Class table", or NULL if it does not. */
+static const char *name_problem(const uint8_t *s, size_t n)
 {
-    if (n < 1 || n > INRF_PACK_MAX_CLASS_NAME || (n == 1 && s[0] == '.') ||
-        (n == 2 && s[0] == '.' && s[1] == '.'))
-        return 0;
+    if (n < 1 || n > INRF_PACK_MAX_CLASS_NAME)
+        return "is empty or over 255 bytes";
+    if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+        return "is \".\" or \"..\"";
     for (size_t i = 0; i < n;) {
         int32_t c = utf8_next(s, n, &i);
-        if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == '/' || c == '\\')
-            return 0;
+        if (c < 0)
+            return "is not valid UTF-8";
+        if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
+            return "holds a control character";
+        if (c == '/' || c == '\\')
+            return "holds '/' or '\\'";
     }
-    return 1;
+    return NULL;
 }
+
+int inrf_pack_name_ok(const uint8_t *s, size_t n) { return name_problem(s, n) == NULL; }
 
 static int all_zero(const uint8_t *p, size_t n)
 {
@@ -196,8 +204,9 @@ static inrf_status parse_classes(inrf_pack *p, uint64_t index_off)
     pos = start;
     for (uint32_t c = 0; c < p->classes; c++) {
         size_t n = p->d[pos];
-        if (!inrf_pack_name_ok(p->d + pos + 1, n))
-            return inrf_fail(INRF_E_FORMAT, "class %u: name not allowed", c);
+        const char *why = name_problem(p->d + pos + 1, n);
+        if (why)
+            return inrf_fail(INRF_E_FORMAT, "class %u: name not allowed (%s)", c, why);
         memcpy(out, p->d + pos + 1, n);
         out[n] = 0;
         p->names[c] = out;
@@ -385,9 +394,7 @@ inrf_status inrf_pack_open_memory(const void *data, size_t size, const inrf_pack
     } else if (opt->abi != INRF_ABI_VERSION || opt->limits.abi != INRF_ABI_VERSION) {
         return inrf_fail(INRF_E_INVALID_ARG, "pack options not initialised for this library");
     }
-    if (size > opt->max_file_bytes)
-        return inrf_fail(INRF_E_LIMIT, "pack of %zu bytes over the limit %llu", size,
-                         (unsigned long long)opt->max_file_bytes);
+    /* max_file_bytes applies to the header's length (parse_header) */
     inrf_pack *p = calloc(1, sizeof *p);
     if (!p)
         return inrf_fail(INRF_E_NOMEM, "out of memory");
@@ -423,6 +430,8 @@ inrf_status inrf_pack_open(const char *path, const inrf_pack_options *opt, inrf_
     if (!opt) {
         inrf_pack_options_init(&def);
         opt = &def;
+    } else if (opt->abi != INRF_ABI_VERSION || opt->limits.abi != INRF_ABI_VERSION) {
+        return inrf_fail(INRF_E_INVALID_ARG, "pack options not initialised for this library");
     }
     inrf_blob blob;
     size_t max = opt->max_file_bytes > SIZE_MAX ? SIZE_MAX : (size_t)opt->max_file_bytes;

@@ -560,6 +560,8 @@ inrf_status inrf_read_file(const char *path, const inrf_read_options *opt, inrf_
     if (!opt) {
         inrf_read_options_init(&def);
         opt = &def;
+    } else if (opt->abi != INRF_ABI_VERSION) { /* before its max_file_bytes is used */
+        return inrf_fail(INRF_E_INVALID_ARG, "read options not initialised for this library");
     }
     inrf_blob blob;
     inrf_status st = inrf_blob_open(path, opt->max_file_bytes, &blob);

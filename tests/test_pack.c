@@ -784,6 +784,60 @@ static void test_pack_writer_limits(void **state)
     inrf_pack_writer_free(w);
 }
 
+/* Class names: the message says which rule a name breaks. */
+static void test_class_name_messages(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t byte;
+        const char *why;
+    } cases[] = {{0xff, "class 0: name not allowed (is not valid UTF-8)"},
+                 {0x01, "class 0: name not allowed (holds a control character)"},
+                 {'\\', "class 0: name not allowed (holds '/' or '\\')"}};
+    size_t size;
+    uint8_t *d = make_pack(1, &size);
+    size_t name0 = 64 + 144 + 1; /* one architecture: "cat" */
+    assert_memory_equal(d + name0, "cat", 3);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        d[name0 + 1] = cases[i].byte;
+        reseal(d);
+        inrf_pack *p = NULL;
+        assert_int_equal(inrf_pack_open_memory(d, size, NULL, &p), INRF_E_FORMAT);
+        assert_non_null(strstr(inrf_last_error(), cases[i].why));
+    }
+    free(d);
+}
+
+/* Options are checked before any of their fields is used; the reader limit
+ * applies to the header's length, so a longer buffer whose length is within
+ * it has bytes after the end of the pack. */
+static void test_pack_options_first(void **state)
+{
+    (void)state;
+    inrf_pack_options o;
+    inrf_pack_options_init(&o);
+    o.abi = 0;
+    inrf_pack *p = NULL;
+    assert_int_equal(inrf_pack_open("/nonexistent/x.inrpack", &o, &p), INRF_E_INVALID_ARG);
+    inrf_read_options ro;
+    inrf_read_options_init(&ro);
+    ro.abi = 0;
+    inrf_model *m = NULL;
+    assert_int_equal(inrf_read_file("/nonexistent/x.inrf", &ro, &m), INRF_E_INVALID_ARG);
+    size_t size;
+    uint8_t *d = make_pack(1, &size);
+    uint8_t *longer = calloc(1, size + 64);
+    memcpy(longer, d, size);
+    inrf_pack_options_init(&o);
+    o.max_file_bytes = size;
+    assert_int_equal(inrf_pack_open_memory(longer, size + 64, &o, &p), INRF_E_FORMAT);
+    assert_non_null(strstr(inrf_last_error(), "64 more bytes"));
+    o.max_file_bytes = size - 1;
+    assert_int_equal(inrf_pack_open_memory(d, size, &o, &p), INRF_E_LIMIT);
+    free(longer);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -804,6 +858,8 @@ int main(void)
         cmocka_unit_test(test_index_padding),
         cmocka_unit_test(test_pack_messages),
         cmocka_unit_test(test_pack_writer_limits),
+        cmocka_unit_test(test_class_name_messages),
+        cmocka_unit_test(test_pack_options_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
