@@ -1011,6 +1011,18 @@ static void test_field_messages(void **state)
     free(f);
 }
 
+/* spec "Layer record", Scales: a finite scale whose dequantised weights
+ * overflow binary32 is refused, and the message says so. */
+static void e_scale_huge(uint8_t *d, size_t *n) { (void)n, inrf_stf32(d + cifar_l1 + 8 + 29, 3e37f); }
+static void test_int8_overflow(void **state)
+{
+    (void)state;
+    char msg[512];
+    assert_int_equal(wght_edit_msg(1, e_scale_huge, msg), INRF_E_FORMAT);
+    assert_non_null(strstr(msg, "WGHT: layer 1: weight"));
+    assert_non_null(strstr(msg, "int8 times its scale overflows"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1036,6 +1048,7 @@ int main(void)
         cmocka_unit_test(test_scan_header_flags),
         cmocka_unit_test(test_read_file_names_path),
         cmocka_unit_test(test_field_messages),
+        cmocka_unit_test(test_int8_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
