@@ -98,7 +98,7 @@
  *  16 u16   archs           entries of the architecture table, 1..255
  *  18 u16   reserved        MUST be 0
  *  20 u32   classes         entries of the class table, 1..65535
- *  24 u64   length          total file length
+ *  24 u64   length          total file length, 256..2^53 - 1
  *  32 u64   index_offset    = align64(end of the class table)
  *  40 u64   records_offset  = align64(index_offset + 48 * count)
  *  48 u64   directory_check XXH3-64 (seed 0) of the records_offset - 64
@@ -145,5 +145,7 @@
 #define INRP_MAX_ARCHS 255
 #define INRP_MAX_CLASSES 65535
 #define INRP_MAX_RECORD (1u << 24)
+#define INRP_MIN_LENGTH 256                /* one architecture, one 1-byte class */
+#define INRP_MAX_LENGTH ((uint64_t)1 << 53) /* exclusive */
 
 #endif /* INRF_FORMAT_H */

@@ -127,6 +127,9 @@ static inrf_status parse_header(inrf_pack *p, uint64_t max_bytes, uint64_t *inde
     if (p->classes < 1 || p->classes > INRP_MAX_CLASSES)
         return inrf_fail(INRF_E_FORMAT, "header: %u classes outside 1..%u", p->classes,
                          INRP_MAX_CLASSES);
+    if (length < INRP_MIN_LENGTH || length >= INRP_MAX_LENGTH)
+        return inrf_fail(INRF_E_FORMAT, "header: length %llu outside %u..2^53-1",
+                         (unsigned long long)length, INRP_MIN_LENGTH);
     if (length > max_bytes)
         return inrf_fail(INRF_E_LIMIT, "header: length %llu over the limit %llu (max_file_bytes)",
                          (unsigned long long)length, (unsigned long long)max_bytes);

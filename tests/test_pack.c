@@ -838,6 +838,28 @@ static void test_pack_options_first(void **state)
     free(d);
 }
 
+/* spec inrpack "Length", "Error handling" (5): length outside 256..2^53-1
+ * is malformed, whatever the reader limit and the file size. */
+static void test_pack_length_range(void **state)
+{
+    (void)state;
+    size_t size;
+    uint8_t *d = make_pack(1, &size);
+    inrf_pack_options o;
+    inrf_pack_options_init(&o);
+    o.max_file_bytes = UINT64_MAX;
+    static const uint64_t bad[] = {(uint64_t)1 << 53, UINT64_MAX, 255, 64};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        inrf_st64(d + 24, bad[k]);
+        inrf_st64(d + 56, XXH3_64bits(d, 56));
+        inrf_pack *p = NULL;
+        assert_int_equal(inrf_pack_open_memory(d, size, &o, &p), INRF_E_FORMAT);
+        assert_non_null(strstr(inrf_last_error(), "header: length"));
+        assert_int_equal(inrf_pack_open_memory(d, size, NULL, &p), INRF_E_FORMAT);
+    }
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -860,6 +882,7 @@ int main(void)
         cmocka_unit_test(test_pack_writer_limits),
         cmocka_unit_test(test_class_name_messages),
         cmocka_unit_test(test_pack_options_first),
+        cmocka_unit_test(test_pack_length_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
