@@ -72,6 +72,36 @@ check "Ctrl-C: exit 1, the checkpoint kept, no model, how to resume" \
     '[ "$rc" -eq 1 ] && [ -s "$tmp/i.model.ckpt" ] && [ ! -e "$tmp/i.model" ] &&
      grep -q "interrupted; .* rerun with --resume" "$tmp/err"'
 
+# A pack cut or rewritten by another program while inrtrain maps it: one
+# line naming it and exit 1, not a SIGBUS death (135) or a read past a record.
+# train_until_ckpt NAME: a long run on a copy of the pack, in the background,
+# until its first checkpoint is written (the pack is being read).
+train_until_ckpt() {
+    cp "$tmp/train.inrpack" "$tmp/$1.inrpack"
+    "$inrtrain" --train "$tmp/$1.inrpack" --epochs 100000 $small -o "$tmp/$1.model" 2>"$tmp/err" &
+    pid=$!
+    waited=0
+    while [ ! -s "$tmp/$1.model.ckpt" ] && [ $waited -lt 300 ]; do
+        sleep 0.05
+        waited=$((waited + 1))
+    done
+}
+train_until_ckpt cut
+truncate -s 0 "$tmp/cut.inrpack"
+wait $pid
+rc=$?
+check "a pack truncated while training: exit 1, not a SIGBUS death; one line naming it" \
+    '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+     grep -q "cut.inrpack: the file changed or was truncated while in use" "$tmp/err"'
+train_until_ckpt rewritten
+head -c 8000 /dev/zero | tr '\0' '\377' |
+    dd of="$tmp/rewritten.inrpack" bs=1000 seek=1 conv=notrunc 2>/dev/null
+wait $pid
+rc=$?
+check "a pack rewritten in place while training: exit 1, the record named" \
+    '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+     grep -q "record [0-9]* .*changed after it was verified" "$tmp/err"'
+
 run "$inrtrain" --eval "$tmp/a.model" --test "$tmp/train.inrpack" --threads 2
 check "--eval prints the accuracy" '[ "$rc" -eq 0 ] && grep -q "12 images, accuracy [0-9.]*%" "$tmp/out"'
 run "$inrtrain" --predict "$tmp/a.model" "$src/cars/c0.png" "$src/dots/d1.png"

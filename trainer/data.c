@@ -164,6 +164,12 @@ void trn_data_source_size(const trn_data *d, uint32_t i, uint32_t *w, uint32_t *
     }
 }
 
+const void *trn_data_mapping(const trn_data *d, size_t *size)
+{
+    *size = 0;
+    return d->pack ? inrf_pack_bytes(d->pack, size) : NULL;
+}
+
 uint32_t trn_data_first_width(const trn_data *d)
 {
     if (trn_data_count(d) == 0)
