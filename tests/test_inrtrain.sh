@@ -72,6 +72,28 @@ check "Ctrl-C: exit 1, the checkpoint kept, no model, how to resume" \
     '[ "$rc" -eq 1 ] && [ -s "$tmp/i.model.ckpt" ] && [ ! -e "$tmp/i.model" ] &&
      grep -q "interrupted; .* rerun with --resume" "$tmp/err"'
 
+# Memory: a run that cannot fit is refused before anything is allocated,
+# with the figure and the options to change; -v prints the estimate, which
+# stays near the real peak (the JSON log's peak_mib) on a small run.
+run "$inrtrain" --train "$tmp/train.inrpack" --batch 65536 --size 4096 --width 512 --threads 2 \
+    -o "$tmp/m.model"
+check "absurd --batch/--size/--width: exit 1, one line with the figure and what to lower" \
+    '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+     grep -q "batch 65536 at size 4096 and width 512 needs [0-9.]* [PE]iB of memory, .* [0-9.]* [KMGT]iB: lower --batch, --size or --width" "$tmp/err" &&
+     [ ! -e "$tmp/m.model.ckpt" ]'
+run "$inrtrain" --train "$tmp/train.inrpack" --test "$tmp/train.inrpack" --epochs 1 --width 16 \
+    --size 64 --batch 4 --threads 2 -v -o "$tmp/m.model" --log "$tmp/m.jsonl"
+est=$(sed -n 's/^inrtrain: memory estimate \([0-9.]*\) MiB.*/\1/p' "$tmp/err")
+peak=$(sed -n 's/.*"peak_mib": \([0-9.]*\).*/\1/p' "$tmp/m.jsonl")
+# (AddressSanitizer's shadow memory raises the peak: there only the upper side)
+low=3
+for f in "$inrtrain" "$top_builddir/trainer/.libs/inrtrain"; do
+    if [ -f "$f" ] && grep -qa AddressSanitizer "$f"; then low=1000000; fi
+done
+check "-v: the memory estimate ($est MiB) is within a factor 3 of the peak ($peak MiB)" \
+    '[ "$rc" -eq 0 ] && [ -n "$est" ] && [ -n "$peak" ] &&
+     awk "BEGIN{exit !($est > $peak / $low && $est < 3 * $peak)}"'
+
 # A pack cut or rewritten by another program while inrtrain maps it: one
 # line naming it and exit 1, not a SIGBUS death (135) or a read past a record.
 # train_until_ckpt NAME: a long run on a copy of the pack, in the background,

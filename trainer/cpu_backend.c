@@ -1439,6 +1439,24 @@ inrf_status trn_cpu_backend_create(int threads, trn_backend **out)
     return INRF_OK;
 }
 
+double trn_cpu_backend_workspace(int threads, int max_channels, size_t image_floats)
+{
+#ifdef _OPENMP
+    if (threads <= 0)
+        threads = omp_get_max_threads();
+#endif
+    if (threads <= 0)
+        threads = 1;
+    const double c = max_channels, img = (double)image_floats;
+    /* conv_plan_make: group x rows x K columns, K = 9 Cin, group x rows
+     * at least GEMM_MIN_ROWS; cpu_wpart: Cout x K more; wino_dweights: a
+     * 16 Cin x Cout transform and 16 T (Cin + Cout) tiles; wino_workspace:
+     * the shared 16 Cin x Cout filter transform */
+    const double cols = 9.0 * (img > GEMM_MIN_ROWS * c ? img : GEMM_MIN_ROWS * c);
+    const double per_thread = cols + 16.0 * c * c + 32.0 * WINO_TILES * c + c + 16;
+    return 4.0 * (threads * per_thread + 16.0 * c * c);
+}
+
 int trn_cpu_backend_threads(const trn_backend *be)
 {
     return ((const cpu_backend *)be)->threads;

@@ -540,6 +540,81 @@ static inrf_status make_model(run *r, int classes, int width, uint64_t seed)
     return r->logits ? INRF_OK : trn_fail(INRF_E_NOMEM, "out of memory");
 }
 
+/* ---------------------------------------------------------------- memory */
+
+/* n bytes as "1.5 GiB". */
+static const char *bytes_text(double n, char buf[32])
+{
+    static const char *const unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    int u = 0;
+    while (n >= 1024 && u < 6)
+        n /= 1024, u++;
+    snprintf(buf, 32, u ? "%.1f %s" : "%.0f %s", n, unit[u]);
+    return buf;
+}
+
+/* The memory a machine lends a process: its physical memory, or less
+ * under an address-space limit. */
+static double machine_memory(const char **what)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double have = pages > 0 && page > 0 ? (double)pages * page : INFINITY;
+    *what = "this machine has";
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (double)rl.rlim_cur < have) {
+        have = (double)rl.rlim_cur;
+        *what = "the address-space limit (ulimit -v) is";
+    }
+    return have;
+}
+
+/* What a run of this model, batch and size needs before anything is
+ * allocated: the model on its backend (parameters, gradients, momentum,
+ * activations for the batch), the backend's workspace, the data buffers
+ * (the batch in three forms, the test set held as floats, the mapped
+ * packs) and the program itself. Refuses, with the figure and the options
+ * to change, what the machine cannot hold; -v prints the estimate. */
+static inrf_status check_memory(const run *r, int classes, int width, const char *batch_from)
+{
+    trn_resnet18_config cfg;
+    trn_resnet18_config_init(&cfg);
+    cfg.classes = classes;
+    cfg.base_width = width;
+    cfg.image_h = cfg.image_w = r->size;
+    cfg.batch = r->batch;
+    trn_resnet18_memory mem;
+    inrf_status st = trn_resnet18_memory_need(&cfg, &mem);
+    if (st != INRF_OK)
+        return st;
+    const double image = (double)r->size * r->size * TRN_CHANNELS * sizeof(float);
+    const double batch = r->batch, test_n = r->test ? trn_data_count(r->test) : 0;
+    double work = trn_cpu_backend_workspace(r->threads, mem.max_channels, mem.image_floats);
+    double data = batch * (2 * image + image / 4 + 4 * sizeof(float) + classes * sizeof(float)) +
+                  test_n * (image + sizeof(int32_t));
+    const trn_data *src[2] = {r->train, r->test};
+    for (int k = 0; k < 2; k++) {
+        size_t bytes = 0;
+        if (src[k])
+            trn_data_mapping(src[k], &bytes);
+        data += (double)bytes + (k == 0 && src[k] ? trn_data_count(src[k]) * 4.0 : 0);
+    }
+    const double program = 16.0 * 1024 * 1024;
+    const double need = mem.bytes + work + data + program;
+    const char *what;
+    const double have = machine_memory(&what);
+    char b[5][32];
+    if (r->o->verbosity > 0)
+        fprintf(stderr, "inrtrain: memory estimate %s (model %s, workspace %s, data %s); %s %s\n",
+                bytes_text(need, b[0]), bytes_text(mem.bytes, b[1]), bytes_text(work, b[2]),
+                bytes_text(data, b[3]), what, bytes_text(have, b[4]));
+    if (need > have)
+        return trn_fail(INRF_E_LIMIT, "%s %d at size %d and width %d needs %s of memory, %s %s: "
+                        "lower --batch, --size or --width", batch_from, r->batch, r->size, width,
+                        bytes_text(need, b[0]), what, bytes_text(have, b[1]));
+    return INRF_OK;
+}
+
 static void free_run(run *r)
 {
     if (r->be) {
@@ -609,6 +684,9 @@ static int do_train(const options *o)
         r.mean = norm, r.std = norm + 3;
     }
     int width = o->resume && st == INRF_OK ? (int)old.base_width : o->width;
+    if (st == INRF_OK)
+        st = check_memory(&r, (int)classes, width,
+                          o->resume ? "the checkpoint's batch" : "--batch");
     if (st == INRF_OK)
         st = make_model(&r, (int)classes, width, o->seed);
     if (st == INRF_OK && o->resume) {
@@ -757,7 +835,12 @@ static int do_eval(const options *o)
     r.batch = (int)meta.batch;
     r.mean = meta.mean;
     r.std = meta.std;
-    st = make_model(&r, (int)meta.classes, (int)meta.base_width, 1);
+    if (o->eval)
+        st = open_source(o->test, o->test_dir, &r.test);
+    if (st == INRF_OK)
+        st = check_memory(&r, (int)meta.classes, (int)meta.base_width, "the model's batch");
+    if (st == INRF_OK)
+        st = make_model(&r, (int)meta.classes, (int)meta.base_width, 1);
     trn_ckpt_meta tmp = {0};
     if (st == INRF_OK)
         st = trn_ckpt_load(model, r.model, r.be, 0, &tmp);
@@ -765,9 +848,7 @@ static int do_eval(const options *o)
     int rc = CLI_EXIT_OK;
     if (st == INRF_OK && o->eval) {
         double loss, acc;
-        st = open_source(o->test, o->test_dir, &r.test);
-        if (st == INRF_OK)
-            st = same_classes(r.test, meta.class_names, meta.classes, "the test set");
+        st = same_classes(r.test, meta.class_names, meta.classes, "the test set");
         if (st == INRF_OK)
             st = load_test(&r);
         if (st == INRF_OK)

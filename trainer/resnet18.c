@@ -375,8 +375,8 @@ static inrf_status alloc_all(trn_resnet18 *m)
     return INRF_OK;
 }
 
-inrf_status trn_resnet18_create(trn_backend *be, const trn_resnet18_config *cfg,
-                                trn_resnet18 **out)
+/* A model's parameter list and shapes, nothing allocated on a backend. */
+static inrf_status plan(trn_backend *be, const trn_resnet18_config *cfg, trn_resnet18 **out)
 {
     *out = NULL;
     inrf_status st = check_config(cfg);
@@ -390,6 +390,33 @@ inrf_status trn_resnet18_create(trn_backend *be, const trn_resnet18_config *cfg,
     m->small_stem = cfg->image_h <= TRN_SMALL_STEM_MAX && cfg->image_w <= TRN_SMALL_STEM_MAX;
     m->pool_win = (trn_window){3, 3, 2, 1};
     build_params(m);
+    *out = m;
+    return INRF_OK;
+}
+
+inrf_status trn_resnet18_memory_need(const trn_resnet18_config *cfg, trn_resnet18_memory *out)
+{
+    trn_resnet18 *m;
+    inrf_status st = plan(NULL, cfg, &m);
+    if (st)
+        return st;
+    carver cv = {NULL, 0, 0};
+    layout_activations(m, &cv); /* as alloc_all sizes them */
+    out->bytes = 4.0 * (3.0 * m->n_train + m->n_buffer + m->n_stat + cv.used + 1 +
+                        (double)SCRATCH * cv.most);
+    out->max_channels = 8 * cfg->base_width;
+    out->image_floats = cv.most / (size_t)cfg->batch;
+    free(m);
+    return INRF_OK;
+}
+
+inrf_status trn_resnet18_create(trn_backend *be, const trn_resnet18_config *cfg,
+                                trn_resnet18 **out)
+{
+    trn_resnet18 *m;
+    inrf_status st = plan(be, cfg, &m);
+    if (st)
+        return st;
     if ((st = alloc_all(m)) == INRF_OK) {
         resolve_params(m);
         resolve_bns(m);
