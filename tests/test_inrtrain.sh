@@ -137,6 +137,15 @@ check "--train-dir (JPEG/PNG decoded by CPU threads) trains" '[ "$rc" -eq 0 ] &&
 run "$inrtrain" --train "$tmp/train.inrpack" --epochs 6 --width 8 --batch 4 --threads 2 -q \
     -o "$tmp/c.model" --resume "$tmp/b.ckpt"
 check "a checkpoint of another width is refused" '[ "$rc" -eq 1 ] && grep -q "width" "$tmp/err"'
+mkdir -p "$tmp/src8/cars" "$tmp/src8/dots"
+cp "$src"/cars/c[0-3].png "$tmp/src8/cars/"
+cp "$src"/dots/d[0-3].png "$tmp/src8/dots/"
+"$inrpack" create "$tmp/src8" -o "$tmp/train8.inrpack" --effort 1 --preset cifar10 -q 2>"$tmp/err" ||
+    fail "making the second pack"
+run "$inrtrain" --train "$tmp/train8.inrpack" --epochs 6 $small -o "$tmp/c.model" --resume "$tmp/b.ckpt"
+check "a checkpoint of another training set (its step count) is refused, naming the field" \
+    '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+     grep -q "b.ckpt: checkpoint step 18, but 6 epochs of this training set at batch 4 make 12 steps" "$tmp/err"'
 mkdir -p "$tmp/other/zebra"
 cp "$src/cars/c0.png" "$tmp/other/zebra/"
 run "$inrtrain" --train "$tmp/train.inrpack" --test-dir "$tmp/other" --epochs 1 $small -o "$tmp/d.model"
@@ -163,6 +172,7 @@ usage() { "$@" >/dev/null 2>"$tmp/err"; [ $? -eq 2 ] && grep -q "Try 'inrtrain -
 check "no training data: exit 2" 'usage "$inrtrain" -o "$tmp/u.model"'
 check "both --train and --train-dir: exit 2" 'usage "$inrtrain" --train a --train-dir b -o "$tmp/u.model"'
 check "no -o: exit 2" 'usage "$inrtrain" --train "$tmp/train.inrpack"'
+check "--width 1024 (above the model's 512): exit 2" 'usage "$inrtrain" --train "$tmp/train.inrpack" --width 1024 -o "$tmp/u.model"'
 check "--epochs 0: exit 2" 'usage "$inrtrain" --train "$tmp/train.inrpack" --epochs 0 -o "$tmp/u.model"'
 check "--device tpu: exit 2" 'usage "$inrtrain" --train "$tmp/train.inrpack" --device tpu -o "$tmp/u.model"'
 check "--eval without a test set: exit 2" 'usage "$inrtrain" --eval "$tmp/a.model"'

@@ -7,6 +7,18 @@
 
 #include "resnet18.h"
 
+/* The ranges a reader accepts (man inrtrain.1, "CHECKPOINT FORMAT"):
+ * inrtrain's options and the model's limits. */
+#define TRN_CKPT_MAX_CLASSES 65536
+#define TRN_CKPT_MAX_WIDTH 512
+#define TRN_CKPT_MIN_SIZE 8
+#define TRN_CKPT_MAX_SIZE 4096
+#define TRN_CKPT_MAX_EPOCHS 100000
+#define TRN_CKPT_MIN_BATCH 2
+#define TRN_CKPT_MAX_BATCH 65536
+#define TRN_CKPT_MAX_LR 100.0f
+#define TRN_CKPT_MAX_NAME 255
+
 /* What a checkpoint records besides the tensors. */
 typedef struct trn_ckpt_meta {
     uint32_t classes;          /* classifier outputs */

@@ -105,22 +105,22 @@ static int parse(int argc, char **argv, options *o)
         case O_TEST: o->test = optarg; break;
         case O_TEST_DIR: o->test_dir = optarg; break;
         case O_EPOCHS:
-            if (!cli_parse_uint("--epochs", optarg, 1, 100000, &v))
+            if (!cli_parse_uint("--epochs", optarg, 1, TRN_CKPT_MAX_EPOCHS, &v))
                 return CLI_EXIT_USAGE;
             o->epochs = (int)v;
             break;
         case O_BATCH:
-            if (!cli_parse_uint("--batch", optarg, 2, 65536, &v))
+            if (!cli_parse_uint("--batch", optarg, TRN_CKPT_MIN_BATCH, TRN_CKPT_MAX_BATCH, &v))
                 return CLI_EXIT_USAGE;
             o->batch = (int)v;
             break;
         case O_LR:
-            if (!cli_parse_double("--lr", optarg, 0, 100, &d))
+            if (!cli_parse_double("--lr", optarg, 0, TRN_CKPT_MAX_LR, &d))
                 return CLI_EXIT_USAGE;
             o->lr = (float)d;
             break;
         case O_SIZE:
-            if (!cli_parse_uint("--size", optarg, 8, 4096, &v))
+            if (!cli_parse_uint("--size", optarg, TRN_CKPT_MIN_SIZE, TRN_CKPT_MAX_SIZE, &v))
                 return CLI_EXIT_USAGE;
             o->size = (int)v;
             break;
@@ -151,13 +151,13 @@ static int parse(int argc, char **argv, options *o)
             break;
         case O_DECAY_ALL: o->decay_all = 1; break;
         case O_WIDTH:
-            if (!cli_parse_uint("--width", optarg, 1, 1024, &v))
+            if (!cli_parse_uint("--width", optarg, 1, TRN_CKPT_MAX_WIDTH, &v))
                 return CLI_EXIT_USAGE;
             o->width = (int)v;
             o->width_set = 1;
             break;
         case O_STOP_AFTER:
-            if (!cli_parse_uint("--stop-after", optarg, 1, 100000, &v))
+            if (!cli_parse_uint("--stop-after", optarg, 1, TRN_CKPT_MAX_EPOCHS, &v))
                 return CLI_EXIT_USAGE;
             o->stop_after = (int)v;
             break;
@@ -692,6 +692,15 @@ static int do_train(const options *o)
     if (st == INRF_OK && o->resume) {
         trn_ckpt_meta_free(&old);
         st = trn_ckpt_load(o->resume, r.model, r.be, 1, &old);
+        /* every epoch takes the same steps: another count is another
+         * training set (or a forged file) */
+        uint64_t per_epoch = ((uint64_t)n - 1 + old.batch - 1) / old.batch;
+        uint64_t steps = (uint64_t)old.epochs_done * per_epoch;
+        if (st == INRF_OK && old.step != steps)
+            st = trn_fail(INRF_E_INVALID_ARG, "%s: checkpoint step %llu, but %u epochs of this "
+                          "training set at batch %u make %llu steps", o->resume,
+                          (unsigned long long)old.step, old.epochs_done, old.batch,
+                          (unsigned long long)steps);
         if (st == INRF_OK) {
             start_epoch = old.epochs_done;
             step = old.step;
