@@ -158,7 +158,17 @@ run "$inrtrain" --train "$tmp/train.inrpack" --epochs 20 --width 4 --batch 4 --t
 check "a non-finite loss stops training with a message" \
     '[ "$rc" -eq 1 ] && grep -q "not finite" "$tmp/err" && [ ! -e "$tmp/e.model" ]'
 run "$inrtrain" --train "$tmp/nowhere.inrpack" --epochs 1 -o "$tmp/f.model"
-check "a missing pack: exit 1, named" '[ "$rc" -eq 1 ] && grep -q "nowhere.inrpack" "$tmp/err"'
+check "a missing pack: exit 1, named once" \
+    '[ "$rc" -eq 1 ] && [ "$(grep -o "nowhere.inrpack" "$tmp/err" | wc -l)" -eq 1 ]'
+run "$inrtrain" --train "$tmp/train.inrpack" --test-dir "$tmp/nowhere" --epochs 1 -o "$tmp/f.model"
+check "a missing test folder: exit 1, one line" '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]'
+mkdir -p "$tmp/bad/a" "$tmp/bad/b"
+cp "$src/cars/c0.png" "$tmp/bad/a/"
+cp "$src/cars/c1.png" "$tmp/bad/b/"
+echo "not an image" >"$tmp/bad/b/x.png"
+run "$inrtrain" --train-dir "$tmp/bad" --epochs 1 $small -o "$tmp/f.model"
+check "an image that cannot be decoded: exit 1, its path and the decoder's reason" \
+    '[ "$rc" -eq 1 ] && grep -q "x.png: cannot be decoded: .*not a PNG or JPEG" "$tmp/err"'
 head -c 300 "$tmp/train.inrpack" >"$tmp/cut.inrpack"
 run "$inrtrain" --train "$tmp/cut.inrpack" --epochs 1 -o "$tmp/f.model"
 check "a truncated pack: exit 1" '[ "$rc" -eq 1 ] && grep -q "truncated" "$tmp/err"'

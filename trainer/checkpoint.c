@@ -128,8 +128,8 @@ inrf_status trn_ckpt_save(const char *path, trn_resnet18 *m, trn_backend *be,
         put_u(&b, XXH3_64bits(b.d, b.n), 8);
         st = b.bad ? trn_fail(INRF_E_NOMEM, "checkpoint: out of memory")
                    : inrf_file_write_atomic(path, b.d, b.n);
-        if (st != INRF_OK && !b.bad) /* the message names the path */
-            st = trn_fail(st, "%s", inrf_last_error());
+        if (st != INRF_OK && !b.bad)
+            st = trn_fail_lib(st, path, NULL);
     }
     free(b.d);
     return st;
@@ -257,8 +257,8 @@ static inrf_status open_ckpt(const char *path, void **data, rd *r, trn_ckpt_meta
     size_t size;
     memset(meta, 0, sizeof *meta);
     inrf_status st = inrf_file_read(path, (size_t)1 << 32, data, &size);
-    if (st != INRF_OK) /* the message names the path */
-        return trn_fail(st, "%s", inrf_last_error());
+    if (st != INRF_OK)
+        return trn_fail_lib(st, path, NULL);
     *r = (rd){*data, size, 0, 0};
     if (size < CK_FIXED + 8 || memcmp(*data, CK_MAGIC, 8) != 0)
         return trn_fail(INRF_E_FORMAT, "%s: not an inrtrain checkpoint", path);

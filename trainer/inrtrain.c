@@ -1,5 +1,6 @@
 /* inrtrain.c: the inrtrain tool: trains ResNet-18 from an .inrpack (or an
  * ImageFolder, the conventional pipeline), evaluates and predicts. */
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -214,6 +215,8 @@ typedef struct run {
 
 static int fail_trn(inrf_status st)
 {
+    if (trn_error_reported()) /* on stderr already */
+        return CLI_EXIT_FAILURE;
     cli_error("%s", trn_last_error()[0] ? trn_last_error() : inrf_strerror(st));
     return CLI_EXIT_FAILURE;
 }
@@ -741,7 +744,7 @@ static int do_train(const options *o)
     const char *ckpt_path = o->ckpt ? o->ckpt : ckpt;
     FILE *logf = o->log ? fopen(o->log, o->resume ? "a" : "w") : NULL;
     if (o->log && !logf)
-        cli_error("warning: %s: cannot open the log", o->log);
+        cli_error("warning: %s: cannot open the log: %s", o->log, strerror(errno));
     long batches = (long)((n - 1 + (uint32_t)r.batch - 1) / (uint32_t)r.batch);
     long total_steps = batches * eff.epochs;
     uint32_t *perm = malloc(n * sizeof *perm);
