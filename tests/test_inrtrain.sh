@@ -124,6 +124,31 @@ check "a pack rewritten in place while training: exit 1, the record named" \
     '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
      grep -q "record [0-9]* .*changed after it was verified" "$tmp/err"'
 
+# Temporary files of a run killed while it wrote (kill -9): the next run
+# that writes the same checkpoint and model holds them (a lock every run
+# takes), so it removes theirs, saying so, and nothing else.
+: >"$tmp/k.model.ckpt.tmp-AbC123"
+: >"$tmp/k.model.tmp-x9Y8z7"
+: >"$tmp/k.model.ckpt.tmp-AbC1234"
+: >"$tmp/k.model.ckpt.tmp-mine"
+run "$inrtrain" --train "$tmp/train.inrpack" --epochs 1 --width 4 --batch 4 --threads 2 -o "$tmp/k.model"
+check "temporary files a killed run left: removed and named; other files kept; no lock left" \
+    '[ "$rc" -eq 0 ] && [ ! -e "$tmp/k.model.ckpt.tmp-AbC123" ] && [ ! -e "$tmp/k.model.tmp-x9Y8z7" ] &&
+     grep -q "removed .*k.model.ckpt.tmp-AbC123, a temporary file left by an interrupted run" "$tmp/err" &&
+     grep -q "removed .*k.model.tmp-x9Y8z7" "$tmp/err" &&
+     [ -e "$tmp/k.model.ckpt.tmp-AbC1234" ] && [ -e "$tmp/k.model.ckpt.tmp-mine" ] &&
+     [ ! -e "$tmp/k.model.ckpt.lock" ] && [ ! -e "$tmp/k.model.lock" ]'
+# a second run into the same files while the first goes on: refused, and
+# the first's files untouched
+train_until_ckpt both
+"$inrtrain" --train "$tmp/train.inrpack" --epochs 1 $small -o "$tmp/both.model" 2>"$tmp/err2"
+rc2=$?
+kill -INT $pid
+wait $pid
+check "a second run writing the same checkpoint: exit 1, another run named" \
+    '[ "$rc2" -eq 1 ] && [ "$(wc -l <"$tmp/err2")" -eq 1 ] &&
+     grep -q "both.model.ckpt: another run writes it now" "$tmp/err2" && [ -s "$tmp/both.model.ckpt" ]'
+
 run "$inrtrain" --eval "$tmp/a.model" --test "$tmp/train.inrpack" --threads 2
 check "--eval prints the accuracy" '[ "$rc" -eq 0 ] && grep -q "12 images, accuracy [0-9.]*%" "$tmp/out"'
 run "$inrtrain" --predict "$tmp/a.model" "$src/cars/c0.png" "$src/dots/d1.png"

@@ -1,8 +1,15 @@
 /* checkpoint.c: reading and writing inrtrain checkpoints: a little-endian
  * file with a checksum, written atomically (man/inrtrain.1). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <xxhash.h>
 
@@ -402,4 +409,95 @@ inrf_status trn_ckpt_load(const char *path, trn_resnet18 *m, trn_backend *be, in
     if (st != INRF_OK)
         trn_ckpt_meta_free(meta);
     return st;
+}
+
+/* ----------------------------------------------------------- ownership */
+
+/* Whether name is base + ".tmp-" + six characters of mkstemp's set. */
+static int is_temp_of(const char *name, const char *base, size_t nb)
+{
+    if (strncmp(name, base, nb) != 0 || strncmp(name + nb, ".tmp-", 5) != 0)
+        return 0;
+    const char *x = name + nb + 5;
+    size_t n = strspn(x, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+    return n == 6 && x[6] == '\0';
+}
+
+size_t trn_remove_stale_temps(const char *path, int quiet)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t nd = slash ? (size_t)(slash - path) + 1 : 0, nb = strlen(base), removed = 0;
+    char *dir = malloc(nd + 2), *file = malloc(nd + nb + 16);
+    DIR *d = NULL;
+    if (dir && file) {
+        memcpy(dir, nd ? path : ".", nd ? nd : 1);
+        dir[nd ? nd : 1] = '\0';
+        d = opendir(dir);
+    }
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        struct stat sb;
+        if (!is_temp_of(e->d_name, base, nb))
+            continue;
+        memcpy(file, path, nd);
+        strcpy(file + nd, e->d_name);
+        if (lstat(file, &sb) != 0 || !S_ISREG(sb.st_mode) || unlink(file) != 0)
+            continue;
+        removed++;
+        if (!quiet)
+            fprintf(stderr, "inrtrain: removed %s, a temporary file left by an interrupted run\n",
+                    file);
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+    free(file);
+    return removed;
+}
+
+inrf_status trn_ckpt_claim_path(const char *path, int quiet, trn_ckpt_claim *c)
+{
+    c->fd = -1;
+    c->lock = NULL;
+    struct stat sb;
+    if (strcmp(path, "-") == 0 || (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)))
+        return INRF_OK;
+    if (!(c->lock = malloc(strlen(path) + 6)))
+        return trn_fail(INRF_E_NOMEM, "out of memory");
+    sprintf(c->lock, "%s.lock", path);
+    for (;;) {
+        int fd = open(c->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0)
+            return trn_fail(INRF_E_IO, "%s: %s", c->lock, strerror(errno));
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int e = errno;
+            close(fd);
+            if (e == EWOULDBLOCK)
+                return trn_fail(INRF_E_IO, "%s: another run writes it now (it holds %s)", path,
+                                c->lock);
+            return trn_fail(INRF_E_IO, "%s: %s", c->lock, strerror(e));
+        }
+        /* the lock file its last holder removed is no lock: take the new one */
+        struct stat a, b;
+        if (fstat(fd, &a) == 0 && stat(c->lock, &b) == 0 && a.st_dev == b.st_dev &&
+            a.st_ino == b.st_ino) {
+            c->fd = fd;
+            break;
+        }
+        close(fd);
+    }
+    trn_remove_stale_temps(path, quiet);
+    return INRF_OK;
+}
+
+void trn_ckpt_release(trn_ckpt_claim *c)
+{
+    if (c->fd >= 0) {
+        unlink(c->lock); /* while held: a waiting run then sees a new file */
+        close(c->fd);
+    }
+    c->fd = -1;
+    free(c->lock);
+    c->lock = NULL;
 }

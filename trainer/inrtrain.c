@@ -738,10 +738,7 @@ static int do_train(const options *o)
                            eff.momentum, eff.wd, eff.smoothing, (uint32_t)eff.decay_all,
                            {r.mean[0], r.mean[1], r.mean[2]}, {r.std[0], r.std[1], r.std[2]},
                            names};
-    char *ckpt = NULL;
-    if (!o->ckpt && (ckpt = malloc(strlen(o->out) + 6)))
-        sprintf(ckpt, "%s.ckpt", o->out);
-    const char *ckpt_path = o->ckpt ? o->ckpt : ckpt;
+    const char *ckpt_path = o->ckpt; /* main: MODEL.ckpt by default */
     FILE *logf = o->log ? fopen(o->log, o->resume ? "a" : "w") : NULL;
     if (o->log && !logf)
         cli_error("warning: %s: cannot open the log: %s", o->log, strerror(errno));
@@ -751,7 +748,7 @@ static int do_train(const options *o)
     float *host_x = malloc((size_t)r.batch * r.size * r.size * TRN_CHANNELS * sizeof(float));
     int32_t *host_labels = malloc((size_t)r.batch * sizeof(int32_t));
     float *wins = malloc((size_t)r.batch * 4 * sizeof(float));
-    if (!perm || !host_x || !host_labels || !wins || !ckpt_path)
+    if (!perm || !host_x || !host_labels || !wins)
         st = trn_fail(INRF_E_NOMEM, "out of memory");
     if (st == INRF_OK && o->verbosity >= 0)
         fprintf(stderr, "inrtrain: %u %s images, %u classes, %s%dx%d, batch %d, %d epoch(s), "
@@ -824,7 +821,6 @@ static int do_train(const options *o)
     if (logf)
         fclose(logf);
     trn_ckpt_meta_free(&old);
-    free(ckpt);
     free(perm);
     free(host_x);
     free(host_labels);
@@ -923,5 +919,25 @@ int main(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc != CLI_EXIT_OK)
         return rc < 0 ? CLI_EXIT_OK : rc;
-    return o.eval || o.predict ? do_eval(&o) : do_train(&o);
+    if (o.eval || o.predict)
+        return do_eval(&o);
+    /* the files this run writes are its own while it runs: a second run
+     * is refused, and temporary files of a killed one are removed */
+    char *ckpt = NULL;
+    if (!o.ckpt) {
+        if (!(ckpt = malloc(strlen(o.out) + 6)))
+            return fail_trn(trn_fail(INRF_E_NOMEM, "out of memory"));
+        sprintf(ckpt, "%s.ckpt", o.out);
+        o.ckpt = ckpt;
+    }
+    trn_ckpt_claim claim[2];
+    inrf_status st = trn_ckpt_claim_path(o.ckpt, o.verbosity < 0, &claim[0]);
+    claim[1].fd = -1, claim[1].lock = NULL;
+    if (st == INRF_OK && strcmp(o.out, o.ckpt) != 0)
+        st = trn_ckpt_claim_path(o.out, o.verbosity < 0, &claim[1]);
+    rc = st == INRF_OK ? do_train(&o) : fail_trn(st);
+    trn_ckpt_release(&claim[0]);
+    trn_ckpt_release(&claim[1]);
+    free(ckpt);
+    return rc;
 }
