@@ -697,7 +697,7 @@ static int do_train(const options *o)
         st = trn_ckpt_load(o->resume, r.model, r.be, 1, &old);
         /* every epoch takes the same steps: another count is another
          * training set (or a forged file) */
-        uint64_t per_epoch = ((uint64_t)n - 1 + old.batch - 1) / old.batch;
+        uint64_t per_epoch = st == INRF_OK ? ((uint64_t)n - 1 + old.batch - 1) / old.batch : 0;
         uint64_t steps = (uint64_t)old.epochs_done * per_epoch;
         if (st == INRF_OK && old.step != steps)
             st = trn_fail(INRF_E_INVALID_ARG, "%s: checkpoint step %llu, but %u epochs of this "
