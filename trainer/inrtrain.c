@@ -641,8 +641,11 @@ static int do_train(const options *o)
     inrf_status st = open_source(o->train, o->train_dir, &r.train);
     if (st == INRF_OK && (o->test || o->test_dir))
         st = open_source(o->test, o->test_dir, &r.test);
-    if (st != INRF_OK)
-        return fail_trn(st);
+    if (st != INRF_OK) {
+        int rc = fail_trn(st);
+        free_run(&r);
+        return rc;
+    }
     uint32_t n = trn_data_count(r.train);
     if (n < 2) {
         free_run(&r);
