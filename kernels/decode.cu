@@ -40,6 +40,7 @@ typedef struct dev_arch {
 
 typedef struct dev_item {
     unsigned long long offset; /* of the record in the pack */
+    uint32_t size;             /* record bytes: no read goes past them */
     int arch;
 } dev_item;
 
@@ -236,7 +237,7 @@ __global__ void decode_batch_kernel(const uint8_t *__restrict__ pack,
     const dev_item it = items[idx[s]];
     const dev_arch *a = &archs[it.arch];
     int *prefix = (int *)(smem + a->floats);
-    const uint8_t *rec = pack + it.offset;
+    const uint8_t *rec = pack + it.offset, *rec_end = rec + it.size;
     if (a->padded) {
         for (int k = threadIdx.x; k < a->floats; k += blockDim.x)
             smem[k] = 0.0f;
@@ -244,7 +245,9 @@ __global__ void decode_batch_kernel(const uint8_t *__restrict__ pack,
     }
     for (int l = 0; l <= a->layers; l++) {
         inrf_layer_loc loc;
-        inrf_layer_locate(rec, (unsigned)a->in[l], (unsigned)a->out[l], &loc);
+        /* a record changed since verification expands to zeros */
+        inrf_layer_locate(rec, (size_t)(rec_end - rec), (unsigned)a->in[l], (unsigned)a->out[l],
+                          &loc);
         expand_layer(&loc, smem + a->woff[l], a->stride[l], smem + a->boff[l], prefix);
         rec = loc.end;
     }
@@ -378,6 +381,7 @@ inrf_status inrf_cuda_pack_upload(const inrf_pack *pack, int device, inrf_cuda_p
                                              "memory of a block");
     for (uint32_t i = 0; st == INRF_OK && i < p->count; i++) {
         items[i].offset = inrf_pack_get(pack, i)->offset;
+        items[i].size = inrf_pack_get(pack, i)->size;
         items[i].arch = inrf_pack_get(pack, i)->arch;
     }
     size_t bytes = 0;

@@ -577,12 +577,18 @@ static inrf_status decode_sample(const inrf_pack *p, scratch *sc, uint32_t i, co
     if (st != INRF_OK)
         return st;
     if (p->verified) {
-        /* the expansion the GPU kernels share (inrf/record.h) */
-        const uint8_t *rec = it->record;
+        /* the expansion the GPU kernels share (inrf/record.h), bounded by
+         * the record: the bytes verified at opening may have changed since
+         * (a mapped file rewritten in place) */
+        const uint8_t *rec = it->record, *end = it->record + it->size;
         for (unsigned l = 0; l <= m->arch.layers; l++) {
             inrf_layer_loc loc;
-            inrf_layer_locate(rec, m->layer[l].in, m->layer[l].out, &loc);
-            inrf_layer_expand(&loc, m->layer[l].w, m->layer[l].b);
+            if (!inrf_layer_locate(rec, (size_t)(end - rec), m->layer[l].in, m->layer[l].out,
+                                   &loc) ||
+                !inrf_layer_expand(&loc, m->layer[l].w, m->layer[l].b))
+                return inrf_fail(INRF_E_FORMAT, "record %u (class %s, offset %llu): layer %u "
+                                 "malformed: the pack changed after it was verified", i,
+                                 p->names[it->label], (unsigned long long)it->offset, l);
             rec = loc.end;
         }
     } else if ((st = check_record(p, i, m)) != INRF_OK) {

@@ -72,6 +72,83 @@ check "Ctrl-C: exit 1, the checkpoint kept, no model, how to resume" \
     '[ "$rc" -eq 1 ] && [ -s "$tmp/i.model.ckpt" ] && [ ! -e "$tmp/i.model" ] &&
      grep -q "interrupted; .* rerun with --resume" "$tmp/err"'
 
+# Memory: a run that cannot fit is refused before anything is allocated,
+# with the figure and the options to change; -v prints the estimate, which
+# stays near the real peak (the JSON log's peak_mib) on a small run.
+run "$inrtrain" --train "$tmp/train.inrpack" --batch 65536 --size 4096 --width 512 --threads 2 \
+    -o "$tmp/m.model"
+check "absurd --batch/--size/--width: exit 1, one line with the figure and what to lower" \
+    '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+     grep -q "batch 65536 at size 4096 and width 512 needs [0-9.]* [PE]iB of memory, .* [0-9.]* [KMGT]iB: lower --batch, --size or --width" "$tmp/err" &&
+     [ ! -e "$tmp/m.model.ckpt" ]'
+run "$inrtrain" --train "$tmp/train.inrpack" --test "$tmp/train.inrpack" --epochs 1 --width 16 \
+    --size 64 --batch 4 --threads 2 -v -o "$tmp/m.model" --log "$tmp/m.jsonl"
+est=$(sed -n 's/^inrtrain: memory estimate \([0-9.]*\) MiB.*/\1/p' "$tmp/err")
+peak=$(sed -n 's/.*"peak_mib": \([0-9.]*\).*/\1/p' "$tmp/m.jsonl")
+# (AddressSanitizer's shadow memory raises the peak: there only the upper side)
+low=3
+for f in "$inrtrain" "$top_builddir/trainer/.libs/inrtrain"; do
+    if [ -f "$f" ] && grep -qa AddressSanitizer "$f"; then low=1000000; fi
+done
+check "-v: the memory estimate ($est MiB) is within a factor 3 of the peak ($peak MiB)" \
+    '[ "$rc" -eq 0 ] && [ -n "$est" ] && [ -n "$peak" ] &&
+     awk "BEGIN{exit !($est > $peak / $low && $est < 3 * $peak)}"'
+
+# A pack cut or rewritten by another program while inrtrain maps it: one
+# line naming it and exit 1, not a SIGBUS death (135) or a read past a record.
+# train_until_ckpt NAME: a long run on a copy of the pack, in the background,
+# until its first checkpoint is written (the pack is being read).
+train_until_ckpt() {
+    cp "$tmp/train.inrpack" "$tmp/$1.inrpack"
+    "$inrtrain" --train "$tmp/$1.inrpack" --epochs 100000 $small -o "$tmp/$1.model" 2>"$tmp/err" &
+    pid=$!
+    waited=0
+    while [ ! -s "$tmp/$1.model.ckpt" ] && [ $waited -lt 300 ]; do
+        sleep 0.05
+        waited=$((waited + 1))
+    done
+}
+train_until_ckpt cut
+truncate -s 0 "$tmp/cut.inrpack"
+wait $pid
+rc=$?
+check "a pack truncated while training: exit 1, not a SIGBUS death; one line naming it" \
+    '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+     grep -q "cut.inrpack: the file changed or was truncated while in use" "$tmp/err"'
+train_until_ckpt rewritten
+head -c 8000 /dev/zero | tr '\0' '\377' |
+    dd of="$tmp/rewritten.inrpack" bs=1000 seek=1 conv=notrunc 2>/dev/null
+wait $pid
+rc=$?
+check "a pack rewritten in place while training: exit 1, the record named" \
+    '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+     grep -q "record [0-9]* .*changed after it was verified" "$tmp/err"'
+
+# Temporary files of a run killed while it wrote (kill -9): the next run
+# that writes the same checkpoint and model holds them (a lock every run
+# takes), so it removes theirs, saying so, and nothing else.
+: >"$tmp/k.model.ckpt.tmp-AbC123"
+: >"$tmp/k.model.tmp-x9Y8z7"
+: >"$tmp/k.model.ckpt.tmp-AbC1234"
+: >"$tmp/k.model.ckpt.tmp-mine"
+run "$inrtrain" --train "$tmp/train.inrpack" --epochs 1 --width 4 --batch 4 --threads 2 -o "$tmp/k.model"
+check "temporary files a killed run left: removed and named; other files kept; no lock left" \
+    '[ "$rc" -eq 0 ] && [ ! -e "$tmp/k.model.ckpt.tmp-AbC123" ] && [ ! -e "$tmp/k.model.tmp-x9Y8z7" ] &&
+     grep -q "removed .*k.model.ckpt.tmp-AbC123, a temporary file left by an interrupted run" "$tmp/err" &&
+     grep -q "removed .*k.model.tmp-x9Y8z7" "$tmp/err" &&
+     [ -e "$tmp/k.model.ckpt.tmp-AbC1234" ] && [ -e "$tmp/k.model.ckpt.tmp-mine" ] &&
+     [ ! -e "$tmp/k.model.ckpt.lock" ] && [ ! -e "$tmp/k.model.lock" ]'
+# a second run into the same files while the first goes on: refused, and
+# the first's files untouched
+train_until_ckpt both
+"$inrtrain" --train "$tmp/train.inrpack" --epochs 1 $small -o "$tmp/both.model" 2>"$tmp/err2"
+rc2=$?
+kill -INT $pid
+wait $pid
+check "a second run writing the same checkpoint: exit 1, another run named" \
+    '[ "$rc2" -eq 1 ] && [ "$(wc -l <"$tmp/err2")" -eq 1 ] &&
+     grep -q "both.model.ckpt: another run writes it now" "$tmp/err2" && [ -s "$tmp/both.model.ckpt" ]'
+
 run "$inrtrain" --eval "$tmp/a.model" --test "$tmp/train.inrpack" --threads 2
 check "--eval prints the accuracy" '[ "$rc" -eq 0 ] && grep -q "12 images, accuracy [0-9.]*%" "$tmp/out"'
 run "$inrtrain" --predict "$tmp/a.model" "$src/cars/c0.png" "$src/dots/d1.png"
@@ -85,6 +162,15 @@ check "--train-dir (JPEG/PNG decoded by CPU threads) trains" '[ "$rc" -eq 0 ] &&
 run "$inrtrain" --train "$tmp/train.inrpack" --epochs 6 --width 8 --batch 4 --threads 2 -q \
     -o "$tmp/c.model" --resume "$tmp/b.ckpt"
 check "a checkpoint of another width is refused" '[ "$rc" -eq 1 ] && grep -q "width" "$tmp/err"'
+mkdir -p "$tmp/src8/cars" "$tmp/src8/dots"
+cp "$src"/cars/c[0-3].png "$tmp/src8/cars/"
+cp "$src"/dots/d[0-3].png "$tmp/src8/dots/"
+"$inrpack" create "$tmp/src8" -o "$tmp/train8.inrpack" --effort 1 --preset cifar10 -q 2>"$tmp/err" ||
+    fail "making the second pack"
+run "$inrtrain" --train "$tmp/train8.inrpack" --epochs 6 $small -o "$tmp/c.model" --resume "$tmp/b.ckpt"
+check "a checkpoint of another training set (its step count) is refused, naming the field" \
+    '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+     grep -q "b.ckpt: checkpoint step 18, but 6 epochs of this training set at batch 4 make 12 steps" "$tmp/err"'
 mkdir -p "$tmp/other/zebra"
 cp "$src/cars/c0.png" "$tmp/other/zebra/"
 run "$inrtrain" --train "$tmp/train.inrpack" --test-dir "$tmp/other" --epochs 1 $small -o "$tmp/d.model"
@@ -97,7 +183,17 @@ run "$inrtrain" --train "$tmp/train.inrpack" --epochs 20 --width 4 --batch 4 --t
 check "a non-finite loss stops training with a message" \
     '[ "$rc" -eq 1 ] && grep -q "not finite" "$tmp/err" && [ ! -e "$tmp/e.model" ]'
 run "$inrtrain" --train "$tmp/nowhere.inrpack" --epochs 1 -o "$tmp/f.model"
-check "a missing pack: exit 1, named" '[ "$rc" -eq 1 ] && grep -q "nowhere.inrpack" "$tmp/err"'
+check "a missing pack: exit 1, named once" \
+    '[ "$rc" -eq 1 ] && [ "$(grep -o "nowhere.inrpack" "$tmp/err" | wc -l)" -eq 1 ]'
+run "$inrtrain" --train "$tmp/train.inrpack" --test-dir "$tmp/nowhere" --epochs 1 -o "$tmp/f.model"
+check "a missing test folder: exit 1, one line" '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]'
+mkdir -p "$tmp/bad/a" "$tmp/bad/b"
+cp "$src/cars/c0.png" "$tmp/bad/a/"
+cp "$src/cars/c1.png" "$tmp/bad/b/"
+echo "not an image" >"$tmp/bad/b/x.png"
+run "$inrtrain" --train-dir "$tmp/bad" --epochs 1 $small -o "$tmp/f.model"
+check "an image that cannot be decoded: exit 1, its path and the decoder's reason" \
+    '[ "$rc" -eq 1 ] && grep -q "x.png: cannot be decoded: .*not a PNG or JPEG" "$tmp/err"'
 head -c 300 "$tmp/train.inrpack" >"$tmp/cut.inrpack"
 run "$inrtrain" --train "$tmp/cut.inrpack" --epochs 1 -o "$tmp/f.model"
 check "a truncated pack: exit 1" '[ "$rc" -eq 1 ] && grep -q "truncated" "$tmp/err"'
@@ -111,6 +207,7 @@ usage() { "$@" >/dev/null 2>"$tmp/err"; [ $? -eq 2 ] && grep -q "Try 'inrtrain -
 check "no training data: exit 2" 'usage "$inrtrain" -o "$tmp/u.model"'
 check "both --train and --train-dir: exit 2" 'usage "$inrtrain" --train a --train-dir b -o "$tmp/u.model"'
 check "no -o: exit 2" 'usage "$inrtrain" --train "$tmp/train.inrpack"'
+check "--width 1024 (above the model's 512): exit 2" 'usage "$inrtrain" --train "$tmp/train.inrpack" --width 1024 -o "$tmp/u.model"'
 check "--epochs 0: exit 2" 'usage "$inrtrain" --train "$tmp/train.inrpack" --epochs 0 -o "$tmp/u.model"'
 check "--device tpu: exit 2" 'usage "$inrtrain" --train "$tmp/train.inrpack" --device tpu -o "$tmp/u.model"'
 check "--eval without a test set: exit 2" 'usage "$inrtrain" --eval "$tmp/a.model"'

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "../trainer/cpu_backend.h"
+#include "../trainer/error.h"
 
 #define FWD_TOL 2e-5
 #define GRAD_TOL 2e-5
@@ -615,6 +616,49 @@ static void test_xent(void **state)
     check_xent(0.1f);
 }
 
+/* Each refusal says which operation, which tensors and what is wrong. */
+static void test_messages(void **state)
+{
+    (void)state;
+    trn_backend *be = new_backend(2);
+    float buf[512] = {0}, loss;
+    int32_t labels[2] = {0, 1};
+    trn_bn bn = {0};
+    trn_tensor x = trn_tensor4(buf, 2, 4, 4, 3), y = trn_tensor4(buf, 2, 4, 4, 2);
+    trn_tensor one = trn_tensor4(buf, 1, 1, 1, 3), g = trn_tensor4(buf, 2, 1, 1, 3);
+    trn_tensor lg = trn_tensor4(buf, 2, 1, 1, 4), dl = trn_tensor4(buf, 2, 1, 1, 5);
+    trn_window win = {3, 3, 2, 1};
+    struct {
+        int op;
+        const char *want;
+    } cases[] = {
+        {0, "bn_forward: x (2,4,4,3), y (2,4,4,2): shapes do not match"},
+        {1, "bn_forward: batch statistics over 1 value a channel, at least 2"},
+        {2, "maxpool_forward: x (2,4,4,3), y (2,4,4,2): not the output of a 3x3 window, "
+            "stride 2, padding 1"},
+        {3, "avgpool_forward: x (2,4,4,3), y (2,4,4,2): y must be (N,1,1,C)"},
+        {4, "linear_forward: x (2,1,1,3), w (2,4,4,2), y (2,4,4,2): expected"},
+        {5, "xent: logits (2,1,1,4), dlogits (2,1,1,5): not one shape"},
+        {6, "xent: label smoothing 1 out of range"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        switch (cases[i].op) {
+        case 0: be->bn_forward(be, &bn, TRN_BN_TRAIN, &x, NULL, &y); break;
+        case 1: be->bn_forward(be, &bn, TRN_BN_TRAIN, &one, NULL, &one); break;
+        case 2: be->maxpool_forward(be, &win, &x, &y); break;
+        case 3: be->avgpool_forward(be, &x, &y); break;
+        case 4: be->linear_forward(be, &g, &y, NULL, &y); break;
+        case 5: be->xent(be, &lg, labels, 0.0f, &dl, &loss); break;
+        case 6: be->xent(be, &lg, labels, 1.0f, &lg, &loss); break;
+        }
+        assert_int_equal(be->sync(be), INRF_E_INVALID_ARG);
+        if (!strstr(trn_last_error(), cases[i].want))
+            fprintf(stderr, "case %zu: \"%s\"\n", i, trn_last_error());
+        assert_non_null(strstr(trn_last_error(), cases[i].want));
+    }
+    be->destroy(be);
+}
+
 /* ----------------------------------------------------------------- SGD */
 
 /* Dyadic values keep every product and sum exact, so the result must be
@@ -660,6 +704,7 @@ int main(void)
         cmocka_unit_test(test_avgpool),
         cmocka_unit_test(test_linear),
         cmocka_unit_test(test_xent),
+        cmocka_unit_test(test_messages),
         cmocka_unit_test(test_sgd_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "../trainer/cpu_backend.h"
+#include "../trainer/error.h"
 #include "../trainer/resnet18.h"
 
 /* Measured worst errors, relative to S: logits 9e-7, gradients 3.4e-6,
@@ -424,6 +425,92 @@ static void test_decay_flags(void **state)
     check_decay(1);
 }
 
+/* A configuration or SGD option out of range: the field, its value and
+ * its range; trn_resnet18_memory_need refuses the same. */
+static void test_messages(void **state)
+{
+    (void)state;
+    static const struct {
+        int field, value;
+        const char *want;
+    } cases[] = {
+        {0, 0, "resnet18: classes 0 out of range 1..65536"},
+        {1, 0, "resnet18: base_width 0 out of range 1..512"},
+        {1, 1024, "resnet18: base_width 1024 out of range 1..512"},
+        {2, 4, "resnet18: image_h 4 out of range 8..4096"},
+        {3, 5000, "resnet18: image_w 5000 out of range 8..4096"},
+        {4, 0, "resnet18: batch 0 out of range 1..65536"},
+        {5, -1, "resnet18: bn_momentum -1 out of range 0..1"},
+        {6, 0, "resnet18: bn_eps 0 not finite and positive"},
+    };
+    trn_backend *be = NULL;
+    trn_resnet18 *m = NULL;
+    assert_int_equal(trn_cpu_backend_create(1, &be), INRF_OK);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        trn_resnet18_config cfg;
+        trn_resnet18_config_init(&cfg);
+        int v = cases[i].value;
+        switch (cases[i].field) {
+        case 0: cfg.classes = v; break;
+        case 1: cfg.base_width = v; break;
+        case 2: cfg.image_h = v; break;
+        case 3: cfg.image_w = v; break;
+        case 4: cfg.batch = v; break;
+        case 5: cfg.bn_momentum = (float)v; break;
+        case 6: cfg.bn_eps = (float)v; break;
+        }
+        assert_int_equal(trn_resnet18_create(be, &cfg, &m), INRF_E_INVALID_ARG);
+        assert_null(m);
+        assert_string_equal(trn_last_error(), cases[i].want);
+        trn_resnet18_memory mem;
+        assert_int_equal(trn_resnet18_memory_need(&cfg, &mem), INRF_E_INVALID_ARG);
+        assert_string_equal(trn_last_error(), cases[i].want);
+    }
+    trn_resnet18_config cfg;
+    trn_resnet18_config_init(&cfg);
+    cfg.batch = 2, cfg.base_width = 1, cfg.image_h = cfg.image_w = 8;
+    assert_int_equal(trn_resnet18_create(be, &cfg, &m), INRF_OK);
+    trn_sgd_options opt;
+    trn_sgd_options_init(&opt);
+    opt.lr = -0.5f;
+    assert_int_equal(trn_resnet18_step(m, &opt), INRF_E_INVALID_ARG);
+    assert_string_equal(trn_last_error(), "resnet18: SGD learning rate -0.5 not finite and >= 0");
+    opt.lr = 0.1f, opt.momentum = 1.5f;
+    assert_int_equal(trn_resnet18_step(m, &opt), INRF_E_INVALID_ARG);
+    assert_string_equal(trn_last_error(), "resnet18: SGD momentum 1.5 out of range 0..1");
+    opt.momentum = 0.9f, opt.weight_decay = INFINITY;
+    assert_int_equal(trn_resnet18_step(m, &opt), INRF_E_INVALID_ARG);
+    assert_string_equal(trn_last_error(), "resnet18: SGD weight decay inf not finite and >= 0");
+    trn_resnet18_free(m);
+    be->destroy(be);
+}
+
+/* The memory estimate is what trn_resnet18_create allocates: the model's
+ * blocks laid out for the batch (a larger batch, more activations). */
+static void test_memory_need(void **state)
+{
+    (void)state;
+    trn_resnet18_config cfg;
+    trn_resnet18_config_init(&cfg);
+    cfg.batch = 2, cfg.base_width = 2, cfg.image_h = cfg.image_w = 16, cfg.classes = 3;
+    trn_resnet18_memory a, b;
+    assert_int_equal(trn_resnet18_memory_need(&cfg, &a), INRF_OK);
+    cfg.batch = 4;
+    assert_int_equal(trn_resnet18_memory_need(&cfg, &b), INRF_OK);
+    assert_int_equal(a.max_channels, 16);
+    assert_int_equal(a.image_floats, 16 * 16 * 2);
+    /* parameters x 3 (data, gradient, momentum) at least */
+    trn_backend *be = NULL;
+    trn_resnet18 *m = NULL;
+    assert_int_equal(trn_cpu_backend_create(1, &be), INRF_OK);
+    assert_int_equal(trn_resnet18_create(be, &cfg, &m), INRF_OK);
+    assert_true(b.bytes >= 12.0 * trn_resnet18_param_count(m));
+    /* the activations double with the batch; the parameters stay */
+    assert_true(b.bytes > a.bytes && b.bytes < 2 * a.bytes);
+    trn_resnet18_free(m);
+    be->destroy(be);
+}
+
 static void test_lr_cosine(void **state)
 {
     (void)state;
@@ -458,6 +545,8 @@ int main(void)
         cmocka_unit_test(test_layout),
         cmocka_unit_test(test_decay_flags),
         cmocka_unit_test(test_lr_cosine),
+        cmocka_unit_test(test_messages),
+        cmocka_unit_test(test_memory_need),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,8 +1,15 @@
 /* checkpoint.c: reading and writing inrtrain checkpoints: a little-endian
  * file with a checksum, written atomically (man/inrtrain.1). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <xxhash.h>
 
@@ -129,7 +136,7 @@ inrf_status trn_ckpt_save(const char *path, trn_resnet18 *m, trn_backend *be,
         st = b.bad ? trn_fail(INRF_E_NOMEM, "checkpoint: out of memory")
                    : inrf_file_write_atomic(path, b.d, b.n);
         if (st != INRF_OK && !b.bad)
-            st = trn_fail(st, "%s: %s", path, inrf_last_error());
+            st = trn_fail_lib(st, path, NULL);
     }
     free(b.d);
     return st;
@@ -182,6 +189,74 @@ void trn_ckpt_meta_free(trn_ckpt_meta *meta)
     meta->class_names = NULL;
 }
 
+/* The header's ranges: what inrtrain's options and the model accept (man
+ * inrtrain.1, "CHECKPOINT FORMAT"); a field outside them is refused, like
+ * any field of a model file, even behind a valid checksum. */
+static inrf_status check_u32(const char *path, const char *field, uint32_t v, uint32_t lo,
+                             uint32_t hi)
+{
+    if (v < lo || v > hi)
+        return trn_fail(INRF_E_FORMAT, "%s: checkpoint %s %u out of range %u..%u", path, field,
+                        v, lo, hi);
+    return INRF_OK;
+}
+
+static inrf_status check_f32(const char *path, const char *field, float v, float lo, float hi,
+                             int lo_open)
+{
+    if (!isfinite(v) || v < lo || v > hi || (lo_open && v == lo))
+        return trn_fail(INRF_E_FORMAT, "%s: checkpoint %s %g out of range %s%g..%g", path, field,
+                        (double)v, lo_open ? "above " : "", (double)lo, (double)hi);
+    return INRF_OK;
+}
+
+static inrf_status check_meta(const char *path, const trn_ckpt_meta *m)
+{
+    static const char *const mean_name[3] = {"mean[0]", "mean[1]", "mean[2]"};
+    static const char *const std_name[3] = {"std[0]", "std[1]", "std[2]"};
+    inrf_status st;
+    if ((st = check_u32(path, "classes", m->classes, 1, TRN_CKPT_MAX_CLASSES)) ||
+        (st = check_u32(path, "base_width", m->base_width, 1, TRN_CKPT_MAX_WIDTH)) ||
+        (st = check_u32(path, "image_size", m->image_size, TRN_CKPT_MIN_SIZE,
+                        TRN_CKPT_MAX_SIZE)) ||
+        (st = check_u32(path, "epochs", m->epochs, 1, TRN_CKPT_MAX_EPOCHS)) ||
+        (st = check_u32(path, "epochs_done", m->epochs_done, 0, m->epochs)) ||
+        (st = check_u32(path, "batch", m->batch, TRN_CKPT_MIN_BATCH, TRN_CKPT_MAX_BATCH)) ||
+        (st = check_u32(path, "decay_all", m->decay_all, 0, 1)) ||
+        (st = check_u32(path, "seed (high half)", (uint32_t)(m->seed >> 32), 0, 0)) ||
+        (st = check_f32(path, "lr", m->lr, 0, TRN_CKPT_MAX_LR, 0)) ||
+        (st = check_f32(path, "momentum", m->momentum, 0, 1, 0)) ||
+        (st = check_f32(path, "weight_decay", m->weight_decay, 0, 1, 0)) ||
+        (st = check_f32(path, "smoothing", m->smoothing, 0, 0.5f, 0)))
+        return st;
+    /* at most one step a batch of two images, 2^32 images */
+    if (m->step > (uint64_t)m->epochs_done << 31)
+        return trn_fail(INRF_E_FORMAT, "%s: checkpoint step %llu out of range 0..%llu for %u "
+                        "epochs", path, (unsigned long long)m->step,
+                        (unsigned long long)m->epochs_done << 31, m->epochs_done);
+    for (int c = 0; c < 3; c++)
+        if ((st = check_f32(path, mean_name[c], m->mean[c], 0, 1, 0)) ||
+            (st = check_f32(path, std_name[c], m->std[c], 0, 1, 1)))
+            return st;
+    return INRF_OK;
+}
+
+/* Class names: 1..255 bytes, no NUL (a name is a C string here), each once. */
+static inrf_status check_names(const char *path, const trn_ckpt_meta *m, const size_t *len)
+{
+    for (uint32_t c = 0; c < m->classes; c++) {
+        if (len[c] < 1 || len[c] > TRN_CKPT_MAX_NAME || strlen(m->class_names[c]) != len[c])
+            return trn_fail(INRF_E_FORMAT, "%s: checkpoint class %u: name of %zu bytes%s", path,
+                            c, len[c], len[c] >= 1 && len[c] <= TRN_CKPT_MAX_NAME
+                                           ? " holds a NUL byte" : ", not 1..255");
+        for (uint32_t d = 0; d < c; d++)
+            if (strcmp(m->class_names[c], m->class_names[d]) == 0)
+                return trn_fail(INRF_E_FORMAT, "%s: checkpoint class %u: name \"%s\" given "
+                                "twice", path, c, m->class_names[c]);
+    }
+    return INRF_OK;
+}
+
 /* Opens and checks the file; parses the meta; r is left at the tensors. */
 static inrf_status open_ckpt(const char *path, void **data, rd *r, trn_ckpt_meta *meta,
                              uint32_t *count)
@@ -190,7 +265,7 @@ static inrf_status open_ckpt(const char *path, void **data, rd *r, trn_ckpt_meta
     memset(meta, 0, sizeof *meta);
     inrf_status st = inrf_file_read(path, (size_t)1 << 32, data, &size);
     if (st != INRF_OK)
-        return trn_fail(st, "%s: %s", path, inrf_last_error());
+        return trn_fail_lib(st, path, NULL);
     *r = (rd){*data, size, 0, 0};
     if (size < CK_FIXED + 8 || memcmp(*data, CK_MAGIC, 8) != 0)
         return trn_fail(INRF_E_FORMAT, "%s: not an inrtrain checkpoint", path);
@@ -198,10 +273,14 @@ static inrf_status open_ckpt(const char *path, void **data, rd *r, trn_ckpt_meta
         return trn_fail(INRF_E_CHECKSUM, "%s: checkpoint checksum mismatch", path);
     r->n = size - 8;
     r->pos = 8;
-    if (get_u(r, 1) != 1)
-        return trn_fail(INRF_E_VERSION, "%s: checkpoint version unknown", path);
-    get_u(r, 1);
-    get_u(r, 2);
+    uint32_t major = (uint32_t)get_u(r, 1);
+    if (major != 1)
+        return trn_fail(INRF_E_VERSION, "%s: checkpoint version %u unknown (this inrtrain "
+                        "reads 1)", path, major);
+    get_u(r, 1); /* a newer minor version is read as 1.0 */
+    uint32_t reserved = (uint32_t)get_u(r, 2);
+    if (reserved != 0)
+        return trn_fail(INRF_E_FORMAT, "%s: checkpoint reserved field %u, not 0", path, reserved);
     *count = (uint32_t)get_u(r, 4);
     meta->classes = (uint32_t)get_u(r, 4);
     meta->base_width = (uint32_t)get_u(r, 4);
@@ -218,20 +297,33 @@ static inrf_status open_ckpt(const char *path, void **data, rd *r, trn_ckpt_meta
     meta->smoothing = get_f(r);
     get_floats(r, meta->mean, 3);
     get_floats(r, meta->std, 3);
-    if (r->bad || meta->classes < 1 || meta->classes > 65536)
-        return trn_fail(INRF_E_FORMAT, "%s: checkpoint header malformed", path);
+    if (r->bad)
+        return trn_fail(INRF_E_FORMAT, "%s: checkpoint header truncated", path);
+    if ((st = check_meta(path, meta)) != INRF_OK)
+        return st;
     meta->class_names = calloc(meta->classes, sizeof *meta->class_names);
-    if (!meta->class_names)
+    size_t *len = calloc(meta->classes, sizeof *len);
+    if (!meta->class_names || !len) {
+        free(len);
         return trn_fail(INRF_E_NOMEM, "out of memory");
-    for (uint32_t c = 0; c < meta->classes; c++) {
+    }
+    for (uint32_t c = 0; c < meta->classes && st == INRF_OK; c++) {
         size_t n = (size_t)get_u(r, 2);
-        if (r->bad || r->n - r->pos < n || !(meta->class_names[c] = malloc(n + 1)))
-            return trn_fail(INRF_E_FORMAT, "%s: class names malformed", path);
+        if (r->bad || r->n - r->pos < n)
+            st = trn_fail(INRF_E_FORMAT, "%s: checkpoint class %u: name truncated", path, c);
+        else if (!(meta->class_names[c] = malloc(n + 1)))
+            st = trn_fail(INRF_E_NOMEM, "out of memory");
+        if (st != INRF_OK)
+            break;
         memcpy(meta->class_names[c], r->d + r->pos, n);
         meta->class_names[c][n] = 0;
+        len[c] = n;
         r->pos += n;
     }
-    return INRF_OK;
+    if (st == INRF_OK)
+        st = check_names(path, meta, len);
+    free(len);
+    return st;
 }
 
 inrf_status trn_ckpt_read_meta(const char *path, trn_ckpt_meta *meta)
@@ -244,6 +336,18 @@ inrf_status trn_ckpt_read_meta(const char *path, trn_ckpt_meta *meta)
     if (st != INRF_OK)
         trn_ckpt_meta_free(meta);
     return st;
+}
+
+/* Values: finite; a running variance not negative. */
+static inrf_status check_values(const char *path, const trn_param *p, const char *what,
+                                const float *v, size_t n)
+{
+    const int var = !*what && strstr(p->name, "running_var") != NULL;
+    for (size_t k = 0; k < n; k++)
+        if (!isfinite(v[k]) || (var && v[k] < 0))
+            return trn_fail(INRF_E_FORMAT, "%s: tensor %s%s: value %zu is %g%s", path, p->name,
+                            what, k, (double)v[k], isfinite(v[k]) ? ", a negative variance" : "");
+    return INRF_OK;
 }
 
 inrf_status trn_ckpt_load(const char *path, trn_resnet18 *m, trn_backend *be, int with_momentum,
@@ -265,10 +369,11 @@ inrf_status trn_ckpt_load(const char *path, trn_resnet18 *m, trn_backend *be, in
         int same = !r.bad && r.n - r.pos >= nl && nl == strlen(p[i].name) &&
                    memcmp(r.d + r.pos, p[i].name, nl) == 0;
         r.pos += same ? nl : 0;
-        get_u(&r, 1); /* kind: implied by the name */
+        int kind = (int)get_u(&r, 1);
         int has_mom = (int)get_u(&r, 1);
         size_t cnt = (size_t)get_u(&r, 4);
-        if (!same || r.bad || cnt != p[i].count || has_mom != (p[i].mom != NULL)) {
+        if (!same || r.bad || cnt != p[i].count || has_mom != (p[i].mom != NULL) ||
+            kind != p[i].kind) {
             st = trn_fail(INRF_E_FORMAT, "%s: tensor %d does not match the model's %s (another "
                                          "architecture or a damaged file)", path, i, p[i].name);
             break;
@@ -282,9 +387,13 @@ inrf_status trn_ckpt_load(const char *path, trn_resnet18 *m, trn_backend *be, in
             }
         }
         get_floats(&r, host, cnt);
+        if (!r.bad && (st = check_values(path, &p[i], "", host, cnt)) != INRF_OK)
+            break;
         be->upload(be, p[i].data, host, cnt * sizeof *host);
         if (has_mom) {
             get_floats(&r, host, cnt);
+            if (!r.bad && (st = check_values(path, &p[i], " momentum", host, cnt)) != INRF_OK)
+                break;
             if (with_momentum)
                 be->upload(be, p[i].mom, host, cnt * sizeof *host);
         }
@@ -300,4 +409,95 @@ inrf_status trn_ckpt_load(const char *path, trn_resnet18 *m, trn_backend *be, in
     if (st != INRF_OK)
         trn_ckpt_meta_free(meta);
     return st;
+}
+
+/* ----------------------------------------------------------- ownership */
+
+/* Whether name is base + ".tmp-" + six characters of mkstemp's set. */
+static int is_temp_of(const char *name, const char *base, size_t nb)
+{
+    if (strncmp(name, base, nb) != 0 || strncmp(name + nb, ".tmp-", 5) != 0)
+        return 0;
+    const char *x = name + nb + 5;
+    size_t n = strspn(x, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+    return n == 6 && x[6] == '\0';
+}
+
+size_t trn_remove_stale_temps(const char *path, int quiet)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t nd = slash ? (size_t)(slash - path) + 1 : 0, nb = strlen(base), removed = 0;
+    char *dir = malloc(nd + 2), *file = malloc(nd + nb + 16);
+    DIR *d = NULL;
+    if (dir && file) {
+        memcpy(dir, nd ? path : ".", nd ? nd : 1);
+        dir[nd ? nd : 1] = '\0';
+        d = opendir(dir);
+    }
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        struct stat sb;
+        if (!is_temp_of(e->d_name, base, nb))
+            continue;
+        memcpy(file, path, nd);
+        strcpy(file + nd, e->d_name);
+        if (lstat(file, &sb) != 0 || !S_ISREG(sb.st_mode) || unlink(file) != 0)
+            continue;
+        removed++;
+        if (!quiet)
+            fprintf(stderr, "inrtrain: removed %s, a temporary file left by an interrupted run\n",
+                    file);
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+    free(file);
+    return removed;
+}
+
+inrf_status trn_ckpt_claim_path(const char *path, int quiet, trn_ckpt_claim *c)
+{
+    c->fd = -1;
+    c->lock = NULL;
+    struct stat sb;
+    if (strcmp(path, "-") == 0 || (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)))
+        return INRF_OK;
+    if (!(c->lock = malloc(strlen(path) + 6)))
+        return trn_fail(INRF_E_NOMEM, "out of memory");
+    sprintf(c->lock, "%s.lock", path);
+    for (;;) {
+        int fd = open(c->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0)
+            return trn_fail(INRF_E_IO, "%s: %s", c->lock, strerror(errno));
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int e = errno;
+            close(fd);
+            if (e == EWOULDBLOCK)
+                return trn_fail(INRF_E_IO, "%s: another run writes it now (it holds %s)", path,
+                                c->lock);
+            return trn_fail(INRF_E_IO, "%s: %s", c->lock, strerror(e));
+        }
+        /* the lock file its last holder removed is no lock: take the new one */
+        struct stat a, b;
+        if (fstat(fd, &a) == 0 && stat(c->lock, &b) == 0 && a.st_dev == b.st_dev &&
+            a.st_ino == b.st_ino) {
+            c->fd = fd;
+            break;
+        }
+        close(fd);
+    }
+    trn_remove_stale_temps(path, quiet);
+    return INRF_OK;
+}
+
+void trn_ckpt_release(trn_ckpt_claim *c)
+{
+    if (c->fd >= 0) {
+        unlink(c->lock); /* while held: a waiting run then sees a new file */
+        close(c->fd);
+    }
+    c->fd = -1;
+    free(c->lock);
+    c->lock = NULL;
 }

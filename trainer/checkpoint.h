@@ -7,6 +7,18 @@
 
 #include "resnet18.h"
 
+/* The ranges a reader accepts (man inrtrain.1, "CHECKPOINT FORMAT"):
+ * inrtrain's options and the model's limits. */
+#define TRN_CKPT_MAX_CLASSES 65536
+#define TRN_CKPT_MAX_WIDTH 512
+#define TRN_CKPT_MIN_SIZE 8
+#define TRN_CKPT_MAX_SIZE 4096
+#define TRN_CKPT_MAX_EPOCHS 100000
+#define TRN_CKPT_MIN_BATCH 2
+#define TRN_CKPT_MAX_BATCH 65536
+#define TRN_CKPT_MAX_LR 100.0f
+#define TRN_CKPT_MAX_NAME 255
+
 /* What a checkpoint records besides the tensors. */
 typedef struct trn_ckpt_meta {
     uint32_t classes;          /* classifier outputs */
@@ -36,5 +48,26 @@ INRF_NODISCARD inrf_status trn_ckpt_read_meta(const char *path, trn_ckpt_meta *m
 INRF_NODISCARD inrf_status trn_ckpt_load(const char *path, trn_resnet18 *m, trn_backend *be,
                                          int with_momentum, trn_ckpt_meta *meta);
 void trn_ckpt_meta_free(trn_ckpt_meta *meta);
+
+/* A run's hold on a file it writes (a checkpoint, the model): an exclusive
+ * flock on PATH.lock for as long as the run goes on. */
+typedef struct trn_ckpt_claim {
+    int fd;                    /* the locked PATH.lock, or -1 */
+    char *lock;                /* its path */
+} trn_ckpt_claim;
+
+/* Claims path (nothing for "-" or a file that is not regular): fails,
+ * naming it, when another process holds it (another inrtrain writing the
+ * same file). Holding the claim proves that every PATH.tmp-XXXXXX beside
+ * path (inrf_file_write_atomic's temporary files) was left by a killed
+ * writer: they are removed, each said on stderr unless quiet. */
+INRF_NODISCARD inrf_status trn_ckpt_claim_path(const char *path, int quiet, trn_ckpt_claim *c);
+/* Removes PATH.lock and lets go; c may be unclaimed (fd -1). */
+void trn_ckpt_release(trn_ckpt_claim *c);
+
+/* Removes the PATH.tmp-XXXXXX files beside path, each said on stderr
+ * ("PROG: removed FILE, ...") unless quiet; returns how many. Only for a
+ * caller holding trn_ckpt_claim_path's claim on path. */
+size_t trn_remove_stale_temps(const char *path, int quiet);
 
 #endif /* TRN_CHECKPOINT_H */

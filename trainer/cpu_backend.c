@@ -2,6 +2,8 @@
  * cblas_sgemm for the convolutions (Winograd or im2col) and the classifier. */
 #include <float.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,10 +36,35 @@ typedef struct cpu_backend {
 
 static cpu_backend *cpu(trn_backend *be) { return (cpu_backend *)be; }
 
-static void cpu_fail(cpu_backend *cb, inrf_status st, const char *what)
+static void cpu_fail(cpu_backend *cb, inrf_status st, const char *fmt, ...) TRN_PRINTF(3, 4);
+static void cpu_fail(cpu_backend *cb, inrf_status st, const char *fmt, ...)
 {
-    if (cb->err == INRF_OK)
-        cb->err = trn_fail(st, "cpu backend: %s", what);
+    if (cb->err != INRF_OK)
+        return;
+    char what[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    cb->err = trn_fail(st, "cpu backend: %s", what);
+}
+
+/* "(N,H,W,C)" of t, for messages; b holds 64 characters. */
+static const char *dims(const trn_tensor *t, char *b)
+{
+    if (!t)
+        return "none";
+    snprintf(b, 64, "(%d,%d,%d,%d)", t->n, t->h, t->w, t->c);
+    return b;
+}
+
+/* A shape mismatch of op between tensors a, b (and c, when given). */
+static void shape_fail(cpu_backend *cb, const char *op, const char *na, const trn_tensor *a,
+                       const char *nb, const trn_tensor *b, const char *nc, const trn_tensor *c)
+{
+    char ba[64], bb[64], bc[64];
+    cpu_fail(cb, INRF_E_INVALID_ARG, "%s: %s %s, %s %s%s%s%s: shapes do not match", op, na,
+             dims(a, ba), nb, dims(b, bb), c ? ", " : "", c ? nc : "", c ? dims(c, bc) : "");
 }
 
 /* ---------------------------------------------------------------- memory */
@@ -948,9 +975,17 @@ static void cpu_bn_forward(trn_backend *be, const trn_bn *bn, int flags, const t
         return;
     const int C = x->c;
     const size_t rows = (size_t)x->n * x->h * x->w;
-    if (!same_shape(x, y) || (z && !same_shape(x, z)) || C > BN_MAX_C ||
-        ((flags & TRN_BN_TRAIN) && rows < 2)) {
-        cpu_fail(cb, INRF_E_INVALID_ARG, "bn_forward: bad shapes");
+    if (!same_shape(x, y) || (z && !same_shape(x, z))) {
+        shape_fail(cb, "bn_forward", "x", x, "y", y, "z", z);
+        return;
+    }
+    if (C > BN_MAX_C) {
+        cpu_fail(cb, INRF_E_INVALID_ARG, "bn_forward: %d channels, at most %d", C, BN_MAX_C);
+        return;
+    }
+    if ((flags & TRN_BN_TRAIN) && rows < 2) {
+        cpu_fail(cb, INRF_E_INVALID_ARG, "bn_forward: batch statistics over %zu value a "
+                 "channel, at least 2", rows);
         return;
     }
     float scale[BN_MAX_C], shift[BN_MAX_C];
@@ -1034,9 +1069,16 @@ static void cpu_bn_backward(trn_backend *be, const trn_bn *bn, int flags, const 
         return;
     const int C = x->c, relu = (flags & TRN_BN_RELU) != 0;
     const size_t rows = (size_t)x->n * x->h * x->w;
-    if (!same_shape(x, y) || !same_shape(x, dy) || !same_shape(x, dx) ||
-        (dz && !same_shape(x, dz)) || C > BN_MAX_C) {
-        cpu_fail(cb, INRF_E_INVALID_ARG, "bn_backward: bad shapes");
+    if (!same_shape(x, y) || !same_shape(x, dy)) {
+        shape_fail(cb, "bn_backward", "x", x, "y", y, "dy", dy);
+        return;
+    }
+    if (!same_shape(x, dx) || (dz && !same_shape(x, dz))) {
+        shape_fail(cb, "bn_backward", "x", x, "dx", dx, "dz", dz);
+        return;
+    }
+    if (C > BN_MAX_C) {
+        cpu_fail(cb, INRF_E_INVALID_ARG, "bn_backward: %d channels, at most %d", C, BN_MAX_C);
         return;
     }
     double *part = cpu_red(cb, 2 * (size_t)C);
@@ -1136,6 +1178,15 @@ static int pool_shape_ok(const trn_window *win, const trn_tensor *x, const trn_t
            y->w == trn_window_out(x->w, win->kw, win) && y->h > 0 && y->w > 0;
 }
 
+static void pool_fail(cpu_backend *cb, const char *op, const trn_window *win,
+                      const trn_tensor *x, const trn_tensor *y)
+{
+    char bx[64], by[64];
+    cpu_fail(cb, INRF_E_INVALID_ARG, "%s: x %s, y %s: not the output of a %dx%d window, "
+             "stride %d, padding %d", op, dims(x, bx), dims(y, by), win->kh, win->kw,
+             win->stride, win->pad);
+}
+
 /* Clips a window start..start+k to 0..size. */
 static void window_clip(int start, int k, int size, int *lo, int *hi)
 {
@@ -1151,7 +1202,7 @@ static void cpu_maxpool_forward(trn_backend *be, const trn_window *win, const tr
     if (cb->err)
         return;
     if (!pool_shape_ok(win, x, y)) {
-        cpu_fail(cb, INRF_E_INVALID_ARG, "maxpool_forward: bad shapes");
+        pool_fail(cb, "maxpool_forward", win, x, y);
         return;
     }
     const int H = x->h, W = x->w, C = x->c, OH = y->h, OW = y->w;
@@ -1208,8 +1259,15 @@ static void cpu_maxpool_backward(trn_backend *be, const trn_window *win, const t
     cpu_backend *cb = cpu(be);
     if (cb->err)
         return;
-    if (!pool_shape_ok(win, x, y) || !same_shape(y, dy) || !same_shape(x, dx)) {
-        cpu_fail(cb, INRF_E_INVALID_ARG, "maxpool_backward: bad shapes");
+    if (!pool_shape_ok(win, x, y)) {
+        pool_fail(cb, "maxpool_backward", win, x, y);
+        return;
+    }
+    if (!same_shape(y, dy) || !same_shape(x, dx)) {
+        char b[4][64];
+        cpu_fail(cb, INRF_E_INVALID_ARG, "maxpool_backward: dy %s against y %s, dx %s against "
+                 "x %s: shapes do not match", dims(dy, b[0]), dims(y, b[1]), dims(dx, b[2]),
+                 dims(x, b[3]));
         return;
     }
     const int H = x->h, W = x->w, C = x->c, OH = y->h, OW = y->w;
@@ -1228,7 +1286,9 @@ static void cpu_avgpool_forward(trn_backend *be, const trn_tensor *x, const trn_
     if (cb->err)
         return;
     if (y->n != x->n || y->c != x->c || y->h * y->w != 1) {
-        cpu_fail(cb, INRF_E_INVALID_ARG, "avgpool_forward: bad shapes");
+        char bx[64], by[64];
+        cpu_fail(cb, INRF_E_INVALID_ARG, "avgpool_forward: x %s, y %s: y must be (N,1,1,C) "
+                 "of x", dims(x, bx), dims(y, by));
         return;
     }
     const int C = x->c;
@@ -1255,7 +1315,9 @@ static void cpu_avgpool_backward(trn_backend *be, const trn_tensor *dy, const tr
     if (cb->err)
         return;
     if (dy->n != dx->n || dy->c != dx->c || dy->h * dy->w != 1) {
-        cpu_fail(cb, INRF_E_INVALID_ARG, "avgpool_backward: bad shapes");
+        char bx[64], by[64];
+        cpu_fail(cb, INRF_E_INVALID_ARG, "avgpool_backward: dx %s, dy %s: dy must be (N,1,1,C) "
+                 "of dx", dims(dx, bx), dims(dy, by));
         return;
     }
     const int C = dx->c;
@@ -1279,6 +1341,14 @@ static int linear_shape_ok(const trn_tensor *x, const trn_tensor *w, const trn_t
            y->n == x->n && y->h == 1 && y->w == 1 && y->c == w->n;
 }
 
+static void linear_fail(cpu_backend *cb, const char *op, const trn_tensor *x,
+                        const trn_tensor *w, const trn_tensor *y)
+{
+    char bx[64], bw[64], by[64];
+    cpu_fail(cb, INRF_E_INVALID_ARG, "%s: x %s, w %s, y %s: expected x (N,In), w (Out,1,1,In), "
+             "y (N,1,1,Out)", op, dims(x, bx), dims(w, bw), dims(y, by));
+}
+
 // y (N,Out) = x (N,In) . w^T (In,Out) + b
 static void cpu_linear_forward(trn_backend *be, const trn_tensor *x, const trn_tensor *w,
                                const float *b, const trn_tensor *y)
@@ -1287,7 +1357,7 @@ static void cpu_linear_forward(trn_backend *be, const trn_tensor *x, const trn_t
     if (cb->err)
         return;
     if (!linear_shape_ok(x, w, y)) {
-        cpu_fail(cb, INRF_E_INVALID_ARG, "linear_forward: bad shapes");
+        linear_fail(cb, "linear_forward", x, w, y);
         return;
     }
     const int in = w->c, out = w->n;
@@ -1304,9 +1374,12 @@ static void cpu_linear_backward(trn_backend *be, const trn_tensor *x, const trn_
     cpu_backend *cb = cpu(be);
     if (cb->err)
         return;
-    if (!linear_shape_ok(x, w, dy) || trn_numel(dw) != trn_numel(w) ||
-        (dx && trn_numel(dx) != trn_numel(x))) {
-        cpu_fail(cb, INRF_E_INVALID_ARG, "linear_backward: bad shapes");
+    if (!linear_shape_ok(x, w, dy)) {
+        linear_fail(cb, "linear_backward", x, w, dy);
+        return;
+    }
+    if (trn_numel(dw) != trn_numel(w) || (dx && trn_numel(dx) != trn_numel(x))) {
+        shape_fail(cb, "linear_backward", "dw", dw, "w", w, "dx", dx);
         return;
     }
     const int in = w->c, out = w->n;
@@ -1351,9 +1424,15 @@ static void cpu_xent(trn_backend *be, const trn_tensor *logits, const int32_t *l
     if (cb->err)
         return;
     const int N = logits->n, K = logits->h * logits->w * logits->c;
-    if (trn_numel(dlogits) != trn_numel(logits) || N < 1 || !(smoothing >= 0.0f) ||
-        !(smoothing < 1.0f)) {
-        cpu_fail(cb, INRF_E_INVALID_ARG, "xent: bad shapes or smoothing");
+    if (trn_numel(dlogits) != trn_numel(logits) || N < 1) {
+        char bl[64], bd[64];
+        cpu_fail(cb, INRF_E_INVALID_ARG, "xent: logits %s, dlogits %s: not one shape of at "
+                 "least one sample", dims(logits, bl), dims(dlogits, bd));
+        return;
+    }
+    if (!(smoothing >= 0.0f) || !(smoothing < 1.0f)) {
+        cpu_fail(cb, INRF_E_INVALID_ARG, "xent: label smoothing %g out of range 0..1 "
+                 "(1 excluded)", (double)smoothing);
         return;
     }
     double total = 0.0;
@@ -1437,6 +1516,24 @@ inrf_status trn_cpu_backend_create(int threads, trn_backend **out)
 #endif
     *out = &cb->base;
     return INRF_OK;
+}
+
+double trn_cpu_backend_workspace(int threads, int max_channels, size_t image_floats)
+{
+#ifdef _OPENMP
+    if (threads <= 0)
+        threads = omp_get_max_threads();
+#endif
+    if (threads <= 0)
+        threads = 1;
+    const double c = max_channels, img = (double)image_floats;
+    /* conv_plan_make: group x rows x K columns, K = 9 Cin, group x rows
+     * at least GEMM_MIN_ROWS; cpu_wpart: Cout x K more; wino_dweights: a
+     * 16 Cin x Cout transform and 16 T (Cin + Cout) tiles; wino_workspace:
+     * the shared 16 Cin x Cout filter transform */
+    const double cols = 9.0 * (img > GEMM_MIN_ROWS * c ? img : GEMM_MIN_ROWS * c);
+    const double per_thread = cols + 16.0 * c * c + 32.0 * WINO_TILES * c + c + 16;
+    return 4.0 * (threads * per_thread + 16.0 * c * c);
 }
 
 int trn_cpu_backend_threads(const trn_backend *be)

@@ -11,6 +11,13 @@
  * beats BLAS's own threading on these shapes. Free with be->destroy(be). */
 INRF_NODISCARD inrf_status trn_cpu_backend_create(int threads, trn_backend **out);
 
+/* Bytes of workspace (im2col columns, per-thread weight-gradient parts,
+ * Winograd transforms) the backend grows to on `threads` threads (<= 0:
+ * OpenMP's default) for a network whose widest layer has max_channels
+ * channels and whose largest activation of one image has image_floats
+ * floats: an upper estimate, to size a run before it starts. */
+double trn_cpu_backend_workspace(int threads, int max_channels, size_t image_floats);
+
 /* Threads the backend was created with. */
 int trn_cpu_backend_threads(const trn_backend *be);
 

@@ -1,6 +1,7 @@
 /* data.c: the training data sources (an .inrpack through libinrf's batch
  * decoder, an ImageFolder through libjpeg-turbo/libpng) and the augmentation. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -97,7 +98,7 @@ inrf_status trn_data_open_pack(const char *path, trn_data **out)
     inrf_status st = inrf_pack_open(path, NULL, &d->pack);
     if (st != INRF_OK) {
         free(d);
-        return trn_fail(st, "%s: %s", path, inrf_last_error());
+        return trn_fail_lib(st, path, NULL);
     }
     /* labels out of range, like every other fault, are refused by the
      * pack reader ("index entry 5: label 7 of 2 classes") */
@@ -111,9 +112,9 @@ inrf_status trn_data_open_folder(const char *dir, trn_data **out)
     trn_data *d = calloc(1, sizeof *d);
     if (!d)
         return trn_fail(INRF_E_NOMEM, "out of memory");
-    if (!src_scan_folder(dir, &d->folder)) {
+    if (!src_scan_folder(dir, &d->folder)) { /* it said why */
         free(d);
-        return trn_fail(INRF_E_IO, "%s: not a readable ImageFolder", dir);
+        return trn_fail_reported(INRF_E_IO);
     }
     *out = d;
     return INRF_OK;
@@ -162,6 +163,12 @@ void trn_data_source_size(const trn_data *d, uint32_t i, uint32_t *w, uint32_t *
     } else { /* unknown before decoding: taken as square */
         *w = *h = 0;
     }
+}
+
+const void *trn_data_mapping(const trn_data *d, size_t *size)
+{
+    *size = 0;
+    return d->pack ? inrf_pack_bytes(d->pack, size) : NULL;
 }
 
 uint32_t trn_data_first_width(const trn_data *d)
@@ -265,22 +272,28 @@ static inrf_status folder_batch(trn_data *d, const uint32_t *idx, size_t n, cons
 {
     inrf_status first = INRF_OK;
     size_t bad = 0;
+    char why[400] = "";
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads(threads))
     for (size_t s = 0; s < n; s++) {
         inrf_image img;
-        inrf_status st = inrf_image_read_file(d->folder.item[idx[s]].path, NULL, &img);
+        const char *path = d->folder.item[idx[s]].path;
+        inrf_status st = inrf_image_read_file(path, NULL, &img);
         if (st != INRF_OK) {
+            /* the reason lives in this thread's inrf_last_error() */
 #pragma omp critical(trn_folder_bad)
-            if (first == INRF_OK)
+            if (first == INRF_OK || s < bad) {
                 first = st, bad = s;
+                (void)trn_fail_lib(st, path, "cannot be decoded");
+                snprintf(why, sizeof why, "%s", trn_last_error());
+            }
             continue;
         }
         sample_window(&img, win ? win + 4 * s : NULL, size, mean, std,
                       out + (size_t)size * size * TRN_CHANNELS * s);
         inrf_image_free(&img);
     }
-    if (first != INRF_OK)
-        return trn_fail(first, "%s: cannot be decoded", d->folder.item[idx[bad]].path);
+    if (first != INRF_OK) /* "PATH: reason" */
+        return trn_fail(first, "%s", why);
     return INRF_OK;
 }
 

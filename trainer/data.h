@@ -57,6 +57,10 @@ void trn_sample_image(const inrf_image *img, uint32_t size, const float mean[3],
 /* A source image's size (for RandomResizedCrop's aspect ratio). */
 void trn_data_source_size(const trn_data *d, uint32_t i, uint32_t *w, uint32_t *h);
 
+/* The bytes of a pack's mapping (for a tool's SIGBUS handler to tell
+ * whose page vanished); NULL and 0 for a folder. */
+const void *trn_data_mapping(const trn_data *d, size_t *size);
+
 /* The width of image 0 (a folder's is decoded to know it); 0 if unreadable. */
 uint32_t trn_data_first_width(const trn_data *d);
 

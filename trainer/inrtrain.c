@@ -1,10 +1,13 @@
 /* inrtrain.c: the inrtrain tool: trains ResNet-18 from an .inrpack (or an
  * ImageFolder, the conventional pipeline), evaluates and predicts. */
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "../tools/cli.h"
 #include "checkpoint.h"
@@ -103,22 +106,22 @@ static int parse(int argc, char **argv, options *o)
         case O_TEST: o->test = optarg; break;
         case O_TEST_DIR: o->test_dir = optarg; break;
         case O_EPOCHS:
-            if (!cli_parse_uint("--epochs", optarg, 1, 100000, &v))
+            if (!cli_parse_uint("--epochs", optarg, 1, TRN_CKPT_MAX_EPOCHS, &v))
                 return CLI_EXIT_USAGE;
             o->epochs = (int)v;
             break;
         case O_BATCH:
-            if (!cli_parse_uint("--batch", optarg, 2, 65536, &v))
+            if (!cli_parse_uint("--batch", optarg, TRN_CKPT_MIN_BATCH, TRN_CKPT_MAX_BATCH, &v))
                 return CLI_EXIT_USAGE;
             o->batch = (int)v;
             break;
         case O_LR:
-            if (!cli_parse_double("--lr", optarg, 0, 100, &d))
+            if (!cli_parse_double("--lr", optarg, 0, TRN_CKPT_MAX_LR, &d))
                 return CLI_EXIT_USAGE;
             o->lr = (float)d;
             break;
         case O_SIZE:
-            if (!cli_parse_uint("--size", optarg, 8, 4096, &v))
+            if (!cli_parse_uint("--size", optarg, TRN_CKPT_MIN_SIZE, TRN_CKPT_MAX_SIZE, &v))
                 return CLI_EXIT_USAGE;
             o->size = (int)v;
             break;
@@ -149,13 +152,13 @@ static int parse(int argc, char **argv, options *o)
             break;
         case O_DECAY_ALL: o->decay_all = 1; break;
         case O_WIDTH:
-            if (!cli_parse_uint("--width", optarg, 1, 1024, &v))
+            if (!cli_parse_uint("--width", optarg, 1, TRN_CKPT_MAX_WIDTH, &v))
                 return CLI_EXIT_USAGE;
             o->width = (int)v;
             o->width_set = 1;
             break;
         case O_STOP_AFTER:
-            if (!cli_parse_uint("--stop-after", optarg, 1, 100000, &v))
+            if (!cli_parse_uint("--stop-after", optarg, 1, TRN_CKPT_MAX_EPOCHS, &v))
                 return CLI_EXIT_USAGE;
             o->stop_after = (int)v;
             break;
@@ -212,13 +215,84 @@ typedef struct run {
 
 static int fail_trn(inrf_status st)
 {
+    if (trn_error_reported()) /* on stderr already */
+        return CLI_EXIT_FAILURE;
     cli_error("%s", trn_last_error()[0] ? trn_last_error() : inrf_strerror(st));
     return CLI_EXIT_FAILURE;
+}
+
+/* ------------------------------------------------------ a vanished pack */
+
+/* Packs are mapped: another program that cuts one while it is read makes
+ * the next read of a lost page raise SIGBUS. The tool, never libinrf (whose
+ * hosts have handlers of their own), turns that into one line naming the
+ * file. Rewritten bytes that keep the length are caught by the decoder. */
+static struct {
+    const char *lo;
+    size_t n;
+    const char *path;
+} mapped[2];
+static volatile sig_atomic_t nmapped;
+static int bus_taken;
+
+static void put_err(const char *s)
+{
+    size_t n = strlen(s);
+    while (n) {
+        ssize_t w = write(STDERR_FILENO, s, n);
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void on_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+    (void)ctx;
+    const char *a = si->si_addr, *path = NULL;
+    for (int k = 0; k < nmapped; k++)
+        if (a >= mapped[k].lo && (size_t)(a - mapped[k].lo) < mapped[k].n)
+            path = mapped[k].path;
+    if (!path) { /* not a pack's page: the fault repeats into the default */
+        signal(sig, SIG_DFL);
+        return;
+    }
+    if (__atomic_exchange_n(&bus_taken, 1, __ATOMIC_SEQ_CST)) /* another thread reports */
+        for (;;)
+            pause();
+    put_err(cli_program());
+    put_err(": ");
+    put_err(path);
+    put_err(": the file changed or was truncated while in use\n");
+    inrf_remove_temp_files();
+    _exit(CLI_EXIT_FAILURE);
+}
+
+/* Watches the mapping of an opened pack (the training and the test set). */
+static void watch_mapping(const trn_data *d, const char *path)
+{
+    size_t n;
+    const void *lo = trn_data_mapping(d, &n);
+    if (!lo || !n || nmapped >= (int)(sizeof mapped / sizeof mapped[0]))
+        return;
+    mapped[nmapped].lo = lo;
+    mapped[nmapped].n = n;
+    mapped[nmapped].path = path;
+    nmapped++;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGBUS, &sa, NULL);
 }
 
 static inrf_status open_source(const char *pack, const char *dir, trn_data **out)
 {
     inrf_status st = pack ? trn_data_open_pack(pack, out) : trn_data_open_folder(dir, out);
+    if (st == INRF_OK && pack)
+        watch_mapping(*out, pack);
     return st;
 }
 
@@ -469,6 +543,81 @@ static inrf_status make_model(run *r, int classes, int width, uint64_t seed)
     return r->logits ? INRF_OK : trn_fail(INRF_E_NOMEM, "out of memory");
 }
 
+/* ---------------------------------------------------------------- memory */
+
+/* n bytes as "1.5 GiB". */
+static const char *bytes_text(double n, char buf[32])
+{
+    static const char *const unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    int u = 0;
+    while (n >= 1024 && u < 6)
+        n /= 1024, u++;
+    snprintf(buf, 32, u ? "%.1f %s" : "%.0f %s", n, unit[u]);
+    return buf;
+}
+
+/* The memory a machine lends a process: its physical memory, or less
+ * under an address-space limit. */
+static double machine_memory(const char **what)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double have = pages > 0 && page > 0 ? (double)pages * page : INFINITY;
+    *what = "this machine has";
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (double)rl.rlim_cur < have) {
+        have = (double)rl.rlim_cur;
+        *what = "the address-space limit (ulimit -v) is";
+    }
+    return have;
+}
+
+/* What a run of this model, batch and size needs before anything is
+ * allocated: the model on its backend (parameters, gradients, momentum,
+ * activations for the batch), the backend's workspace, the data buffers
+ * (the batch in three forms, the test set held as floats, the mapped
+ * packs) and the program itself. Refuses, with the figure and the options
+ * to change, what the machine cannot hold; -v prints the estimate. */
+static inrf_status check_memory(const run *r, int classes, int width, const char *batch_from)
+{
+    trn_resnet18_config cfg;
+    trn_resnet18_config_init(&cfg);
+    cfg.classes = classes;
+    cfg.base_width = width;
+    cfg.image_h = cfg.image_w = r->size;
+    cfg.batch = r->batch;
+    trn_resnet18_memory mem;
+    inrf_status st = trn_resnet18_memory_need(&cfg, &mem);
+    if (st != INRF_OK)
+        return st;
+    const double image = (double)r->size * r->size * TRN_CHANNELS * sizeof(float);
+    const double batch = r->batch, test_n = r->test ? trn_data_count(r->test) : 0;
+    double work = trn_cpu_backend_workspace(r->threads, mem.max_channels, mem.image_floats);
+    double data = batch * (2 * image + image / 4 + 4 * sizeof(float) + classes * sizeof(float)) +
+                  test_n * (image + sizeof(int32_t));
+    const trn_data *src[2] = {r->train, r->test};
+    for (int k = 0; k < 2; k++) {
+        size_t bytes = 0;
+        if (src[k])
+            trn_data_mapping(src[k], &bytes);
+        data += (double)bytes + (k == 0 && src[k] ? trn_data_count(src[k]) * 4.0 : 0);
+    }
+    const double program = 16.0 * 1024 * 1024;
+    const double need = mem.bytes + work + data + program;
+    const char *what;
+    const double have = machine_memory(&what);
+    char b[5][32];
+    if (r->o->verbosity > 0)
+        fprintf(stderr, "inrtrain: memory estimate %s (model %s, workspace %s, data %s); %s %s\n",
+                bytes_text(need, b[0]), bytes_text(mem.bytes, b[1]), bytes_text(work, b[2]),
+                bytes_text(data, b[3]), what, bytes_text(have, b[4]));
+    if (need > have)
+        return trn_fail(INRF_E_LIMIT, "%s %d at size %d and width %d needs %s of memory, %s %s: "
+                        "lower --batch, --size or --width", batch_from, r->batch, r->size, width,
+                        bytes_text(need, b[0]), what, bytes_text(have, b[1]));
+    return INRF_OK;
+}
+
 static void free_run(run *r)
 {
     if (r->be) {
@@ -492,8 +641,11 @@ static int do_train(const options *o)
     inrf_status st = open_source(o->train, o->train_dir, &r.train);
     if (st == INRF_OK && (o->test || o->test_dir))
         st = open_source(o->test, o->test_dir, &r.test);
-    if (st != INRF_OK)
-        return fail_trn(st);
+    if (st != INRF_OK) {
+        int rc = fail_trn(st);
+        free_run(&r);
+        return rc;
+    }
     uint32_t n = trn_data_count(r.train);
     if (n < 2) {
         free_run(&r);
@@ -539,10 +691,22 @@ static int do_train(const options *o)
     }
     int width = o->resume && st == INRF_OK ? (int)old.base_width : o->width;
     if (st == INRF_OK)
+        st = check_memory(&r, (int)classes, width,
+                          o->resume ? "the checkpoint's batch" : "--batch");
+    if (st == INRF_OK)
         st = make_model(&r, (int)classes, width, o->seed);
     if (st == INRF_OK && o->resume) {
         trn_ckpt_meta_free(&old);
         st = trn_ckpt_load(o->resume, r.model, r.be, 1, &old);
+        /* every epoch takes the same steps: another count is another
+         * training set (or a forged file) */
+        uint64_t per_epoch = st == INRF_OK ? ((uint64_t)n - 1 + old.batch - 1) / old.batch : 0;
+        uint64_t steps = (uint64_t)old.epochs_done * per_epoch;
+        if (st == INRF_OK && old.step != steps)
+            st = trn_fail(INRF_E_INVALID_ARG, "%s: checkpoint step %llu, but %u epochs of this "
+                          "training set at batch %u make %llu steps", o->resume,
+                          (unsigned long long)old.step, old.epochs_done, old.batch,
+                          (unsigned long long)steps);
         if (st == INRF_OK) {
             start_epoch = old.epochs_done;
             step = old.step;
@@ -577,20 +741,17 @@ static int do_train(const options *o)
                            eff.momentum, eff.wd, eff.smoothing, (uint32_t)eff.decay_all,
                            {r.mean[0], r.mean[1], r.mean[2]}, {r.std[0], r.std[1], r.std[2]},
                            names};
-    char *ckpt = NULL;
-    if (!o->ckpt && (ckpt = malloc(strlen(o->out) + 6)))
-        sprintf(ckpt, "%s.ckpt", o->out);
-    const char *ckpt_path = o->ckpt ? o->ckpt : ckpt;
+    const char *ckpt_path = o->ckpt; /* main: MODEL.ckpt by default */
     FILE *logf = o->log ? fopen(o->log, o->resume ? "a" : "w") : NULL;
     if (o->log && !logf)
-        cli_error("warning: %s: cannot open the log", o->log);
+        cli_error("warning: %s: cannot open the log: %s", o->log, strerror(errno));
     long batches = (long)((n - 1 + (uint32_t)r.batch - 1) / (uint32_t)r.batch);
     long total_steps = batches * eff.epochs;
     uint32_t *perm = malloc(n * sizeof *perm);
     float *host_x = malloc((size_t)r.batch * r.size * r.size * TRN_CHANNELS * sizeof(float));
     int32_t *host_labels = malloc((size_t)r.batch * sizeof(int32_t));
     float *wins = malloc((size_t)r.batch * 4 * sizeof(float));
-    if (!perm || !host_x || !host_labels || !wins || !ckpt_path)
+    if (!perm || !host_x || !host_labels || !wins)
         st = trn_fail(INRF_E_NOMEM, "out of memory");
     if (st == INRF_OK && o->verbosity >= 0)
         fprintf(stderr, "inrtrain: %u %s images, %u classes, %s%dx%d, batch %d, %d epoch(s), "
@@ -663,7 +824,6 @@ static int do_train(const options *o)
     if (logf)
         fclose(logf);
     trn_ckpt_meta_free(&old);
-    free(ckpt);
     free(perm);
     free(host_x);
     free(host_labels);
@@ -686,7 +846,12 @@ static int do_eval(const options *o)
     r.batch = (int)meta.batch;
     r.mean = meta.mean;
     r.std = meta.std;
-    st = make_model(&r, (int)meta.classes, (int)meta.base_width, 1);
+    if (o->eval)
+        st = open_source(o->test, o->test_dir, &r.test);
+    if (st == INRF_OK)
+        st = check_memory(&r, (int)meta.classes, (int)meta.base_width, "the model's batch");
+    if (st == INRF_OK)
+        st = make_model(&r, (int)meta.classes, (int)meta.base_width, 1);
     trn_ckpt_meta tmp = {0};
     if (st == INRF_OK)
         st = trn_ckpt_load(model, r.model, r.be, 0, &tmp);
@@ -694,9 +859,7 @@ static int do_eval(const options *o)
     int rc = CLI_EXIT_OK;
     if (st == INRF_OK && o->eval) {
         double loss, acc;
-        st = open_source(o->test, o->test_dir, &r.test);
-        if (st == INRF_OK)
-            st = same_classes(r.test, meta.class_names, meta.classes, "the test set");
+        st = same_classes(r.test, meta.class_names, meta.classes, "the test set");
         if (st == INRF_OK)
             st = load_test(&r);
         if (st == INRF_OK)
@@ -759,5 +922,25 @@ int main(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc != CLI_EXIT_OK)
         return rc < 0 ? CLI_EXIT_OK : rc;
-    return o.eval || o.predict ? do_eval(&o) : do_train(&o);
+    if (o.eval || o.predict)
+        return do_eval(&o);
+    /* the files this run writes are its own while it runs: a second run
+     * is refused, and temporary files of a killed one are removed */
+    char *ckpt = NULL;
+    if (!o.ckpt) {
+        if (!(ckpt = malloc(strlen(o.out) + 6)))
+            return fail_trn(trn_fail(INRF_E_NOMEM, "out of memory"));
+        sprintf(ckpt, "%s.ckpt", o.out);
+        o.ckpt = ckpt;
+    }
+    trn_ckpt_claim claim[2];
+    inrf_status st = trn_ckpt_claim_path(o.ckpt, o.verbosity < 0, &claim[0]);
+    claim[1].fd = -1, claim[1].lock = NULL;
+    if (st == INRF_OK && strcmp(o.out, o.ckpt) != 0)
+        st = trn_ckpt_claim_path(o.out, o.verbosity < 0, &claim[1]);
+    rc = st == INRF_OK ? do_train(&o) : fail_trn(st);
+    trn_ckpt_release(&claim[0]);
+    trn_ckpt_release(&claim[1]);
+    free(ckpt);
+    return rc;
 }

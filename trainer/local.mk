@@ -35,6 +35,12 @@ tests_test_resnet18_CFLAGS = $(TEST_CFLAGS)
 tests_test_resnet18_LDADD = $(TRAINER_LIBS) $(TEST_LIBS)
 tests_test_resnet18_LDFLAGS = $(AM_LDFLAGS) $(OPENMP_CFLAGS)
 TESTS += tests/test_layers tests/test_resnet18
+check_PROGRAMS += tests/test_checkpoint
+tests_test_checkpoint_SOURCES = tests/test_checkpoint.c trainer/checkpoint.c trainer/checkpoint.h
+tests_test_checkpoint_CFLAGS = $(TEST_CFLAGS)
+tests_test_checkpoint_LDADD = $(TRAINER_LIBS) $(TEST_LIBS) $(XXHASH_LIBS)
+tests_test_checkpoint_LDFLAGS = $(AM_LDFLAGS) $(OPENMP_CFLAGS)
+TESTS += tests/test_checkpoint
 endif
 
 # tests/golden/resnet18.bin ships with tests/golden; its generator and the

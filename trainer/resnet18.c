@@ -336,13 +336,29 @@ static void layout_activations(trn_resnet18 *m, carver *cv)
 
 /* --------------------------------------------------------------- create */
 
+static inrf_status check_range(const char *field, int v, int lo, int hi)
+{
+    if (v < lo || v > hi)
+        return trn_fail(INRF_E_INVALID_ARG, "resnet18: %s %d out of range %d..%d", field, v, lo,
+                        hi);
+    return INRF_OK;
+}
+
 static inrf_status check_config(const trn_resnet18_config *c)
 {
-    if (c->classes < 1 || c->classes > 65536 || c->base_width < 1 || c->base_width > 512 ||
-        c->image_h < 8 || c->image_h > 4096 || c->image_w < 8 || c->image_w > 4096 ||
-        c->batch < 1 || c->batch > 65536 || !(c->bn_momentum >= 0.0f) ||
-        !(c->bn_momentum <= 1.0f) || !(c->bn_eps > 0.0f))
-        return trn_fail(INRF_E_INVALID_ARG, "resnet18: bad configuration");
+    inrf_status st;
+    if ((st = check_range("classes", c->classes, 1, 65536)) ||
+        (st = check_range("base_width", c->base_width, 1, 512)) ||
+        (st = check_range("image_h", c->image_h, 8, 4096)) ||
+        (st = check_range("image_w", c->image_w, 8, 4096)) ||
+        (st = check_range("batch", c->batch, 1, 65536)))
+        return st;
+    if (!(c->bn_momentum >= 0.0f) || !(c->bn_momentum <= 1.0f))
+        return trn_fail(INRF_E_INVALID_ARG, "resnet18: bn_momentum %g out of range 0..1",
+                        (double)c->bn_momentum);
+    if (!(c->bn_eps > 0.0f) || !isfinite(c->bn_eps))
+        return trn_fail(INRF_E_INVALID_ARG, "resnet18: bn_eps %g not finite and positive",
+                        (double)c->bn_eps);
     return INRF_OK;
 }
 
@@ -375,8 +391,8 @@ static inrf_status alloc_all(trn_resnet18 *m)
     return INRF_OK;
 }
 
-inrf_status trn_resnet18_create(trn_backend *be, const trn_resnet18_config *cfg,
-                                trn_resnet18 **out)
+/* A model's parameter list and shapes, nothing allocated on a backend. */
+static inrf_status plan(trn_backend *be, const trn_resnet18_config *cfg, trn_resnet18 **out)
 {
     *out = NULL;
     inrf_status st = check_config(cfg);
@@ -390,6 +406,33 @@ inrf_status trn_resnet18_create(trn_backend *be, const trn_resnet18_config *cfg,
     m->small_stem = cfg->image_h <= TRN_SMALL_STEM_MAX && cfg->image_w <= TRN_SMALL_STEM_MAX;
     m->pool_win = (trn_window){3, 3, 2, 1};
     build_params(m);
+    *out = m;
+    return INRF_OK;
+}
+
+inrf_status trn_resnet18_memory_need(const trn_resnet18_config *cfg, trn_resnet18_memory *out)
+{
+    trn_resnet18 *m;
+    inrf_status st = plan(NULL, cfg, &m);
+    if (st)
+        return st;
+    carver cv = {NULL, 0, 0};
+    layout_activations(m, &cv); /* as alloc_all sizes them */
+    out->bytes = 4.0 * (3.0 * m->n_train + m->n_buffer + m->n_stat + cv.used + 1 +
+                        (double)SCRATCH * cv.most);
+    out->max_channels = 8 * cfg->base_width;
+    out->image_floats = cv.most / (size_t)cfg->batch;
+    free(m);
+    return INRF_OK;
+}
+
+inrf_status trn_resnet18_create(trn_backend *be, const trn_resnet18_config *cfg,
+                                trn_resnet18 **out)
+{
+    trn_resnet18 *m;
+    inrf_status st = plan(be, cfg, &m);
+    if (st)
+        return st;
     if ((st = alloc_all(m)) == INRF_OK) {
         resolve_params(m);
         resolve_bns(m);
@@ -580,9 +623,15 @@ inrf_status trn_resnet18_backward(trn_resnet18 *m)
 
 inrf_status trn_resnet18_step(trn_resnet18 *m, const trn_sgd_options *opt)
 {
-    if (!(opt->lr >= 0.0f) || !(opt->momentum >= 0.0f) || !(opt->momentum <= 1.0f) ||
-        !(opt->weight_decay >= 0.0f))
-        return trn_fail(INRF_E_INVALID_ARG, "resnet18: bad SGD options");
+    if (!(opt->lr >= 0.0f) || !isfinite(opt->lr))
+        return trn_fail(INRF_E_INVALID_ARG, "resnet18: SGD learning rate %g not finite and >= 0",
+                        (double)opt->lr);
+    if (!(opt->momentum >= 0.0f) || !(opt->momentum <= 1.0f))
+        return trn_fail(INRF_E_INVALID_ARG, "resnet18: SGD momentum %g out of range 0..1",
+                        (double)opt->momentum);
+    if (!(opt->weight_decay >= 0.0f) || !isfinite(opt->weight_decay))
+        return trn_fail(INRF_E_INVALID_ARG, "resnet18: SGD weight decay %g not finite and >= 0",
+                        (double)opt->weight_decay);
     trn_backend *be = m->be;
     for (int i = 0; i < m->nparams; i++) {
         const trn_param *p = &m->params[i];

@@ -67,6 +67,20 @@ INRF_NODISCARD inrf_status trn_resnet18_create(trn_backend *be, const trn_resnet
                                                trn_resnet18 **out);
 void trn_resnet18_free(trn_resnet18 *m);
 
+/* What trn_resnet18_create allocates on the backend for cfg, computed
+ * without allocating: parameters, gradients, momentum, buffers, batch
+ * statistics, activations and gradient scratch, in bytes; and, to size a
+ * backend's workspace, the widest layer's channels and the largest
+ * activation of one image (floats). Fails, naming the field, when cfg is
+ * out of range. */
+typedef struct trn_resnet18_memory {
+    double bytes;
+    int max_channels;
+    size_t image_floats;
+} trn_resnet18_memory;
+INRF_NODISCARD inrf_status trn_resnet18_memory_need(const trn_resnet18_config *cfg,
+                                                    trn_resnet18_memory *out);
+
 /* The parameters and buffers, in state_dict order. */
 const trn_param *trn_resnet18_params(const trn_resnet18 *m, int *count);
 /* Trainable elements (buffers excluded). */

@@ -117,7 +117,10 @@ INRF_API void inrf_batch_options_init_(inrf_batch_options *opt, int abi);
  * NULL = the whole image for every sample). out holds n * height * width *
  * channels values of the type asked. Each sample equals inrf_decode_u8 /
  * _f32 of inrf_pack_model() with the same window, bit for bit (then
- * normalised). */
+ * normalised). No read goes past a record, even one whose bytes changed
+ * after verification (a mapped file rewritten in place): its layout
+ * refused, the call fails with INRF_E_FORMAT naming it. A mapping cut
+ * short raises SIGBUS, which the library leaves to its host. */
 INRF_API INRF_NODISCARD inrf_status inrf_pack_decode_batch(const inrf_pack *pack,
                                                            const uint32_t *indices, size_t n,
                                                            const float *windows,

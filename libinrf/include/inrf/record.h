@@ -1,7 +1,10 @@
 /* record.h: reading the layer records of spec/inrf.md "Layer record" (the
  * WGHT payload, and each .inrpack record) into dense fp32 weights, as
  * static inline functions shared by the CPU batch decoder and the CUDA
- * kernels. They trust their input: call them on verified records only. */
+ * kernels. Whatever the bytes say, no read goes past the record: a record
+ * verified once may have changed since (a mapped file rewritten or cut),
+ * so the layout is checked against the record's length here, and the
+ * values read are bounded by nnz. */
 #ifndef INRF_RECORD_H
 #define INRF_RECORD_H
 
@@ -15,6 +18,7 @@ typedef struct inrf_layer_loc {
     unsigned in, out;          /* fan-in and fan-out */
     unsigned encoding;         /* 0 f32, 1 f16, 2 int8 (one scale), 3 int8 (a scale a row) */
     unsigned bias_f16;         /* 1: biases are binary16 */
+    uint32_t nnz;              /* stored values; none past them is read */
     const uint8_t *bitmap;     /* kept-weight bitmap, or NULL (not pruned) */
     const uint8_t *scales;     /* f32 scales (int8 encodings) */
     const uint8_t *values;     /* the stored weights, row-major */
@@ -34,30 +38,52 @@ INRF_HD float inrf_rec_ldf32(const uint8_t *p)
     return v.f;
 }
 
-/* Locates the parts of the record at p for a layer of in x out. */
-INRF_HD void inrf_layer_locate(const uint8_t *p, unsigned in, unsigned out, inrf_layer_loc *l)
+/* Locates the parts of the record at p, of which n bytes remain, for a
+ * layer of in x out (spec/inrf.md 7.1). Returns 1; or 0 when the header
+ * breaks 7.1 (encodings, reserved bits, nnz against N) or the parts would
+ * overrun the n bytes: l then describes a layer of zeros that reads
+ * nothing, and l->end = p + n, so that the next layer fails too. */
+INRF_HD int inrf_layer_locate(const uint8_t *p, size_t n, unsigned in, unsigned out,
+                              inrf_layer_loc *l)
 {
-    size_t count = (size_t)in * out;
-    uint32_t nnz = inrf_rec_ld32(p + 4);
+    const uint64_t count = (uint64_t)in * out;
     l->in = in;
     l->out = out;
-    l->encoding = p[0];
-    l->bias_f16 = p[1] == 1;
-    const uint8_t *q = p + 8;
-    l->bitmap = (p[2] & 1) ? q : NULL;
-    q += (p[2] & 1) ? (count + 7) / 8 : 0;
-    l->scales = q;
-    q += 4 * (l->encoding == 2 ? 1 : l->encoding == 3 ? out : 0);
-    l->values = q;
-    q += (size_t)nnz * (l->encoding == 0 ? 4 : l->encoding == 1 ? 2 : 1);
-    l->biases = q;
-    l->end = q + (size_t)out * (l->bias_f16 ? 2 : 4);
+    l->encoding = 0;
+    l->bias_f16 = 0;
+    l->nnz = 0;
+    l->bitmap = NULL;
+    l->scales = l->values = l->biases = NULL;
+    l->end = p + n;
+    if (n < 8 || p[0] > 3 || p[1] > 1 || (p[2] & 0xfe) || p[3])
+        return 0;
+    const unsigned enc = p[0], pruned = p[2] & 1;
+    const uint32_t nnz = inrf_rec_ld32(p + 4);
+    if (nnz > count || (!pruned && nnz != count))
+        return 0;
+    const uint64_t m = pruned ? (count + 7) / 8 : 0;
+    const uint64_t s = enc == 2 ? 1 : enc == 3 ? out : 0;
+    const uint64_t v = (uint64_t)nnz * (enc == 0 ? 4 : enc == 1 ? 2 : 1);
+    const uint64_t b = (uint64_t)out * (p[1] ? 2 : 4);
+    if (8 + m + 4 * s + v + b > n)
+        return 0;
+    l->encoding = enc;
+    l->bias_f16 = p[1];
+    l->nnz = nnz;
+    l->bitmap = pruned ? p + 8 : NULL;
+    l->scales = p + 8 + m;
+    l->values = l->scales + 4 * s;
+    l->biases = l->values + v;
+    l->end = l->biases + b;
+    return 1;
 }
 
 /* Stored value v (of output row `row`), dequantised: for int8, q * scale
  * in binary32, the product the reader forms (spec "Dequantisation"). */
 INRF_HD float inrf_layer_value(const inrf_layer_loc *l, size_t v, unsigned row)
 {
+    if (v >= l->nnz) /* a bitmap that keeps more than nnz */
+        return 0.0f;
     switch (l->encoding) {
     case 0: return inrf_rec_ldf32(l->values + 4 * v);
     case 1: return inrf_f16_to_f32((uint16_t)(l->values[2 * v] | l->values[2 * v + 1] << 8));
@@ -70,6 +96,8 @@ INRF_HD float inrf_layer_value(const inrf_layer_loc *l, size_t v, unsigned row)
 
 INRF_HD float inrf_layer_bias(const inrf_layer_loc *l, unsigned j)
 {
+    if (!l->biases) /* a record inrf_layer_locate refused */
+        return 0.0f;
     if (l->bias_f16)
         return inrf_f16_to_f32((uint16_t)(l->biases[2 * j] | l->biases[2 * j + 1] << 8));
     return inrf_rec_ldf32(l->biases + 4 * j);
@@ -82,8 +110,10 @@ INRF_HD int inrf_layer_kept(const inrf_layer_loc *l, size_t k)
 }
 
 /* The whole layer into w[out][in] (0 where pruned) and b[out], serially
- * (the CPU's way; a GPU block shares the work with inrf_layer_value). */
-INRF_HD void inrf_layer_expand(const inrf_layer_loc *l, float *w, float *b)
+ * (the CPU's way; a GPU block shares the work with inrf_layer_value).
+ * Returns 1, or 0 when the bitmap keeps other than nnz weights (the
+ * values past nnz read as 0). */
+INRF_HD int inrf_layer_expand(const inrf_layer_loc *l, float *w, float *b)
 {
     size_t count = (size_t)l->in * l->out, v = 0;
     for (size_t k = 0; k < count; k++) {
@@ -93,6 +123,7 @@ INRF_HD void inrf_layer_expand(const inrf_layer_loc *l, float *w, float *b)
     }
     for (unsigned j = 0; j < l->out; j++)
         b[j] = inrf_layer_bias(l, j);
+    return v == l->nnz;
 }
 
 #endif /* INRF_RECORD_H */
