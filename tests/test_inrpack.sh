@@ -82,6 +82,28 @@ check "extract --size 32 decodes at that size" \
     '[ "$rc" -eq 0 ] && p=$(find "$tmp/x2" -name "*.png") && [ -n "$p" ] &&
      [ "$(od -An -tx1 -j16 -N8 "$p" | tr -d " \n")" = "0000002000000020" ]'
 
+# The pixel limit of inrdec: huge.inrpack holds tiny.inrpack's record
+# twice, its index claiming 20000x20000 (image 0) and 2^24 x 2^24 (image 1)
+# (written by inrf_pack_writer_add_record, so every checksum is valid).
+huge="$top_srcdir/tests/golden/huge.inrpack"
+run "$inrpack" extract "$huge" 0 -o "$tmp/h0"
+check "extract: a 20000x20000 image is refused by the 2^28 pixel limit, one line, nothing written" \
+    '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+     grep -q "huge.inrpack: image 0: a 20000x20000 image is larger than the limit of 2^28 pixels (--size" "$tmp/err" &&
+     [ ! -e "$tmp/h0" ]'
+run "$inrpack" extract "$huge" 1 -o "$tmp/h1"
+check "extract: a 2^24 x 2^24 image is refused, not allocated" \
+    '[ "$rc" -eq 1 ] && grep -q "image 1: a 16777216x16777216 image is larger" "$tmp/err" && [ ! -e "$tmp/h1" ]'
+run "$inrpack" extract "$huge" -o "$tmp/h2" --size 20000
+check "extract: every image is checked before any is written" \
+    '[ "$rc" -eq 1 ] && grep -q "image 0: a 20000x20000" "$tmp/err" && [ ! -e "$tmp/h2" ]'
+run "$inrpack" extract "$huge" -o "$tmp/h3" --size 8
+check "extract --size brings them within the limit" \
+    '[ "$rc" -eq 0 ] && [ "$(find "$tmp/h3" -name "*.png" | wc -l)" -eq 2 ]'
+run "$inrpack" extract "$huge" -o "$tmp/h4" --format inrf
+check "extract --format inrf decodes nothing: no limit" \
+    '[ "$rc" -eq 0 ] && [ "$(find "$tmp/h4" -name "*.inrf" | wc -l)" -eq 2 ]'
+
 # ---------------------------------------------------------- determinism
 # shellcheck disable=SC2086
 run "$inrpack" create "$src" -o "$tmp/b.inrpack" $fast --jobs 1 -q

@@ -331,3 +331,38 @@ void cli_shorter_side(uint32_t w, uint32_t h, uint32_t n, uint64_t *ow, uint64_t
         *ow = scale_side(w, n, h);
     }
 }
+
+int cli_parse_size_option(const char *s, cli_size *out)
+{
+    unsigned long v;
+    memset(out, 0, sizeof *out);
+    if (strpbrk(s, "xX") != NULL)
+        return cli_parse_size("--size", s, CLI_MAX_PIXELS, &out->w, &out->h);
+    if (!cli_parse_uint("--size", s, 1, CLI_MAX_PIXELS, &v))
+        return 0;
+    out->n = (uint32_t)v;
+    return 1;
+}
+
+void cli_apply_size(const cli_size *s, uint32_t w, uint32_t h, uint64_t *ow, uint64_t *oh)
+{
+    *ow = w;
+    *oh = h;
+    if (s->w) {
+        *ow = s->w;
+        *oh = s->h;
+    } else if (s->n) {
+        cli_shorter_side(w, h, s->n, ow, oh);
+    }
+}
+
+int cli_check_pixels(const char *what, uint64_t w, uint64_t h)
+{
+    /* w and h <= 2^32 here (the sides of a file, or scaled by --size), so
+     * the product cannot overflow; compared by division all the same */
+    if (w != 0 && h <= CLI_MAX_PIXELS / w)
+        return 1;
+    cli_error("%s: a %llux%llu image is larger than the limit of 2^28 pixels (--size sets a "
+              "smaller one)", what, (unsigned long long)w, (unsigned long long)h);
+    return 0;
+}

@@ -82,6 +82,27 @@ void cli_json_number(FILE *f, double v);
  * the other side rounded to nearest (--size N of inrdec and inrpack). */
 void cli_shorter_side(uint32_t w, uint32_t h, uint32_t n, uint64_t *ow, uint64_t *oh);
 
+/* The most pixels a tool decodes into one image (and so the longest side):
+ * 2^28 RGB pixels are 768 MiB of samples, the most a tool should allocate
+ * unasked; also the image reader's default limit. A file may claim up to
+ * 2^48 (2^24 x 2^24): its size is data, not a request. */
+#define CLI_MAX_PIXELS (UINT64_C(1) << 28)
+
+/* --size of the tools that decode (inrdec, inrpack extract): "N", the
+ * shorter side with the aspect ratio kept, or "WxH"; all 0 when not given. */
+typedef struct cli_size {
+    uint32_t n;                /* shorter side, 1..CLI_MAX_PIXELS; 0 = not given */
+    uint32_t w, h;             /* exact size, 1..CLI_MAX_PIXELS each; 0 = not given */
+} cli_size;
+/* Parses the argument of --size: 1, or 0 after a usage error. */
+int cli_parse_size_option(const char *s, cli_size *out);
+/* The output size of a w x h image under --size (w x h when not given). */
+void cli_apply_size(const cli_size *s, uint32_t w, uint32_t h, uint64_t *ow, uint64_t *oh);
+/* 1 when a w x h output is within CLI_MAX_PIXELS; else prints "PROG: WHAT:
+ * a WxH image is larger than the limit of 2^28 pixels (--size sets a
+ * smaller one)" and returns 0. Call it before allocating the image. */
+int cli_check_pixels(const char *what, uint64_t w, uint64_t h);
+
 /* --device (tools/cli_device.c, linked by the tools that can use the GPU):
  * parses "auto", "cpu" or "cuda" (1, or 0 after a usage error); then
  * whether to use the GPU: 1 yes, 0 the CPU (auto without a usable GPU),
