@@ -144,6 +144,39 @@ run "$inrpack" info "$tmp/n.inrpack"
 check "--list with names: classes sorted" \
     'grep -q "class 0 *ant: 1 images" "$tmp/out" && grep -q "class 1 *striped: 1 images" "$tmp/out"'
 
+# Lists are bounded: no device, FIFO or folder, no endless line.
+# shellcheck disable=SC2086
+run "$inrpack" create --list /dev/zero -o "$tmp/z.inrpack" $fast
+check "--list /dev/zero: refused as not a regular file, one line" \
+    '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+     grep -q "/dev/zero: not a regular file" "$tmp/err" && [ ! -e "$tmp/z.inrpack.journal" ]'
+mkfifo "$tmp/fifo"
+# shellcheck disable=SC2086
+run "$inrpack" create --list "$tmp/fifo" -o "$tmp/z.inrpack" $fast
+check "--list FIFO: refused without waiting for a writer" \
+    '[ "$rc" -eq 1 ] && grep -q "fifo: not a regular file" "$tmp/err"'
+head -c 100000 /dev/zero | tr '\0' 'a' >"$tmp/long.tsv"
+# shellcheck disable=SC2086
+run "$inrpack" create --list "$tmp/long.tsv" -o "$tmp/z.inrpack" $fast
+check "--list: a line without end is refused, naming the line" \
+    '[ "$rc" -eq 1 ] && grep -q "long.tsv:1: line longer than 4352 bytes" "$tmp/err"'
+# Numeric labels are class numbers 0..65534, however many digits.
+for big in 65535 4000000000; do
+    printf 'src/zebra/img0.png\t0\nsrc/ant/img2.png\t%s\n' "$big" >"$tmp/big.tsv"
+    # shellcheck disable=SC2086
+    run "$inrpack" create --list "$tmp/big.tsv" -o "$tmp/z.inrpack" $fast
+    check "--list label $big: refused before encoding, naming the line" \
+        '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+         grep -q "big.tsv:2: label $big: a numeric label is a class number, 0..65534" "$tmp/err" &&
+         [ ! -e "$tmp/z.inrpack" ] && [ ! -e "$tmp/z.inrpack.journal" ]'
+done
+printf 'src/zebra/img0.png\t007\nsrc/ant/img2.png\t0\n' >"$tmp/lead.tsv"
+# shellcheck disable=SC2086
+run "$inrpack" create --list "$tmp/lead.tsv" -o "$tmp/lead.inrpack" $fast -q
+run "$inrpack" info "$tmp/lead.inrpack"
+check "--list: a numeric label is its number (007 is class 7)" \
+    'grep -q "2 images, 8 classes" "$tmp/out" && grep -q "class 7 *7: 1 images" "$tmp/out"'
+
 # ------------------------------------------------- interruption and resume
 # More work so that the run can be caught in the middle.
 big="$tmp/big"
