@@ -1,5 +1,6 @@
 /* cli.c: the command-line plumbing shared by the tools (messages, argument
  * parsing, whole-file reading, JSON), kept out of the tools' logic. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -215,6 +216,48 @@ int cli_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *si
     }
     *data = d;
     return 1;
+}
+
+/* Whether name is base + ".tmp-" + six characters of mkstemp's set. */
+static int is_temp_of(const char *name, const char *base, size_t nb)
+{
+    if (strncmp(name, base, nb) != 0 || strncmp(name + nb, ".tmp-", 5) != 0)
+        return 0;
+    const char *x = name + nb + 5;
+    size_t n = strspn(x, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+    return n == 6 && x[6] == '\0';
+}
+
+size_t cli_remove_stale_temps(const char *path, int quiet)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t nd = slash ? (size_t)(slash - path) + 1 : 0, nb = strlen(base), removed = 0;
+    char *dir = malloc(nd + 2), *file = malloc(nd + nb + 16);
+    DIR *d = NULL;
+    if (dir && file) {
+        memcpy(dir, nd ? path : ".", nd ? nd : 1);
+        dir[nd ? nd : 1] = '\0';
+        d = opendir(dir);
+    }
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        struct stat sb;
+        if (!is_temp_of(e->d_name, base, nb))
+            continue;
+        memcpy(file, path, nd);
+        strcpy(file + nd, e->d_name);
+        if (lstat(file, &sb) != 0 || !S_ISREG(sb.st_mode) || unlink(file) != 0)
+            continue;
+        removed++;
+        if (!quiet)
+            cli_error("removed %s, a temporary file left by an interrupted run", file);
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+    free(file);
+    return removed;
 }
 
 double cli_now_seconds(void)

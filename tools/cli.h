@@ -68,6 +68,14 @@ int cli_stderr_is_tty(void);
  * larger than max_bytes. Returns 1 on success, 0 on failure. */
 int cli_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *size);
 
+/* Removes the temporary files that atomic writes of path leave behind when
+ * killed (inrf_file_write_atomic's PATH.tmp-XXXXXX beside it), saying so in
+ * one line each unless quiet; returns how many. Only for a caller that has
+ * proved that no one else writes path now, by holding a lock that every
+ * writer of path takes (inrpack create: its journal's flock): then each
+ * such file is stale. */
+size_t cli_remove_stale_temps(const char *path, int quiet);
+
 /* Seconds on a monotonic clock, for elapsed times. */
 double cli_now_seconds(void);
 
