@@ -295,6 +295,9 @@ check "merge with empty shards equals the single run, byte for byte" \
 "$inrpack" create "$two" -o "$tmp/g3.inrpack" $fast --shard 3/4 --channels 1 -q 2>/dev/null
 run "$inrpack" info "$tmp/g3.inrpack"
 check "an empty grey shard has one channel" '[ "$rc" -eq 0 ] && grep -q "0 images, 1 classes, 1 channel$" "$tmp/out"'
+run "$inrpack" merge "$tmp/g3.inrpack" "$tmp/g3.inrpack" -o "$tmp/gm.inrpack"
+run "$inrpack" info "$tmp/gm.inrpack"
+check "merge of empty grey shards: an empty grey pack" '[ "$rc" -eq 0 ] && grep -q "0 images, 1 classes, 1 channel$" "$tmp/out"'
 
 # --device cuda: a pack that verifies, or (no GPU, no CUDA build) a
 # one-line error and no pack

@@ -409,6 +409,12 @@ static int cmd_merge(int argc, char **argv)
             cn[c] = inrf_pack_class_name(p[0], c);
         inrf_status st = cn ? inrf_pack_writer_create(cn, nc, &w) : INRF_E_NOMEM;
         free(cn);
+        /* the channels of the images, or of the inputs when all are empty */
+        int with = 0;
+        while (with < k - 1 && inrf_pack_count(p[with]) == 0)
+            with++;
+        if (st == INRF_OK)
+            st = inrf_pack_writer_set_channels(w, inrf_pack_channels(p[with]));
         for (int i = 0; st == INRF_OK && i < k; i++)
             for (uint32_t j = 0; st == INRF_OK && j < inrf_pack_count(p[i]); j++) {
                 const inrf_pack_item *it = inrf_pack_get(p[i], j);
