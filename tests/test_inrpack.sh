@@ -215,6 +215,13 @@ check "resume: the pack equals an uninterrupted run (nothing lost or repeated)" 
 check "create: every image exact is said so, not as a mean of inf dB" \
     'grep -q "12 images (0 skipped), every image exact (lossless)" "$tmp/err" &&
      ! grep -q "inf dB" "$tmp/err"'
+run "$inrpack" info "$out"
+check "info: images without a PSNR are counted" \
+    '[ "$rc" -eq 0 ] && grep -q "no PSNR      12 images (exact, or not recorded)" "$tmp/out" &&
+     ! grep -q "inf" "$tmp/out"'
+run "$inrpack" info --json "$out"
+check "info --json: no PSNR is null, not inf" \
+    '[ "$rc" -eq 0 ] && grep -q "\"psnr_mean\": null, \"psnr_min\": null" "$tmp/out"'
 
 # Resuming from another folder's journal (same names, other pictures): the
 # entries are keyed by the bytes of their sources, so none is taken.

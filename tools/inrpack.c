@@ -149,7 +149,10 @@ static int cmd_info(int argc, char **argv)
                bytes, (unsigned long long)rec_bytes, n ? (double)bytes / n : 0.0,
                (unsigned long long)(bytes - rec_bytes));
         if (pn)
-            printf("  PSNR         mean %.2f dB, min %.2f dB\n", mean, pmin);
+            printf("  PSNR         mean %.2f dB, min %.2f dB%s\n", mean, pmin,
+                   pn < n ? " (of the images that have one)" : "");
+        if (pn < n) /* NaN in the index: no qual (inrf 8), exact when inrpack made it */
+            printf("  no PSNR      %u images (exact, or not recorded)\n", n - pn);
         for (uint32_t a = 0; a < na; a++) {
             const inrf_arch *ar = inrf_pack_arch(p, a);
             printf("  arch %-7u %s %u x %u, w0 %g/%g: %u images\n", a,

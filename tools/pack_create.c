@@ -483,9 +483,14 @@ static int resume(run *r, const char *jpath, int jobs)
     scan_ctx c = {r, jpath, NULL, 0, 0, 0};
     uint8_t *state = calloc(r->l->n ? r->l->n : 1, 1); /* 1: has entries, 2: hashed */
     size_t *seqs = NULL, ns = 0;
-    int ok = state && journal_each(r->j, scan_entry, &c) && !c.bad;
-    if (ok && c.n)
-        ok = (seqs = malloc(c.n * sizeof *seqs)) != NULL;
+    int ok = state != NULL;
+    if (!ok)
+        cli_error("out of memory");
+    ok = ok && journal_each(r->j, scan_entry, &c) && !c.bad;
+    if (ok && c.n && !(seqs = malloc(c.n * sizeof *seqs))) {
+        cli_error("out of memory");
+        ok = 0;
+    }
     for (size_t k = 0; ok && k < c.n; k++)
         if (!state[c.v[k].seq]) {
             state[c.v[k].seq] = 1;
@@ -511,8 +516,6 @@ static int resume(run *r, const char *jpath, int jobs)
     }
     for (size_t k = 0; ok && k < ns; k++)
         r->changed += !r->done[seqs[k]];
-    if (!ok && !c.bad)
-        cli_error("%s: out of memory", jpath);
     free(c.v);
     free(seqs);
     free(state);
@@ -700,9 +703,8 @@ int pack_create_main(int argc, char **argv)
         if (kept)
             cli_error("%s: %zu images kept in %s; run the same command again to resume",
                       cli_interrupted ? "interrupted" : "stopped", kept, jpath);
-        else
-            cli_error("%s before any image was finished", cli_interrupted ? "interrupted"
-                                                                          : "stopped");
+        else if (cli_interrupted) /* a fatal error has said why already */
+            cli_error("interrupted before any image was finished; nothing kept");
         said = 1;
         goto out;
     }
