@@ -401,8 +401,7 @@ void cli_apply_size(const cli_size *s, uint32_t w, uint32_t h, uint64_t *ow, uin
 
 int cli_check_pixels(const char *what, uint64_t w, uint64_t h)
 {
-    /* w and h <= 2^32 here (the sides of a file, or scaled by --size), so
-     * the product cannot overflow; compared by division all the same */
+    /* by division: --size N stretches a 1 x 2^24 image to N x 2^52 */
     if (w != 0 && h <= CLI_MAX_PIXELS / w)
         return 1;
     cli_error("%s: a %llux%llu image is larger than the limit of 2^28 pixels (--size sets a "
