@@ -141,6 +141,12 @@ run "$inrpack" info "$tmp/l.inrpack"
 check "--list with numeric labels: classes 0..max" \
     'grep -q "3 images, 3 classes" "$tmp/out" && grep -q "class 1 *1: 0 images" "$tmp/out" &&
      grep -q "class 2 *2: 2 images" "$tmp/out"'
+printf 'src/zebra/img0.png\t0\nsrc/gone.png\t0\n' >"$tmp/gone.tsv"
+# shellcheck disable=SC2086
+run "$inrpack" create --list "$tmp/gone.tsv" -o "$tmp/gone.inrpack" $fast
+check "--list: a missing file is skipped with a warning naming it once" \
+    '[ "$rc" -eq 0 ] && grep -q "warning: skipped .*src/gone.png: No such file or directory" "$tmp/err" &&
+     [ "$(grep -o "gone.png" "$tmp/err" | wc -l)" -eq 1 ]'
 printf 'src/zebra/img0.png\tstriped\nsrc/ant/img2.png\tant\n' >"$tmp/n.tsv"
 # shellcheck disable=SC2086
 "$inrpack" create --list "$tmp/n.tsv" -o "$tmp/n.inrpack" $fast -q 2>/dev/null

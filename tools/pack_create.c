@@ -273,9 +273,13 @@ static int load_one(run *r, size_t i, inrf_image *img)
     {
         if (r->shown)
             fputc('\n', stderr), r->shown = 0;
+        /* the file reader's messages start with the path already */
+        const char *why = inrf_last_error()[0] ? inrf_last_error() : inrf_strerror(st);
+        size_t np = strlen(it->path);
+        if (strncmp(why, it->path, np) == 0 && why[np] == ':' && why[np + 1] == ' ')
+            why += np + 2;
         if (r->o->verbosity >= 0 || fatal)
-            cli_error("%s%s: %s", fatal ? "" : "warning: skipped ", it->path,
-                      inrf_last_error()[0] ? inrf_last_error() : inrf_strerror(st));
+            cli_error("%s%s: %s", fatal ? "" : "warning: skipped ", it->path, why);
         r->skipped++;
     }
     return fatal ? -1 : 0;

@@ -112,8 +112,11 @@ static int lock_journal(journal *j)
 {
     for (int tries = 0; tries < 100; tries++) {
         j->fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-        if (j->fd < 0)
-            break;
+        if (j->fd < 0) {
+            cli_error("%s: %s", j->path, strerror(errno));
+            journal_close(j, 0);
+            return 0;
+        }
         if (flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
             if (errno == EWOULDBLOCK)
                 cli_error("%s: another job holds this journal (an inrpack create into the "
@@ -131,7 +134,7 @@ static int lock_journal(journal *j)
         close(j->fd);
         j->fd = -1;
     }
-    cli_error("%s: %s", j->path, j->fd < 0 ? strerror(errno) : "keeps being replaced");
+    cli_error("%s: replaced by other jobs as fast as it is opened", j->path);
     journal_close(j, 0);
     return 0;
 }
