@@ -36,6 +36,12 @@ inrf_status inrf_image_alloc(inrf_image *img, uint32_t width, uint32_t height, u
     if (!inrf_mul_ok(width, channels, &row) || !inrf_mul_ok(row, height, &bytes))
         return inrf_fail(INRF_E_NOMEM, "image: %" PRIu32 " x %" PRIu32 " x %u bytes overflow size_t",
                          width, height, channels);
+    /* More than any machine holds (a file may claim 2^24 x 2^24 pixels):
+     * refused rather than asked of malloc, whose sanitizer versions abort
+     * above 2^40 bytes instead of returning NULL. */
+    if ((uint64_t)bytes > INRF_IMAGE_MAX_BYTES)
+        return inrf_fail(INRF_E_LIMIT, "image: %" PRIu32 " x %" PRIu32 " x %u bytes exceed 2^40",
+                         width, height, channels);
     img->pixels = malloc(bytes);
     if (img->pixels == NULL)
         return inrf_fail(INRF_E_NOMEM, "image: cannot allocate %zu bytes", bytes);

@@ -94,6 +94,18 @@ void inrf_pack_writer_free(inrf_pack_writer *w)
 
 uint32_t inrf_pack_writer_count(const inrf_pack_writer *w) { return w ? (uint32_t)w->n : 0; }
 
+inrf_status inrf_pack_writer_set_channels(inrf_pack_writer *w, unsigned channels)
+{
+    if (!w)
+        return inrf_fail(INRF_E_INVALID_ARG, "NULL argument");
+    if (channels != 1 && channels != 3)
+        return inrf_fail(INRF_E_INVALID_ARG, "%u channels (must be 1 or 3)", channels);
+    if (w->n || (w->channels && w->channels != channels))
+        return inrf_fail(INRF_E_INVALID_ARG, "channels set after the first image");
+    w->channels = channels;
+    return INRF_OK;
+}
+
 /* The architecture table entry of arch; its index, added when new. */
 static inrf_status find_arch(inrf_pack_writer *w, const inrf_arch *arch, uint16_t *index)
 {
@@ -196,7 +208,7 @@ inrf_status inrf_pack_writer_finish_memory(inrf_pack_writer *w, void **data, siz
     *size = 0;
     if (w->archs == 0) { /* an empty pack still names an architecture */
         inrf_arch ar;
-        inrf_arch_siren(&ar, 1, 1, 3, 3, 15);
+        inrf_arch_siren(&ar, 1, 1, (uint8_t)(w->channels ? w->channels : 3), 3, 15);
         uint16_t a;
         inrf_status st = find_arch(w, &ar, &a);
         if (st != INRF_OK)

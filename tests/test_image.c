@@ -240,6 +240,10 @@ static void test_alloc_free(void **state)
     /* (2^32 - 1)^2 * 3 does not fit 64 bits, let alone memory. */
     assert_int_not_equal(inrf_image_alloc(&img, UINT32_MAX, UINT32_MAX, 3), INRF_OK);
     assert_null(img.pixels);
+    /* The largest size a file may claim: refused, not asked of malloc (an
+     * abort under AddressSanitizer). */
+    assert_int_equal(inrf_image_alloc(&img, 1u << 24, 1u << 24, 3), INRF_E_LIMIT);
+    assert_null(img.pixels);
 }
 
 /* ------------------------------------------------------------------ PNG */

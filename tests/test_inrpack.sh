@@ -49,6 +49,10 @@ check "create: the text file is skipped with a warning naming it" \
     'grep -q "warning: skipped .*notes.txt" "$tmp/err"'
 check "create: summary counts images and skipped files" \
     'grep -q "$images images (1 skipped), PSNR mean" "$tmp/err"'
+# Flat images (most of these crops) are encoded exactly: counted apart, not
+# averaged into an infinite mean
+check "create: an exact image is counted apart from the PSNR mean" \
+    'grep -q "PSNR mean [0-9.]* dB, min [0-9.]* dB, [1-9][0-9]* images exact" "$tmp/err" && ! grep -q "inf dB" "$tmp/err"'
 
 run "$inrpack" info "$pack"
 check "info: images, classes sorted by name, counts per class" \
@@ -81,6 +85,28 @@ run "$inrpack" extract "$pack" 5 -o "$tmp/x2" --size 32
 check "extract --size 32 decodes at that size" \
     '[ "$rc" -eq 0 ] && p=$(find "$tmp/x2" -name "*.png") && [ -n "$p" ] &&
      [ "$(od -An -tx1 -j16 -N8 "$p" | tr -d " \n")" = "0000002000000020" ]'
+
+# The pixel limit of inrdec: huge.inrpack holds tiny.inrpack's record
+# twice, its index claiming 20000x20000 (image 0) and 2^24 x 2^24 (image 1)
+# (written by inrf_pack_writer_add_record, so every checksum is valid).
+huge="$top_srcdir/tests/golden/huge.inrpack"
+run "$inrpack" extract "$huge" 0 -o "$tmp/h0"
+check "extract: a 20000x20000 image is refused by the 2^28 pixel limit, one line, nothing written" \
+    '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+     grep -q "huge.inrpack: image 0: a 20000x20000 image is larger than the limit of 2^28 pixels (--size" "$tmp/err" &&
+     [ ! -e "$tmp/h0" ]'
+run "$inrpack" extract "$huge" 1 -o "$tmp/h1"
+check "extract: a 2^24 x 2^24 image is refused, not allocated" \
+    '[ "$rc" -eq 1 ] && grep -q "image 1: a 16777216x16777216 image is larger" "$tmp/err" && [ ! -e "$tmp/h1" ]'
+run "$inrpack" extract "$huge" -o "$tmp/h2" --size 20000
+check "extract: every image is checked before any is written" \
+    '[ "$rc" -eq 1 ] && grep -q "image 0: a 20000x20000" "$tmp/err" && [ ! -e "$tmp/h2" ]'
+run "$inrpack" extract "$huge" -o "$tmp/h3" --size 8
+check "extract --size brings them within the limit" \
+    '[ "$rc" -eq 0 ] && [ "$(find "$tmp/h3" -name "*.png" | wc -l)" -eq 2 ]'
+run "$inrpack" extract "$huge" -o "$tmp/h4" --format inrf
+check "extract --format inrf decodes nothing: no limit" \
+    '[ "$rc" -eq 0 ] && [ "$(find "$tmp/h4" -name "*.inrf" | wc -l)" -eq 2 ]'
 
 # ---------------------------------------------------------- determinism
 # shellcheck disable=SC2086
@@ -115,12 +141,51 @@ run "$inrpack" info "$tmp/l.inrpack"
 check "--list with numeric labels: classes 0..max" \
     'grep -q "3 images, 3 classes" "$tmp/out" && grep -q "class 1 *1: 0 images" "$tmp/out" &&
      grep -q "class 2 *2: 2 images" "$tmp/out"'
+printf 'src/zebra/img0.png\t0\nsrc/gone.png\t0\n' >"$tmp/gone.tsv"
+# shellcheck disable=SC2086
+run "$inrpack" create --list "$tmp/gone.tsv" -o "$tmp/gone.inrpack" $fast
+check "--list: a missing file is skipped with a warning naming it once" \
+    '[ "$rc" -eq 0 ] && grep -q "warning: skipped .*src/gone.png: No such file or directory" "$tmp/err" &&
+     [ "$(grep -o "gone.png" "$tmp/err" | wc -l)" -eq 1 ]'
 printf 'src/zebra/img0.png\tstriped\nsrc/ant/img2.png\tant\n' >"$tmp/n.tsv"
 # shellcheck disable=SC2086
 "$inrpack" create --list "$tmp/n.tsv" -o "$tmp/n.inrpack" $fast -q 2>/dev/null
 run "$inrpack" info "$tmp/n.inrpack"
 check "--list with names: classes sorted" \
     'grep -q "class 0 *ant: 1 images" "$tmp/out" && grep -q "class 1 *striped: 1 images" "$tmp/out"'
+
+# Lists are bounded: no device, FIFO or folder, no endless line.
+# shellcheck disable=SC2086
+run "$inrpack" create --list /dev/zero -o "$tmp/z.inrpack" $fast
+check "--list /dev/zero: refused as not a regular file, one line" \
+    '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+     grep -q "/dev/zero: not a regular file" "$tmp/err" && [ ! -e "$tmp/z.inrpack.journal" ]'
+mkfifo "$tmp/fifo"
+# shellcheck disable=SC2086
+run "$inrpack" create --list "$tmp/fifo" -o "$tmp/z.inrpack" $fast
+check "--list FIFO: refused without waiting for a writer" \
+    '[ "$rc" -eq 1 ] && grep -q "fifo: not a regular file" "$tmp/err"'
+head -c 100000 /dev/zero | tr '\0' 'a' >"$tmp/long.tsv"
+# shellcheck disable=SC2086
+run "$inrpack" create --list "$tmp/long.tsv" -o "$tmp/z.inrpack" $fast
+check "--list: a line without end is refused, naming the line" \
+    '[ "$rc" -eq 1 ] && grep -q "long.tsv:1: line longer than 4352 bytes" "$tmp/err"'
+# Numeric labels are class numbers 0..65534, however many digits.
+for big in 65535 4000000000; do
+    printf 'src/zebra/img0.png\t0\nsrc/ant/img2.png\t%s\n' "$big" >"$tmp/big.tsv"
+    # shellcheck disable=SC2086
+    run "$inrpack" create --list "$tmp/big.tsv" -o "$tmp/z.inrpack" $fast
+    check "--list label $big: refused before encoding, naming the line" \
+        '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+         grep -q "big.tsv:2: label $big: a numeric label is a class number, 0..65534" "$tmp/err" &&
+         [ ! -e "$tmp/z.inrpack" ] && [ ! -e "$tmp/z.inrpack.journal" ]'
+done
+printf 'src/zebra/img0.png\t007\nsrc/ant/img2.png\t0\n' >"$tmp/lead.tsv"
+# shellcheck disable=SC2086
+run "$inrpack" create --list "$tmp/lead.tsv" -o "$tmp/lead.inrpack" $fast -q
+run "$inrpack" info "$tmp/lead.inrpack"
+check "--list: a numeric label is its number (007 is class 7)" \
+    'grep -q "2 images, 8 classes" "$tmp/out" && grep -q "class 7 *7: 1 images" "$tmp/out"'
 
 # ------------------------------------------------- interruption and resume
 # More work so that the run can be caught in the middle.
@@ -153,6 +218,40 @@ check "resume: the same command finishes, reports the resumed images" \
      [ ! -e "$out.journal" ]'
 check "resume: the pack equals an uninterrupted run (nothing lost or repeated)" \
     'cmp -s "$out" "$tmp/ref.inrpack"'
+check "create: every image exact is said so, not as a mean of inf dB" \
+    'grep -q "12 images (0 skipped), every image exact (lossless)" "$tmp/err" &&
+     ! grep -q "inf dB" "$tmp/err"'
+run "$inrpack" info "$out"
+check "info: images without a PSNR are counted" \
+    '[ "$rc" -eq 0 ] && grep -q "no PSNR      12 images (exact, or not recorded)" "$tmp/out" &&
+     ! grep -q "inf" "$tmp/out"'
+run "$inrpack" info --json "$out"
+check "info --json: no PSNR is null, not inf" \
+    '[ "$rc" -eq 0 ] && grep -q "\"psnr_mean\": null, \"psnr_min\": null" "$tmp/out"'
+
+# Resuming from another folder's journal (same names, other pictures): the
+# entries are keyed by the bytes of their sources, so none is taken.
+big2="$tmp/big2"
+mkdir -p "$big2/c0" "$big2/c1"
+for k in 0 1 2 3 4 5 6 7 8 9 10 11; do
+    cp "$src/mole/img4.png" "$big2/c$((k % 2))/i$k.png"
+done
+# shellcheck disable=SC2086
+"$inrpack" create "$big2" -o "$tmp/ref2.inrpack" $slow -q 2>/dev/null
+rm -f "$out"
+# shellcheck disable=SC2086
+"$inrpack" create "$big" -o "$out" $slow -q 2>/dev/null &
+pid=$!
+wait_journal "$out.journal"
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+# shellcheck disable=SC2086
+run "$inrpack" create "$big2" -o "$out" $slow
+check "resume from another folder: its entries are encoded again, and it says so" \
+    '[ "$rc" -eq 0 ] && grep -q "images encoded from files that have changed since" "$tmp/err" &&
+     ! grep -q "resuming:" "$tmp/err"'
+check "resume from another folder: the pack equals an uninterrupted run on the new folder" \
+    'cmp -s "$out" "$tmp/ref2.inrpack"'
 
 rm -f "$out"
 # shellcheck disable=SC2086
@@ -166,6 +265,52 @@ check "Ctrl-C: exit 1, says how to resume, journal kept, no pack" \
     '[ "$rc" -eq 1 ] && grep -q "interrupted: .* run the same command again to resume" "$tmp/err" &&
      [ -s "$out.journal" ] && [ ! -e "$out" ]'
 rm -f "$out.journal"
+
+# Two runs into one output: the second finds the journal locked (here by
+# flock(1), as a running job holds it) and stops at once.
+two="$tmp/two"
+mkdir -p "$two/x"
+cp "$src/ant/img2.png" "$src/mole/img4.png" "$two/x/"
+if command -v flock >/dev/null 2>&1; then
+    # shellcheck disable=SC2086
+    run flock -n "$tmp/lk.inrpack.journal" "$inrpack" create "$two" -o "$tmp/lk.inrpack" $fast
+    check "create: a journal that another job holds is refused at once, in one line" \
+        '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+         grep -q "lk.inrpack.journal: another job holds this journal" "$tmp/err" &&
+         [ ! -e "$tmp/lk.inrpack" ] && [ ! -s "$tmp/lk.inrpack.journal" ]'
+fi
+
+# Temporary files of a killed write of the output: removed by the next run,
+# which holds the output's lock, and named; other names are left alone.
+: >"$tmp/two.inrpack.tmp-Ab12Cd"
+: >"$tmp/two.inrpack.tmp-kept"
+# shellcheck disable=SC2086
+run "$inrpack" create "$two" -o "$tmp/two.inrpack" $fast
+check "create: a stale temporary file of the output is removed and named" \
+    '[ "$rc" -eq 0 ] && [ ! -e "$tmp/two.inrpack.tmp-Ab12Cd" ] && [ -e "$tmp/two.inrpack.tmp-kept" ] &&
+     grep -q "removed .*two.inrpack.tmp-Ab12Cd, a temporary file left by an interrupted run" "$tmp/err"'
+
+# An empty shard is a valid pack (spec 3.3), and merges.
+for i in 0 1 2 3; do
+    # shellcheck disable=SC2086
+    "$inrpack" create "$two" -o "$tmp/e$i.inrpack" $fast --shard "$i/4" -q 2>"$tmp/err" ||
+        fail "create --shard $i/4 of two images"
+done
+run "$inrpack" info "$tmp/e3.inrpack"
+check "create --shard 3/4 of two images: an empty pack with the class table" \
+    '[ "$rc" -eq 0 ] && grep -q "0 images, 1 classes, 3 channels" "$tmp/out" &&
+     [ ! -e "$tmp/e3.inrpack.journal" ]'
+run "$inrpack" merge "$tmp/e3.inrpack" "$tmp/e1.inrpack" "$tmp/e2.inrpack" "$tmp/e0.inrpack" \
+    -o "$tmp/em.inrpack"
+check "merge with empty shards equals the single run, byte for byte" \
+    '[ "$rc" -eq 0 ] && cmp -s "$tmp/two.inrpack" "$tmp/em.inrpack"'
+# shellcheck disable=SC2086
+"$inrpack" create "$two" -o "$tmp/g3.inrpack" $fast --shard 3/4 --channels 1 -q 2>/dev/null
+run "$inrpack" info "$tmp/g3.inrpack"
+check "an empty grey shard has one channel" '[ "$rc" -eq 0 ] && grep -q "0 images, 1 classes, 1 channel$" "$tmp/out"'
+run "$inrpack" merge "$tmp/g3.inrpack" "$tmp/g3.inrpack" -o "$tmp/gm.inrpack"
+run "$inrpack" info "$tmp/gm.inrpack"
+check "merge of empty grey shards: an empty grey pack" '[ "$rc" -eq 0 ] && grep -q "0 images, 1 classes, 1 channel$" "$tmp/out"'
 
 # --device cuda: a pack that verifies, or (no GPU, no CUDA build) a
 # one-line error and no pack
@@ -183,6 +328,32 @@ run "$inrpack" create "$src" -o "$tmp/strict.inrpack" $fast --strict
 check "--strict: an unreadable file is fatal, named, no pack" \
     '[ "$rc" -eq 1 ] && grep -q "notes.txt" "$tmp/err" && [ ! -e "$tmp/strict.inrpack" ]'
 rm -f "$tmp/strict.inrpack.journal"
+mkdir -p "$tmp/text/a"
+echo "not an image" >"$tmp/text/a/notes.txt"
+# shellcheck disable=SC2086
+run "$inrpack" create "$tmp/text" -o "$tmp/t.inrpack" $fast
+check "create: nothing readable fails and leaves no empty journal" \
+    '[ "$rc" -eq 1 ] && grep -q "no image could be read" "$tmp/err" && [ ! -e "$tmp/t.inrpack" ] &&
+     [ ! -e "$tmp/t.inrpack.journal" ]'
+printf 'src/zebra/img0.png\tstriped\nsrc/ant/img2.png\tan/t\n' >"$tmp/slash.tsv"
+# shellcheck disable=SC2086
+run "$inrpack" create --list "$tmp/slash.tsv" -o "$tmp/s.inrpack" $fast
+check "create: an invalid class name is refused before encoding, in one line naming the list" \
+    '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+     grep -q "slash.tsv: class 0: name \"an/t\" not allowed" "$tmp/err" &&
+     [ ! -e "$tmp/s.inrpack.journal" ]'
+mkdir -p "$tmp/dir.inrpack"
+# shellcheck disable=SC2086
+run "$inrpack" create "$src" -o "$tmp/dir.inrpack" $fast
+check "create: a folder as output is refused before encoding" \
+    '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "dir.inrpack: is a folder" "$tmp/err" &&
+     [ ! -e "$tmp/dir.inrpack.journal" ]'
+# Two jobs that hit the same full disk (here the file size limit) say so once.
+# shellcheck disable=SC2086
+run sh -c 'trap "" XFSZ; ulimit -f 1; exec "$@"' sh "$inrpack" create "$src" -o "$tmp/f.inrpack" $fast --jobs 2
+check "create: a write error of several jobs is one line, and no empty journal is left" \
+    '[ "$rc" -eq 1 ] && [ "$(grep -c "f.inrpack.journal: File too large" "$tmp/err")" -eq 1 ] &&
+     [ ! -e "$tmp/f.inrpack.journal" ] && [ ! -e "$tmp/f.inrpack" ]'
 mkdir -p "$tmp/empty"
 run "$inrpack" create "$tmp/empty" -o "$tmp/e.inrpack"
 check "create: a folder without classes fails" '[ "$rc" -eq 1 ] && grep -q "no class folders" "$tmp/err"'

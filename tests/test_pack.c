@@ -225,6 +225,34 @@ static void test_empty_pack(void **state)
     free(d);
 }
 
+/* An empty grey shard says it is grey; the channel count binds the
+ * images added after it. */
+static void test_empty_pack_channels(void **state)
+{
+    (void)state;
+    inrf_pack_writer *w;
+    assert_int_equal(inrf_pack_writer_create(names3, 3, &w), INRF_OK);
+    assert_int_equal(inrf_pack_writer_set_channels(w, 2), INRF_E_INVALID_ARG);
+    assert_int_equal(inrf_pack_writer_set_channels(w, 1), INRF_OK);
+    void *d;
+    size_t size;
+    assert_int_equal(inrf_pack_writer_finish_memory(w, &d, &size), INRF_OK);
+    inrf_pack *p = open_ok(d, size);
+    assert_int_equal(inrf_pack_count(p), 0);
+    assert_int_equal(inrf_pack_channels(p), 1);
+    inrf_pack_close(p);
+    free(d);
+    inrf_model *rgb, *grey;
+    assert_int_equal(golden_build(1, &rgb), INRF_OK);
+    assert_int_equal(golden_build(2, &grey), INRF_OK);
+    assert_int_equal(inrf_pack_writer_add_model(w, rgb, 0, 0), INRF_E_INVALID_ARG);
+    assert_int_equal(inrf_pack_writer_add_model(w, grey, 0, 0), INRF_OK);
+    assert_int_equal(inrf_pack_writer_set_channels(w, 1), INRF_E_INVALID_ARG); /* too late */
+    inrf_model_free(rgb);
+    inrf_model_free(grey);
+    inrf_pack_writer_free(w);
+}
+
 static void test_writer_refuses(void **state)
 {
     (void)state;
@@ -867,6 +895,7 @@ int main(void)
         cmocka_unit_test(test_order_independent),
         cmocka_unit_test(test_golden_pack),
         cmocka_unit_test(test_empty_pack),
+        cmocka_unit_test(test_empty_pack_channels),
         cmocka_unit_test(test_writer_refuses),
         cmocka_unit_test(test_directory_flips),
         cmocka_unit_test(test_truncations),

@@ -1,5 +1,6 @@
 /* cli.c: the command-line plumbing shared by the tools (messages, argument
  * parsing, whole-file reading, JSON), kept out of the tools' logic. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -217,6 +218,48 @@ int cli_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *si
     return 1;
 }
 
+/* Whether name is base + ".tmp-" + six characters of mkstemp's set. */
+static int is_temp_of(const char *name, const char *base, size_t nb)
+{
+    if (strncmp(name, base, nb) != 0 || strncmp(name + nb, ".tmp-", 5) != 0)
+        return 0;
+    const char *x = name + nb + 5;
+    size_t n = strspn(x, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+    return n == 6 && x[6] == '\0';
+}
+
+size_t cli_remove_stale_temps(const char *path, int quiet)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t nd = slash ? (size_t)(slash - path) + 1 : 0, nb = strlen(base), removed = 0;
+    char *dir = malloc(nd + 2), *file = malloc(nd + nb + 16);
+    DIR *d = NULL;
+    if (dir && file) {
+        memcpy(dir, nd ? path : ".", nd ? nd : 1);
+        dir[nd ? nd : 1] = '\0';
+        d = opendir(dir);
+    }
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        struct stat sb;
+        if (!is_temp_of(e->d_name, base, nb))
+            continue;
+        memcpy(file, path, nd);
+        strcpy(file + nd, e->d_name);
+        if (lstat(file, &sb) != 0 || !S_ISREG(sb.st_mode) || unlink(file) != 0)
+            continue;
+        removed++;
+        if (!quiet)
+            cli_error("removed %s, a temporary file left by an interrupted run", file);
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+    free(file);
+    return removed;
+}
+
 double cli_now_seconds(void)
 {
     struct timespec ts;
@@ -330,4 +373,38 @@ void cli_shorter_side(uint32_t w, uint32_t h, uint32_t n, uint64_t *ow, uint64_t
         *oh = n;
         *ow = scale_side(w, n, h);
     }
+}
+
+int cli_parse_size_option(const char *s, cli_size *out)
+{
+    unsigned long v;
+    memset(out, 0, sizeof *out);
+    if (strpbrk(s, "xX") != NULL)
+        return cli_parse_size("--size", s, CLI_MAX_PIXELS, &out->w, &out->h);
+    if (!cli_parse_uint("--size", s, 1, CLI_MAX_PIXELS, &v))
+        return 0;
+    out->n = (uint32_t)v;
+    return 1;
+}
+
+void cli_apply_size(const cli_size *s, uint32_t w, uint32_t h, uint64_t *ow, uint64_t *oh)
+{
+    *ow = w;
+    *oh = h;
+    if (s->w) {
+        *ow = s->w;
+        *oh = s->h;
+    } else if (s->n) {
+        cli_shorter_side(w, h, s->n, ow, oh);
+    }
+}
+
+int cli_check_pixels(const char *what, uint64_t w, uint64_t h)
+{
+    /* by division: --size N stretches a 1 x 2^24 image to N x 2^52 */
+    if (w != 0 && h <= CLI_MAX_PIXELS / w)
+        return 1;
+    cli_error("%s: a %llux%llu image is larger than the limit of 2^28 pixels (--size sets a "
+              "smaller one)", what, (unsigned long long)w, (unsigned long long)h);
+    return 0;
 }

@@ -68,6 +68,14 @@ int cli_stderr_is_tty(void);
  * larger than max_bytes. Returns 1 on success, 0 on failure. */
 int cli_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *size);
 
+/* Removes the temporary files that atomic writes of path leave behind when
+ * killed (inrf_file_write_atomic's PATH.tmp-XXXXXX beside it), saying so in
+ * one line each unless quiet; returns how many. Only for a caller that has
+ * proved that no one else writes path now, by holding a lock that every
+ * writer of path takes (inrpack create: its journal's flock): then each
+ * such file is stale. */
+size_t cli_remove_stale_temps(const char *path, int quiet);
+
 /* Seconds on a monotonic clock, for elapsed times. */
 double cli_now_seconds(void);
 
@@ -81,6 +89,27 @@ void cli_json_number(FILE *f, double v);
 /* The size of a w x h image scaled so that its shorter side is n pixels,
  * the other side rounded to nearest (--size N of inrdec and inrpack). */
 void cli_shorter_side(uint32_t w, uint32_t h, uint32_t n, uint64_t *ow, uint64_t *oh);
+
+/* The most pixels a tool decodes into one image (and so the longest side):
+ * 2^28 RGB pixels are 768 MiB of samples, the most a tool should allocate
+ * unasked; also the image reader's default limit. A file may claim up to
+ * 2^48 (2^24 x 2^24): its size is data, not a request. */
+#define CLI_MAX_PIXELS (UINT64_C(1) << 28)
+
+/* --size of the tools that decode (inrdec, inrpack extract): "N", the
+ * shorter side with the aspect ratio kept, or "WxH"; all 0 when not given. */
+typedef struct cli_size {
+    uint32_t n;                /* shorter side, 1..CLI_MAX_PIXELS; 0 = not given */
+    uint32_t w, h;             /* exact size, 1..CLI_MAX_PIXELS each; 0 = not given */
+} cli_size;
+/* Parses the argument of --size: 1, or 0 after a usage error. */
+int cli_parse_size_option(const char *s, cli_size *out);
+/* The output size of a w x h image under --size (w x h when not given). */
+void cli_apply_size(const cli_size *s, uint32_t w, uint32_t h, uint64_t *ow, uint64_t *oh);
+/* 1 when a w x h output is within CLI_MAX_PIXELS; else prints "PROG: WHAT:
+ * a WxH image is larger than the limit of 2^28 pixels (--size sets a
+ * smaller one)" and returns 0. Call it before allocating the image. */
+int cli_check_pixels(const char *what, uint64_t w, uint64_t h);
 
 /* --device (tools/cli_device.c, linked by the tools that can use the GPU):
  * parses "auto", "cpu" or "cuda" (1, or 0 after a usage error); then

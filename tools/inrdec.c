@@ -14,10 +14,8 @@
 #include "inrf/cuda.h"
 #endif
 
-/* Largest image written, in pixels (and so the largest side): 2^28 RGB
- * pixels are 768 MiB of samples, the most a tool should allocate unasked.
- * Also the image reader's default limit (inrf_image_read_options). */
-#define MAX_PIXELS (UINT64_C(1) << 28)
+/* Largest image written, in pixels (and so the largest side). */
+#define MAX_PIXELS CLI_MAX_PIXELS
 
 enum {
     OPT_SCALE = 256,
@@ -31,8 +29,7 @@ enum {
 typedef struct options {
     const char *input;         /* .inrf path or "-" */
     const char *output;        /* image path or "-" */
-    uint32_t size_n;           /* --size N: shorter side; 0 = not given */
-    uint32_t size_w, size_h;   /* --size WxH; 0 = not given */
+    cli_size size;             /* --size N or WxH; zero = not given */
     double scale;              /* --scale F; 0 = not given */
     int crop;                  /* 1: crop_rect applies */
     uint32_t crop_rect[4];     /* x, y, w, h at the output size */
@@ -104,15 +101,8 @@ static int parse_args(int argc, char **argv, options *o)
         switch (c) {
         case 'o': o->output = optarg; break;
         case 's':
-            o->size_n = o->size_w = o->size_h = 0;
-            if (strpbrk(optarg, "xX") != NULL) {
-                if (!cli_parse_size("--size", optarg, MAX_PIXELS, &o->size_w, &o->size_h))
-                    return CLI_EXIT_USAGE;
-            } else {
-                if (!cli_parse_uint("--size", optarg, 1, MAX_PIXELS, &v))
-                    return CLI_EXIT_USAGE;
-                o->size_n = (uint32_t)v;
-            }
+            if (!cli_parse_size_option(optarg, &o->size))
+                return CLI_EXIT_USAGE;
             break;
         case OPT_SCALE:
             if (!cli_parse_double("--scale", optarg, 0, (double)MAX_PIXELS, &o->scale))
@@ -166,7 +156,7 @@ static int parse_args(int argc, char **argv, options *o)
     o->input = argv[optind];
     if (o->output == NULL)
         return cli_usage_error("no output: give -o FILE (or -o - for standard output)");
-    if ((o->size_n || o->size_w) && o->scale > 0)
+    if ((o->size.n || o->size.w) && o->scale > 0)
         return cli_usage_error("--size and --scale cannot be used together");
     if (o->cuda && o->crop)
         return cli_usage_error("--crop is decoded on the CPU only (drop --device cuda)");
@@ -249,14 +239,8 @@ static inrf_status decode_cuda(const inrf_model *m, uint32_t w, uint32_t h, uint
  * crop), in pixels; 0 on error (reported). */
 static int full_size(const options *o, const inrf_arch *a, uint64_t *w, uint64_t *h)
 {
-    *w = a->width;
-    *h = a->height;
-    if (o->size_w) {
-        *w = o->size_w;
-        *h = o->size_h;
-    } else if (o->size_n) {
-        cli_shorter_side(a->width, a->height, o->size_n, w, h);
-    } else if (o->scale > 0) {
+    cli_apply_size(&o->size, a->width, a->height, w, h);
+    if (o->scale > 0) {
         double fw = floor((double)a->width * o->scale + 0.5);
         double fh = floor((double)a->height * o->scale + 0.5);
         if (fw > (double)MAX_PIXELS || fh > (double)MAX_PIXELS) {
@@ -320,11 +304,8 @@ static int run(const options *o)
         ow = r[2];
         oh = r[3];
     }
-    if (ow * oh > MAX_PIXELS) {
-        cli_error("a %llux%llu output is larger than the limit of 2^28 pixels",
-                  (unsigned long long)ow, (unsigned long long)oh);
+    if (!cli_check_pixels(o->input, ow, oh))
         goto done;
-    }
     dopt.width = (uint32_t)ow;
     dopt.height = (uint32_t)oh;
 

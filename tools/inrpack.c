@@ -28,7 +28,7 @@ static void help(void)
 typedef struct sub_opts {
     const char *out;
     int json, verbosity, format_inrf;
-    uint32_t size_n, size_w, size_h;
+    cli_size size;             /* extract --size */
     int first_arg;
 } sub_opts;
 
@@ -41,7 +41,6 @@ static int parse_sub(int argc, char **argv, const char *usage, int want_out, sub
         {"quiet", no_argument, NULL, 'q'},        {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     int c;
-    unsigned long v;
     memset(o, 0, sizeof *o);
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:qvh", longopts, NULL)) != -1) {
@@ -49,14 +48,8 @@ static int parse_sub(int argc, char **argv, const char *usage, int want_out, sub
         case 'o': o->out = optarg; break;
         case OPT_JSON: o->json = 1; break;
         case OPT_SIZE:
-            if (strchr(optarg, 'x') || strchr(optarg, 'X')) {
-                if (!cli_parse_size("--size", optarg, 1u << 16, &o->size_w, &o->size_h))
-                    return CLI_EXIT_USAGE;
-            } else {
-                if (!cli_parse_uint("--size", optarg, 1, 1u << 16, &v))
-                    return CLI_EXIT_USAGE;
-                o->size_n = (uint32_t)v;
-            }
+            if (!cli_parse_size_option(optarg, &o->size))
+                return CLI_EXIT_USAGE;
             break;
         case OPT_FORMAT:
             if (strcmp(optarg, "png") && strcmp(optarg, "inrf"))
@@ -156,7 +149,10 @@ static int cmd_info(int argc, char **argv)
                bytes, (unsigned long long)rec_bytes, n ? (double)bytes / n : 0.0,
                (unsigned long long)(bytes - rec_bytes));
         if (pn)
-            printf("  PSNR         mean %.2f dB, min %.2f dB\n", mean, pmin);
+            printf("  PSNR         mean %.2f dB, min %.2f dB%s\n", mean, pmin,
+                   pn < n ? " (of the images that have one)" : "");
+        if (pn < n) /* NaN in the index: no qual (inrf 8), exact when inrpack made it */
+            printf("  no PSNR      %u images (exact, or not recorded)\n", n - pn);
         for (uint32_t a = 0; a < na; a++) {
             const inrf_arch *ar = inrf_pack_arch(p, a);
             printf("  arch %-7u %s %u x %u, w0 %g/%g: %u images\n", a,
@@ -247,11 +243,8 @@ static int extract_one(const inrf_pack *p, uint32_t i, const sub_opts *o, const 
     if (ok && st == INRF_OK && o->format_inrf) {
         st = inrf_write_file(m, NULL, path);
     } else if (ok && st == INRF_OK) {
-        uint64_t w = it->width, h = it->height;
-        if (o->size_w)
-            w = o->size_w, h = o->size_h;
-        else if (o->size_n)
-            cli_shorter_side(it->width, it->height, o->size_n, &w, &h);
+        uint64_t w, h; /* within CLI_MAX_PIXELS: checked by extract_sizes_ok */
+        cli_apply_size(&o->size, it->width, it->height, &w, &h);
         inrf_image img;
         st = inrf_image_alloc(&img, (uint32_t)w, (uint32_t)h, (uint8_t)inrf_pack_channels(p));
         if (st == INRF_OK) {
@@ -276,6 +269,27 @@ static int extract_one(const inrf_pack *p, uint32_t i, const sub_opts *o, const 
     return ok;
 }
 
+/* Every image to extract fits the pixel limit at its output size, checked
+ * before anything is written: an index may claim up to 2^24 x 2^24. */
+static int extract_sizes_ok(const inrf_pack *p, const char *path, const sub_opts *o,
+                            char *const *idx, int nidx)
+{
+    uint32_t n = nidx ? (uint32_t)nidx : inrf_pack_count(p);
+    size_t len = strlen(path) + 32;
+    char *what = malloc(len);
+    int ok = what != NULL;
+    for (uint32_t k = 0; ok && k < n && !o->format_inrf; k++) {
+        uint32_t i = nidx ? (uint32_t)strtoul(idx[k], NULL, 10) : k;
+        const inrf_pack_item *it = inrf_pack_get(p, i);
+        uint64_t w, h;
+        cli_apply_size(&o->size, it->width, it->height, &w, &h);
+        snprintf(what, len, "%s: image %u", path, i);
+        ok = cli_check_pixels(what, w, h);
+    }
+    free(what);
+    return ok;
+}
+
 static int cmd_extract(int argc, char **argv)
 {
     sub_opts o;
@@ -296,6 +310,11 @@ static int cmd_extract(int argc, char **argv)
             inrf_pack_close(p);
             return n == 0 ? CLI_EXIT_FAILURE : CLI_EXIT_USAGE;
         }
+    if (!extract_sizes_ok(p, argv[o.first_arg], &o, argv + o.first_arg + 1,
+                          argc - o.first_arg - 1)) {
+        inrf_pack_close(p);
+        return CLI_EXIT_FAILURE;
+    }
     int ok = mkdir_p(o.out);
     cli_catch_signals(1);
     if (o.first_arg + 1 == argc) {
@@ -393,6 +412,12 @@ static int cmd_merge(int argc, char **argv)
             cn[c] = inrf_pack_class_name(p[0], c);
         inrf_status st = cn ? inrf_pack_writer_create(cn, nc, &w) : INRF_E_NOMEM;
         free(cn);
+        /* the channels of the images, or of the inputs when all are empty */
+        int with = 0;
+        while (with < k - 1 && inrf_pack_count(p[with]) == 0)
+            with++;
+        if (st == INRF_OK)
+            st = inrf_pack_writer_set_channels(w, inrf_pack_channels(p[with]));
         for (int i = 0; st == INRF_OK && i < k; i++)
             for (uint32_t j = 0; st == INRF_OK && j < inrf_pack_count(p[i]); j++) {
                 const inrf_pack_item *it = inrf_pack_get(p[i], j);

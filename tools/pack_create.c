@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -169,10 +170,26 @@ typedef struct run {
     const src_list *l;
     journal *j;
     uint8_t *done;             /* [l->n]: 1 when journaled */
-    size_t todo, finished, resumed, skipped;
+    uint64_t *hash;            /* [l->n]: XXH3-64 of the source's bytes, once read */
+    size_t todo, finished, resumed, skipped, changed;
+    size_t psnr_n, exact;      /* images with a finite PSNR, and exact ones */
     double psnr_sum, psnr_min, t0, last_draw;
-    int failed, shown;
+    int failed, shown;         /* failed: a fatal error was reported */
 } run;
+
+/* Counts an image's PSNR: infinite (or NaN, read back from a file, which
+ * stores none) means it is exact. */
+static void count_psnr(run *r, double psnr)
+{
+    if (!isfinite(psnr)) {
+        r->exact++;
+        return;
+    }
+    r->psnr_n++;
+    r->psnr_sum += psnr;
+    if (psnr < r->psnr_min)
+        r->psnr_min = psnr;
+}
 
 static void draw_progress(run *r, int final)
 {
@@ -192,7 +209,7 @@ static void draw_progress(run *r, int final)
     bars[30] = 0;
     fprintf(stderr, "\r[%s] %zu/%zu  %.1f img/s  ETA %d:%02d  mean %.2f dB ", bars, done, total,
             rate, (int)eta / 60, (int)eta % 60,
-            done ? r->psnr_sum / (double)done : 0.0);
+            r->psnr_n ? r->psnr_sum / (double)r->psnr_n : 0.0);
     r->shown = 1;
     if (final)
         fputc('\n', stderr);
@@ -205,13 +222,32 @@ static int stop_encoder(const inrf_encode_progress *p, void *user)
     return cli_interrupted != 0;
 }
 
-/* Reads one source image in the pack's channel count. */
-static inrf_status load_image(const src_item *it, int channels, inrf_image *img)
+/* The bytes of a source file, read whole as the image reader would. */
+static inrf_status read_source(const src_item *it, void **data, size_t *size)
+{
+    inrf_image_read_options ro;
+    inrf_image_read_options_init(&ro);
+    /* "-" would be standard input: a file of that name is "./-" */
+    return inrf_file_read(strcmp(it->path, "-") == 0 ? "./-" : it->path, ro.max_file_bytes, data,
+                          size);
+}
+
+/* Reads one source image in the pack's channel count, and the hash of its
+ * bytes (which the journal keys the image's encoding by). */
+static inrf_status load_image(const src_item *it, int channels, inrf_image *img, uint64_t *hash)
 {
     inrf_image_read_options ro;
     inrf_image_read_options_init(&ro);
     ro.keep_grey = channels == 1;
-    inrf_status st = inrf_image_read_file(it->path, &ro, img);
+    void *data;
+    size_t size;
+    memset(img, 0, sizeof *img);
+    inrf_status st = read_source(it, &data, &size);
+    if (st != INRF_OK)
+        return st;
+    *hash = XXH3_64bits(data, size);
+    st = inrf_image_read_memory(data, size, &ro, img);
+    free(data);
     if (st != INRF_OK || channels == 3 || img->channels == 1)
         return st;
     /* RGB to grey with the BT.601 luma weights (as PIL's "L" mode) */
@@ -229,7 +265,7 @@ static inrf_status load_image(const src_item *it, int channels, inrf_image *img)
 static int load_one(run *r, size_t i, inrf_image *img)
 {
     const src_item *it = &r->l->item[i];
-    inrf_status st = load_image(it, r->o->channels, img);
+    inrf_status st = load_image(it, r->o->channels, img, &r->hash[i]);
     if (st == INRF_OK)
         return 1;
     int fatal = r->o->strict;
@@ -237,9 +273,13 @@ static int load_one(run *r, size_t i, inrf_image *img)
     {
         if (r->shown)
             fputc('\n', stderr), r->shown = 0;
+        /* the file reader's messages start with the path already */
+        const char *why = inrf_last_error()[0] ? inrf_last_error() : inrf_strerror(st);
+        size_t np = strlen(it->path);
+        if (strncmp(why, it->path, np) == 0 && why[np] == ':' && why[np + 1] == ' ')
+            why += np + 2;
         if (r->o->verbosity >= 0 || fatal)
-            cli_error("%s%s: %s", fatal ? "" : "warning: skipped ", it->path,
-                      inrf_last_error()[0] ? inrf_last_error() : inrf_strerror(st));
+            cli_error("%s%s: %s", fatal ? "" : "warning: skipped ", it->path, why);
         r->skipped++;
     }
     return fatal ? -1 : 0;
@@ -267,21 +307,27 @@ static int record_one(run *r, size_t i, inrf_status st, const inrf_model *m,
 #pragma omp critical(inrpack_state)
     {
         if (st != INRF_OK) {
-            cli_lib_error(it->path, st);
+            if (!r->failed) /* once: the other jobs stop on the same cause */
+                cli_lib_error(it->path, st);
+            r->failed = 1;
             ok = 0;
-        } else if (!journal_append(r->j, (uint32_t)i, it->label, file, size)) {
+        } else if (!journal_append(r->j, (uint32_t)i, it->label, r->hash[i], file, size)) {
+            r->failed = 1;
             ok = 0;
         } else {
             r->done[i] = 1;
             r->finished++;
-            r->psnr_sum += stats->psnr;
-            if (stats->psnr < r->psnr_min)
-                r->psnr_min = stats->psnr;
+            count_psnr(r, stats->psnr);
             if (r->o->verbosity > 0) {
                 if (r->shown)
                     fputc('\n', stderr), r->shown = 0;
-                fprintf(stderr, "%s: %s -> %.2f dB, %zu bytes, %.2f s\n", cli_program(), it->rel,
-                        stats->psnr, stats->bytes, stats->seconds);
+                char q[32];
+                if (isfinite(stats->psnr))
+                    snprintf(q, sizeof q, "%.2f dB", stats->psnr);
+                else
+                    snprintf(q, sizeof q, "exact");
+                fprintf(stderr, "%s: %s -> %s, %zu bytes, %.2f s\n", cli_program(), it->rel, q,
+                        stats->bytes, stats->seconds);
             }
             draw_progress(r, 0);
         }
@@ -384,42 +430,116 @@ static int encode_gpu(run *r, const size_t *todo, size_t ntodo, int jobs)
 }
 #endif
 
-/* Journal entries that belong to this job: marked done, stats counted. */
-typedef struct resume_ctx {
-    run *r;
-    inrf_pack_writer *w;       /* NULL on the first pass */
-    int bad;
-} resume_ctx;
+/* ------------------------------------------------------------ resuming */
 
-static int on_entry(const journal_entry *e, void *user)
+/* An entry of the journal as the first pass finds it. */
+typedef struct jref {
+    uint32_t seq;
+    float psnr;
+    uint64_t source;
+} jref;
+
+typedef struct scan_ctx {
+    run *r;
+    const char *jpath;
+    jref *v;
+    size_t n, cap;
+    int bad;
+} scan_ctx;
+
+static int scan_entry(const journal_entry *e, void *user)
 {
-    resume_ctx *c = user;
-    run *r = c->r;
-    if (e->seq >= r->l->n || e->label != r->l->item[e->seq].label) {
-        cli_error("journal entry for image %u does not match the sources", e->seq);
+    scan_ctx *c = user;
+    const src_list *l = c->r->l;
+    if (e->seq >= l->n || e->label != l->item[e->seq].label) {
+        cli_error("%s: the entry for image %u does not match the sources", c->jpath, e->seq);
         c->bad = 1;
         return 1;
     }
-    if (!c->w) {
-        if (r->done[e->seq]) /* a repeat (cannot happen unless edited): keep the first */
-            return 0;
-        inrf_model *m;
-        inrf_status st = inrf_read_memory(e->inrf, e->size, NULL, &m);
-        if (st != INRF_OK) {
-            cli_lib_error("journal", st);
+    inrf_model *m;
+    inrf_status st = inrf_read_memory(e->inrf, e->size, NULL, &m);
+    if (st != INRF_OK) {
+        cli_lib_error(c->jpath, st);
+        c->bad = 1;
+        return 1;
+    }
+    float psnr = m->psnr;
+    inrf_model_free(m);
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 256;
+        jref *v = realloc(c->v, cap * sizeof *v);
+        if (!v) {
+            cli_error("out of memory");
             c->bad = 1;
             return 1;
         }
+        c->v = v, c->cap = cap;
+    }
+    c->v[c->n++] = (jref){e->seq, psnr, e->source};
+    return 0;
+}
+
+/* Marks done the images whose journal entry was encoded from the bytes
+ * their source file holds now; the others (a changed file, another folder
+ * of the same names) are encoded again. Returns 0 on a fatal error. */
+static int resume(run *r, const char *jpath, int jobs)
+{
+    scan_ctx c = {r, jpath, NULL, 0, 0, 0};
+    uint8_t *state = calloc(r->l->n ? r->l->n : 1, 1); /* 1: has entries, 2: hashed */
+    size_t *seqs = NULL, ns = 0;
+    int ok = state != NULL;
+    if (!ok)
+        cli_error("out of memory");
+    ok = ok && journal_each(r->j, scan_entry, &c) && !c.bad;
+    if (ok && c.n && !(seqs = malloc(c.n * sizeof *seqs))) {
+        cli_error("out of memory");
+        ok = 0;
+    }
+    for (size_t k = 0; ok && k < c.n; k++)
+        if (!state[c.v[k].seq]) {
+            state[c.v[k].seq] = 1;
+            seqs[ns++] = c.v[k].seq;
+        }
+#pragma omp parallel for num_threads(jobs) schedule(dynamic, 16) if (ns > 16)
+    for (size_t k = 0; k < ns; k++) {
+        void *data;
+        size_t size;
+        if (read_source(&r->l->item[seqs[k]], &data, &size) == INRF_OK) {
+            r->hash[seqs[k]] = XXH3_64bits(data, size);
+            state[seqs[k]] = 2;
+            free(data);
+        }
+    }
+    for (size_t k = 0; ok && k < c.n; k++) {
+        const jref *e = &c.v[k];
+        if (r->done[e->seq] || state[e->seq] != 2 || e->source != r->hash[e->seq])
+            continue;
         r->done[e->seq] = 1;
         r->resumed++;
-        r->psnr_sum += m->psnr;
-        if (m->psnr < r->psnr_min)
-            r->psnr_min = m->psnr;
-        inrf_model_free(m);
-        return 0;
+        count_psnr(r, e->psnr);
     }
-    if (r->done[e->seq] != 1) /* added already */
-        return 0;
+    for (size_t k = 0; ok && k < ns; k++)
+        r->changed += !r->done[seqs[k]];
+    free(c.v);
+    free(seqs);
+    free(state);
+    return ok;
+}
+
+/* The second pass: the entry of every done image into the pack. */
+typedef struct add_ctx {
+    run *r;
+    const char *jpath;
+    inrf_pack_writer *w;
+    int bad;
+} add_ctx;
+
+static int add_entry(const journal_entry *e, void *user)
+{
+    add_ctx *c = user;
+    run *r = c->r;
+    if (e->seq >= r->l->n || r->done[e->seq] != 1 || e->source != r->hash[e->seq])
+        return 0; /* not of this run's sources, or added already */
     r->done[e->seq] = 2;
     inrf_model *m;
     inrf_status st = inrf_read_memory(e->inrf, e->size, NULL, &m);
@@ -427,12 +547,14 @@ static int on_entry(const journal_entry *e, void *user)
         st = inrf_pack_writer_add_model(c->w, m, e->label, e->seq);
     inrf_model_free(m);
     if (st != INRF_OK) {
-        cli_lib_error("journal", st);
+        cli_lib_error(c->jpath, st);
         c->bad = 1;
         return 1;
     }
     return 0;
 }
+
+/* ---------------------------------------------------------------- the run */
 
 static void summary(const run *r, const src_list *l, const char *out, const inrf_pack *p)
 {
@@ -445,13 +567,98 @@ static void summary(const run *r, const src_list *l, const char *out, const inrf
     for (uint32_t i = 0; i < images; i++)
         rec_bytes += inrf_pack_get(p, i)->size;
     double n = images ? images : 1;
+    /* an exact image has an infinite PSNR: counted apart, not averaged */
+    char q[128];
+    if (r->psnr_n)
+        snprintf(q, sizeof q, "PSNR mean %.2f dB, min %.2f dB", r->psnr_sum / (double)r->psnr_n,
+                 r->psnr_min);
+    if (r->psnr_n && r->exact)
+        snprintf(q + strlen(q), sizeof q - strlen(q), ", %zu images exact", r->exact);
+    else if (!r->psnr_n && r->exact)
+        snprintf(q, sizeof q, "every image exact (lossless)");
+    else if (!r->psnr_n)
+        snprintf(q, sizeof q, "no image in this %s", r->o->shard_n > 1 ? "shard" : "run");
     fprintf(stderr,
-            "%s: %s: %u images (%zu skipped), PSNR mean %.2f dB, min %.2f dB; bytes per image "
-            "%.0f (records) %.0f (pack); %zu bytes, %.1f%% of the %llu source bytes\n",
-            cli_program(), out, images, r->skipped, images ? r->psnr_sum / images : 0.0,
-            images ? r->psnr_min : 0.0, rec_bytes / n, pack_bytes / n, pack_bytes,
+            "%s: %s: %u images (%zu skipped), %s; bytes per image %.0f (records) %.0f (pack); "
+            "%zu bytes, %.1f%% of the %llu source bytes\n",
+            cli_program(), out, images, r->skipped, q, rec_bytes / n, pack_bytes / n, pack_bytes,
             src_bytes ? 100.0 * (double)pack_bytes / (double)src_bytes : 0.0,
             (unsigned long long)src_bytes);
+}
+
+/* What can be known about the output before encoding: a folder cannot
+ * become a pack. */
+static int output_ok(const char *out)
+{
+    struct stat sb;
+    if (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        cli_error("%s: is a folder; -o names the pack file to write", out);
+        return 0;
+    }
+    return 1;
+}
+
+/* A writer for the pack, made first: it checks the class names (a list's
+ * labels) before any encoding. */
+static inrf_pack_writer *make_writer(const create_opts *o, const src_list *l)
+{
+    inrf_pack_writer *w = NULL;
+    inrf_status st = inrf_pack_writer_create((const char *const *)l->classes, l->nclasses, &w);
+    if (st == INRF_OK)
+        st = inrf_pack_writer_set_channels(w, (unsigned)o->channels);
+    if (st != INRF_OK) {
+        cli_lib_error(o->list ? o->list : o->src, st);
+        inrf_pack_writer_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+static int jobs_for(const create_opts *o)
+{
+    int jobs = o->jobs;
+#ifdef _OPENMP
+    if (jobs <= 0)
+        jobs = omp_get_num_procs();
+#endif
+    return jobs > 0 ? jobs : 1;
+}
+
+/* Encodes the images that are not done. Returns 0 on a fatal error. */
+static int encode_all(run *r, int gpu, int jobs)
+{
+    const src_list *l = r->l;
+    const create_opts *o = r->o;
+    size_t *todo = malloc((l->n ? l->n : 1) * sizeof *todo);
+    if (!todo) {
+        cli_error("out of memory");
+        return 0;
+    }
+    for (size_t i = o->shard_i; i < l->n; i += o->shard_n)
+        if (!r->done[i])
+            todo[r->todo++] = i;
+    r->t0 = cli_now_seconds();
+    int fatal = 0;
+#ifdef INRF_HAVE_CUDA
+    if (gpu)
+        fatal = !encode_gpu(r, todo, r->todo, jobs);
+#endif
+#pragma omp parallel for num_threads(jobs) schedule(dynamic, 1) if (!gpu)
+    for (size_t k = 0; k < (gpu ? 0 : r->todo); k++) {
+        int stop;
+#pragma omp atomic read
+        stop = fatal;
+        if (stop || cli_interrupted)
+            continue;
+        if (!encode_one(r, todo[k])) {
+#pragma omp atomic write
+            fatal = 1;
+        }
+    }
+    free(todo);
+    if (r->shown)
+        draw_progress(r, 1);
+    return !fatal;
 }
 
 int pack_create_main(int argc, char **argv)
@@ -464,82 +671,59 @@ int pack_create_main(int argc, char **argv)
     if (!(o.list ? src_read_list(o.list, &l) : src_scan_folder(o.src, &l)))
         return CLI_EXIT_FAILURE;
     char *jpath = malloc(strlen(o.out) + 9);
-    sprintf(jpath, "%s.journal", o.out);
     run r = {.o = &o, .l = &l, .psnr_min = INFINITY};
     r.done = calloc(l.n ? l.n : 1, 1);
+    r.hash = calloc(l.n ? l.n : 1, sizeof *r.hash);
     inrf_pack_writer *w = NULL;
     rc = CLI_EXIT_FAILURE;
     size_t in_journal = 0;
+    int said = 0, scanned = 0, jobs = jobs_for(&o);
+    if (!jpath || !r.done || !r.hash) {
+        cli_error("out of memory");
+        goto out;
+    }
+    sprintf(jpath, "%s.journal", o.out);
+    /* everything that can fail without encoding, before encoding */
+    if (!output_ok(o.out) || !(w = make_writer(&o, &l)))
+        goto out;
     int gpu = cli_use_gpu(o.device);
-    if (gpu < 0 || !r.done || !journal_open(jpath, job_key(&o, &l, gpu), &r.j, &in_journal))
+    if (gpu < 0 || !journal_open(jpath, job_key(&o, &l, gpu), &r.j, &in_journal))
         goto out;
-    resume_ctx rc1 = {&r, NULL, 0};
-    if (!journal_each(r.j, on_entry, &rc1) || rc1.bad)
+    /* this job holds the output's lock: any temporary file of it is stale */
+    cli_remove_stale_temps(o.out, o.verbosity < 0);
+    if (!resume(&r, jpath, jobs))
         goto out;
+    scanned = 1;
     if (r.resumed && o.verbosity >= 0)
         fprintf(stderr, "%s: resuming: %zu images already encoded in %s\n", cli_program(),
                 r.resumed, jpath);
-    size_t *todo = malloc((l.n ? l.n : 1) * sizeof *todo);
-    if (!todo)
-        goto out;
-    for (size_t i = o.shard_i; i < l.n; i += o.shard_n)
-        if (!r.done[i])
-            todo[r.todo++] = i;
-    int jobs = o.jobs;
-#ifdef _OPENMP
-    if (jobs <= 0)
-        jobs = omp_get_num_procs();
-#endif
-    if (jobs <= 0)
-        jobs = 1;
-    r.t0 = cli_now_seconds();
+    if (r.changed && o.verbosity >= 0)
+        fprintf(stderr, "%s: %s: %zu images encoded from files that have changed since (or "
+                "another folder's): encoding them again\n", cli_program(), jpath, r.changed);
     cli_catch_signals(1);
-    int fatal = 0;
-#ifdef INRF_HAVE_CUDA
-    if (gpu)
-        fatal = !encode_gpu(&r, todo, r.todo, jobs);
-#endif
-#pragma omp parallel for num_threads(jobs) schedule(dynamic, 1) if (!gpu)
-    for (size_t k = 0; k < (gpu ? 0 : r.todo); k++) {
-        int stop;
-#pragma omp atomic read
-        stop = fatal;
-        if (stop || cli_interrupted)
-            continue;
-        if (!encode_one(&r, todo[k])) {
-#pragma omp atomic write
-            fatal = 1;
-        }
-    }
-    free(todo);
-    if (r.shown)
-        draw_progress(&r, 1);
-    if (cli_interrupted) {
-        cli_error("interrupted: %zu images kept in %s; run the same command again to resume",
-                  r.finished + r.resumed, jpath);
-        goto out;
-    }
-    if (fatal) {
-        cli_error("stopped: %zu images kept in %s; run the same command again to resume",
-                  r.finished + r.resumed, jpath);
+    int ok = encode_all(&r, gpu, jobs);
+    size_t kept = r.finished + r.resumed;
+    if (cli_interrupted || !ok) {
+        if (kept)
+            cli_error("%s: %zu images kept in %s; run the same command again to resume",
+                      cli_interrupted ? "interrupted" : "stopped", kept, jpath);
+        else if (cli_interrupted) /* a fatal error has said why already */
+            cli_error("interrupted before any image was finished; nothing kept");
+        said = 1;
         goto out;
     }
     /* every finished image, from the journal, into the pack */
-    if (inrf_pack_writer_create((const char *const *)l.classes, l.nclasses, &w) != INRF_OK) {
-        cli_lib_error(o.out, INRF_E_INVALID_ARG);
+    add_ctx ac = {&r, jpath, w, 0};
+    if (!journal_each(r.j, add_entry, &ac) || ac.bad)
         goto out;
-    }
-    resume_ctx rc2 = {&r, w, 0};
-    if (!journal_each(r.j, on_entry, &rc2) || rc2.bad)
-        goto out;
-    if (inrf_pack_writer_count(w) == 0) {
+    if (inrf_pack_writer_count(w) == 0 && o.shard_n == 1) {
         cli_error("%s: no image could be read; nothing written", o.out);
         goto out;
     }
+    /* an empty shard is written all the same (spec/inrpack.md 3.3): it merges */
     inrf_status st = inrf_pack_writer_finish(w, o.out);
     if (st != INRF_OK || cli_interrupted) {
         cli_lib_error(o.out, st != INRF_OK ? st : INRF_E_INTERRUPTED);
-        cli_error("the journal %s is kept; run the same command again to finish", jpath);
         goto out;
     }
     journal_close(r.j, 1);
@@ -554,9 +738,18 @@ int pack_create_main(int argc, char **argv)
     rc = CLI_EXIT_OK;
 out:
     cli_catch_signals(0);
-    journal_close(r.j, 0);
+    if (r.j) {
+        /* a failed run: its journal kept only if it holds work, and said */
+        size_t kept_now = r.finished + r.resumed;
+        int drop = scanned && kept_now == 0;
+        if (!drop && scanned && !said)
+            cli_error("%zu images kept in %s; run the same command again to resume", kept_now,
+                      jpath);
+        journal_close(r.j, drop);
+    }
     inrf_pack_writer_free(w);
     free(r.done);
+    free(r.hash);
     free(jpath);
     src_free(&l);
     return rc;

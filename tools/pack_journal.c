@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,17 +15,22 @@
 #include "inrpack.h"
 
 /* Layout, little-endian:
- *   header 24 bytes: "INRPJRN1", u64 job key, u64 XXH3-64 of bytes 0..15
- *   entry: u32 seq, u32 label, u32 size, size bytes of .inrf,
- *          u64 XXH3-64 of the 12 + size bytes before it */
-#define J_MAGIC "INRPJRN1"
+ *   header 24 bytes: "INRPJRN2", u64 job key, u64 XXH3-64 of bytes 0..15
+ *   entry: u32 seq, u32 label, u32 size, u64 source (XXH3-64 of the
+ *          source file's bytes), size bytes of .inrf,
+ *          u64 XXH3-64 of the 20 + size bytes before it
+ * Version 1 ("INRPJRN1") had no source hash. */
+#define J_MAGIC "INRPJRN2"
+#define J_MAGIC_V1 "INRPJRN1"
 #define J_HEADER 24
-#define J_ENTRY_HEAD 12
+#define J_ENTRY_HEAD 20
 
 struct journal {
-    int fd;
+    int fd;                    /* holds the job's flock until closed */
     char *path;
     off_t end;                 /* length of the valid part */
+    size_t entries;            /* in the valid part */
+    int failed;                /* an append failed (reported once) */
 };
 
 static void st32(uint8_t *p, uint32_t v)
@@ -97,22 +103,56 @@ static size_t valid_length(const uint8_t *d, size_t n, size_t *entries)
     return pos;
 }
 
+/* Opens (creates) j->path and takes its exclusive flock, held until
+ * journal_close: a second job into the same output stops here. The name
+ * must still lead to the locked file: a job that finished in between has
+ * unlinked it (under its lock), and the next open makes a new one. 1 on
+ * success; else 0 after printing why, j freed. */
+static int lock_journal(journal *j)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        j->fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (j->fd < 0) {
+            cli_error("%s: %s", j->path, strerror(errno));
+            journal_close(j, 0);
+            return 0;
+        }
+        if (flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
+            if (errno == EWOULDBLOCK)
+                cli_error("%s: another job holds this journal (an inrpack create into the "
+                          "same output is running); wait for it to end or choose another -o",
+                          j->path);
+            else
+                cli_error("%s: cannot lock: %s", j->path, strerror(errno));
+            journal_close(j, 0);
+            return 0;
+        }
+        struct stat a, b;
+        if (fstat(j->fd, &a) == 0 && stat(j->path, &b) == 0 && a.st_dev == b.st_dev &&
+            a.st_ino == b.st_ino)
+            return 1;
+        close(j->fd);
+        j->fd = -1;
+    }
+    cli_error("%s: replaced by other jobs as fast as it is opened", j->path);
+    journal_close(j, 0);
+    return 0;
+}
+
 int journal_open(const char *path, uint64_t key, journal **out, size_t *resumed)
 {
     *out = NULL;
     *resumed = 0;
     journal *j = calloc(1, sizeof *j);
+    if (j)
+        j->fd = -1;
     if (!j || !(j->path = strdup(path))) {
         free(j);
         cli_error("out of memory");
         return 0;
     }
-    j->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (j->fd < 0) {
-        cli_error("%s: %s", path, strerror(errno));
-        journal_close(j, 0);
+    if (!lock_journal(j))
         return 0;
-    }
     uint8_t head[J_HEADER];
     memcpy(head, J_MAGIC, 8);
     st64(head + 8, key);
@@ -121,6 +161,13 @@ int journal_open(const char *path, uint64_t key, journal **out, size_t *resumed)
     uint8_t *d = slurp(j, &n);
     if (!d) {
         cli_error("%s: cannot read: %s", path, strerror(errno));
+        journal_close(j, 0);
+        return 0;
+    }
+    if (n >= 8 && memcmp(d, J_MAGIC_V1, 8) == 0) {
+        cli_error("%s: a journal of an older inrpack (no source hashes); remove it to start "
+                  "afresh", path);
+        free(d);
         journal_close(j, 0);
         return 0;
     }
@@ -156,6 +203,7 @@ int journal_open(const char *path, uint64_t key, journal **out, size_t *resumed)
         journal_close(j, 0);
         return 0;
     }
+    j->entries = entries;
     *resumed = entries;
     *out = j;
     return 1;
@@ -172,8 +220,8 @@ int journal_each(journal *j, int (*fn)(const journal_entry *e, void *user), void
     size_t end = n >= J_HEADER ? valid_length(d, n, &entries) : 0;
     int ok = 1;
     for (size_t pos = J_HEADER; ok && pos < end;) {
-        journal_entry e = {ld32(d + pos), ld32(d + pos + 4), d + pos + J_ENTRY_HEAD,
-                           ld32(d + pos + 8)};
+        journal_entry e = {ld32(d + pos), ld32(d + pos + 4), ld64(d + pos + 12),
+                           d + pos + J_ENTRY_HEAD, ld32(d + pos + 8)};
         ok = fn(&e, user) == 0;
         pos += J_ENTRY_HEAD + e.size + 8;
     }
@@ -181,40 +229,51 @@ int journal_each(journal *j, int (*fn)(const journal_entry *e, void *user), void
     return ok;
 }
 
-int journal_append(journal *j, uint32_t seq, uint32_t label, const void *inrf, size_t size)
+int journal_append(journal *j, uint32_t seq, uint32_t label, uint64_t source, const void *inrf,
+                   size_t size)
 {
+    if (j->failed) /* said once: several jobs hit the same full disk */
+        return 0;
     size_t n = J_ENTRY_HEAD + size + 8;
     uint8_t *e = malloc(n);
     if (!e) {
         cli_error("out of memory");
+        j->failed = 1;
         return 0;
     }
     st32(e, seq);
     st32(e + 4, label);
     st32(e + 8, (uint32_t)size);
+    st64(e + 12, source);
     memcpy(e + J_ENTRY_HEAD, inrf, size);
     st64(e + J_ENTRY_HEAD + size, XXH3_64bits(e, J_ENTRY_HEAD + size));
     int ok = write_all(j->fd, e, n);
     free(e);
     if (!ok) {
         cli_error("%s: %s", j->path, strerror(errno ? errno : ENOSPC));
+        j->failed = 1;
         /* leave the journal ending on a whole entry */
         if (ftruncate(j->fd, j->end) == 0)
             (void)lseek(j->fd, j->end, SEEK_SET);
         return 0;
     }
     j->end += (off_t)n;
+    j->entries++;
     return 1;
 }
+
+size_t journal_entries(const journal *j) { return j ? j->entries : 0; }
 
 void journal_close(journal *j, int remove)
 {
     if (!j)
         return;
-    if (j->fd >= 0)
-        close(j->fd);
+    /* unlinked while still locked: no other job can lock this file and
+     * then find it gone (journal_open checks the name still leads to it) */
     if (remove && j->path)
         unlink(j->path);
+    if (j->fd >= 0)
+        close(j->fd);
     free(j->path);
     free(j);
 }

@@ -2,10 +2,13 @@
  * ImageFolder tree (labels by sorted class name, as torchvision's) or a list. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "inrpack.h"
@@ -198,9 +201,20 @@ int src_scan_folder(const char *root, src_list *l)
     return ok;
 }
 
+/* A list is read line by line within these bounds, so that no input
+ * (/dev/zero, a file of one endless line) makes it allocate without limit:
+ * a line holds a path (PATH_MAX, 4096 on Linux) and a label (a class name,
+ * 255 bytes); a list at most 1 GiB, ImageNet-21k's 14 million files. */
+#define LIST_MAX_LINE (4096 + 1 + INRF_PACK_MAX_CLASS_NAME)
+#define LIST_MAX_BYTES ((uint64_t)1 << 30)
+
+/* Numeric labels: ASCII digits only (no sign, blank or exponent), the
+ * class number itself; classes 0..max must fit the pack's 65535. */
+#define LIST_MAX_NUMBER (INRF_PACK_MAX_CLASSES - 1)
+
 static int all_digits(const char *s)
 {
-    if (!*s || strlen(s) > 5)
+    if (!*s)
         return 0;
     for (; *s; s++)
         if (*s < '0' || *s > '9')
@@ -208,29 +222,73 @@ static int all_digits(const char *s)
     return 1;
 }
 
-int src_read_list(const char *file, src_list *l)
+/* The value of a label of digits, saturated at ULONG_MAX. */
+static unsigned long label_number(const char *s)
 {
-    memset(l, 0, sizeof *l);
-    FILE *f = fopen(file, "r");
-    if (!f) {
-        cli_error("%s: %s", file, strerror(errno));
-        return 0;
+    unsigned long v = 0;
+    for (; *s; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (ULONG_MAX - d) / 10)
+            return ULONG_MAX;
+        v = v * 10 + d;
     }
-    /* the list's folder: relative paths are relative to it */
-    char *base = strdup(file);
-    char *slash = base ? strrchr(base, '/') : NULL;
-    if (base)
-        *(slash ? slash + 1 : base) = 0;
-    char **labels = NULL;
-    size_t nlab = 0, cap = 0, lineno = 0;
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t len;
-    int ok = base != NULL, numeric = 1;
-    while (ok && (len = getline(&line, &lcap, f)) >= 0) {
+    return v;
+}
+
+/* Reads the next line of f into buf (LIST_MAX_LINE + 2 bytes), without its
+ * end of line: its length, -1 at the end, -2 when too long, -3 when it
+ * holds a NUL byte, -4 on a read error. *total counts the bytes read. */
+static long read_line(FILE *f, char *buf, uint64_t *total)
+{
+    long n = 0;
+    int c, nul = 0;
+    while ((c = getc(f)) != EOF) {
+        ++*total;
+        if (c == '\n')
+            break;
+        if (n == LIST_MAX_LINE)
+            return -2;
+        nul |= c == 0;
+        buf[n++] = (char)c;
+    }
+    if (c == EOF && ferror(f))
+        return -4;
+    if (c == EOF && n == 0)
+        return -1;
+    if (nul)
+        return -3;
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = 0;
+    return n;
+}
+
+/* The lines of the list as items, their labels (text) in labels[]. */
+static int read_lines(const char *file, FILE *f, const char *base, src_list *l, char ***labels)
+{
+    char *line = malloc(LIST_MAX_LINE + 2);
+    size_t cap = 0, lineno = 0;
+    uint64_t total = 0;
+    long len;
+    int ok = line != NULL;
+    while (ok && (len = read_line(f, line, &total)) != -1) {
         lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = 0;
+        if (len < -1 || total > LIST_MAX_BYTES || l->n == INRF_PACK_MAX_IMAGES) {
+            if (len == -4)
+                cli_error("%s: %s", file, strerror(errno));
+            else if (len == -2)
+                cli_error("%s:%zu: line longer than %d bytes", file, lineno, LIST_MAX_LINE);
+            else if (len == -3)
+                cli_error("%s:%zu: a NUL byte in the line", file, lineno);
+            else if (total > LIST_MAX_BYTES)
+                cli_error("%s: more than %llu bytes, the most a list may hold", file,
+                          (unsigned long long)LIST_MAX_BYTES);
+            else
+                cli_error("%s:%zu: more than %u images, the most a pack holds", file, lineno,
+                          INRF_PACK_MAX_IMAGES);
+            ok = 0;
+            break;
+        }
         if (len == 0 || line[0] == '#')
             continue;
         char *tab = strrchr(line, '\t');
@@ -240,70 +298,125 @@ int src_read_list(const char *file, src_list *l)
             break;
         }
         *tab = 0;
-        if (nlab == cap) {
+        if (all_digits(tab + 1) && label_number(tab + 1) > LIST_MAX_NUMBER) {
+            cli_error("%s:%zu: label %s: a numeric label is a class number, 0..%u", file,
+                      lineno, tab + 1, LIST_MAX_NUMBER);
+            ok = 0;
+            break;
+        }
+        if (l->n == cap) {
             cap = cap ? 2 * cap : 1024;
-            char **v = realloc(labels, cap * sizeof *v);
+            char **v = realloc(*labels, cap * sizeof *v);
             if (!v) {
                 ok = 0;
                 break;
             }
-            labels = v;
+            *labels = v;
         }
-        labels[nlab] = strdup(tab + 1);
+        char *label = strdup(tab + 1);
         char *path = line[0] == '/' ? strdup(line) : join(base, line);
         char *rel = strdup(line);
-        if (!labels[nlab] || !path || !rel || !add_item(l, path, rel, 0)) {
+        if (!label || !path || !rel || !add_item(l, path, rel, 0)) {
+            free(label);
             free(path);
             free(rel);
             ok = 0;
             break;
         }
-        numeric &= all_digits(labels[nlab]);
-        nlab++;
+        (*labels)[l->n - 1] = label;
     }
     free(line);
+    return ok;
+}
+
+/* Labels to classes: numbers 0..max when every label is a number, else
+ * the sorted distinct names. */
+static int make_classes(src_list *l, char **labels)
+{
+    size_t nlab = l->n;
+    int numeric = 1;
+    for (size_t i = 0; i < nlab; i++)
+        numeric &= all_digits(labels[i]);
+    if (numeric) { /* classes "0".."max" */
+        unsigned long max = 0;
+        for (size_t i = 0; i < nlab; i++) {
+            l->item[i].label = (uint32_t)label_number(labels[i]);
+            if (l->item[i].label > max)
+                max = l->item[i].label;
+        }
+        l->classes = calloc(max + 1, sizeof *l->classes);
+        for (unsigned long c = 0; l->classes && c <= max; c++) {
+            char num[24];
+            snprintf(num, sizeof num, "%lu", c);
+            if (!(l->classes[c] = strdup(num)))
+                return 0;
+            l->nclasses = (uint32_t)c + 1;
+        }
+        return l->classes != NULL;
+    }
+    /* classes: the sorted distinct names */
+    char **v = malloc(nlab * sizeof *v);
+    l->classes = malloc(nlab * sizeof *l->classes);
+    if (!v || !l->classes) {
+        free(v);
+        return 0;
+    }
+    memcpy(v, labels, nlab * sizeof *v);
+    qsort(v, nlab, sizeof *v, cmp_str);
+    int ok = 1;
+    for (size_t i = 0; ok && i < nlab; i++)
+        if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
+            ok = (l->classes[l->nclasses++] = strdup(v[i])) != NULL;
+    for (size_t i = 0; ok && i < nlab; i++) {
+        char **hit = bsearch(&labels[i], l->classes, l->nclasses, sizeof *l->classes, cmp_str);
+        l->item[i].label = (uint32_t)(hit - l->classes);
+    }
+    free(v);
+    return ok;
+}
+
+int src_read_list(const char *file, src_list *l)
+{
+    memset(l, 0, sizeof *l);
+    /* O_NONBLOCK: a FIFO is refused below rather than waited on */
+    int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f) {
+        cli_error("%s: %s", file, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    /* a device (/dev/zero), FIFO or folder: no size to bound it by */
+    struct stat sb;
+    memset(&sb, 0, sizeof sb);
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > LIST_MAX_BYTES) {
+        if (S_ISREG(sb.st_mode))
+            cli_error("%s: %llu bytes, more than the %llu a list may hold", file,
+                      (unsigned long long)sb.st_size, (unsigned long long)LIST_MAX_BYTES);
+        else
+            cli_error("%s: not a regular file (a list is read from a file)", file);
+        fclose(f);
+        return 0;
+    }
+    /* the list's folder: relative paths are relative to it */
+    char *base = strdup(file);
+    char *slash = base ? strrchr(base, '/') : NULL;
+    if (base)
+        *(slash ? slash + 1 : base) = 0;
+    char **labels = NULL;
+    int ok = base != NULL && read_lines(file, f, base, l, &labels);
     fclose(f);
     free(base);
-    if (ok && nlab == 0) {
+    if (ok && l->n == 0) {
         cli_error("%s: no images listed", file);
         ok = 0;
     }
-    if (ok && numeric) { /* classes "0".."max" */
-        unsigned long max = 0;
-        for (size_t i = 0; i < nlab; i++)
-            if (strtoul(labels[i], NULL, 10) > max)
-                max = strtoul(labels[i], NULL, 10);
-        l->classes = calloc(max + 1, sizeof *l->classes);
-        for (unsigned long c = 0; l->classes && c <= max; c++) {
-            char num[16];
-            snprintf(num, sizeof num, "%lu", c);
-            l->classes[c] = strdup(num);
-        }
-        l->nclasses = l->classes ? (uint32_t)max + 1 : 0;
-        for (size_t i = 0; i < nlab; i++)
-            l->item[i].label = (uint32_t)strtoul(labels[i], NULL, 10);
-    } else if (ok) { /* classes: the sorted distinct names */
-        char **v = malloc(nlab * sizeof *v);
-        if (v) {
-            memcpy(v, labels, nlab * sizeof *v);
-            qsort(v, nlab, sizeof *v, cmp_str);
-            l->classes = malloc(nlab * sizeof *l->classes);
-            for (size_t i = 0; l->classes && i < nlab; i++)
-                if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
-                    l->classes[l->nclasses++] = strdup(v[i]);
-            for (size_t i = 0; l->classes && i < nlab; i++) {
-                char **hit = bsearch(&labels[i], l->classes, l->nclasses, sizeof *l->classes,
-                                     cmp_str);
-                l->item[i].label = (uint32_t)(hit - l->classes);
-            }
-            free(v);
-        }
-    }
-    if (ok && !l->classes) {
+    if (ok && !make_classes(l, labels)) {
         cli_error("out of memory");
         ok = 0;
     }
-    for (size_t i = 0; i < nlab; i++)
+    for (size_t i = 0; labels && i < l->n; i++)
         free(labels[i]);
     free(labels);
     if (!ok)

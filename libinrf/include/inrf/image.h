@@ -76,6 +76,9 @@ INRF_API INRF_NODISCARD inrf_status inrf_image_write_file(const inrf_image *img,
                                                           inrf_image_format format,
                                                           int quality);
 
+/* An uninitialised width x height x channels buffer; INRF_E_LIMIT above
+ * INRF_IMAGE_MAX_BYTES, INRF_E_NOMEM when malloc fails. */
+#define INRF_IMAGE_MAX_BYTES ((uint64_t)1 << 40)
 INRF_API INRF_NODISCARD inrf_status inrf_image_alloc(inrf_image *img, uint32_t width,
                                                      uint32_t height, uint8_t channels);
 INRF_API void inrf_image_free(inrf_image *img);

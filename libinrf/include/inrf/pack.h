@@ -137,6 +137,11 @@ typedef struct inrf_pack_writer inrf_pack_writer;
 INRF_API INRF_NODISCARD inrf_status inrf_pack_writer_create(const char *const *class_names,
                                                             uint32_t classes,
                                                             inrf_pack_writer **out);
+/* The pack's channel count (1 or 3) before any image is added: every image
+ * must have it, and a pack left without images (an empty shard) has it.
+ * Without this call the first image sets it, and an empty pack has 3. */
+INRF_API INRF_NODISCARD inrf_status inrf_pack_writer_set_channels(inrf_pack_writer *w,
+                                                                  unsigned channels);
 /* Adds a model (its weights become the record, its psnr the entry's). */
 INRF_API INRF_NODISCARD inrf_status inrf_pack_writer_add_model(inrf_pack_writer *w,
                                                                const inrf_model *model,
