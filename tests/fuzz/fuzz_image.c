@@ -17,7 +17,9 @@
 #include "harness.h"
 #include "inrf/inrf.h"
 
+#ifndef FUZZ_MAX_PIXELS /* -DFUZZ_MAX_PIXELS='((uint64_t)1 << 28)': inrenc's own */
 #define FUZZ_MAX_PIXELS ((uint64_t)1 << 22)
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
