@@ -264,6 +264,11 @@ static inrf_status png_read_memory(const uint8_t *data, size_t size,
         png_set_read_fn(r.png, &r, png_read_from_memory);
         /* Our max_pixels decides, not libpng's default of 10^6 per side. */
         png_set_user_limits(r.png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+        /* Only IHDR, PLTE, tRNS, IDAT and IEND shape the pixels: every other
+         * chunk is skipped unread (CRC still checked), so that a text or ICC
+         * chunk claiming 2 GiB in a tiny file is not first allocated (and
+         * zeroed) by libpng. */
+        png_set_keep_unknown_chunks(r.png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
         st = png_decode(&r);
     }
     png_destroy_read_struct(&r.png, r.info ? &r.info : NULL, NULL);

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -887,6 +889,73 @@ static void test_limits(void **state)
     inrf_image_free(&src);
 }
 
+/* Chunks other than IHDR, PLTE, tRNS, IDAT and IEND do not change the
+ * pixels and are skipped unread: a tiny file whose tEXt chunk claims 1 GiB
+ * is refused as truncated without libpng allocating (and zeroing) the
+ * gigabyte first, which the fuzz harness found. Measured in a child by its
+ * peak resident memory. */
+static void test_png_ancillary_chunks(void **state)
+{
+    (void)state;
+    inrf_image src, plain, extra;
+    assert_int_equal(inrf_image_alloc(&src, 5, 3, 3), INRF_OK);
+    fill_random(src.pixels, 5 * 3 * 3);
+    void *data;
+    size_t size;
+    assert_int_equal(inrf_image_write_memory(&src, INRF_IMAGE_PNG, 0, &data, &size), INRF_OK);
+    const uint8_t *p = data;
+    size_t after_ihdr = 8 + 12 + 13;
+    assert_memory_equal(p + 12, "IHDR", 4);
+
+    /* text, gamma, a broken ICC profile and a private chunk: same pixels */
+    static const uint8_t gama[4] = {0, 0, 0xb1, 0x8f}, icc[12] = "x\0\0garbage!";
+    byte_buf b = {0};
+    buf_append(&b, p, after_ihdr);
+    png_chunk(&b, "tEXt", (const uint8_t *)"Comment\0hello", 13);
+    png_chunk(&b, "gAMA", gama, 4);
+    png_chunk(&b, "iCCP", icc, sizeof icc);
+    png_chunk(&b, "prIv", (const uint8_t *)"private", 7);
+    buf_append(&b, p + after_ihdr, size - after_ihdr);
+    assert_int_equal(read_opt(data, size, 0, &plain), INRF_OK);
+    assert_int_equal(read_opt(b.data, b.size, 0, &extra), INRF_OK);
+    assert_memory_equal(plain.pixels, src.pixels, 5 * 3 * 3);
+    assert_memory_equal(extra.pixels, src.pixels, 5 * 3 * 3);
+    inrf_image_free(&plain);
+    inrf_image_free(&extra);
+
+    /* a tEXt chunk that claims 1 GiB, then the file ends */
+    b.size = after_ihdr;
+    uint8_t head[8];
+    put32be(head, 1u << 30);
+    memcpy(head + 4, "tEXt", 4);
+    buf_append(&b, head, 8);
+    buf_append(&b, "Comment\0hello", 13);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rusage before, after;
+        getrusage(RUSAGE_SELF, &before);
+        inrf_image img;
+        inrf_status st = read_opt(b.data, b.size, 0, &img);
+        getrusage(RUSAGE_SELF, &after);
+        long grew_kib = after.ru_maxrss - before.ru_maxrss;
+        if (st != INRF_E_IMAGE || !strstr(inrf_last_error(), "truncated"))
+            _exit(2);
+        _exit(grew_kib < 256 * 1024 ? 0 : 3);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 3)
+        fail_msg("a 1 GiB tEXt claim in a %zu-byte file raised the peak memory by 256 MiB or more",
+                 b.size);
+    assert_int_equal(WEXITSTATUS(status), 0);
+    free(b.data);
+    free(data);
+    inrf_image_free(&src);
+}
+
 static void test_not_an_image(void **state)
 {
     (void)state;
@@ -1156,6 +1225,7 @@ int main(void)
         cmocka_unit_test(test_truncated_png),
         cmocka_unit_test(test_truncated_jpeg),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_png_ancillary_chunks),
         cmocka_unit_test(test_not_an_image),
         cmocka_unit_test(test_corrupt_png),
         cmocka_unit_test(test_corrupt_jpeg),

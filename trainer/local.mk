@@ -59,3 +59,23 @@ trainer_inrtrain_LDFLAGS = $(AM_LDFLAGS) $(OPENMP_CFLAGS)
 dist_man_MANS += man/inrtrain.1
 TESTS += tests/test_inrtrain.sh
 EXTRA_DIST += tests/test_inrtrain.sh bench/train-cpu bench/plot-train
+
+# The checkpoint reader's fuzz harness: its corpus replayed by make check,
+# and with --enable-fuzz a libFuzzer binary (make fuzz-smoke runs it).
+FUZZ_CKPT_SOURCES = tests/fuzz/fuzz_checkpoint.c trainer/checkpoint.c trainer/checkpoint.h \
+	tests/fuzz/harness.h
+check_PROGRAMS += tests/fuzz/replay_checkpoint
+tests_fuzz_replay_checkpoint_SOURCES = $(FUZZ_CKPT_SOURCES) tests/fuzz/replay.c
+tests_fuzz_replay_checkpoint_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS) \
+	-DREPLAY_CORPUS='"corpus_checkpoint"'
+tests_fuzz_replay_checkpoint_LDADD = $(TRAINER_LIBS) libinrf/libinrf.la $(XXHASH_LIBS)
+tests_fuzz_replay_checkpoint_LDFLAGS = $(AM_LDFLAGS) $(OPENMP_CFLAGS)
+TESTS += tests/fuzz/replay_checkpoint
+if ENABLE_FUZZ
+noinst_PROGRAMS += tests/fuzz/fuzz_checkpoint
+tests_fuzz_fuzz_checkpoint_SOURCES = $(FUZZ_CKPT_SOURCES)
+tests_fuzz_fuzz_checkpoint_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_checkpoint_LDFLAGS = $(AM_LDFLAGS) $(OPENMP_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_checkpoint_LDADD = $(TRAINER_LIBS) libinrf/libinrf.la $(XXHASH_LIBS)
+FUZZ_HARNESSES += tests/fuzz/fuzz_checkpoint
+endif

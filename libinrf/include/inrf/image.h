@@ -40,7 +40,8 @@ INRF_API void inrf_image_read_options_init_(inrf_image_read_options *opt, int ab
  *   only; 16-bit colour and alpha are both scaled to 8 bits first, then
  *   composited; grey becomes RGB by replication unless keep_grey.
  *   Interlaced files are read; the file is read up to IEND, so a file cut
- *   anywhere or with a bad CRC in a critical chunk fails.
+ *   anywhere or with a bad CRC in a critical chunk fails. Chunks other than
+ *   IHDR, PLTE, tRNS, IDAT and IEND are skipped unread.
  * - JPEG: decoded by libjpeg-turbo (accurate DCT); greyscale likewise;
  *   CMYK and YCCK (Adobe, inverted) become RGB as R = C*K/255 etc.
  *   Any libjpeg warning (truncated or corrupt data, which libjpeg would
