@@ -1,5 +1,6 @@
-/* fileio.c: whole-file input (memory-mapped, or read from a pipe) and
- * atomic output (temporary file in the same folder, fsync, rename). */
+/* fileio.c: whole-file input (memory-mapped, or read from a pipe after a
+ * look at its magic) and atomic output (temporary file in the same folder,
+ * fsync, rename). */
 #define _GNU_SOURCE 1 /* mkostemp */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +15,23 @@
 
 #include "internal.h"
 
-static inrf_status read_all(int fd, const char *path, size_t max_bytes, inrf_blob *blob)
+/* Whether the first n bytes read pass the reader's check; called once, when
+ * check->need bytes are in or the file has ended before. */
+static inrf_status check_prefix(const inrf_magic_check *check, const uint8_t *d, size_t n)
+{
+    if (!check)
+        return INRF_OK;
+    return check->fn(d, n < check->need ? n : check->need, check->user);
+}
+
+/* A pipe or a device: read in growing chunks, the magic checked as soon as
+ * its bytes are in, so that /dev/zero fails at once rather than at the
+ * limit. */
+static inrf_status read_all(int fd, const char *path, size_t max_bytes,
+                            const inrf_magic_check *check, inrf_blob *blob)
 {
     size_t cap = 1 << 16, n = 0;
+    int checked = check == NULL;
     uint8_t *buf = malloc(cap);
     if (!buf)
         return inrf_fail(INRF_E_NOMEM, "%s: out of memory", path);
@@ -42,9 +57,17 @@ static inrf_status read_all(int fd, const char *path, size_t max_bytes, inrf_blo
             free(buf);
             return inrf_fail(INRF_E_IO, "%s: %s", path, strerror(e));
         }
+        n += (size_t)r;
+        if (!checked && (r == 0 || n >= check->need)) {
+            checked = 1;
+            inrf_status st = check_prefix(check, buf, n);
+            if (st != INRF_OK) {
+                free(buf);
+                return st;
+            }
+        }
         if (r == 0)
             break;
-        n += (size_t)r;
     }
     if (n > max_bytes) {
         free(buf);
@@ -56,11 +79,12 @@ static inrf_status read_all(int fd, const char *path, size_t max_bytes, inrf_blo
     return INRF_OK;
 }
 
-inrf_status inrf_blob_open(const char *path, size_t max_bytes, inrf_blob *blob)
+inrf_status inrf_blob_open_checked(const char *path, size_t max_bytes,
+                                   const inrf_magic_check *check, inrf_blob *blob)
 {
     memset(blob, 0, sizeof *blob);
     if (strcmp(path, "-") == 0)
-        return read_all(STDIN_FILENO, "standard input", max_bytes, blob);
+        return read_all(STDIN_FILENO, "standard input", max_bytes, check, blob);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return inrf_fail(INRF_E_IO, "%s: %s", path, strerror(errno));
@@ -79,18 +103,26 @@ inrf_status inrf_blob_open(const char *path, size_t max_bytes, inrf_blob *blob)
         } else {
             void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
             if (map == MAP_FAILED) {
-                st = read_all(fd, path, max_bytes, blob);
+                st = read_all(fd, path, max_bytes, check, blob);
+                check = NULL; /* done by read_all */
             } else {
                 blob->data = map;
                 blob->size = (size_t)sb.st_size;
                 blob->map_ = map;
             }
         }
+        if (st == INRF_OK && (st = check_prefix(check, blob->data, blob->size)) != INRF_OK)
+            inrf_blob_close(blob);
     } else {
-        st = read_all(fd, path, max_bytes, blob);
+        st = read_all(fd, path, max_bytes, check, blob);
     }
     close(fd);
     return st;
+}
+
+inrf_status inrf_blob_open(const char *path, size_t max_bytes, inrf_blob *blob)
+{
+    return inrf_blob_open_checked(path, max_bytes, NULL, blob);
 }
 
 void inrf_blob_close(inrf_blob *blob)
@@ -101,31 +133,63 @@ void inrf_blob_close(inrf_blob *blob)
     memset(blob, 0, sizeof *blob);
 }
 
+/* Hands a blob over as a malloc'd buffer. */
+static inrf_status blob_to_heap(const char *path, inrf_blob *blob, void **data, size_t *size)
+{
+    if (blob->heap_) { /* already a heap copy: hand it over */
+        *data = blob->heap_;
+        *size = blob->size;
+        return INRF_OK;
+    }
+    void *copy = malloc(blob->size ? blob->size : 1);
+    if (!copy) {
+        inrf_blob_close(blob);
+        return inrf_fail(INRF_E_NOMEM, "%s: out of memory", path);
+    }
+    memcpy(copy, blob->data, blob->size);
+    *data = copy;
+    *size = blob->size;
+    inrf_blob_close(blob);
+    return INRF_OK;
+}
+
 inrf_status inrf_file_read(const char *path, size_t max_bytes, void **data, size_t *size)
 {
-    if (!path || !data || !size)
+    return inrf_file_read_magic(path, max_bytes, NULL, 0, 0, NULL, data, size);
+}
+
+typedef struct magic_list {
+    const char *const *magics;
+    size_t count, size;
+    const char *kind;
+} magic_list;
+
+/* The first n bytes must be one of the magics, or (a short file) the start
+ * of one. */
+static inrf_status check_magic_list(const uint8_t *d, size_t n, const void *user)
+{
+    const magic_list *m = user;
+    for (size_t i = 0; i < m->count; i++)
+        if (memcmp(d, m->magics[i], n < m->size ? n : m->size) == 0)
+            return INRF_OK;
+    return inrf_fail(INRF_E_NOT_INRF, "not %s (bad magic)", m->kind);
+}
+
+inrf_status inrf_file_read_magic(const char *path, size_t max_bytes, const char *const *magics,
+                                 size_t count, size_t magic_size, const char *kind, void **data,
+                                 size_t *size)
+{
+    if (!path || !data || !size || (count && (!magics || !magic_size)))
         return inrf_fail(INRF_E_INVALID_ARG, "NULL argument");
     *data = NULL;
     *size = 0;
+    magic_list list = {magics, count, magic_size, kind ? kind : "the expected kind of file"};
+    inrf_magic_check check = {magic_size, check_magic_list, &list};
     inrf_blob blob;
-    inrf_status st = inrf_blob_open(path, max_bytes, &blob);
+    inrf_status st = inrf_blob_open_checked(path, max_bytes, count ? &check : NULL, &blob);
     if (st != INRF_OK)
         return st;
-    if (blob.heap_) { /* already a heap copy: hand it over */
-        *data = blob.heap_;
-        *size = blob.size;
-        return INRF_OK;
-    }
-    void *copy = malloc(blob.size ? blob.size : 1);
-    if (!copy) {
-        inrf_blob_close(&blob);
-        return inrf_fail(INRF_E_NOMEM, "%s: out of memory", path);
-    }
-    memcpy(copy, blob.data, blob.size);
-    *data = copy;
-    *size = blob.size;
-    inrf_blob_close(&blob);
-    return INRF_OK;
+    return blob_to_heap(path, &blob, data, size);
 }
 
 /* Temporary files being written, for inrf_remove_temp_files(). A signal

@@ -188,7 +188,9 @@ static inrf_status open_ckpt(const char *path, void **data, rd *r, trn_ckpt_meta
 {
     size_t size;
     memset(meta, 0, sizeof *meta);
-    inrf_status st = inrf_file_read(path, (size_t)1 << 32, data, &size);
+    const char *magic = CK_MAGIC; /* a pipe or a device that is none is refused at once */
+    inrf_status st = inrf_file_read_magic(path, (size_t)1 << 32, &magic, 1, 8,
+                                          "an inrtrain checkpoint", data, &size);
     if (st != INRF_OK)
         return trn_fail(st, "%s: %s", path, inrf_last_error());
     *r = (rd){*data, size, 0, 0};

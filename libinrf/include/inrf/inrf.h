@@ -268,6 +268,20 @@ INRF_API INRF_NODISCARD inrf_status inrf_file_write_atomic(const char *path, con
 INRF_API INRF_NODISCARD inrf_status inrf_file_read(const char *path, size_t max_bytes,
                                                    void **data, size_t *size);
 
+/* inrf_file_read for a file that must begin with one of `count` magics of
+ * magic_size bytes each: when the first magic_size bytes (or all of a
+ * shorter file) begin none of them, fails with INRF_E_NOT_INRF, "not KIND
+ * (bad magic)" (kind e.g. "an .inrf file"), having read only those bytes:
+ * a pipe or a device (/dev/zero) is refused at once rather than read up to
+ * max_bytes. A file shorter than the magic is returned for the caller's
+ * parser to call truncated. */
+INRF_API INRF_NODISCARD inrf_status inrf_file_read_magic(const char *path, size_t max_bytes,
+                                                         const char *const *magics,
+                                                         size_t count, size_t magic_size,
+                                                         const char *kind, void **data,
+                                                         size_t *size);
+
+
 /* Removes the temporary files of atomic writes in progress. Async-signal-
  * safe: tools call it from their SIGINT/SIGTERM handler so that an
  * interrupted write leaves nothing behind. */
