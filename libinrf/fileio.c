@@ -1,6 +1,7 @@
 /* fileio.c: whole-file input (memory-mapped, or read from a pipe after a
- * look at its magic) and atomic output (temporary file in the same folder,
- * fsync, rename). */
+ * look at its magic) and output (atomic replacement of a regular file:
+ * temporary file in the same folder, fsync, rename; special files written
+ * directly). */
 #define _GNU_SOURCE 1 /* mkostemp */
 #include <errno.h>
 #include <fcntl.h>
@@ -260,17 +261,29 @@ static inrf_status write_fd(int fd, const char *path, const void *data, size_t s
     return INRF_OK;
 }
 
-inrf_status inrf_file_write_atomic(const char *path, const void *data, size_t size)
+/* A device, a FIFO (a socket cannot be opened: ENXIO): written in place,
+ * as standard output is (no temporary file, no rename, which would replace
+ * it). */
+static inrf_status write_special(const char *path, const void *data, size_t size)
 {
-    if (!path || (!data && size))
-        return inrf_fail(INRF_E_INVALID_ARG, "NULL argument");
-    if (strcmp(path, "-") == 0)
-        return write_fd(STDOUT_FILENO, "standard output", data, size);
-    size_t n = strlen(path);
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return inrf_fail(INRF_E_IO, "%s: %s", path, strerror(errno));
+    inrf_status st = write_fd(fd, path, data, size);
+    if (close(fd) != 0 && st == INRF_OK)
+        st = inrf_fail(INRF_E_IO, "%s: %s", path, strerror(errno));
+    return st;
+}
+
+/* A new or regular file at target: temporary file beside it, fsync, rename. */
+static inrf_status write_replace(const char *path, const char *target, const void *data,
+                                 size_t size)
+{
+    size_t n = strlen(target);
     char *tmp = malloc(n + 16);
     if (!tmp)
         return inrf_fail(INRF_E_NOMEM, "out of memory");
-    snprintf(tmp, n + 16, "%s.tmp-XXXXXX", path);
+    snprintf(tmp, n + 16, "%s.tmp-XXXXXX", target);
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
         inrf_status st = inrf_fail(INRF_E_IO, "%s: %s", path, strerror(errno));
@@ -285,11 +298,105 @@ inrf_status inrf_file_write_atomic(const char *path, const void *data, size_t si
         st = inrf_fail(INRF_E_IO, "%s: %s", path, strerror(errno));
     if (close(fd) != 0 && st == INRF_OK)
         st = inrf_fail(INRF_E_IO, "%s: %s", path, strerror(errno));
-    if (st == INRF_OK && rename(tmp, path) != 0)
+    if (st == INRF_OK && rename(tmp, target) != 0)
         st = inrf_fail(INRF_E_IO, "%s: %s", path, strerror(errno));
     if (st != INRF_OK)
         unlink(tmp);
     temp_release(slot);
     free(tmp);
+    return st;
+}
+
+enum output_kind { OUTPUT_REPLACE, OUTPUT_SPECIAL };
+
+/* What writing path means (inrf.h, inrf_file_write_atomic): a regular or
+ * new file is replaced at *target (path, or the end of its symbolic links,
+ * malloc'd); a special file is written in place; a directory and a dangling
+ * link are refused. */
+static inrf_status classify_output(const char *path, enum output_kind *kind, char **target)
+{
+    struct stat sb, lsb;
+    *target = NULL;
+    *kind = OUTPUT_REPLACE;
+    if (stat(path, &sb) != 0) {
+        if (errno == ENOENT && lstat(path, &lsb) == 0 && S_ISLNK(lsb.st_mode))
+            return inrf_fail(INRF_E_IO, "%s: dangling symbolic link; not writing through it",
+                             path);
+        /* a new file (or ENOTDIR, EACCES...: the temporary file says) */
+    } else if (S_ISDIR(sb.st_mode)) {
+        return inrf_fail(INRF_E_IO, "%s: is a directory", path);
+    } else if (!S_ISREG(sb.st_mode)) {
+        *kind = OUTPUT_SPECIAL;
+        return INRF_OK;
+    } else if (lstat(path, &lsb) == 0 && S_ISLNK(lsb.st_mode)) {
+        if (!(*target = realpath(path, NULL)))
+            return inrf_fail(INRF_E_IO, "%s: %s", path, strerror(errno));
+        return INRF_OK;
+    }
+    if (!(*target = strdup(path)))
+        return inrf_fail(INRF_E_NOMEM, "out of memory");
+    return INRF_OK;
+}
+
+/* The folder of a file path ("." when it has none), malloc'd. */
+static char *folder_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, path, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+inrf_status inrf_file_check_output(const char *path)
+{
+    if (!path)
+        return inrf_fail(INRF_E_INVALID_ARG, "NULL argument");
+    if (strcmp(path, "-") == 0)
+        return INRF_OK;
+    enum output_kind kind;
+    char *target;
+    inrf_status st = classify_output(path, &kind, &target);
+    if (st != INRF_OK || kind == OUTPUT_SPECIAL) {
+        if (st == INRF_OK && access(path, W_OK) != 0)
+            st = inrf_fail(INRF_E_IO, "%s: %s", path, strerror(errno));
+        return st;
+    }
+    /* the temporary file and the rename need a folder that takes files */
+    char *dir = folder_of(target);
+    struct stat sb;
+    if (!dir)
+        st = inrf_fail(INRF_E_NOMEM, "out of memory");
+    else if (stat(dir, &sb) != 0)
+        st = inrf_fail(INRF_E_IO, "%s: folder %s: %s", path, dir, strerror(errno));
+    else if (!S_ISDIR(sb.st_mode))
+        st = inrf_fail(INRF_E_IO, "%s: %s is not a folder", path, dir);
+    else if (access(dir, W_OK | X_OK) != 0)
+        st = inrf_fail(INRF_E_IO, "%s: folder %s: %s", path, dir, strerror(errno));
+    free(dir);
+    free(target);
+    return st;
+}
+
+inrf_status inrf_file_write_atomic(const char *path, const void *data, size_t size)
+{
+    if (!path || (!data && size))
+        return inrf_fail(INRF_E_INVALID_ARG, "NULL argument");
+    if (strcmp(path, "-") == 0)
+        return write_fd(STDOUT_FILENO, "standard output", data, size);
+    enum output_kind kind;
+    char *target;
+    inrf_status st = classify_output(path, &kind, &target);
+    if (st != INRF_OK)
+        return st;
+    if (kind == OUTPUT_SPECIAL)
+        return write_special(path, data, size);
+    st = write_replace(path, target, data, size);
+    free(target);
     return st;
 }

@@ -1,7 +1,9 @@
 #!/bin/sh
-# test_outputs.sh: what the tools do with the paths they read beyond plain
-# files: a pipe or a device that is not the expected file (/dev/zero) fails
-# at once; run by `make check`.
+# test_outputs.sh: what the tools do with the paths they write and read
+# beyond plain files: a symbolic link is written through (the link stays),
+# a FIFO or a device is written in place (never replaced), /dev/full is one
+# error line, and a pipe or a device that is not the expected file
+# (/dev/zero) fails at once; run by `make check`.
 #
 # shellcheck disable=SC2016,SC2034 # check conditions: single-quoted, run by eval
 
@@ -44,6 +46,99 @@ enc="--effort 1 --threads 1 -q"
 "$inrenc" $enc "$w/a.png" "$w/ref.inrf" 2>"$tmp/err" || fail "encoding the reference"
 cp "$golden/tiny.inrf" "$w/t.inrf"
 cp "$golden/tiny.inrpack" "$w/p.inrpack"
+
+# ---------------------------------------------------- symbolic links
+mkdir "$w/other"
+echo old >"$w/other/real.png"
+ln -s other/real.png "$w/link.png"
+run "$inrdec" "$w/t.inrf" -o "$w/link.png"
+check "inrdec -o LINK: exit 0, the link stays a link, its target holds the image" \
+    '[ "$rc" -eq 0 ] && [ -L "$w/link.png" ] && cmp -s "$w/other/real.png" "$w/a.png" &&
+     [ "$(readlink "$w/link.png")" = other/real.png ]'
+check "inrdec -o LINK: no temporary file beside the link or the target" \
+    'no_temp "$w" "$w/other"'
+
+echo old >"$w/other/real.inrf"
+ln -s other/real.inrf "$w/link.inrf"
+# shellcheck disable=SC2086
+run "$inrenc" $enc "$w/a.png" "$w/link.inrf"
+check "inrenc LINK: the link stays, its target is the encoded file" \
+    '[ "$rc" -eq 0 ] && [ -L "$w/link.inrf" ] && cmp -s "$w/other/real.inrf" "$w/ref.inrf" &&
+     no_temp "$w" "$w/other"'
+
+ln -s other/real.inrpack "$w/link.inrpack"
+echo old >"$w/other/real.inrpack"
+run "$inrpack" merge "$w/p.inrpack" -o "$w/link.inrpack" -q
+check "inrpack merge -o LINK: the link stays, its target is the pack" \
+    '[ "$rc" -eq 0 ] && [ -L "$w/link.inrpack" ] && cmp -s "$w/other/real.inrpack" "$w/p.inrpack"'
+
+ln -s missing.png "$w/dangling.png"
+run "$inrdec" "$w/t.inrf" -o "$w/dangling.png"
+check "a dangling link: refused in one line, the link unchanged, nothing created" \
+    '[ "$rc" -eq 1 ] && one_line "$w/dangling.png" "dangling" && [ -L "$w/dangling.png" ] &&
+     [ ! -e "$w/missing.png" ]'
+
+# ------------------------------------------------------------ FIFOs
+if mkfifo "$w/fifo.png" 2>/dev/null; then
+    timeout 20 cat "$w/fifo.png" >"$w/from_fifo.png" &
+    reader=$!
+    run timeout 20 "$inrdec" "$w/t.inrf" -o "$w/fifo.png"
+    wait "$reader"
+    check "inrdec -o FIFO: written through the FIFO, which stays a FIFO" \
+        '[ "$rc" -eq 0 ] && [ -p "$w/fifo.png" ] && cmp -s "$w/from_fifo.png" "$w/a.png"'
+
+    mkfifo "$w/fifo.inrf"
+    timeout 20 cat "$w/fifo.inrf" >"$w/from_fifo.inrf" &
+    reader=$!
+    # shellcheck disable=SC2086
+    run timeout 20 "$inrenc" $enc "$w/a.png" "$w/fifo.inrf"
+    wait "$reader"
+    check "inrenc FIFO: written through the FIFO, which stays a FIFO" \
+        '[ "$rc" -eq 0 ] && [ -p "$w/fifo.inrf" ] && cmp -s "$w/from_fifo.inrf" "$w/ref.inrf"'
+
+    # create reads a regular pack back for its summary, never a FIFO
+    mkdir -p "$w/fsrc/a" "$w/fsrc/b"
+    cp "$w/a.png" "$w/fsrc/a/x.png"
+    cp "$w/a.png" "$w/fsrc/b/y.png"
+    mkfifo "$w/fifo.inrpack"
+    timeout 20 cat "$w/fifo.inrpack" >"$w/from_fifo.inrpack" &
+    reader=$!
+    run timeout 20 "$inrpack" create "$w/fsrc" -o "$w/fifo.inrpack" --effort 1
+    wait "$reader"
+    check "inrpack create -o FIFO: the pack goes through the FIFO, no journal left" \
+        '[ "$rc" -eq 0 ] && [ -p "$w/fifo.inrpack" ] && [ ! -e "$w/fifo.inrpack.journal" ] &&
+         "$inrpack" verify -q "$w/from_fifo.inrpack"'
+else
+    echo "skip: cannot make a FIFO"
+fi
+
+# ---------------------------------------------------------- devices
+# A device node of our own first (root only): a tool that replaced it
+# would replace /dev/full too, which is tried only after.
+full_ok=no
+if [ "$(id -u)" -eq 0 ] && mknod "$w/full.png" c 1 7 2>/dev/null &&
+    mknod "$w/null.png" c 1 3 2>/dev/null && [ -c "$w/full.png" ]; then
+    run "$inrdec" "$w/t.inrf" -o "$w/null.png"
+    check "inrdec -o a null device: exit 0, still a character device" \
+        '[ "$rc" -eq 0 ] && [ -c "$w/null.png" ]'
+    run "$inrdec" "$w/t.inrf" -o "$w/full.png"
+    check "inrdec -o a full device: one line (ENOSPC) naming it, exit 1, still a device" \
+        '[ "$rc" -eq 1 ] && one_line "$w/full.png" "No space left on device" &&
+         [ -c "$w/full.png" ] && no_temp "$w"'
+    [ -c "$w/full.png" ] && full_ok=yes
+else
+    echo "skip: cannot make device nodes (not root)"
+    [ "$(id -u)" -ne 0 ] && full_ok=yes # /dev is not ours to replace
+fi
+if [ "$full_ok" = yes ] && [ -c /dev/full ]; then
+    # shellcheck disable=SC2086
+    run "$inrenc" $enc "$w/a.png" /dev/full
+    check "inrenc /dev/full: one line (ENOSPC) naming it, exit 1, /dev/full still a device" \
+        '[ "$rc" -eq 1 ] && one_line /dev/full "No space left on device" && [ -c /dev/full ]'
+    run "$inrpack" merge "$w/p.inrpack" -o /dev/full
+    check "inrpack merge -o /dev/full: one line naming it, exit 1, still a device" \
+        '[ "$rc" -eq 1 ] && one_line /dev/full "No space left on device" && [ -c /dev/full ]'
+fi
 
 # ------------------------------------------- /dev/zero and pipes as input
 run timeout 5 "$inrinfo" /dev/zero

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -548,7 +549,8 @@ static int run(options *o)
     if (cli_interrupted) {
         /* the handler removed the temporary file; a signal after the
          * rename leaves a complete file, which goes too */
-        if (st == INRF_OK && !to_stdout)
+        struct stat sb; /* only a file that the write replaced, not a link or a device */
+        if (st == INRF_OK && !to_stdout && lstat(o->output, &sb) == 0 && S_ISREG(sb.st_mode))
             unlink(o->output);
         rc = report_interrupted();
         goto done;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -544,7 +545,8 @@ int pack_create_main(int argc, char **argv)
     }
     journal_close(r.j, 1);
     r.j = NULL;
-    if (o.verbosity >= 0) {
+    struct stat sb; /* a FIFO or a device cannot be read back for the summary */
+    if (o.verbosity >= 0 && stat(o.out, &sb) == 0 && S_ISREG(sb.st_mode)) {
         inrf_pack *p;
         if (inrf_pack_open(o.out, NULL, &p) == INRF_OK) {
             summary(&r, &l, o.out, p);

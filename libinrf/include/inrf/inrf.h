@@ -247,8 +247,8 @@ INRF_API void inrf_write_options_init_(inrf_write_options *opt, int abi);
 INRF_API INRF_NODISCARD inrf_status inrf_write_memory(const inrf_model *model,
                                                       const inrf_write_options *opt,
                                                       void **data, size_t *size);
-/* Writes path atomically (temporary file in the same folder, fsync, rename);
- * "-" writes standard output. Nothing is left behind on failure. */
+/* Writes path as inrf_file_write_atomic does (a regular file atomically,
+ * a device or FIFO in place); "-" writes standard output. */
 INRF_API INRF_NODISCARD inrf_status inrf_write_file(const inrf_model *model,
                                                     const inrf_write_options *opt,
                                                     const char *path);
@@ -259,9 +259,25 @@ INRF_API INRF_NODISCARD inrf_status inrf_write_file(const inrf_model *model,
 INRF_API INRF_NODISCARD inrf_status inrf_model_record(const inrf_model *model, void **data,
                                                       size_t *size);
 
-/* Writes size bytes to path atomically; "-" is standard output. */
+/* Writes size bytes to path, never replacing what is not a regular file:
+ * - a new or regular file is replaced atomically (temporary file in the
+ *   same folder, fsync, rename): readers see the old file or the new one,
+ *   and nothing is left behind on failure;
+ * - a symbolic link is followed, as cp does: its target is replaced (the
+ *   temporary file beside the target) and the link stays; a dangling link
+ *   is refused;
+ * - a device or a FIFO is opened and written in place, as standard output
+ *   ("-") is; its errors (ENOSPC of /dev/full) fail;
+ * - a directory is refused.
+ * Every message names path. */
 INRF_API INRF_NODISCARD inrf_status inrf_file_write_atomic(const char *path, const void *data,
                                                            size_t size);
+
+/* Whether inrf_file_write_atomic could write path, for callers that check
+ * their output before any long work: a directory, a dangling link, a
+ * folder that is missing or not writable, a special file that cannot be
+ * written fail with a message naming path. Creates nothing; "-" is OK. */
+INRF_API INRF_NODISCARD inrf_status inrf_file_check_output(const char *path);
 
 /* Reads a whole file (or standard input for "-") into a malloc'd buffer
  * (free() it); INRF_E_LIMIT past max_bytes. */
@@ -280,7 +296,6 @@ INRF_API INRF_NODISCARD inrf_status inrf_file_read_magic(const char *path, size_
                                                          size_t count, size_t magic_size,
                                                          const char *kind, void **data,
                                                          size_t *size);
-
 
 /* Removes the temporary files of atomic writes in progress. Async-signal-
  * safe: tools call it from their SIGINT/SIGTERM handler so that an
