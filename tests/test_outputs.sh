@@ -2,8 +2,10 @@
 # test_outputs.sh: what the tools do with the paths they write and read
 # beyond plain files: a symbolic link is written through (the link stays),
 # a FIFO or a device is written in place (never replaced), /dev/full is one
-# error line, and a pipe or a device that is not the expected file
-# (/dev/zero) fails at once; run by `make check`.
+# error line, an output that is also an input is refused with the input
+# untouched, the output is checked before any work, and a pipe or a device
+# that is not the expected file (/dev/zero) fails at once; run by
+# `make check`.
 #
 # shellcheck disable=SC2016,SC2034 # check conditions: single-quoted, run by eval
 
@@ -138,6 +140,97 @@ if [ "$full_ok" = yes ] && [ -c /dev/full ]; then
     run "$inrpack" merge "$w/p.inrpack" -o /dev/full
     check "inrpack merge -o /dev/full: one line naming it, exit 1, still a device" \
         '[ "$rc" -eq 1 ] && one_line /dev/full "No space left on device" && [ -c /dev/full ]'
+fi
+
+# ----------------------------------------------- output = input: refused
+before=$(sum "$w/a.png")
+# shellcheck disable=SC2086
+run "$inrenc" $enc "$w/a.png" "$w/a.png"
+check "inrenc IN IN: refused in one line naming it, the image untouched" \
+    '[ "$rc" -eq 1 ] && one_line "$w/a.png" "input" && [ "$(sum "$w/a.png")" = "$before" ]'
+ln -s a.png "$w/alias.png"
+# shellcheck disable=SC2086
+run "$inrenc" $enc "$w/alias.png" "$w/a.png"
+check "inrenc through a link to the output: refused, the image untouched" \
+    '[ "$rc" -eq 1 ] && one_line "$w/a.png" "input" && [ "$(sum "$w/a.png")" = "$before" ]'
+
+before=$(sum "$w/t.inrf")
+run "$inrdec" "$w/t.inrf" -o "$w/t.inrf" --format png
+check "inrdec IN -o IN: refused in one line, the .inrf untouched" \
+    '[ "$rc" -eq 1 ] && one_line "$w/t.inrf" "input" && [ "$(sum "$w/t.inrf")" = "$before" ]'
+
+cp "$w/p.inrpack" "$w/q.inrpack"
+before=$(sum "$w/q.inrpack")
+run "$inrpack" merge "$w/p.inrpack" "$w/q.inrpack" -o "$w/q.inrpack"
+check "inrpack merge A B -o B: refused in one line, B untouched" \
+    '[ "$rc" -eq 1 ] && one_line "$w/q.inrpack" "input" && [ "$(sum "$w/q.inrpack")" = "$before" ]'
+
+# extract: a file it would write is the pack itself
+mkdir -p "$w/ex/dog"
+cp "$w/p.inrpack" "$w/ex/dog/000000.inrf"
+before=$(sum "$w/ex/dog/000000.inrf")
+run "$inrpack" extract "$w/ex/dog/000000.inrf" -o "$w/ex" --format inrf
+check "inrpack extract onto its own pack: refused in one line, the pack untouched" \
+    '[ "$rc" -eq 1 ] && one_line "$w/ex/dog/000000.inrf" "input" &&
+     [ "$(sum "$w/ex/dog/000000.inrf")" = "$before" ]'
+run "$inrpack" extract "$w/p.inrpack" -o "$w/p.inrpack"
+check "inrpack extract -o a file: one line, the file untouched" \
+    '[ "$rc" -eq 1 ] && one_line "$w/p.inrpack" && [ "$(sum "$w/p.inrpack")" = "$(sum "$w/q.inrpack")" ]'
+
+# create: the pack written over a source image, by folder and by list
+mkdir -p "$w/src/cats" "$w/src/dogs"
+cp "$w/a.png" "$w/src/cats/c.png"
+cp "$w/a.png" "$w/src/dogs/d.png"
+before=$(sum "$w/src/dogs/d.png")
+run "$inrpack" create "$w/src" -o "$w/src/dogs/d.png" --effort 1 -q
+check "inrpack create SRC -o SRC/CLASS/IMAGE: refused before encoding, the image untouched" \
+    '[ "$rc" -eq 1 ] && one_line "$w/src/dogs/d.png" "input" &&
+     [ "$(sum "$w/src/dogs/d.png")" = "$before" ] && [ ! -e "$w/src/dogs/d.png.journal" ]'
+printf '%s\t0\n%s\t1\n' "$w/src/cats/c.png" "$w/src/dogs/d.png" >"$w/list.txt"
+run "$inrpack" create --list "$w/list.txt" -o "$w/src/cats/c.png" --effort 1 -q
+check "inrpack create --list: a listed image as the output is refused, untouched" \
+    '[ "$rc" -eq 1 ] && one_line "$w/src/cats/c.png" "input" &&
+     [ "$(sum "$w/src/cats/c.png")" = "$before" ]'
+before=$(sum "$w/list.txt")
+run "$inrpack" create --list "$w/list.txt" -o "$w/list.txt" --effort 1 -q
+check "inrpack create --list L -o L: refused, the list untouched" \
+    '[ "$rc" -eq 1 ] && one_line "$w/list.txt" "input" && [ "$(sum "$w/list.txt")" = "$before" ]'
+
+if [ -x "$inrtrain" ]; then
+    before=$(sum "$w/q.inrpack")
+    for opt in -o --checkpoint --log; do
+        out="$w/model"
+        case $opt in -o) out="$w/q.inrpack" ;; esac
+        extra=""
+        case $opt in --checkpoint | --log) extra="$opt $w/q.inrpack" ;; esac
+        # shellcheck disable=SC2086
+        run "$inrtrain" --train "$w/q.inrpack" --epochs 1 -q -o "$out" $extra
+        check "inrtrain $opt onto the training pack: refused in one line, the pack untouched" \
+            '[ "$rc" -eq 1 ] && one_line "$w/q.inrpack" "input" &&
+             [ "$(sum "$w/q.inrpack")" = "$before" ] && [ ! -e "$w/model" ]'
+    done
+fi
+
+# --------------------------------------- the output is checked first
+mkdir "$w/dir.inrf" "$w/dir.inrpack"
+# The input is not even an image: an output checked first is what fails.
+run "$inrenc" /dev/zero "$w/dir.inrf"
+check "inrenc IN DIR: 'is a directory' before the input is read" \
+    '[ "$rc" -eq 1 ] && one_line "$w/dir.inrf" "is a directory"'
+run "$inrdec" /dev/zero -o "$w/nofolder/x.png"
+check "inrdec -o into a missing folder: named before the input is read" \
+    '[ "$rc" -eq 1 ] && one_line "$w/nofolder/x.png" "nofolder"'
+run "$inrpack" merge "$w/missing.inrpack" -o "$w/dir.inrpack"
+check "inrpack merge -o DIR: refused before the inputs are opened" \
+    '[ "$rc" -eq 1 ] && one_line "$w/dir.inrpack" "is a directory"'
+run "$inrpack" create "$w/src" -o "$w/dir.inrpack" --effort 1 -q
+check "inrpack create -o DIR: refused before encoding, no journal made" \
+    '[ "$rc" -eq 1 ] && one_line "$w/dir.inrpack" "is a directory" &&
+     [ ! -e "$w/dir.inrpack.journal" ]'
+if [ -x "$inrtrain" ]; then
+    run "$inrtrain" --train "$w/missing.inrpack" --epochs 1 -q -o "$w/dir.inrpack"
+    check "inrtrain -o DIR: refused before the training set is opened" \
+        '[ "$rc" -eq 1 ] && one_line "$w/dir.inrpack" "is a directory"'
 fi
 
 # ------------------------------------------- /dev/zero and pipes as input

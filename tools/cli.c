@@ -217,6 +217,30 @@ int cli_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *si
     return 1;
 }
 
+int cli_check_output(const char *out, const char *const *inputs, size_t n)
+{
+    inrf_status st = inrf_file_check_output(out);
+    if (st != INRF_OK) {
+        cli_lib_error(out, st);
+        return 0;
+    }
+    /* only a regular file loses its contents; a device read and written
+     * (/dev/null) is no harm */
+    struct stat so, si;
+    if (strcmp(out, "-") == 0 || stat(out, &so) != 0 || !S_ISREG(so.st_mode))
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        if (inputs[i] && strcmp(inputs[i], "-") != 0 && stat(inputs[i], &si) == 0 &&
+            si.st_dev == so.st_dev && si.st_ino == so.st_ino) {
+            if (strcmp(inputs[i], out) == 0)
+                cli_error("%s: is also an input; refusing to overwrite it", out);
+            else
+                cli_error("%s: is the input %s; refusing to overwrite it", out, inputs[i]);
+            return 0;
+        }
+    return 1;
+}
+
 double cli_now_seconds(void)
 {
     struct timespec ts;

@@ -455,6 +455,23 @@ static void summary(const run *r, const src_list *l, const char *out, const inrf
             (unsigned long long)src_bytes);
 }
 
+/* The pack must not replace the list or any source image (a pack written
+ * into its own source folder), nor be a directory: checked before encoding. */
+static int check_output(const create_opts *o, const src_list *l)
+{
+    const char **in = malloc((l->n + 1) * sizeof *in);
+    if (!in) {
+        cli_error("out of memory");
+        return 0;
+    }
+    in[0] = o->list;
+    for (size_t i = 0; i < l->n; i++)
+        in[i + 1] = l->item[i].path;
+    int ok = cli_check_output(o->out, in, l->n + 1);
+    free(in);
+    return ok;
+}
+
 int pack_create_main(int argc, char **argv)
 {
     create_opts o;
@@ -464,6 +481,10 @@ int pack_create_main(int argc, char **argv)
     src_list l;
     if (!(o.list ? src_read_list(o.list, &l) : src_scan_folder(o.src, &l)))
         return CLI_EXIT_FAILURE;
+    if (!check_output(&o, &l)) {
+        src_free(&l);
+        return CLI_EXIT_FAILURE;
+    }
     char *jpath = malloc(strlen(o.out) + 9);
     sprintf(jpath, "%s.journal", o.out);
     run r = {.o = &o, .l = &l, .psnr_min = INFINITY};
