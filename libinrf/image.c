@@ -411,6 +411,16 @@ inrf_status inrf_image_read_memory(const void *data, size_t size,
     }
 }
 
+/* inrf_image_read_memory's test of the signature, on the first bytes of a
+ * pipe or device before it is read on (an empty file: the parser says). */
+static inrf_status check_signature(const uint8_t *d, size_t n, const void *unused)
+{
+    (void)unused;
+    if (n > 0 && inrf_image_sniff(d, n) == INRF_IMAGE_UNKNOWN)
+        return inrf_fail(INRF_E_IMAGE, "image: not a PNG or JPEG file");
+    return INRF_OK;
+}
+
 inrf_status inrf_image_read_file(const char *path, const inrf_image_read_options *opt,
                                  inrf_image *out)
 {
@@ -421,7 +431,9 @@ inrf_status inrf_image_read_file(const char *path, const inrf_image_read_options
     if (st != INRF_OK)
         return st;
     inrf_blob blob;
-    st = inrf_blob_open(path, opt ? opt->max_file_bytes : DEFAULT_MAX_FILE_BYTES, &blob);
+    const inrf_magic_check sig = {sizeof png_signature, check_signature, NULL};
+    st = inrf_blob_open_checked(path, opt ? opt->max_file_bytes : DEFAULT_MAX_FILE_BYTES, &sig,
+                                &blob);
     if (st != INRF_OK)
         return st;
     st = inrf_image_read_memory(blob.data, blob.size, opt, out);

@@ -35,6 +35,20 @@ typedef struct inrf_blob {
 } inrf_blob;
 
 inrf_status inrf_blob_open(const char *path, size_t max_bytes, inrf_blob *blob);
+
+/* What a reader accepts at the start of a file: fn sees its first `need`
+ * bytes (fewer only when the file is shorter) and fails with the reader's
+ * own message, so that a pipe or a device (/dev/zero) that is not such a
+ * file is refused after those bytes, not read up to max_bytes. */
+typedef struct inrf_magic_check {
+    size_t need;
+    inrf_status (*fn)(const uint8_t *d, size_t n, const void *user);
+    const void *user;
+} inrf_magic_check;
+
+/* inrf_blob_open with the reader's check of the first bytes (NULL: none). */
+inrf_status inrf_blob_open_checked(const char *path, size_t max_bytes,
+                                   const inrf_magic_check *check, inrf_blob *blob);
 void inrf_blob_close(inrf_blob *blob);
 
 /* Fan-in and fan-out of weight layer l (0..L; L is the output layer). */

@@ -90,16 +90,27 @@ static int all_zero(const uint8_t *p, size_t n)
     return 1;
 }
 
+/* spec "Header": the magic; also inrf_pack_open's look at the first bytes
+ * of a pipe or device before it reads on. */
+static inrf_status check_magic(const uint8_t *d, size_t size, const void *unused)
+{
+    (void)unused;
+    if (size < 8 || memcmp(d, INRP_MAGIC, 8) != 0) {
+        if (size < 8 && memcmp(d, INRP_MAGIC, size) == 0)
+            return inrf_fail(INRF_E_TRUNCATED, "header truncated at %zu bytes", size);
+        return inrf_fail(INRF_E_NOT_INRF, "not an .inrpack file (bad magic)");
+    }
+    return INRF_OK;
+}
+
 /* spec "Header"; max_bytes is the reader limit on the length. */
 static inrf_status parse_header(inrf_pack *p, uint64_t max_bytes, uint64_t *index_off,
                                 uint64_t *records_off)
 {
     const uint8_t *d = p->d;
-    if (p->size < 8 || memcmp(d, INRP_MAGIC, 8) != 0) {
-        if (p->size < 8 && memcmp(d, INRP_MAGIC, p->size) == 0)
-            return inrf_fail(INRF_E_TRUNCATED, "header truncated at %zu bytes", p->size);
-        return inrf_fail(INRF_E_NOT_INRF, "not an .inrpack file (bad magic)");
-    }
+    inrf_status st = check_magic(d, p->size, NULL);
+    if (st != INRF_OK)
+        return st;
     if (p->size < INRP_HEADER_SIZE)
         return inrf_fail(INRF_E_TRUNCATED, "header truncated at %zu bytes", p->size);
     if (XXH3_64bits(d, 56) != inrf_ld64(d + 56))
@@ -438,7 +449,8 @@ inrf_status inrf_pack_open(const char *path, const inrf_pack_options *opt, inrf_
     }
     inrf_blob blob;
     size_t max = opt->max_file_bytes > SIZE_MAX ? SIZE_MAX : (size_t)opt->max_file_bytes;
-    inrf_status st = inrf_blob_open(path, max, &blob);
+    const inrf_magic_check magic = {8, check_magic, NULL};
+    inrf_status st = inrf_blob_open_checked(path, max, &magic, &blob);
     if (st != INRF_OK)
         return st;
     st = inrf_pack_open_memory(blob.data, blob.size, opt, out);

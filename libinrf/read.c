@@ -35,15 +35,26 @@ static void type_name(uint32_t type, char name[5])
 
 static int is_letter(unsigned c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 
-/* spec "File header": magic, header check, version, flags, length, in
- * the order of spec "Error handling"; max_bytes is the reader limit. */
-static inrf_status check_header(const uint8_t *d, size_t size, size_t max_bytes, uint32_t *length)
+/* spec "File header": the magic; also inrf_read_file's look at the first
+ * bytes of a pipe or device before it reads on. */
+static inrf_status check_magic(const uint8_t *d, size_t size, const void *unused)
 {
+    (void)unused;
     if (size < INRF_MAGIC_SIZE || memcmp(d, INRF_MAGIC, INRF_MAGIC_SIZE) != 0) {
         if (size < INRF_MAGIC_SIZE && memcmp(d, INRF_MAGIC, size) == 0)
             return inrf_fail(INRF_E_TRUNCATED, "file header truncated at %zu bytes", size);
         return inrf_fail(INRF_E_NOT_INRF, "not an .inrf file (bad magic)");
     }
+    return INRF_OK;
+}
+
+/* spec "File header": magic, header check, version, flags, length, in
+ * the order of spec "Error handling"; max_bytes is the reader limit. */
+static inrf_status check_header(const uint8_t *d, size_t size, size_t max_bytes, uint32_t *length)
+{
+    inrf_status st = check_magic(d, size, NULL);
+    if (st != INRF_OK)
+        return st;
     if (size < INRF_FILE_HEADER_SIZE)
         return inrf_fail(INRF_E_TRUNCATED, "file header truncated at %zu bytes", size);
     if ((uint32_t)XXH3_64bits(d, 16) != inrf_ld32(d + 16))
@@ -521,7 +532,7 @@ inrf_status inrf_read_memory(const void *data, size_t size, const inrf_read_opti
         return inrf_fail(INRF_E_INVALID_ARG, "read options not initialised for this library");
     }
     const uint8_t *d = data ? data : (const uint8_t *)"";
-    uint32_t length;
+    uint32_t length = 0;
     inrf_status st = check_header(d, size, opt->max_file_bytes, &length);
     if (st != INRF_OK)
         return st;
@@ -564,7 +575,8 @@ inrf_status inrf_read_file(const char *path, const inrf_read_options *opt, inrf_
         return inrf_fail(INRF_E_INVALID_ARG, "read options not initialised for this library");
     }
     inrf_blob blob;
-    inrf_status st = inrf_blob_open(path, opt->max_file_bytes, &blob);
+    const inrf_magic_check magic = {INRF_MAGIC_SIZE, check_magic, NULL};
+    inrf_status st = inrf_blob_open_checked(path, opt->max_file_bytes, &magic, &blob);
     if (st != INRF_OK)
         return st; /* its messages name the path */
     st = inrf_read_memory(blob.data, blob.size, opt, out);

@@ -346,7 +346,7 @@ mkdir -p "$tmp/dir.inrpack"
 # shellcheck disable=SC2086
 run "$inrpack" create "$src" -o "$tmp/dir.inrpack" $fast
 check "create: a folder as output is refused before encoding" \
-    '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "dir.inrpack: is a folder" "$tmp/err" &&
+    '[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "dir.inrpack: is a directory" "$tmp/err" &&
      [ ! -e "$tmp/dir.inrpack.journal" ]'
 # Two jobs that hit the same full disk (here the file size limit) say so once.
 # shellcheck disable=SC2086

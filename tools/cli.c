@@ -1,6 +1,5 @@
 /* cli.c: the command-line plumbing shared by the tools (messages, argument
  * parsing, whole-file reading, JSON), kept out of the tools' logic. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -218,46 +217,39 @@ int cli_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *si
     return 1;
 }
 
-/* Whether name is base + ".tmp-" + six characters of mkstemp's set. */
-static int is_temp_of(const char *name, const char *base, size_t nb)
+static void said_removed(const char *file, void *quiet)
 {
-    if (strncmp(name, base, nb) != 0 || strncmp(name + nb, ".tmp-", 5) != 0)
-        return 0;
-    const char *x = name + nb + 5;
-    size_t n = strspn(x, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
-    return n == 6 && x[6] == '\0';
+    if (!*(const int *)quiet)
+        cli_error("removed %s, a temporary file left by an interrupted run", file);
 }
 
 size_t cli_remove_stale_temps(const char *path, int quiet)
 {
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    size_t nd = slash ? (size_t)(slash - path) + 1 : 0, nb = strlen(base), removed = 0;
-    char *dir = malloc(nd + 2), *file = malloc(nd + nb + 16);
-    DIR *d = NULL;
-    if (dir && file) {
-        memcpy(dir, nd ? path : ".", nd ? nd : 1);
-        dir[nd ? nd : 1] = '\0';
-        d = opendir(dir);
+    return inrf_file_remove_stale_temps(path, said_removed, &quiet);
+}
+
+int cli_check_output(const char *out, const char *const *inputs, size_t n)
+{
+    inrf_status st = inrf_file_check_output(out);
+    if (st != INRF_OK) {
+        cli_lib_error(out, st);
+        return 0;
     }
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        struct stat sb;
-        if (!is_temp_of(e->d_name, base, nb))
-            continue;
-        memcpy(file, path, nd);
-        strcpy(file + nd, e->d_name);
-        if (lstat(file, &sb) != 0 || !S_ISREG(sb.st_mode) || unlink(file) != 0)
-            continue;
-        removed++;
-        if (!quiet)
-            cli_error("removed %s, a temporary file left by an interrupted run", file);
-    }
-    if (d)
-        closedir(d);
-    free(dir);
-    free(file);
-    return removed;
+    /* only a regular file loses its contents; a device read and written
+     * (/dev/null) is no harm */
+    struct stat so, si;
+    if (strcmp(out, "-") == 0 || stat(out, &so) != 0 || !S_ISREG(so.st_mode))
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        if (inputs[i] && strcmp(inputs[i], "-") != 0 && stat(inputs[i], &si) == 0 &&
+            si.st_dev == so.st_dev && si.st_ino == so.st_ino) {
+            if (strcmp(inputs[i], out) == 0)
+                cli_error("%s: is also an input; refusing to overwrite it", out);
+            else
+                cli_error("%s: is the input %s; refusing to overwrite it", out, inputs[i]);
+            return 0;
+        }
+    return 1;
 }
 
 double cli_now_seconds(void)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -548,7 +549,8 @@ static int run(options *o)
     if (cli_interrupted) {
         /* the handler removed the temporary file; a signal after the
          * rename leaves a complete file, which goes too */
-        if (st == INRF_OK && !to_stdout)
+        struct stat sb; /* only a file that the write replaced, not a link or a device */
+        if (st == INRF_OK && !to_stdout && lstat(o->output, &sb) == 0 && S_ISREG(sb.st_mode))
             unlink(o->output);
         rc = report_interrupted();
         goto done;
@@ -596,6 +598,8 @@ int main(int argc, char **argv)
                   "or give IN.png");
         return CLI_EXIT_FAILURE;
     }
+    if (!cli_check_output(o.output, &o.input, 1))
+        return CLI_EXIT_FAILURE;
     if (o.verbosity >= 0 && strcmp(o.output, "-") != 0 &&
         inrf_image_format_from_name(o.output) != INRF_IMAGE_UNKNOWN)
         cli_error("warning: writing .inrf data to '%s', whose name says PNG or JPEG",

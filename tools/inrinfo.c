@@ -225,8 +225,17 @@ static int inspect(const char *path, const options *opt, int *printed, int array
     inrf_model *model = NULL;
     int ok = 0;
 
-    if (!cli_read_file(path, ropt.max_file_bytes, &data, &size))
+    /* an .inrf, or a pack for the hint below; anything else (/dev/zero) is
+     * refused after its first 8 bytes */
+    static const char *const magics[] = {"\x89INRF\r\n\x1a", "\x89INPK\r\n\x1a"};
+    void *d;
+    inrf_status read_st =
+        inrf_file_read_magic(path, ropt.max_file_bytes, magics, 2, 8, "an .inrf file", &d, &size);
+    if (read_st != INRF_OK) {
+        cli_lib_error(path, read_st);
         return 0;
+    }
+    data = d;
 
     inrf_status scan_st;
     chunks = scan(data, size, &nchunks, &scan_st);

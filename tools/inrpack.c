@@ -220,14 +220,16 @@ static int mkdir_p(const char *dir)
                 break;
             *s = '/';
         }
-    int ok = mkdir(d, 0777) == 0 || errno == EEXIST;
+    struct stat sb;
+    int ok = mkdir(d, 0777) == 0 || (errno == EEXIST && stat(d, &sb) == 0 && S_ISDIR(sb.st_mode));
     if (!ok)
-        cli_error("%s: %s", d, strerror(errno));
+        cli_error("%s: %s", d, strerror(errno == EEXIST ? ENOTDIR : errno));
     free(d);
     return ok;
 }
 
-static int extract_one(const inrf_pack *p, uint32_t i, const sub_opts *o, const char *dir)
+static int extract_one(const inrf_pack *p, const char *pack_path, uint32_t i, const sub_opts *o,
+                       const char *dir)
 {
     const inrf_pack_item *it = inrf_pack_get(p, i);
     const char *cls = inrf_pack_class_name(p, it->label);
@@ -238,6 +240,7 @@ static int extract_one(const inrf_pack *p, uint32_t i, const sub_opts *o, const 
     snprintf(path, n, "%s/%s", dir, cls);
     int ok = mkdir_p(path);
     snprintf(path, n, "%s/%s/%06u.%s", dir, cls, it->seq, o->format_inrf ? "inrf" : "png");
+    ok = ok && cli_check_output(path, &pack_path, 1);
     inrf_model *m = NULL;
     inrf_status st = ok ? inrf_pack_model(p, i, &m) : INRF_OK;
     if (ok && st == INRF_OK && o->format_inrf) {
@@ -319,11 +322,11 @@ static int cmd_extract(int argc, char **argv)
     cli_catch_signals(1);
     if (o.first_arg + 1 == argc) {
         for (uint32_t k = 0; ok && k < n && !cli_interrupted; k++)
-            ok = extract_one(p, k, &o, o.out);
+            ok = extract_one(p, argv[o.first_arg], k, &o, o.out);
     } else {
         for (int a = o.first_arg + 1; ok && a < argc && !cli_interrupted; a++) {
             cli_parse_uint("INDEX", argv[a], 0, n - 1, &i);
-            ok = extract_one(p, (uint32_t)i, &o, o.out);
+            ok = extract_one(p, argv[o.first_arg], (uint32_t)i, &o, o.out);
         }
     }
     cli_catch_signals(0);
@@ -380,6 +383,8 @@ static int cmd_merge(int argc, char **argv)
         return rc < 0 ? CLI_EXIT_OK : rc;
     int k = argc - o.first_arg;
     char **names = argv + o.first_arg;
+    if (!cli_check_output(o.out, (const char *const *)names, (size_t)k))
+        return CLI_EXIT_FAILURE;
     inrf_pack **p = calloc((size_t)k, sizeof *p);
     size_t total = 0;
     int ok = p != NULL;

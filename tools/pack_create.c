@@ -586,18 +586,6 @@ static void summary(const run *r, const src_list *l, const char *out, const inrf
             (unsigned long long)src_bytes);
 }
 
-/* What can be known about the output before encoding: a folder cannot
- * become a pack. */
-static int output_ok(const char *out)
-{
-    struct stat sb;
-    if (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        cli_error("%s: is a folder; -o names the pack file to write", out);
-        return 0;
-    }
-    return 1;
-}
-
 /* A writer for the pack, made first: it checks the class names (a list's
  * labels) before any encoding. */
 static inrf_pack_writer *make_writer(const create_opts *o, const src_list *l)
@@ -661,6 +649,23 @@ static int encode_all(run *r, int gpu, int jobs)
     return !fatal;
 }
 
+/* The pack must not replace the list or any source image (a pack written
+ * into its own source folder), nor be a directory: checked before encoding. */
+static int check_output(const create_opts *o, const src_list *l)
+{
+    const char **in = malloc((l->n + 1) * sizeof *in);
+    if (!in) {
+        cli_error("out of memory");
+        return 0;
+    }
+    in[0] = o->list;
+    for (size_t i = 0; i < l->n; i++)
+        in[i + 1] = l->item[i].path;
+    int ok = cli_check_output(o->out, in, l->n + 1);
+    free(in);
+    return ok;
+}
+
 int pack_create_main(int argc, char **argv)
 {
     create_opts o;
@@ -670,6 +675,10 @@ int pack_create_main(int argc, char **argv)
     src_list l;
     if (!(o.list ? src_read_list(o.list, &l) : src_scan_folder(o.src, &l)))
         return CLI_EXIT_FAILURE;
+    if (!check_output(&o, &l)) {
+        src_free(&l);
+        return CLI_EXIT_FAILURE;
+    }
     char *jpath = malloc(strlen(o.out) + 9);
     run r = {.o = &o, .l = &l, .psnr_min = INFINITY};
     r.done = calloc(l.n ? l.n : 1, 1);
@@ -684,7 +693,7 @@ int pack_create_main(int argc, char **argv)
     }
     sprintf(jpath, "%s.journal", o.out);
     /* everything that can fail without encoding, before encoding */
-    if (!output_ok(o.out) || !(w = make_writer(&o, &l)))
+    if (!(w = make_writer(&o, &l)))
         goto out;
     int gpu = cli_use_gpu(o.device);
     if (gpu < 0 || !journal_open(jpath, job_key(&o, &l, gpu), &r.j, &in_journal))
@@ -728,7 +737,8 @@ int pack_create_main(int argc, char **argv)
     }
     journal_close(r.j, 1);
     r.j = NULL;
-    if (o.verbosity >= 0) {
+    struct stat sb; /* a FIFO or a device cannot be read back for the summary */
+    if (o.verbosity >= 0 && stat(o.out, &sb) == 0 && S_ISREG(sb.st_mode)) {
         inrf_pack *p;
         if (inrf_pack_open(o.out, NULL, &p) == INRF_OK) {
             summary(&r, &l, o.out, p);

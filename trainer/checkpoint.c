@@ -1,6 +1,5 @@
 /* checkpoint.c: reading and writing inrtrain checkpoints: a little-endian
  * file with a checksum, written atomically (man/inrtrain.1). */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -263,7 +262,9 @@ static inrf_status open_ckpt(const char *path, void **data, rd *r, trn_ckpt_meta
 {
     size_t size;
     memset(meta, 0, sizeof *meta);
-    inrf_status st = inrf_file_read(path, (size_t)1 << 32, data, &size);
+    const char *magic = CK_MAGIC; /* a pipe or a device that is none is refused at once */
+    inrf_status st = inrf_file_read_magic(path, (size_t)1 << 32, &magic, 1, 8,
+                                          "an inrtrain checkpoint", data, &size);
     if (st != INRF_OK)
         return trn_fail_lib(st, path, NULL);
     *r = (rd){*data, size, 0, 0};
@@ -413,47 +414,11 @@ inrf_status trn_ckpt_load(const char *path, trn_resnet18 *m, trn_backend *be, in
 
 /* ----------------------------------------------------------- ownership */
 
-/* Whether name is base + ".tmp-" + six characters of mkstemp's set. */
-static int is_temp_of(const char *name, const char *base, size_t nb)
+static void said_removed(const char *file, void *quiet)
 {
-    if (strncmp(name, base, nb) != 0 || strncmp(name + nb, ".tmp-", 5) != 0)
-        return 0;
-    const char *x = name + nb + 5;
-    size_t n = strspn(x, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
-    return n == 6 && x[6] == '\0';
-}
-
-size_t trn_remove_stale_temps(const char *path, int quiet)
-{
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    size_t nd = slash ? (size_t)(slash - path) + 1 : 0, nb = strlen(base), removed = 0;
-    char *dir = malloc(nd + 2), *file = malloc(nd + nb + 16);
-    DIR *d = NULL;
-    if (dir && file) {
-        memcpy(dir, nd ? path : ".", nd ? nd : 1);
-        dir[nd ? nd : 1] = '\0';
-        d = opendir(dir);
-    }
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        struct stat sb;
-        if (!is_temp_of(e->d_name, base, nb))
-            continue;
-        memcpy(file, path, nd);
-        strcpy(file + nd, e->d_name);
-        if (lstat(file, &sb) != 0 || !S_ISREG(sb.st_mode) || unlink(file) != 0)
-            continue;
-        removed++;
-        if (!quiet)
-            fprintf(stderr, "inrtrain: removed %s, a temporary file left by an interrupted run\n",
-                    file);
-    }
-    if (d)
-        closedir(d);
-    free(dir);
-    free(file);
-    return removed;
+    if (!*(const int *)quiet)
+        fprintf(stderr, "inrtrain: removed %s, a temporary file left by an interrupted run\n",
+                file);
 }
 
 inrf_status trn_ckpt_claim_path(const char *path, int quiet, trn_ckpt_claim *c)
@@ -487,7 +452,7 @@ inrf_status trn_ckpt_claim_path(const char *path, int quiet, trn_ckpt_claim *c)
         }
         close(fd);
     }
-    trn_remove_stale_temps(path, quiet);
+    inrf_file_remove_stale_temps(path, said_removed, &quiet);
     return INRF_OK;
 }
 

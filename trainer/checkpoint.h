@@ -65,9 +65,4 @@ INRF_NODISCARD inrf_status trn_ckpt_claim_path(const char *path, int quiet, trn_
 /* Removes PATH.lock and lets go; c may be unclaimed (fd -1). */
 void trn_ckpt_release(trn_ckpt_claim *c);
 
-/* Removes the PATH.tmp-XXXXXX files beside path, each said on stderr
- * ("PROG: removed FILE, ...") unless quiet; returns how many. Only for a
- * caller holding trn_ckpt_claim_path's claim on path. */
-size_t trn_remove_stale_temps(const char *path, int quiet);
-
 #endif /* TRN_CHECKPOINT_H */

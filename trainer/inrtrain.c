@@ -634,8 +634,25 @@ static void free_run(run *r)
     free(r->logits);
 }
 
+/* The model, its checkpoint and the log, checked before any training: none
+ * may replace a data set (nor the log the checkpoint it resumes). */
+static int check_outputs(const options *o)
+{
+    const char *in[] = {o->train, o->test, o->resume};
+    char *ckpt = o->ckpt ? NULL : malloc(strlen(o->out) + 6);
+    if (ckpt)
+        sprintf(ckpt, "%s.ckpt", o->out);
+    int ok = cli_check_output(o->out, in, 2) &&
+             cli_check_output(o->ckpt ? o->ckpt : ckpt ? ckpt : o->out, in, 2) &&
+             (!o->log || cli_check_output(o->log, in, 3));
+    free(ckpt);
+    return ok;
+}
+
 static int do_train(const options *o)
 {
+    if (!check_outputs(o))
+        return CLI_EXIT_FAILURE;
     run r = {.o = o, .threads = o->threads};
     trn_ckpt_meta meta = {0}, old = {0};
     inrf_status st = open_source(o->train, o->train_dir, &r.train);

@@ -70,7 +70,8 @@ INRF_API INRF_NODISCARD inrf_status inrf_image_write_memory(const inrf_image *im
                                                             inrf_image_format format,
                                                             int quality, void **data,
                                                             size_t *size);
-/* Atomic write (temporary file + rename); "-" is standard output.
+/* Written as inrf_file_write_atomic does (a regular file atomically, a
+ * device or FIFO in place); "-" is standard output.
  * INRF_IMAGE_UNKNOWN takes the format from path's extension. */
 INRF_API INRF_NODISCARD inrf_status inrf_image_write_file(const inrf_image *img,
                                                           const char *path,

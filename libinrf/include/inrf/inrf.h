@@ -247,8 +247,8 @@ INRF_API void inrf_write_options_init_(inrf_write_options *opt, int abi);
 INRF_API INRF_NODISCARD inrf_status inrf_write_memory(const inrf_model *model,
                                                       const inrf_write_options *opt,
                                                       void **data, size_t *size);
-/* Writes path atomically (temporary file in the same folder, fsync, rename);
- * "-" writes standard output. Nothing is left behind on failure. */
+/* Writes path as inrf_file_write_atomic does (a regular file atomically,
+ * a device or FIFO in place); "-" writes standard output. */
 INRF_API INRF_NODISCARD inrf_status inrf_write_file(const inrf_model *model,
                                                     const inrf_write_options *opt,
                                                     const char *path);
@@ -259,14 +259,54 @@ INRF_API INRF_NODISCARD inrf_status inrf_write_file(const inrf_model *model,
 INRF_API INRF_NODISCARD inrf_status inrf_model_record(const inrf_model *model, void **data,
                                                       size_t *size);
 
-/* Writes size bytes to path atomically; "-" is standard output. */
+/* Writes size bytes to path, never replacing what is not a regular file:
+ * - a new or regular file is replaced atomically (temporary file in the
+ *   same folder, fsync, rename): readers see the old file or the new one,
+ *   and nothing is left behind on failure;
+ * - a symbolic link is followed, as cp does: its target is replaced (the
+ *   temporary file beside the target) and the link stays; a dangling link
+ *   is refused;
+ * - a device or a FIFO is opened and written in place, as standard output
+ *   ("-") is; its errors (ENOSPC of /dev/full) fail;
+ * - a directory is refused.
+ * Every message names path. */
 INRF_API INRF_NODISCARD inrf_status inrf_file_write_atomic(const char *path, const void *data,
                                                            size_t size);
+
+/* Whether inrf_file_write_atomic could write path, for callers that check
+ * their output before any long work: a directory, a dangling link, a
+ * folder that is missing or not writable, a special file that cannot be
+ * written fail with a message naming path. Creates nothing; "-" is OK. */
+INRF_API INRF_NODISCARD inrf_status inrf_file_check_output(const char *path);
 
 /* Reads a whole file (or standard input for "-") into a malloc'd buffer
  * (free() it); INRF_E_LIMIT past max_bytes. */
 INRF_API INRF_NODISCARD inrf_status inrf_file_read(const char *path, size_t max_bytes,
                                                    void **data, size_t *size);
+
+/* inrf_file_read for a file that must begin with one of `count` magics of
+ * magic_size bytes each: when the first magic_size bytes (or all of a
+ * shorter file) begin none of them, fails with INRF_E_NOT_INRF, "not KIND
+ * (bad magic)" (kind e.g. "an .inrf file"), having read only those bytes:
+ * a pipe or a device (/dev/zero) is refused at once rather than read up to
+ * max_bytes. A file shorter than the magic is returned for the caller's
+ * parser to call truncated. */
+INRF_API INRF_NODISCARD inrf_status inrf_file_read_magic(const char *path, size_t max_bytes,
+                                                         const char *const *magics,
+                                                         size_t count, size_t magic_size,
+                                                         const char *kind, void **data,
+                                                         size_t *size);
+
+/* Removes the temporary files (PATH.tmp-XXXXXX beside path, or beside the
+ * target of its symbolic links) that inrf_file_write_atomic leaves when its
+ * process is killed; calls on_removed (may be NULL) with each removed
+ * file's name; returns how many. Only for a caller that has proved that
+ * no one else writes path now (a lock every writer of path takes): then
+ * each such file is stale. Best effort: what cannot be read or removed is
+ * left. */
+INRF_API size_t inrf_file_remove_stale_temps(const char *path,
+                                            void (*on_removed)(const char *file, void *ctx),
+                                            void *ctx);
 
 /* Removes the temporary files of atomic writes in progress. Async-signal-
  * safe: tools call it from their SIGINT/SIGTERM handler so that an

@@ -156,7 +156,8 @@ INRF_API INRF_NODISCARD inrf_status inrf_pack_writer_add_record(inrf_pack_writer
 /* Images added so far. */
 INRF_API uint32_t inrf_pack_writer_count(const inrf_pack_writer *w);
 /* Serialises, images in increasing seq (two with the same seq: error), to
- * a malloc'd buffer (free() it) or atomically to path. The writer stays
+ * a malloc'd buffer (free() it) or to path as inrf_file_write_atomic
+ * writes (a regular file atomically). The writer stays
  * usable. */
 INRF_API INRF_NODISCARD inrf_status inrf_pack_writer_finish_memory(inrf_pack_writer *w,
                                                                    void **data, size_t *size);
