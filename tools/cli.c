@@ -400,3 +400,66 @@ int cli_check_pixels(const char *what, uint64_t w, uint64_t h)
               "smaller one)", what, (unsigned long long)w, (unsigned long long)h);
     return 0;
 }
+
+/* Mapped files: another program that cuts one while it is read makes the
+ * next read of a lost page raise SIGBUS. The tools, never libinrf (whose
+ * hosts have handlers of their own), turn that into one line naming the
+ * file. Slots are filled once and never reused: a handler may read them at
+ * any time. */
+static struct {
+    const char *lo;
+    size_t n;
+    const char *path;
+} mapped[64];
+static volatile sig_atomic_t nmapped;
+static int bus_taken;
+
+static void put_err(const char *s)
+{
+    size_t n = strlen(s);
+    while (n) {
+        ssize_t w = write(STDERR_FILENO, s, n);
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void on_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+    (void)ctx;
+    const char *a = si->si_addr, *path = NULL;
+    for (int k = 0; k < nmapped; k++)
+        if (a >= mapped[k].lo && (size_t)(a - mapped[k].lo) < mapped[k].n)
+            path = mapped[k].path;
+    if (!path) { /* not a watched file's page: the fault repeats into the default */
+        signal(sig, SIG_DFL);
+        return;
+    }
+    if (__atomic_exchange_n(&bus_taken, 1, __ATOMIC_SEQ_CST)) /* another thread reports */
+        for (;;)
+            pause();
+    put_err(cli_program());
+    put_err(": ");
+    put_err(path);
+    put_err(": the file changed or was truncated while in use\n");
+    inrf_remove_temp_files();
+    _exit(CLI_EXIT_FAILURE);
+}
+
+void cli_watch_mapping(const void *lo, size_t n, const char *path)
+{
+    if (!lo || !n || nmapped >= (int)(sizeof mapped / sizeof mapped[0]))
+        return;
+    mapped[nmapped].lo = lo;
+    mapped[nmapped].n = n;
+    mapped[nmapped].path = path;
+    nmapped++;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGBUS, &sa, NULL);
+}

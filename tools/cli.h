@@ -134,4 +134,11 @@ int cli_use_gpu(int device);
 extern volatile sig_atomic_t cli_interrupted;
 void cli_catch_signals(int on);
 
+/* A file mapped at lo (n bytes) that another program may cut while it is
+ * read: a SIGBUS inside it becomes "PROG: PATH: the file changed or was
+ * truncated while in use" and exit 1 (temporary files removed) rather than
+ * a death by signal; faults elsewhere keep the default. path must outlive
+ * the mapping; up to 64 files a process are watched. */
+void cli_watch_mapping(const void *lo, size_t n, const char *path);
+
 #endif /* INRF_TOOLS_CLI_H */

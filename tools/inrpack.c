@@ -84,6 +84,9 @@ static inrf_pack *open_pack(const char *path, int verify)
         cli_lib_error(path, st);
         return NULL;
     }
+    size_t n;
+    const void *lo = inrf_pack_bytes(p, &n);
+    cli_watch_mapping(lo, n, path);
     return p;
 }
 

@@ -221,78 +221,13 @@ static int fail_trn(inrf_status st)
     return CLI_EXIT_FAILURE;
 }
 
-/* ------------------------------------------------------ a vanished pack */
-
-/* Packs are mapped: another program that cuts one while it is read makes
- * the next read of a lost page raise SIGBUS. The tool, never libinrf (whose
- * hosts have handlers of their own), turns that into one line naming the
- * file. Rewritten bytes that keep the length are caught by the decoder. */
-static struct {
-    const char *lo;
-    size_t n;
-    const char *path;
-} mapped[2];
-static volatile sig_atomic_t nmapped;
-static int bus_taken;
-
-static void put_err(const char *s)
-{
-    size_t n = strlen(s);
-    while (n) {
-        ssize_t w = write(STDERR_FILENO, s, n);
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
-static void on_sigbus(int sig, siginfo_t *si, void *ctx)
-{
-    (void)ctx;
-    const char *a = si->si_addr, *path = NULL;
-    for (int k = 0; k < nmapped; k++)
-        if (a >= mapped[k].lo && (size_t)(a - mapped[k].lo) < mapped[k].n)
-            path = mapped[k].path;
-    if (!path) { /* not a pack's page: the fault repeats into the default */
-        signal(sig, SIG_DFL);
-        return;
-    }
-    if (__atomic_exchange_n(&bus_taken, 1, __ATOMIC_SEQ_CST)) /* another thread reports */
-        for (;;)
-            pause();
-    put_err(cli_program());
-    put_err(": ");
-    put_err(path);
-    put_err(": the file changed or was truncated while in use\n");
-    inrf_remove_temp_files();
-    _exit(CLI_EXIT_FAILURE);
-}
-
-/* Watches the mapping of an opened pack (the training and the test set). */
-static void watch_mapping(const trn_data *d, const char *path)
-{
-    size_t n;
-    const void *lo = trn_data_mapping(d, &n);
-    if (!lo || !n || nmapped >= (int)(sizeof mapped / sizeof mapped[0]))
-        return;
-    mapped[nmapped].lo = lo;
-    mapped[nmapped].n = n;
-    mapped[nmapped].path = path;
-    nmapped++;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_sigaction = on_sigbus;
-    sa.sa_flags = SA_SIGINFO;
-    sigaction(SIGBUS, &sa, NULL);
-}
-
 static inrf_status open_source(const char *pack, const char *dir, trn_data **out)
 {
     inrf_status st = pack ? trn_data_open_pack(pack, out) : trn_data_open_folder(dir, out);
-    if (st == INRF_OK && pack)
-        watch_mapping(*out, pack);
+    size_t n;
+    const void *lo = st == INRF_OK && pack ? trn_data_mapping(*out, &n) : NULL;
+    if (lo)
+        cli_watch_mapping(lo, n, pack);
     return st;
 }
 
