@@ -450,16 +450,9 @@ inrf_status inrf_encode_check(const inrf_image *img, const inrf_encode_options *
      * (the writer refuses it otherwise): say so before any training. */
     inrf_arch a;
     plan_arch(img, o, &a);
-    inrf_status st = inrf_arch_check(&a);
-    if (st != INRF_OK)
-        return st;
-    size_t params = inrf_arch_params(&a);
-    if (params > INRF_DEFAULT_MAX_PARAMS)
-        return inrf_fail(INRF_E_INVALID_ARG,
-                         "encode options: layers %u and hidden %u make %zu parameters, over the "
-                         "readers' default limit %zu (max_params)",
-                         a.layers, a.hidden[0], params, INRF_DEFAULT_MAX_PARAMS);
-    return INRF_OK;
+    inrf_status st = inrf_arch_check_writable(&a);
+    /* an option error: what the options ask for cannot be written */
+    return st == INRF_E_LIMIT ? INRF_E_INVALID_ARG : st;
 }
 
 /* The parameter layout is train_math.h's, which the GPU trainer shares. */

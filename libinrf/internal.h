@@ -55,6 +55,9 @@ void inrf_blob_close(inrf_blob *blob);
 void inrf_layer_shape(const inrf_arch *arch, unsigned l, unsigned *in, unsigned *out);
 /* Weights and biases of an architecture. */
 size_t inrf_arch_params(const inrf_arch *arch);
+/* inrf_arch_check, and the readers' default limits (format.h) that every
+ * writer keeps to: INRF_E_LIMIT naming the parameter count. */
+inrf_status inrf_arch_check_writable(const inrf_arch *arch);
 /* The arena arrays behind layer l's optional q, scale and mask. */
 void inrf_layer_storage(inrf_model *m, unsigned l, int8_t **q, float **scale, uint8_t **mask);
 

@@ -72,6 +72,20 @@ inrf_status inrf_arch_check(const inrf_arch *a)
     return INRF_OK;
 }
 
+inrf_status inrf_arch_check_writable(const inrf_arch *a)
+{
+    inrf_status st = inrf_arch_check(a);
+    if (st != INRF_OK)
+        return st;
+    size_t params = inrf_arch_params(a);
+    if (params > INRF_DEFAULT_MAX_PARAMS)
+        return inrf_fail(INRF_E_LIMIT,
+                         "layers %u and hidden %u make %zu parameters (weights and biases), over "
+                         "the readers' default limit %zu (max_params)",
+                         a->layers, a->hidden[0], params, INRF_DEFAULT_MAX_PARAMS);
+    return INRF_OK;
+}
+
 size_t inrf_arch_params(const inrf_arch *arch)
 {
     size_t n = 0;

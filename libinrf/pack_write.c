@@ -143,7 +143,7 @@ static inrf_status add(inrf_pack_writer *w, const inrf_arch *arch, uint8_t *reco
         return inrf_fail(INRF_E_LIMIT, "more than %u images in one pack", INRP_MAX_COUNT);
     if (size < 1 || size > INRP_MAX_RECORD)
         return inrf_fail(INRF_E_LIMIT, "record of %zu bytes", size);
-    inrf_status st = inrf_arch_check(arch);
+    inrf_status st = inrf_arch_check_writable(arch);
     if (st != INRF_OK)
         return st;
     uint16_t a;

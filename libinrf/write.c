@@ -25,15 +25,9 @@ void inrf_write_options_init_(inrf_write_options *opt, int abi)
  * reader's default limits (format.h) included. */
 inrf_status inrf_model_check(const inrf_model *m)
 {
-    inrf_status st = inrf_arch_check(&m->arch);
+    inrf_status st = inrf_arch_check_writable(&m->arch);
     if (st != INRF_OK)
         return st;
-    size_t params = inrf_arch_params(&m->arch);
-    if (params > INRF_DEFAULT_MAX_PARAMS)
-        return inrf_fail(INRF_E_LIMIT,
-                         "model: %zu parameters (weights and biases) over the readers' default "
-                         "limit %zu (max_params)",
-                         params, INRF_DEFAULT_MAX_PARAMS);
     for (unsigned l = 0; l <= m->arch.layers; l++) {
         const inrf_layer *L = &m->layer[l];
         unsigned in, out;

@@ -808,6 +808,12 @@ static void test_pack_writer_limits(void **state)
     assert_int_equal(inrf_pack_writer_add_model(w, m, 0, 0), INRF_E_LIMIT);
     assert_non_null(strstr(inrf_last_error(), "max_params"));
     assert_int_equal(inrf_pack_writer_count(w), 0);
+    /* a raw record (inrpack merge's path) is held to the same limit */
+    static const uint8_t record[64];
+    assert_int_equal(inrf_pack_writer_add_record(w, &a, record, sizeof record, 0, 0, 30.0f),
+                     INRF_E_LIMIT);
+    assert_non_null(strstr(inrf_last_error(), "max_params"));
+    assert_int_equal(inrf_pack_writer_count(w), 0);
     inrf_model_free(m);
     inrf_pack_writer_free(w);
 }

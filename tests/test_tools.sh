@@ -466,6 +466,12 @@ check "inrinfo reads what inrenc wrote" \
 run "$inrdec" "$enc/a.inrf" -o "$tmp/enc_dec.png"
 check "inrdec decodes what inrenc wrote" '[ "$rc" -eq 0 ] && expect_png "$tmp/enc_dec.png" 32x32'
 
+# A network the readers' default limits refuse is an option error, said
+# before any training, and nothing is written.
+run "$inrenc" --layers 5 --hidden 1024 "$img" "$enc/big.inrf"
+check "inrenc: a network over the readers' parameter limit is a usage error, no file" \
+    '[ "$rc" -eq 2 ] && grep -q "4204547 parameters.*(max_params)" "$tmp/err" && [ ! -e "$enc/big.inrf" ]'
+
 # Same seed and threads: same bytes, whichever way in and out.
 # shellcheck disable=SC2086
 run "$inrenc" -q $enc_opts "$img" -o "$enc/b.inrf"

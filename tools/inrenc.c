@@ -528,6 +528,10 @@ static int run(options *o)
         rc = report_interrupted();
         goto done;
     }
+    if (st == INRF_E_INVALID_ARG) { /* the image was read: the options are at fault */
+        rc = cli_usage_error("%s", inrf_last_error());
+        goto done;
+    }
     if (st != INRF_OK) {
         cli_lib_error(o->input, st);
         goto done;
