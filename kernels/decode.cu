@@ -343,8 +343,14 @@ static inrf_status make_arch(const inrf_arch *ar, int pad, dev_arch *d, size_t *
 inrf_status inrf_cuda_pack_upload(const inrf_pack *pack, int device, inrf_cuda_pack **out)
 {
     *out = NULL;
+    /* the kernels trust the records (spec/inrpack.md, "Security
+     * considerations"): verify them here, once (the result is cached) */
+    size_t nbad;
+    inrf_status st = inrf_pack_verify(pack, NULL, 0, &nbad);
+    if (st != INRF_OK)
+        return st;
     int n;
-    inrf_status st = inrf_cuda_devices(&n);
+    st = inrf_cuda_devices(&n);
     if (st != INRF_OK)
         return st;
     if (device < 0 || device >= n)

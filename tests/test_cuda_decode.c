@@ -139,6 +139,29 @@ int main(void)
         inrf_pack_close(pack);
         free(d);
     }
+    /* a pack opened without verifying its records is verified by the
+     * upload: a changed record byte fails it, and nothing reaches the GPU */
+    {
+        size_t size;
+        void *d = pack_of(rgb, 2, &size);
+        inrf_pack *pack = NULL;
+        inrf_cuda_pack *gpu = NULL;
+        CHECK(d && inrf_pack_open_memory(d, size, NULL, &pack) == INRF_OK, "pack");
+        size_t at = pack ? (size_t)(inrf_pack_get(pack, 1)->record - (const uint8_t *)d) : 0;
+        inrf_pack_close(pack);
+        ((uint8_t *)d)[at + 3] ^= 0x40;
+        inrf_pack_options po;
+        inrf_pack_options_init(&po);
+        po.verify_records = 0;
+        CHECK(inrf_pack_open_memory(d, size, &po, &pack) == INRF_OK, "unverified pack: %s",
+              inrf_last_error());
+        CHECK(inrf_cuda_pack_upload(pack, 0, &gpu) != INRF_OK && !gpu,
+              "a changed record was uploaded");
+        CHECK(strstr(inrf_last_error(), "record 1") != NULL, "the error names the record: %s",
+              inrf_last_error());
+        inrf_pack_close(pack);
+        free(d);
+    }
     /* bad arguments come back as statuses */
     printf("%s\n", failures ? "FAILED" : "ok");
     return failures != 0;

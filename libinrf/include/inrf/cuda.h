@@ -18,9 +18,10 @@ INRF_NODISCARD inrf_status inrf_cuda_devices(int *count);
 typedef struct inrf_cuda_pack inrf_cuda_pack;
 
 /* Copies the whole pack (its mapped bytes, in one transfer) and a compact
- * table of its images and architectures to device `device`. The pack must
- * be verified (opened with verify_records, the default, or passed by
- * inrf_pack_verify): the kernels trust the records. Architectures wider
+ * table of its images and architectures to device `device`. The kernels
+ * trust the records, so a pack not verified yet (opened without
+ * verify_records) is verified first, and a bad record fails the upload as
+ * inrf_pack_verify says. Architectures wider
  * than 64 neurons, or whose dense weights do not fit in a block's shared
  * memory, are refused with INRF_E_UNSUPPORTED. */
 INRF_NODISCARD inrf_status inrf_cuda_pack_upload(const inrf_pack *pack, int device,
