@@ -452,6 +452,16 @@ static void log_epoch(FILE *f, uint32_t epoch, float lr, const epoch_stats *es, 
 
 /* ------------------------------------------------------------ the modes */
 
+/* The model's configuration for this run. */
+static void run_config(const run *r, int classes, int width, trn_resnet18_config *cfg)
+{
+    trn_resnet18_config_init(cfg);
+    cfg->classes = classes;
+    cfg->base_width = width;
+    cfg->image_h = cfg->image_w = r->size;
+    cfg->batch = r->batch;
+}
+
 static inrf_status make_model(run *r, int classes, int width, uint64_t seed)
 {
     inrf_status st;
@@ -461,11 +471,7 @@ static inrf_status make_model(run *r, int classes, int width, uint64_t seed)
     if ((st = trn_cpu_backend_create(r->threads, &r->be)) != INRF_OK)
         return st;
     trn_resnet18_config cfg;
-    trn_resnet18_config_init(&cfg);
-    cfg.classes = classes;
-    cfg.base_width = width;
-    cfg.image_h = cfg.image_w = r->size;
-    cfg.batch = r->batch;
+    run_config(r, classes, width, &cfg);
     cfg.seed = seed;
     if ((st = trn_resnet18_create(r->be, &cfg, &r->model)) != INRF_OK)
         return st;
@@ -516,11 +522,7 @@ static double machine_memory(const char **what)
 static inrf_status check_memory(const run *r, int classes, int width, const char *batch_from)
 {
     trn_resnet18_config cfg;
-    trn_resnet18_config_init(&cfg);
-    cfg.classes = classes;
-    cfg.base_width = width;
-    cfg.image_h = cfg.image_w = r->size;
-    cfg.batch = r->batch;
+    run_config(r, classes, width, &cfg);
     trn_resnet18_memory mem;
     inrf_status st = trn_resnet18_memory_need(&cfg, &mem);
     if (st != INRF_OK)
