@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -429,6 +430,32 @@ size_t inrf_file_remove_stale_temps(const char *path,
     free(file);
     free(target);
     return removed;
+}
+
+inrf_status inrf_file_lock(const char *path, int *fd, int *busy)
+{
+    *fd = -1;
+    *busy = 0;
+    for (int tries = 0; tries < 100; tries++) {
+        int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (f < 0)
+            return inrf_fail(INRF_E_IO, "%s: %s", path, strerror(errno));
+        if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+            int e = errno;
+            close(f);
+            *busy = e == EWOULDBLOCK;
+            return inrf_fail(INRF_E_IO, "%s: %s", path,
+                             *busy ? "locked by another process" : strerror(e));
+        }
+        struct stat a, b;
+        if (fstat(f, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+            a.st_ino == b.st_ino) {
+            *fd = f;
+            return INRF_OK;
+        }
+        close(f);
+    }
+    return inrf_fail(INRF_E_IO, "%s: replaced by other processes as fast as it is opened", path);
 }
 
 inrf_status inrf_file_write_atomic(const char *path, const void *data, size_t size)

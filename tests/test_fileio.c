@@ -120,6 +120,25 @@ static void test_remove_stale_temps(void **state)
     assert_int_equal(inrf_file_remove_stale_temps("-", NULL, NULL), 0);
 }
 
+/* A second lock on a held file fails at once, saying it is held; letting
+ * go (closing) makes it free again. */
+static void test_lock(void **state)
+{
+    (void)state;
+    int fd, fd2, busy;
+    assert_int_equal(inrf_file_lock(in_dir("a.lock"), &fd, &busy), INRF_OK);
+    assert_false(busy);
+    assert_int_equal(inrf_file_lock(in_dir("a.lock"), &fd2, &busy), INRF_E_IO);
+    assert_true(busy);
+    assert_int_equal(fd2, -1);
+    assert_non_null(strstr(inrf_last_error(), "a.lock"));
+    close(fd);
+    assert_int_equal(inrf_file_lock(in_dir("a.lock"), &fd2, &busy), INRF_OK);
+    close(fd2);
+    assert_int_equal(inrf_file_lock(in_dir("nofolder/a.lock"), &fd, &busy), INRF_E_IO);
+    assert_false(busy);
+}
+
 static void test_write_through_link(void **state)
 {
     (void)state;
@@ -256,6 +275,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_write_through_link, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_remove_stale_temps, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_lock, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_dangling_link_refused, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_directory_refused, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_check_output, make_dir, remove_dir),

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -110,31 +109,14 @@ static size_t valid_length(const uint8_t *d, size_t n, size_t *entries)
  * success; else 0 after printing why, j freed. */
 static int lock_journal(journal *j)
 {
-    for (int tries = 0; tries < 100; tries++) {
-        j->fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-        if (j->fd < 0) {
-            cli_error("%s: %s", j->path, strerror(errno));
-            journal_close(j, 0);
-            return 0;
-        }
-        if (flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
-            if (errno == EWOULDBLOCK)
-                cli_error("%s: another job holds this journal (an inrpack create into the "
-                          "same output is running); wait for it to end or choose another -o",
-                          j->path);
-            else
-                cli_error("%s: cannot lock: %s", j->path, strerror(errno));
-            journal_close(j, 0);
-            return 0;
-        }
-        struct stat a, b;
-        if (fstat(j->fd, &a) == 0 && stat(j->path, &b) == 0 && a.st_dev == b.st_dev &&
-            a.st_ino == b.st_ino)
-            return 1;
-        close(j->fd);
-        j->fd = -1;
-    }
-    cli_error("%s: replaced by other jobs as fast as it is opened", j->path);
+    int busy;
+    if (inrf_file_lock(j->path, &j->fd, &busy) == INRF_OK)
+        return 1;
+    if (busy)
+        cli_error("%s: another job holds this journal (an inrpack create into the same output "
+                  "is running); wait for it to end or choose another -o", j->path);
+    else
+        cli_error("%s", inrf_last_error());
     journal_close(j, 0);
     return 0;
 }

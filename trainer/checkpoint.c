@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -431,27 +430,11 @@ inrf_status trn_ckpt_claim_path(const char *path, int quiet, trn_ckpt_claim *c)
     if (!(c->lock = malloc(strlen(path) + 6)))
         return trn_fail(INRF_E_NOMEM, "out of memory");
     sprintf(c->lock, "%s.lock", path);
-    for (;;) {
-        int fd = open(c->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-        if (fd < 0)
-            return trn_fail(INRF_E_IO, "%s: %s", c->lock, strerror(errno));
-        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-            int e = errno;
-            close(fd);
-            if (e == EWOULDBLOCK)
-                return trn_fail(INRF_E_IO, "%s: another run writes it now (it holds %s)", path,
-                                c->lock);
-            return trn_fail(INRF_E_IO, "%s: %s", c->lock, strerror(e));
-        }
-        /* the lock file its last holder removed is no lock: take the new one */
-        struct stat a, b;
-        if (fstat(fd, &a) == 0 && stat(c->lock, &b) == 0 && a.st_dev == b.st_dev &&
-            a.st_ino == b.st_ino) {
-            c->fd = fd;
-            break;
-        }
-        close(fd);
-    }
+    int busy;
+    if (inrf_file_lock(c->lock, &c->fd, &busy) != INRF_OK)
+        return busy ? trn_fail(INRF_E_IO, "%s: another run writes it now (it holds %s)", path,
+                               c->lock)
+                    : trn_fail_lib(INRF_E_IO, c->lock, NULL);
     inrf_file_remove_stale_temps(path, said_removed, &quiet);
     return INRF_OK;
 }

@@ -297,6 +297,13 @@ INRF_API INRF_NODISCARD inrf_status inrf_file_read_magic(const char *path, size_
                                                          const char *kind, void **data,
                                                          size_t *size);
 
+/* Opens (creating it) and locks path with an exclusive flock, without
+ * waiting, and checks that path still names the locked file (a holder that
+ * removed it as it let go would otherwise hand over a lock on nothing).
+ * *fd receives the descriptor; closing it lets go. When another process
+ * holds the lock, fails with INRF_E_IO and *busy = 1 (else *busy = 0). */
+INRF_API INRF_NODISCARD inrf_status inrf_file_lock(const char *path, int *fd, int *busy);
+
 /* Removes the temporary files (PATH.tmp-XXXXXX beside path, or beside the
  * target of its symbolic links) that inrf_file_write_atomic leaves when its
  * process is killed; calls on_removed (may be NULL) with each removed
