@@ -430,6 +430,18 @@ size_t inrf_encode_file_bytes(const inrf_model *m)
     return n;
 }
 
+size_t inrf_encode_budget(const inrf_image *img, const inrf_encode_options *o)
+{
+    size_t budget = o->max_bytes;
+    if (o->bpp > 0) {
+        double b = floor(o->bpp * img->width * img->height / 8.0);
+        size_t bb = b >= (double)SIZE_MAX ? SIZE_MAX : b < 1 ? 1 : (size_t)b;
+        if (!budget || bb < budget)
+            budget = bb;
+    }
+    return budget;
+}
+
 /* --------------------------------------------------------------- driver */
 
 inrf_status inrf_encode_check(const inrf_image *img, const inrf_encode_options *o)
@@ -444,7 +456,8 @@ inrf_status inrf_encode_check(const inrf_image *img, const inrf_encode_options *
         o->hidden > INRF_MAX_WIDTH || o->steps < 0 || o->threads < 0 || o->quant < 0 ||
         o->quant > INRF_QUANT_INT8_ROW || !(o->lr >= 0 && o->lr < 1) ||
         !(o->omega_first >= 0 && o->omega_first < 1e4) ||
-        !(o->omega_hidden >= 0 && o->omega_hidden < 1e4) || !(o->target_psnr >= 0))
+        !(o->omega_hidden >= 0 && o->omega_hidden < 1e4) || !(o->target_psnr >= 0) ||
+        !(o->bpp >= 0 && o->bpp < 1e6))
         return inrf_fail(INRF_E_INVALID_ARG, "encode: an option is out of range");
     /* The network must fit the limits every reader applies by default
      * (the writer refuses it otherwise): say so before any training. */
@@ -630,12 +643,13 @@ inrf_status inrf_encode(const inrf_image *img, const inrf_encode_options *opt, i
     inrf_model *m = NULL;
     st = make_model(&t, &a, t.params, &m);
     /* rate control: prune the hidden layers further until the file fits */
+    const size_t budget = inrf_encode_budget(img, opt);
     size_t bytes = st == INRF_OK ? inrf_encode_file_bytes(m) : 0;
-    while (st == INRF_OK && opt->max_bytes && bytes > opt->max_bytes) {
+    while (st == INRF_OK && budget && bytes > budget) {
         float ratio = pruned_fraction(&t) + 0.1f;
         if (ratio > 0.95f || a.layers < 2) {
             st = inrf_fail(INRF_E_LIMIT, "encode: cannot fit in %zu bytes (smallest made: %zu)",
-                           opt->max_bytes, bytes);
+                           budget, bytes);
             break;
         }
         prune_hidden(&t, ratio);
@@ -696,6 +710,7 @@ inrf_status inrf_encode(const inrf_image *img, const inrf_encode_options *opt, i
         stats->prune_ratio = prune_kept;
         stats->layers = a.layers;
         stats->hidden = a.hidden[0];
+        stats->target_reached = opt->target_psnr > 0 ? psnr >= opt->target_psnr : -1;
     }
     trainer_free(&t);
     *out = m;

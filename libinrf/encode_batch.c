@@ -379,6 +379,8 @@ static inrf_status finish_all(batch_state *s, inrf_model **out, inrf_encode_stat
         stats[i].prune_ratio = s->kept[i];
         stats[i].layers = s->plan.arch.layers;
         stats[i].hidden = s->plan.arch.hidden[0];
+        stats[i].target_reached =
+            s->opt->target_psnr > 0 ? s->psnr[i] >= s->opt->target_psnr : -1;
     }
     return INRF_OK;
 }

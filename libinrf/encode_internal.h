@@ -37,6 +37,9 @@ float inrf_encode_dynamic_ratio(const inrf_preset_info *p, double psnr);
 /* Stage 3's learning rate as a multiple of stage 1's. */
 float inrf_encode_stage3_lr(int s3);
 double inrf_encode_now(void);
+/* The byte budget of the whole file (every chunk): the smaller of
+ * max_bytes and bpp's floor(bpp * width * height / 8); 0 = none. */
+size_t inrf_encode_budget(const inrf_image *img, const inrf_encode_options *o);
 
 /* The trainer's layout of arch's parameters; the SIREN initialisation of
  * the library (inrf_model_init) in it. */

@@ -228,7 +228,7 @@ size_t cli_remove_stale_temps(const char *path, int quiet)
     return inrf_file_remove_stale_temps(path, said_removed, &quiet);
 }
 
-int cli_check_output(const char *out, const char *const *inputs, size_t n)
+int cli_check_output(const char *out, const char *const *inputs, size_t n, int force)
 {
     inrf_status st = inrf_file_check_output(out);
     if (st != INRF_OK) {
@@ -249,6 +249,10 @@ int cli_check_output(const char *out, const char *const *inputs, size_t n)
                 cli_error("%s: is the input %s; refusing to overwrite it", out, inputs[i]);
             return 0;
         }
+    if (!force) {
+        cli_error("%s: already exists; not overwritten (-f overwrites it)", out);
+        return 0;
+    }
     return 1;
 }
 

@@ -78,11 +78,14 @@ size_t cli_remove_stale_temps(const char *path, int quiet);
 
 /* An output path, checked before any long work: what the writer would
  * refuse (inrf_file_check_output: a directory, a missing or read-only
- * folder, a dangling link), and a regular file that is one of the n inputs
+ * folder, a dangling link); a regular file that is one of the n inputs
  * (same device and inode, symbolic links followed; "-" and NULL entries
- * are skipped), which would be overwritten. "-" passes. 1 if out may be
- * written, 0 after printing one line naming it. */
-int cli_check_output(const char *out, const char *const *inputs, size_t n);
+ * are skipped), which would be overwritten, even with force; and, unless
+ * force (-f/--force), a regular file that exists ("already exists; not
+ * overwritten (-f overwrites it)"). Devices and FIFOs (/dev/null) pass.
+ * "-" passes. 1 if out may be written, 0 after printing one line naming
+ * it. */
+int cli_check_output(const char *out, const char *const *inputs, size_t n, int force);
 
 /* Seconds on a monotonic clock, for elapsed times. */
 double cli_now_seconds(void);

@@ -367,7 +367,7 @@ int main(int argc, char **argv)
                   "or give -o FILE", format_name(o.format));
         return CLI_EXIT_FAILURE;
     }
-    if (!cli_check_output(o.output, &o.input, 1))
+    if (!cli_check_output(o.output, &o.input, 1, 1))
         return CLI_EXIT_FAILURE;
     return run(&o);
 }

@@ -602,7 +602,7 @@ int main(int argc, char **argv)
                   "or give IN.png");
         return CLI_EXIT_FAILURE;
     }
-    if (!cli_check_output(o.output, &o.input, 1))
+    if (!cli_check_output(o.output, &o.input, 1, 1))
         return CLI_EXIT_FAILURE;
     if (o.verbosity >= 0 && strcmp(o.output, "-") != 0 &&
         inrf_image_format_from_name(o.output) != INRF_IMAGE_UNKNOWN)

@@ -243,7 +243,7 @@ static int extract_one(const inrf_pack *p, const char *pack_path, uint32_t i, co
     snprintf(path, n, "%s/%s", dir, cls);
     int ok = mkdir_p(path);
     snprintf(path, n, "%s/%s/%06u.%s", dir, cls, it->seq, o->format_inrf ? "inrf" : "png");
-    ok = ok && cli_check_output(path, &pack_path, 1);
+    ok = ok && cli_check_output(path, &pack_path, 1, 1);
     inrf_model *m = NULL;
     inrf_status st = ok ? inrf_pack_model(p, i, &m) : INRF_OK;
     if (ok && st == INRF_OK && o->format_inrf) {
@@ -386,7 +386,7 @@ static int cmd_merge(int argc, char **argv)
         return rc < 0 ? CLI_EXIT_OK : rc;
     int k = argc - o.first_arg;
     char **names = argv + o.first_arg;
-    if (!cli_check_output(o.out, (const char *const *)names, (size_t)k))
+    if (!cli_check_output(o.out, (const char *const *)names, (size_t)k, 1))
         return CLI_EXIT_FAILURE;
     inrf_pack **p = calloc((size_t)k, sizeof *p);
     size_t total = 0;

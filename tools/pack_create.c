@@ -661,7 +661,7 @@ static int check_output(const create_opts *o, const src_list *l)
     in[0] = o->list;
     for (size_t i = 0; i < l->n; i++)
         in[i + 1] = l->item[i].path;
-    int ok = cli_check_output(o->out, in, l->n + 1);
+    int ok = cli_check_output(o->out, in, l->n + 1, 1);
     free(in);
     return ok;
 }

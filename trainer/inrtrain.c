@@ -579,9 +579,9 @@ static int check_outputs(const options *o)
     char *ckpt = o->ckpt ? NULL : malloc(strlen(o->out) + 6);
     if (ckpt)
         sprintf(ckpt, "%s.ckpt", o->out);
-    int ok = cli_check_output(o->out, in, 2) &&
-             cli_check_output(o->ckpt ? o->ckpt : ckpt ? ckpt : o->out, in, 2) &&
-             (!o->log || cli_check_output(o->log, in, 3));
+    int ok = cli_check_output(o->out, in, 2, 1) &&
+             cli_check_output(o->ckpt ? o->ckpt : ckpt ? ckpt : o->out, in, 2, 1) &&
+             (!o->log || cli_check_output(o->log, in, 3, 1));
     free(ckpt);
     return ok;
 }

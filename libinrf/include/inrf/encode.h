@@ -69,6 +69,10 @@ typedef struct inrf_encode_options {
      * INRF_E_INTERRUPTED (Ctrl-C). May be NULL. */
     int (*progress)(const inrf_encode_progress *p, void *user);
     void *user;
+    double bpp;               /* > 0: a budget in bits per pixel of the source,
+                                 max_bytes = floor(bpp * width * height / 8)
+                                 (the smaller of the two when both are set);
+                                 default 0 (off) */
 } inrf_encode_options;
 
 INRF_API void inrf_encode_options_init_(inrf_encode_options *opt, int abi);
@@ -84,6 +88,9 @@ typedef struct inrf_encode_stats {
     int steps;                /* optimisation steps run */
     float prune_ratio;        /* fraction of hidden weights pruned */
     int layers, hidden;       /* architecture used */
+    int target_reached;       /* with target_psnr: 1 when psnr reaches it, 0 when
+                                 the file is the best made but falls short;
+                                 -1 without a target */
 } inrf_encode_stats;
 
 /* Fits a model to img (8-bit, 1 or 3 channels). stats may be NULL. The
