@@ -637,9 +637,8 @@ static int same_run(const trn_ckpt_meta *a, const trn_ckpt_meta *b)
     return 1;
 }
 
-/* A file that a run resumed from a checkpoint of `run` rewrites without
- * -f: the checkpoint resumed, or a checkpoint or model of the same run as
- * ref
+/* A file that a run resumed from `resume` (whose header is ref) rewrites
+ * without -f: that checkpoint, or a checkpoint or model of the same run
  * (the model of a finished run, the checkpoint a copy was made from). */
 static int own_file(const char *path, const char *resume, const trn_ckpt_meta *ref)
 {
@@ -710,8 +709,6 @@ static int do_train(const options *o)
         return CLI_EXIT_FAILURE;
     run r = {.o = o, .threads = o->threads};
     trn_ckpt_meta meta = {0}, old = {0};
-    /* the test set's files and classes first: they are quick to check,
-     * and verifying a training pack is not */
     /* the quick checks first (the files and folders opened, the classes),
      * then the pass over the data (a pack's records verified, a folder's
      * files sniffed), then the model */
@@ -719,7 +716,7 @@ static int do_train(const options *o)
     if (st == INRF_OK && (o->test || o->test_dir))
         st = open_source(o->test, o->test_dir, &r.test);
     uint32_t classes = st == INRF_OK ? trn_data_classes(r.train) : 0;
-    char **names = st == INRF_OK ? malloc(classes * sizeof *names) : NULL;
+    char **names = st == INRF_OK ? malloc((classes ? classes : 1) * sizeof *names) : NULL;
     if (st == INRF_OK && !names)
         st = trn_fail(INRF_E_NOMEM, "out of memory");
     for (uint32_t c = 0; names && c < classes; c++)
