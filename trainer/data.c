@@ -201,30 +201,40 @@ inrf_status trn_data_open_folder(const char *dir, trn_data **out)
 /* Files that are not images (a README, a stray .txt) are left out before
  * training, as inrpack create skips them, rather than failing the first
  * batch that meets them. */
-static void skip_non_images(trn_data *d)
+static inrf_status skip_non_images(trn_data *d, int threads)
 {
     src_list *l = &d->folder;
+    uint8_t *bad = calloc(l->n + 1, 1);
+    if (!bad)
+        return trn_fail(INRF_E_NOMEM, "out of memory");
+    /* one open and read a file: on all threads, for a large folder on a
+     * slow disk */
+#pragma omp parallel for schedule(dynamic, 256) num_threads(nthreads(threads))
+    for (size_t i = 0; i < l->n; i++) {
+        char why[128];
+        bad[i] = not_an_image(l->item[i].path, why)[0] != 0;
+    }
     size_t k = 0;
     for (size_t i = 0; i < l->n; i++) {
         char why[128];
-        if (!not_an_image(l->item[i].path, why)[0]) {
+        if (!bad[i]) {
             l->item[k++] = l->item[i];
             continue;
         }
-        if (!d->skipped++)
-            snprintf(d->skip_first, sizeof d->skip_first, "%s: %s", l->item[i].path, why);
+        if (!d->skipped++) /* the first, and why (read again: rare) */
+            snprintf(d->skip_first, sizeof d->skip_first, "%s: %s", l->item[i].path,
+                     not_an_image(l->item[i].path, why));
         free(l->item[i].path);
         free(l->item[i].rel);
     }
     l->n = k;
+    free(bad);
+    return INRF_OK;
 }
 
-inrf_status trn_data_check(trn_data *d, const char *path, int skip_bad)
+inrf_status trn_data_check(trn_data *d, const char *path, int skip_bad, int threads)
 {
-    if (d->pack)
-        return check_records(d, path, skip_bad);
-    skip_non_images(d);
-    return INRF_OK;
+    return d->pack ? check_records(d, path, skip_bad) : skip_non_images(d, threads);
 }
 
 void trn_data_close(trn_data *d)

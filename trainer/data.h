@@ -30,8 +30,10 @@ INRF_NODISCARD inrf_status trn_data_open_folder(const char *dir, trn_data **out)
  * cached, are checked again as they are decoded); a folder's files whose
  * first bytes are not a PNG's or a JPEG's left out (an image that cannot
  * be decoded past them fails the batch that meets it). What was left out:
- * trn_data_skipped. path names the source in messages. */
-INRF_NODISCARD inrf_status trn_data_check(trn_data *d, const char *path, int skip_bad);
+ * trn_data_skipped. path names the source in messages; threads as for
+ * trn_data_batch (a pack's verification uses libinrf's, all cores). */
+INRF_NODISCARD inrf_status trn_data_check(trn_data *d, const char *path, int skip_bad,
+                                          int threads);
 void trn_data_close(trn_data *d);
 
 const char *trn_data_kind(const trn_data *d); /* "inrpack" or "folder" */

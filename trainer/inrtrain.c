@@ -251,7 +251,7 @@ static inrf_status open_source(const char *pack, const char *dir, trn_data **out
  * files that are not images. */
 static inrf_status check_source(const options *o, trn_data *d, const char *pack, const char *dir)
 {
-    inrf_status st = trn_data_check(d, pack ? pack : dir, o->skip_bad);
+    inrf_status st = trn_data_check(d, pack ? pack : dir, o->skip_bad, o->threads);
     if (st != INRF_OK)
         return st;
     const char *first;
