@@ -279,6 +279,21 @@ static inrf_status same_classes(const trn_data *test, char *const *names, uint32
     return INRF_OK;
 }
 
+/* The classes a model file can hold (man/inrtrain.1, CHECKPOINT FORMAT),
+ * checked before training rather than when the first checkpoint is
+ * written: a folder can have more, or longer names, than a pack. */
+static inrf_status model_classes(const char *src, char *const *names, uint32_t classes)
+{
+    if (classes > TRN_CKPT_MAX_CLASSES)
+        return trn_fail(INRF_E_LIMIT, "%s: %u classes; a model holds at most %u", src, classes,
+                        TRN_CKPT_MAX_CLASSES);
+    for (uint32_t c = 0; c < classes; c++)
+        if (strlen(names[c]) > TRN_CKPT_MAX_NAME)
+            return trn_fail(INRF_E_LIMIT, "%s: class %u: a name of %zu bytes; a model holds at "
+                            "most %d", src, c, strlen(names[c]), TRN_CKPT_MAX_NAME);
+    return INRF_OK;
+}
+
 /* The test images, decoded once at the training size (whole images). */
 static inrf_status load_test(run *r)
 {
@@ -721,6 +736,8 @@ static int do_train(const options *o)
         st = trn_fail(INRF_E_NOMEM, "out of memory");
     for (uint32_t c = 0; names && c < classes; c++)
         names[c] = (char *)trn_data_class_name(r.train, c);
+    if (st == INRF_OK)
+        st = model_classes(o->train ? o->train : o->train_dir, names, classes);
     if (st == INRF_OK && r.test)
         st = same_classes(r.test, names, classes, "the test set");
     if (st == INRF_OK && r.test)
