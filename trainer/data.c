@@ -1,5 +1,6 @@
 /* data.c: the training data sources (an .inrpack through libinrf's batch
  * decoder, an ImageFolder through libjpeg-turbo/libpng) and the augmentation. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,9 +27,19 @@ static int nthreads(int t)
 struct trn_data {
     inrf_pack *pack;           /* an .inrpack, or */
     src_list folder;           /* an ImageFolder */
+    uint32_t *keep;            /* pack with bad records left out: image i is
+                                  record keep[i]; NULL: every record */
+    uint32_t nkeep;
+    size_t skipped;            /* bad records, or folder files not images */
+    char skip_first[400];      /* the first of them and why */
     uint8_t *buf;              /* pack: u8 batch of the pack's channels */
     size_t buf_bytes;
+    uint32_t *map;             /* pack: a batch's record indices */
+    size_t map_n;
 };
+
+/* The pack's record of image i. */
+static uint32_t rec(const trn_data *d, uint32_t i) { return d->keep ? d->keep[i] : i; }
 
 /* ------------------------------------------------------------------ rng */
 
@@ -89,13 +100,62 @@ void trn_augment_window(uint64_t *rng, uint32_t size, int pad, uint32_t src_w, u
 
 /* --------------------------------------------------------------- sources */
 
+/* Every record checked (inrf_pack_verify); the bad ones are an error
+ * naming the first, or with skip_bad left out. */
+static inrf_status check_records(trn_data *d, const char *path, int skip_bad)
+{
+    uint32_t n = inrf_pack_count(d->pack);
+    uint32_t *bad = malloc((size_t)n * sizeof *bad + 1);
+    if (!bad)
+        return trn_fail(INRF_E_NOMEM, "out of memory");
+    size_t nbad = 0;
+    inrf_status st = inrf_pack_verify(d->pack, bad, n, &nbad);
+    if (st == INRF_OK || nbad == 0) { /* verified, or a fault outside the records */
+        free(bad);
+        return st == INRF_OK ? INRF_OK : trn_fail_lib(st, path, NULL);
+    }
+    (void)trn_fail_lib(st, path, NULL); /* "PATH: record 5 (offset 4096): why" */
+    snprintf(d->skip_first, sizeof d->skip_first, "%s", trn_last_error());
+    if (!skip_bad || nbad == n) {
+        free(bad);
+        if (nbad == n)
+            return trn_fail(st, "%s (all %u records are bad)", d->skip_first, n);
+        return trn_fail(st, "%s (%zu bad record%s of %u; --skip-bad leaves %s out)",
+                        d->skip_first, nbad, nbad == 1 ? "" : "s", n,
+                        nbad == 1 ? "it" : "them");
+    }
+    /* bad[] is in record order: keep the others */
+    d->keep = malloc((size_t)(n - nbad) * sizeof *d->keep);
+    if (!d->keep) {
+        free(bad);
+        return trn_fail(INRF_E_NOMEM, "out of memory");
+    }
+    size_t k = 0;
+    for (uint32_t i = 0, b = 0; i < n; i++) {
+        while (b < nbad && bad[b] < i)
+            b++;
+        if (b < nbad && bad[b] == i)
+            continue;
+        d->keep[k++] = i;
+    }
+    d->nkeep = (uint32_t)k;
+    d->skipped = nbad;
+    free(bad);
+    return INRF_OK;
+}
+
 inrf_status trn_data_open_pack(const char *path, trn_data **out)
 {
     *out = NULL;
     trn_data *d = calloc(1, sizeof *d);
     if (!d)
         return trn_fail(INRF_E_NOMEM, "out of memory");
-    inrf_status st = inrf_pack_open(path, NULL, &d->pack);
+    /* the header and directory now, every record in trn_data_check: a bad
+     * record is then one to leave out, not a pack that cannot be opened */
+    inrf_pack_options po;
+    inrf_pack_options_init(&po);
+    po.verify_records = 0;
+    inrf_status st = inrf_pack_open(path, &po, &d->pack);
     if (st != INRF_OK) {
         free(d);
         return trn_fail_lib(st, path, NULL);
@@ -104,6 +164,24 @@ inrf_status trn_data_open_pack(const char *path, trn_data **out)
      * pack reader ("index entry 5: label 7 of 2 classes") */
     *out = d;
     return INRF_OK;
+}
+
+/* Whether a file starts as a PNG or a JPEG does: "" or why not. */
+static const char *not_an_image(const char *path, char why[128])
+{
+    unsigned char head[16];
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(why, 128, "%s", strerror(errno));
+        return why;
+    }
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    if (inrf_image_sniff(head, n) == INRF_IMAGE_UNKNOWN)
+        snprintf(why, 128, "%s", n ? "not a PNG or JPEG file" : "empty file");
+    else
+        why[0] = 0;
+    return why;
 }
 
 inrf_status trn_data_open_folder(const char *dir, trn_data **out)
@@ -120,6 +198,45 @@ inrf_status trn_data_open_folder(const char *dir, trn_data **out)
     return INRF_OK;
 }
 
+/* Files that are not images (a README, a stray .txt) are left out before
+ * training, as inrpack create skips them, rather than failing the first
+ * batch that meets them. */
+static inrf_status skip_non_images(trn_data *d, int threads)
+{
+    src_list *l = &d->folder;
+    uint8_t *bad = calloc(l->n + 1, 1);
+    if (!bad)
+        return trn_fail(INRF_E_NOMEM, "out of memory");
+    /* one open and read a file: on all threads, for a large folder on a
+     * slow disk */
+#pragma omp parallel for schedule(dynamic, 256) num_threads(nthreads(threads))
+    for (size_t i = 0; i < l->n; i++) {
+        char why[128];
+        bad[i] = not_an_image(l->item[i].path, why)[0] != 0;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        char why[128];
+        if (!bad[i]) {
+            l->item[k++] = l->item[i];
+            continue;
+        }
+        if (!d->skipped++) /* the first, and why (read again: rare) */
+            snprintf(d->skip_first, sizeof d->skip_first, "%s: %s", l->item[i].path,
+                     not_an_image(l->item[i].path, why));
+        free(l->item[i].path);
+        free(l->item[i].rel);
+    }
+    l->n = k;
+    free(bad);
+    return INRF_OK;
+}
+
+inrf_status trn_data_check(trn_data *d, const char *path, int skip_bad, int threads)
+{
+    return d->pack ? check_records(d, path, skip_bad) : skip_non_images(d, threads);
+}
+
 void trn_data_close(trn_data *d)
 {
     if (!d)
@@ -127,6 +244,8 @@ void trn_data_close(trn_data *d)
     inrf_pack_close(d->pack);
     if (!d->pack)
         src_free(&d->folder);
+    free(d->keep);
+    free(d->map);
     free(d->buf);
     free(d);
 }
@@ -135,7 +254,13 @@ const char *trn_data_kind(const trn_data *d) { return d->pack ? "inrpack" : "fol
 
 uint32_t trn_data_count(const trn_data *d)
 {
-    return d->pack ? inrf_pack_count(d->pack) : (uint32_t)d->folder.n;
+    return d->pack ? (d->keep ? d->nkeep : inrf_pack_count(d->pack)) : (uint32_t)d->folder.n;
+}
+
+size_t trn_data_skipped(const trn_data *d, const char **first)
+{
+    *first = d->skip_first;
+    return d->skipped;
 }
 
 uint32_t trn_data_classes(const trn_data *d)
@@ -152,14 +277,14 @@ const char *trn_data_class_name(const trn_data *d, uint32_t c)
 
 int32_t trn_data_label(const trn_data *d, uint32_t i)
 {
-    return (int32_t)(d->pack ? inrf_pack_get(d->pack, i)->label : d->folder.item[i].label);
+    return (int32_t)(d->pack ? inrf_pack_get(d->pack, rec(d, i))->label : d->folder.item[i].label);
 }
 
 void trn_data_source_size(const trn_data *d, uint32_t i, uint32_t *w, uint32_t *h)
 {
     if (d->pack) {
-        *w = inrf_pack_get(d->pack, i)->width;
-        *h = inrf_pack_get(d->pack, i)->height;
+        *w = inrf_pack_get(d->pack, rec(d, i))->width;
+        *h = inrf_pack_get(d->pack, rec(d, i))->height;
     } else { /* unknown before decoding: taken as square */
         *w = *h = 0;
     }
@@ -176,7 +301,7 @@ uint32_t trn_data_first_width(const trn_data *d)
     if (trn_data_count(d) == 0)
         return 0;
     if (d->pack)
-        return inrf_pack_get(d->pack, 0)->width;
+        return inrf_pack_get(d->pack, rec(d, 0))->width;
     inrf_image img;
     if (inrf_image_read_file(d->folder.item[0].path, NULL, &img) != INRF_OK)
         return 0;
@@ -210,6 +335,18 @@ static inrf_status pack_batch(trn_data *d, const uint32_t *idx, size_t n, const 
         if (!(d->buf = malloc(per * n)))
             return trn_fail(INRF_E_NOMEM, "out of memory");
         d->buf_bytes = per * n;
+    }
+    if (d->keep) { /* the images' records */
+        if (d->map_n < n) {
+            free(d->map);
+            d->map_n = 0;
+            if (!(d->map = malloc(n * sizeof *d->map)))
+                return trn_fail(INRF_E_NOMEM, "out of memory");
+            d->map_n = n;
+        }
+        for (size_t s = 0; s < n; s++)
+            d->map[s] = d->keep[idx[s]];
+        idx = d->map;
     }
     inrf_batch_options o;
     inrf_batch_options_init(&o);

@@ -19,14 +19,28 @@
 
 typedef struct trn_data trn_data;
 
-/* An .inrpack, mapped and fully verified. */
+/* An .inrpack, mapped, its header and directory checked (quick). */
 INRF_NODISCARD inrf_status trn_data_open_pack(const char *path, trn_data **out);
-/* An ImageFolder (SRC/<class>/..., labels by sorted class name); files
- * that cannot be decoded fail the batch that meets them. */
+/* An ImageFolder (SRC/<class>/..., labels by sorted class name), listed. */
 INRF_NODISCARD inrf_status trn_data_open_folder(const char *dir, trn_data **out);
+/* What takes a pass over the data, before its first batch: a pack's
+ * records verified, every one (a bad record, checksum or structure, fails
+ * naming it, the pack and the count of bad ones, unless skip_bad: then
+ * the bad records are left out, and the others, whose check is then not
+ * cached, are checked again as they are decoded); a folder's files whose
+ * first bytes are not a PNG's or a JPEG's left out (an image that cannot
+ * be decoded past them fails the batch that meets it). What was left out:
+ * trn_data_skipped. path names the source in messages; threads as for
+ * trn_data_batch (a pack's verification uses libinrf's, all cores). */
+INRF_NODISCARD inrf_status trn_data_check(trn_data *d, const char *path, int skip_bad,
+                                          int threads);
 void trn_data_close(trn_data *d);
 
 const char *trn_data_kind(const trn_data *d); /* "inrpack" or "folder" */
+/* The images left out when opening (bad records, files not images) and,
+ * in *first, the first of them and why ("PATH: record 5 (offset 4096):
+ * checksum mismatch"); the other functions count only the images kept. */
+size_t trn_data_skipped(const trn_data *d, const char **first);
 uint32_t trn_data_count(const trn_data *d);
 uint32_t trn_data_classes(const trn_data *d);
 const char *trn_data_class_name(const trn_data *d, uint32_t c);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../tools/cli.h"
@@ -20,6 +21,7 @@ typedef struct options {
     const char *train, *train_dir, *test, *test_dir, *out, *ckpt, *resume, *log, *eval, *predict;
     const char *device;
     int epochs, batch, size, threads, width, width_set, verbosity, decay_all, pad, stop_after;
+    int force, skip_bad, json;
     float lr, momentum, wd, smoothing;
     unsigned long long seed;
     char **images;             /* --predict: the image files */
@@ -35,11 +37,13 @@ static void help(void)
 {
     printf("Usage: inrtrain --train TRAIN.inrpack [--test TEST.inrpack | --test-dir DIR] -o MODEL\n"
            "       inrtrain --train-dir DIR [--test-dir DIR] -o MODEL   (decoding JPEG/PNG)\n"
-           "       inrtrain --eval MODEL (--test PACK | --test-dir DIR)\n"
-           "       inrtrain --predict MODEL IMAGE...\n"
+           "       inrtrain --eval MODEL (--test PACK | --test-dir DIR) [--json]\n"
+           "       inrtrain --predict MODEL IMAGE... [--json]\n"
            "Trains ResNet-18 (torchvision's layout; the 3x3 stem without max-pool up to\n"
            "64 px) with SGD, momentum 0.9, weight decay 5e-4 and a cosine learning rate.\n\n"
            "  -o, --output FILE     the trained model (a checkpoint file)\n"
+           "  -f, --force           overwrite an existing model, checkpoint or log (never\n"
+           "                        a data set; a resumed run rewrites its own files)\n"
            "      --epochs N        default 30\n"
            "      --batch N         default 128 up to 64 px, else 64\n"
            "      --lr X            base learning rate, default 0.01\n"
@@ -54,6 +58,8 @@ static void help(void)
            "      --resume FILE     continue from a checkpoint\n"
            "      --stop-after N    stop after epoch N (checkpoint kept; --resume goes on)\n"
            "      --log FILE        one JSON line per epoch\n"
+           "      --skip-bad        leave out a pack's bad records (default: an error)\n"
+           "      --json            --eval, --predict: the results as JSON (inrf-json(7))\n"
            "  -q, --quiet           no progress or per-epoch lines\n"
            "  -v, --verbose         progress lines also when stderr is not a terminal\n"
            "  -h, --help            this help\n"
@@ -64,7 +70,7 @@ static int parse(int argc, char **argv, options *o)
 {
     enum { O_TRAIN = 256, O_TRAIN_DIR, O_TEST, O_TEST_DIR, O_EPOCHS, O_BATCH, O_LR, O_SIZE,
            O_DEVICE, O_THREADS, O_SEED, O_CKPT, O_RESUME, O_LOG, O_EVAL, O_PREDICT, O_SMOOTH,
-           O_DECAY_ALL, O_WIDTH, O_STOP_AFTER };
+           O_DECAY_ALL, O_WIDTH, O_STOP_AFTER, O_SKIP_BAD, O_JSON };
     static const struct option longopts[] = {
         {"train", required_argument, NULL, O_TRAIN},
         {"train-dir", required_argument, NULL, O_TRAIN_DIR},
@@ -86,7 +92,10 @@ static int parse(int argc, char **argv, options *o)
         {"decay-all", no_argument, NULL, O_DECAY_ALL},
         {"width", required_argument, NULL, O_WIDTH},
         {"stop-after", required_argument, NULL, O_STOP_AFTER},
+        {"skip-bad", no_argument, NULL, O_SKIP_BAD},
+        {"json", no_argument, NULL, O_JSON},
         {"output", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -99,7 +108,7 @@ static int parse(int argc, char **argv, options *o)
     o->epochs = 30, o->lr = 0.01f, o->momentum = 0.9f, o->wd = 5e-4f, o->seed = 1;
     o->width = 64, o->device = "cpu", o->pad = 4;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:qvhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:fqvhV", longopts, NULL)) != -1) {
         switch (c) {
         case O_TRAIN: o->train = optarg; break;
         case O_TRAIN_DIR: o->train_dir = optarg; break;
@@ -162,7 +171,10 @@ static int parse(int argc, char **argv, options *o)
                 return CLI_EXIT_USAGE;
             o->stop_after = (int)v;
             break;
+        case O_SKIP_BAD: o->skip_bad = 1; break;
+        case O_JSON: o->json = 1; break;
         case 'o': o->out = optarg; break;
+        case 'f': o->force = 1; break;
         case 'q': o->verbosity = -1; break;
         case 'v': o->verbosity = 1; break;
         case 'h': help(); return -1;
@@ -181,6 +193,8 @@ static int parse(int argc, char **argv, options *o)
     }
     if (o->nimages > 0)
         return cli_usage_error("unexpected argument '%s'", o->images[0]);
+    if (o->json && !o->eval)
+        return cli_usage_error("--json is for --eval and --predict (the training log: --log)");
     if (o->eval) {
         if (!o->test == !o->test_dir)
             return cli_usage_error("--eval needs --test PACK or --test-dir DIR");
@@ -211,6 +225,7 @@ typedef struct run {
     uint32_t test_n;
     float *logits;             /* host: [batch][classes] */
     int classes;
+    size_t *class_n, *class_ok; /* --eval: test images and right answers per class */
 } run;
 
 static int fail_trn(inrf_status st)
@@ -231,6 +246,25 @@ static inrf_status open_source(const char *pack, const char *dir, trn_data **out
     return st;
 }
 
+/* The pass over a source before training (trn_data_check), with one line
+ * on what was left out: a pack's bad records (--skip-bad), a folder's
+ * files that are not images. */
+static inrf_status check_source(const options *o, trn_data *d, const char *pack, const char *dir)
+{
+    inrf_status st = trn_data_check(d, pack ? pack : dir, o->skip_bad, o->threads);
+    if (st != INRF_OK)
+        return st;
+    const char *first;
+    size_t skipped = trn_data_skipped(d, &first);
+    if (skipped && pack) /* first: "PACK: record 5 (offset 4096): checksum mismatch" */
+        cli_error("warning: left out %zu bad record%s of %zu (--skip-bad), the first %s", skipped,
+                  skipped == 1 ? "" : "s", skipped + trn_data_count(d), first);
+    else if (skipped)
+        cli_error("warning: skipped %zu file%s of %s, not PNG or JPEG images (the first %s)",
+                  skipped, skipped == 1 ? "" : "s", dir, first);
+    return INRF_OK;
+}
+
 /* The test set must name the training classes in the same order. */
 static inrf_status same_classes(const trn_data *test, char *const *names, uint32_t classes,
                                 const char *what)
@@ -242,6 +276,21 @@ static inrf_status same_classes(const trn_data *test, char *const *names, uint32
         if (strcmp(trn_data_class_name(test, c), names[c]) != 0)
             return trn_fail(INRF_E_INVALID_ARG, "%s: class %u is \"%s\", the model's is \"%s\"",
                             what, c, trn_data_class_name(test, c), names[c]);
+    return INRF_OK;
+}
+
+/* The classes a model file can hold (man/inrtrain.1, CHECKPOINT FORMAT),
+ * checked before training rather than when the first checkpoint is
+ * written: a folder can have more, or longer names, than a pack. */
+static inrf_status model_classes(const char *src, char *const *names, uint32_t classes)
+{
+    if (classes > TRN_CKPT_MAX_CLASSES)
+        return trn_fail(INRF_E_LIMIT, "%s: %u classes; a model holds at most %u", src, classes,
+                        TRN_CKPT_MAX_CLASSES);
+    for (uint32_t c = 0; c < classes; c++)
+        if (strlen(names[c]) > TRN_CKPT_MAX_NAME)
+            return trn_fail(INRF_E_LIMIT, "%s: class %u: a name of %zu bytes; a model holds at "
+                            "most %d", src, c, strlen(names[c]), TRN_CKPT_MAX_NAME);
     return INRF_OK;
 }
 
@@ -299,9 +348,15 @@ static inrf_status evaluate(run *r, double *loss, double *acc)
         if ((st = r->be->sync(r->be)) != INRF_OK)
             return st;
         lsum += (double)l * n;
-        for (int s = 0; s < n; s++)
-            correct += argmax(r->logits + (size_t)s * r->classes, r->classes) ==
-                       r->test_labels[first + (uint32_t)s];
+        for (int s = 0; s < n; s++) {
+            int32_t label = r->test_labels[first + (uint32_t)s];
+            int right = argmax(r->logits + (size_t)s * r->classes, r->classes) == label;
+            correct += right;
+            if (r->class_n) {
+                r->class_n[label]++;
+                r->class_ok[label] += right;
+            }
+        }
     }
     *loss = lsum / r->test_n;
     *acc = (double)correct / r->test_n;
@@ -569,39 +624,134 @@ static void free_run(run *r)
     free(r->test_x);
     free(r->test_labels);
     free(r->logits);
+    free(r->class_n);
+    free(r->class_ok);
 }
 
-/* The model, its checkpoint and the log, checked before any training: none
- * may replace a data set (nor the log the checkpoint it resumes). */
-static int check_outputs(const options *o)
+/* Whether a and b name one file (either may not exist yet). */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return strcmp(a, b) == 0 || (stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+                                 sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
+}
+
+/* Whether two checkpoints are of one run: all that shapes it the same. */
+static int same_run(const trn_ckpt_meta *a, const trn_ckpt_meta *b)
+{
+    if (a->classes != b->classes || a->base_width != b->base_width ||
+        a->image_size != b->image_size || a->epochs != b->epochs || a->batch != b->batch ||
+        a->seed != b->seed || a->lr != b->lr || a->momentum != b->momentum ||
+        a->weight_decay != b->weight_decay || a->smoothing != b->smoothing ||
+        a->decay_all != b->decay_all || memcmp(a->mean, b->mean, sizeof a->mean) != 0 ||
+        memcmp(a->std, b->std, sizeof a->std) != 0)
+        return 0;
+    for (uint32_t c = 0; c < a->classes; c++)
+        if (strcmp(a->class_names[c], b->class_names[c]) != 0)
+            return 0;
+    return 1;
+}
+
+/* A file that a run resumed from `resume` (whose header is ref) rewrites
+ * without -f: that checkpoint, or a checkpoint or model of the same run
+ * (the model of a finished run, the checkpoint a copy was made from). */
+static int own_file(const char *path, const char *resume, const trn_ckpt_meta *ref)
+{
+    struct stat sb;
+    if (same_file(path, resume))
+        return 1;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return 0;
+    trn_ckpt_meta m;
+    if (trn_ckpt_read_meta(path, &m) != INRF_OK)
+        return 0;
+    int own = same_run(&m, ref);
+    trn_ckpt_meta_free(&m);
+    return own;
+}
+
+/* The files a training run writes, checked before it reads its data: none
+ * may replace a data set or the checkpoint resumed (the log), and one
+ * that exists is replaced only with -f, or when it is a resumed run's own
+ * (see own_file; the log of a resumed run is appended to). */
+static int check_outputs(const options *o, const char *ckpt)
 {
     const char *in[] = {o->train, o->test, o->resume};
-    char *ckpt = o->ckpt ? NULL : malloc(strlen(o->out) + 6);
-    if (ckpt)
-        sprintf(ckpt, "%s.ckpt", o->out);
-    int ok = cli_check_output(o->out, in, 2, 1) &&
-             cli_check_output(o->ckpt ? o->ckpt : ckpt ? ckpt : o->out, in, 2, 1) &&
-             (!o->log || cli_check_output(o->log, in, 3, 1));
-    free(ckpt);
+    trn_ckpt_meta resumed = {0};
+    int ok = 1;
+    if (o->resume) {
+        inrf_status st = trn_ckpt_read_meta(o->resume, &resumed);
+        if (st != INRF_OK) {
+            fail_trn(st);
+            return 0;
+        }
+    } else if (!o->force) {
+        /* a fresh run onto the checkpoint of a stopped or interrupted one:
+         * say how to go on */
+        trn_ckpt_meta old;
+        struct stat sb;
+        if (stat(ckpt, &sb) == 0 && S_ISREG(sb.st_mode) &&
+            trn_ckpt_read_meta(ckpt, &old) == INRF_OK) {
+            if (old.epochs_done < old.epochs)
+                cli_error("%s: already exists, the checkpoint of a run at epoch %u of %u: "
+                          "--resume %s goes on with it, -f starts again", ckpt, old.epochs_done,
+                          old.epochs, ckpt);
+            else
+                cli_error("%s: already exists, the checkpoint of a finished run: not "
+                          "overwritten (-f starts again)", ckpt);
+            trn_ckpt_meta_free(&old);
+            return 0;
+        }
+    }
+    const int own_out = o->resume && own_file(o->out, o->resume, &resumed);
+    const int own_ckpt = o->resume && own_file(ckpt, o->resume, &resumed);
+    ok = cli_check_output(o->out, in, 2, o->force || own_out) &&
+         cli_check_output(ckpt, in, 2, o->force || own_ckpt);
+    if (ok && o->log && (same_file(o->log, o->out) || same_file(o->log, ckpt))) {
+        cli_error("%s: both the log and the %s; give --log another file", o->log,
+                  same_file(o->log, o->out) ? "model" : "checkpoint");
+        ok = 0;
+    }
+    if (ok && o->log)
+        ok = cli_check_output(o->log, in, 3, o->force || o->resume);
+    trn_ckpt_meta_free(&resumed);
     return ok;
 }
 
 static int do_train(const options *o)
 {
-    if (!check_outputs(o))
+    if (!check_outputs(o, o->ckpt))
         return CLI_EXIT_FAILURE;
     run r = {.o = o, .threads = o->threads};
     trn_ckpt_meta meta = {0}, old = {0};
+    /* the quick checks first (the files and folders opened, the classes),
+     * then the pass over the data (a pack's records verified, a folder's
+     * files sniffed), then the model */
     inrf_status st = open_source(o->train, o->train_dir, &r.train);
     if (st == INRF_OK && (o->test || o->test_dir))
         st = open_source(o->test, o->test_dir, &r.test);
+    uint32_t classes = st == INRF_OK ? trn_data_classes(r.train) : 0;
+    char **names = st == INRF_OK ? malloc((classes ? classes : 1) * sizeof *names) : NULL;
+    if (st == INRF_OK && !names)
+        st = trn_fail(INRF_E_NOMEM, "out of memory");
+    for (uint32_t c = 0; names && c < classes; c++)
+        names[c] = (char *)trn_data_class_name(r.train, c);
+    if (st == INRF_OK)
+        st = model_classes(o->train ? o->train : o->train_dir, names, classes);
+    if (st == INRF_OK && r.test)
+        st = same_classes(r.test, names, classes, "the test set");
+    if (st == INRF_OK && r.test)
+        st = check_source(o, r.test, o->test, o->test_dir);
+    if (st == INRF_OK)
+        st = check_source(o, r.train, o->train, o->train_dir);
     if (st != INRF_OK) {
-        int rc = fail_trn(st);
+        free(names);
         free_run(&r);
-        return rc;
+        return fail_trn(st);
     }
     uint32_t n = trn_data_count(r.train);
     if (n < 2) {
+        free(names);
         free_run(&r);
         cli_error("the training set has %u images; at least 2 are needed", n);
         return CLI_EXIT_FAILURE;
@@ -615,14 +765,6 @@ static int do_train(const options *o)
     r.batch = o->batch ? o->batch : r.size <= 64 ? 128 : 64;
     r.mean = r.size <= 64 ? cifar_mean : imagenet_mean;
     r.std = r.size <= 64 ? cifar_std : imagenet_std;
-    uint32_t classes = trn_data_classes(r.train);
-    char **names = malloc(classes * sizeof *names);
-    for (uint32_t c = 0; names && c < classes; c++)
-        names[c] = (char *)trn_data_class_name(r.train, c);
-    if (!names) {
-        free_run(&r);
-        return fail_trn(trn_fail(INRF_E_NOMEM, "out of memory"));
-    }
     uint32_t start_epoch = 0;
     uint64_t step = 0;
     float norm[6];
@@ -673,8 +815,6 @@ static int do_train(const options *o)
         }
     }
     if (st == INRF_OK && r.test)
-        st = same_classes(r.test, names, classes, "the test set");
-    if (st == INRF_OK && r.test)
         st = load_test(&r);
     if (st != INRF_OK) {
         trn_ckpt_meta_free(&old);
@@ -707,10 +847,15 @@ static int do_train(const options *o)
     float *wins = malloc((size_t)r.batch * 4 * sizeof(float));
     if (!perm || !host_x || !host_labels || !wins)
         st = trn_fail(INRF_E_NOMEM, "out of memory");
+    const char *first;
+    size_t skipped = trn_data_skipped(r.train, &first);
+    char left_out[64] = "";
+    if (skipped)
+        snprintf(left_out, sizeof left_out, " (%zu left out)", skipped);
     if (st == INRF_OK && o->verbosity >= 0)
-        fprintf(stderr, "inrtrain: %u %s images, %u classes, %s%dx%d, batch %d, %d epoch(s), "
+        fprintf(stderr, "inrtrain: %u %s images%s, %u classes, %s%dx%d, batch %d, %d epoch(s), "
                         "%zu parameters, %s backend%s\n",
-                n, trn_data_kind(r.train), classes, r.test ? "" : "no test set, ", r.size,
+                n, trn_data_kind(r.train), left_out, classes, r.test ? "" : "no test set, ", r.size,
                 r.size, r.batch, eff.epochs, trn_resnet18_param_count(r.model), r.be->name,
                 start_epoch ? " (resumed)" : "");
     cli_catch_signals(1);
@@ -787,21 +932,166 @@ static int do_train(const options *o)
     return rc;
 }
 
+/* --eval --json: one object (man/inrf-json.7, INRTRAIN). */
+static void eval_json(const run *r, const trn_ckpt_meta *meta, const char *model,
+                      const char *test, inrf_status st, double loss, double acc, double seconds)
+{
+    const char *first;
+    printf("{\"path\": ");
+    cli_json_string(stdout, model);
+    printf(", \"test\": ");
+    cli_json_string(stdout, test);
+    if (st != INRF_OK) {
+        printf(", \"error\": ");
+        cli_json_string(stdout, trn_last_error()[0] ? trn_last_error() : inrf_strerror(st));
+        printf("}\n");
+        return;
+    }
+    printf(", \"images\": %u, \"skipped\": %zu, \"accuracy\": ", r->test_n,
+           trn_data_skipped(r->test, &first));
+    cli_json_number(stdout, acc);
+    printf(", \"loss\": ");
+    cli_json_number(stdout, loss);
+    printf(", \"per_class\": [");
+    for (uint32_t c = 0; c < meta->classes; c++) {
+        printf("%s{\"label\": %u, \"class\": ", c ? ", " : "", c);
+        cli_json_string(stdout, meta->class_names[c]);
+        printf(", \"images\": %zu, \"accuracy\": ", r->class_n[c]);
+        cli_json_number(stdout, r->class_n[c] ? (double)r->class_ok[c] / r->class_n[c] : NAN);
+        printf("}");
+    }
+    printf("], \"seconds\": ");
+    cli_json_number(stdout, seconds);
+    printf("}\n");
+}
+
+/* --eval: the model's accuracy and loss on a test set. */
+static inrf_status eval_test(run *r, const options *o, const trn_ckpt_meta *meta,
+                             const char *model, double t0)
+{
+    double loss = NAN, acc = NAN;
+    inrf_status st = same_classes(r->test, meta->class_names, meta->classes, "the test set");
+    if (st == INRF_OK)
+        st = check_source(o, r->test, o->test, o->test_dir);
+    r->class_n = calloc(meta->classes, sizeof *r->class_n);
+    r->class_ok = calloc(meta->classes, sizeof *r->class_ok);
+    if (st == INRF_OK && (!r->class_n || !r->class_ok))
+        st = trn_fail(INRF_E_NOMEM, "out of memory");
+    if (st == INRF_OK)
+        st = check_memory(r, (int)meta->classes, (int)meta->base_width, "the model's batch");
+    if (st == INRF_OK)
+        st = make_model(r, (int)meta->classes, (int)meta->base_width, 1);
+    trn_ckpt_meta tmp = {0};
+    if (st == INRF_OK)
+        st = trn_ckpt_load(model, r->model, r->be, 0, &tmp);
+    trn_ckpt_meta_free(&tmp);
+    if (st == INRF_OK)
+        st = load_test(r);
+    if (st == INRF_OK)
+        st = evaluate(r, &loss, &acc);
+    if (o->json)
+        eval_json(r, meta, model, o->test ? o->test : o->test_dir, st, loss, acc,
+                  cli_now_seconds() - t0);
+    else if (st == INRF_OK)
+        printf("%s: %u images, accuracy %.2f%%, loss %.4f\n", model, r->test_n, 100 * acc, loss);
+    return st;
+}
+
+/* --predict: one image classified; its line, or with --json its object
+ * (sep before it). An image that cannot be read is reported, *bad set. */
+static inrf_status predict_one(run *r, const options *o, const trn_ckpt_meta *meta,
+                               const char *path, const char *sep, int *bad)
+{
+    inrf_image img;
+    inrf_status st = inrf_image_read_file(path, NULL, &img);
+    if (st != INRF_OK) {
+        (void)trn_fail_lib(st, path, NULL);
+        cli_error("%s", trn_last_error());
+        if (o->json) {
+            printf("%s{\"path\": ", sep);
+            cli_json_string(stdout, path);
+            printf(", \"error\": ");
+            cli_json_string(stdout, trn_last_error());
+            printf("}");
+        }
+        *bad = 1;
+        return INRF_OK;
+    }
+    float *x = malloc((size_t)r->size * r->size * TRN_CHANNELS * sizeof(float));
+    if (!x) {
+        inrf_image_free(&img);
+        return trn_fail(INRF_E_NOMEM, "out of memory");
+    }
+    trn_sample_image(&img, (uint32_t)r->size, r->mean, r->std, x);
+    inrf_image_free(&img);
+    r->be->upload(r->be, r->x, x, (size_t)r->size * r->size * TRN_CHANNELS * sizeof(float));
+    free(x);
+    trn_tensor t = trn_tensor4(r->x, 1, r->size, r->size, TRN_CHANNELS);
+    st = trn_resnet18_forward(r->model, &t, 0);
+    trn_tensor lg = trn_resnet18_logits(r->model);
+    if (st == INRF_OK)
+        r->be->download(r->be, r->logits, lg.data, (size_t)r->classes * sizeof(float));
+    if (st == INRF_OK)
+        st = r->be->sync(r->be);
+    if (st != INRF_OK)
+        return st;
+    double mx = r->logits[argmax(r->logits, r->classes)], z = 0;
+    for (int c = 0; c < r->classes; c++)
+        z += exp(r->logits[c] - mx);
+    if (o->json) {
+        printf("%s{\"path\": ", sep);
+        cli_json_string(stdout, path);
+    } else {
+        printf("%s:", path);
+    }
+    for (int top = 0; top < 5 && top < r->classes; top++) {
+        int b = argmax(r->logits, r->classes);
+        double p = exp(r->logits[b] - mx) / z;
+        if (!o->json) {
+            printf(" %s %.1f%%", meta->class_names[b], 100 * p);
+        } else {
+            if (top == 0) { /* the answer, then the five most likely */
+                printf(", \"label\": %d, \"class\": ", b);
+                cli_json_string(stdout, meta->class_names[b]);
+                printf(", \"probability\": ");
+                cli_json_number(stdout, p);
+                printf(", \"top\": [");
+            }
+            printf("%s{\"label\": %d, \"class\": ", top ? ", " : "", b);
+            cli_json_string(stdout, meta->class_names[b]);
+            printf(", \"probability\": ");
+            cli_json_number(stdout, p);
+            printf("}");
+        }
+        r->logits[b] = -INFINITY;
+    }
+    printf(o->json ? "]}" : "\n");
+    return INRF_OK;
+}
+
 /* --eval and --predict: a model file and images to classify. */
 static int do_eval(const options *o)
 {
     run r = {.o = o, .threads = o->threads};
     trn_ckpt_meta meta = {0};
     const char *model = o->eval ? o->eval : o->predict;
+    double t0 = cli_now_seconds();
     inrf_status st = trn_ckpt_read_meta(model, &meta);
-    if (st != INRF_OK)
-        return fail_trn(st);
     r.size = (int)meta.image_size;
     r.batch = (int)meta.batch;
     r.mean = meta.mean;
     r.std = meta.std;
-    if (o->eval)
+    if (st == INRF_OK && o->eval)
         st = open_source(o->test, o->test_dir, &r.test);
+    if (o->eval) {
+        if (st == INRF_OK)
+            st = eval_test(&r, o, &meta, model, t0);
+        else if (o->json)
+            eval_json(&r, &meta, model, o->test ? o->test : o->test_dir, st, NAN, NAN, 0);
+        trn_ckpt_meta_free(&meta);
+        free_run(&r);
+        return st == INRF_OK ? CLI_EXIT_OK : fail_trn(st);
+    }
     if (st == INRF_OK)
         st = check_memory(&r, (int)meta.classes, (int)meta.base_width, "the model's batch");
     if (st == INRF_OK)
@@ -810,63 +1100,18 @@ static int do_eval(const options *o)
     if (st == INRF_OK)
         st = trn_ckpt_load(model, r.model, r.be, 0, &tmp);
     trn_ckpt_meta_free(&tmp);
-    int rc = CLI_EXIT_OK;
-    if (st == INRF_OK && o->eval) {
-        double loss, acc;
-        st = same_classes(r.test, meta.class_names, meta.classes, "the test set");
-        if (st == INRF_OK)
-            st = load_test(&r);
-        if (st == INRF_OK)
-            st = evaluate(&r, &loss, &acc);
-        if (st == INRF_OK)
-            printf("%s: %u images, accuracy %.2f%%, loss %.4f\n", model, r.test_n, 100 * acc,
-                   loss);
-    }
-    for (int k = 0; st == INRF_OK && o->predict && k < o->nimages; k++) {
-        /* one image: read, resized to the model's input, classified */
-        inrf_image img;
-        st = inrf_image_read_file(o->images[k], NULL, &img);
-        if (st != INRF_OK) {
-            cli_lib_error(o->images[k], st);
-            rc = CLI_EXIT_FAILURE;
-            st = INRF_OK;
-            continue;
-        }
-        float *x = malloc((size_t)r.size * r.size * TRN_CHANNELS * sizeof(float));
-        if (!x) {
-            inrf_image_free(&img);
-            st = trn_fail(INRF_E_NOMEM, "out of memory");
-            break;
-        }
-        trn_sample_image(&img, (uint32_t)r.size, r.mean, r.std, x);
-        inrf_image_free(&img);
-        r.be->upload(r.be, r.x, x, (size_t)r.size * r.size * TRN_CHANNELS * sizeof(float));
-        free(x);
-        trn_tensor t = trn_tensor4(r.x, 1, r.size, r.size, TRN_CHANNELS);
-        st = trn_resnet18_forward(r.model, &t, 0);
-        trn_tensor lg = trn_resnet18_logits(r.model);
-        if (st == INRF_OK)
-            r.be->download(r.be, r.logits, lg.data, (size_t)r.classes * sizeof(float));
-        if (st == INRF_OK)
-            st = r.be->sync(r.be);
-        if (st != INRF_OK)
-            break;
-        double mx = r.logits[argmax(r.logits, r.classes)], z = 0;
-        for (int c = 0; c < r.classes; c++)
-            z += exp(r.logits[c] - mx);
-        printf("%s:", o->images[k]);
-        for (int top = 0; top < 5 && top < r.classes; top++) {
-            int b = argmax(r.logits, r.classes);
-            printf(" %s %.1f%%", meta.class_names[b], 100 * exp(r.logits[b] - mx) / z);
-            r.logits[b] = -INFINITY;
-        }
-        printf("\n");
-    }
+    int bad = 0;
+    if (st == INRF_OK && o->json)
+        printf("[");
+    for (int k = 0; st == INRF_OK && k < o->nimages; k++)
+        st = predict_one(&r, o, &meta, o->images[k], k ? ",\n " : "", &bad);
+    if (st == INRF_OK && o->json)
+        printf("]\n");
     trn_ckpt_meta_free(&meta);
     free_run(&r);
     if (st != INRF_OK)
         return fail_trn(st);
-    return rc;
+    return bad ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -886,6 +1131,14 @@ int main(int argc, char **argv)
             return fail_trn(trn_fail(INRF_E_NOMEM, "out of memory"));
         sprintf(ckpt, "%s.ckpt", o.out);
         o.ckpt = ckpt;
+    }
+    /* where they go, before the locks beside them are taken: an existing
+     * folder, not a data set (the rest of check_outputs comes after the
+     * locks, which name a second run writing the same files) */
+    const char *in[] = {o.train, o.test};
+    if (!cli_check_output(o.out, in, 2, 1) || !cli_check_output(o.ckpt, in, 2, 1)) {
+        free(ckpt);
+        return CLI_EXIT_FAILURE;
     }
     trn_ckpt_claim claim[2];
     inrf_status st = trn_ckpt_claim_path(o.ckpt, o.verbosity < 0, &claim[0]);

@@ -58,7 +58,19 @@ trainer_inrtrain_LDADD = $(TRAINER_LIBS) libinrf/libinrf.la $(XXHASH_LIBS)
 trainer_inrtrain_LDFLAGS = $(AM_LDFLAGS) $(OPENMP_CFLAGS)
 dist_man_MANS += man/inrtrain.1
 TESTS += tests/test_inrtrain.sh
-EXTRA_DIST += tests/test_inrtrain.sh bench/train-cpu bench/plot-train
+EXTRA_DIST += tests/test_inrtrain.sh bench/train-cpu
+
+# inrtrain-plot: the curves of inrtrain's logs (gnuplot), installed with it;
+# its version is the package's.
+bin_SCRIPTS = trainer/inrtrain-plot
+dist_man_MANS += man/inrtrain-plot.1
+MOSTLYCLEANFILES = trainer/inrtrain-plot
+EXTRA_DIST += trainer/inrtrain-plot.in tests/test_inrtrain_plot.sh
+TESTS += tests/test_inrtrain_plot.sh
+trainer/inrtrain-plot: $(srcdir)/trainer/inrtrain-plot.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) trainer && \
+	sed 's|@VERSION[@]|$(PACKAGE_VERSION)|g' $(srcdir)/trainer/inrtrain-plot.in >$@.tmp && \
+	chmod +x $@.tmp && mv $@.tmp $@
 
 # The checkpoint reader's fuzz harness: its corpus replayed by make check,
 # and with --enable-fuzz a libFuzzer binary (make fuzz-smoke runs it).
