@@ -8,7 +8,7 @@
 # Needs top_srcdir and top_builddir (set by the Makefile). python3, when
 # present, parses the JSON; without it those checks look at the text.
 #
-# shellcheck disable=SC2016 # check conditions: single-quoted, run by eval
+# shellcheck disable=SC2016,SC2034 # check conditions: single-quoted, run by eval
 
 : "${top_srcdir:=.}"
 : "${top_builddir:=.}"
@@ -37,8 +37,6 @@ one_line() {
 }
 sum() { cksum <"$1"; }
 file_size() { wc -c <"$1" | tr -d ' '; }
-# No temporary file of an atomic write left in the folders given.
-no_temp() { ! ls -A "$@" 2>/dev/null | grep -q '\.tmp-'; }
 
 # json_check FILE PYTHON-EXPRESSION [TEXT...]: the JSON in FILE, as v,
 # satisfies the expression; without python3, FILE holds each TEXT.
