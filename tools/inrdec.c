@@ -27,7 +27,6 @@ enum {
     OPT_CROP,
     OPT_QUALITY,
     OPT_FORMAT,
-    OPT_THREADS,
     OPT_DEVICE,
     OPT_JSON,
 };
