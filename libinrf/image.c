@@ -1,5 +1,6 @@
-/* image.c: 8-bit image buffers and PNG/JPEG reading and writing, through
- * libpng's classic API and TurboJPEG; every setjmp stays in this file. */
+/* image.c: 8-bit image buffers and PNG/JPEG/PNM reading and writing, through
+ * libpng's classic API, TurboJPEG and a small PNM parser; every setjmp stays
+ * in this file. */
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -19,6 +20,11 @@
 
 static const uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
 static const uint8_t jpeg_signature[3] = {0xff, 0xd8, 0xff};
+
+static int is_pnm_space(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
 
 /* ------------------------------------------------------------- buffers */
 
@@ -69,6 +75,11 @@ inrf_image_format inrf_image_sniff(const void *data, size_t size)
         return INRF_IMAGE_PNG;
     if (size >= sizeof jpeg_signature && memcmp(data, jpeg_signature, sizeof jpeg_signature) == 0)
         return INRF_IMAGE_JPEG;
+    /* Netpbm: 'P', a digit 1..7, then whitespace. P1..P4 and P7 are found
+     * so that the reader can say which format it refuses. */
+    const uint8_t *d = data;
+    if (size >= 3 && d[0] == 'P' && d[1] >= '1' && d[1] <= '7' && is_pnm_space(d[2]))
+        return INRF_IMAGE_PNM;
     return INRF_IMAGE_UNKNOWN;
 }
 
@@ -87,6 +98,8 @@ inrf_image_format inrf_image_format_from_name(const char *path)
         return INRF_IMAGE_PNG;
     if (strcasecmp(ext, "jpg") == 0 || strcasecmp(ext, "jpeg") == 0 || strcasecmp(ext, "jpe") == 0)
         return INRF_IMAGE_JPEG;
+    if (strcasecmp(ext, "ppm") == 0 || strcasecmp(ext, "pgm") == 0 || strcasecmp(ext, "pnm") == 0)
+        return INRF_IMAGE_PNM;
     return INRF_IMAGE_UNKNOWN;
 }
 
@@ -371,6 +384,122 @@ static inrf_status jpeg_read_memory(const uint8_t *data, size_t size,
     return INRF_OK;
 }
 
+/* -------------------------------------------------------- PNM reading */
+
+/* Netpbm's binary formats (netpbm.sourceforge.net/doc/ppm.html, pgm.html):
+ * "P6" or "P5", whitespace, width, height, maxval (decimal, separated by
+ * whitespace, with '#' comments to the end of a line before the maxval),
+ * exactly one whitespace byte, then width * height * channels samples of
+ * one byte (maxval < 256) or two big-endian bytes (maxval 256..65535).
+ * Only the first image of a multi-image stream is read. */
+typedef struct pnm_cursor {
+    const uint8_t *d;
+    size_t size, pos;
+} pnm_cursor;
+
+/* Skips whitespace and comments; 0 when the data ends. */
+static int pnm_skip(pnm_cursor *c)
+{
+    while (c->pos < c->size) {
+        uint8_t b = c->d[c->pos];
+        if (b == '#') {
+            while (c->pos < c->size && c->d[c->pos] != '\n' && c->d[c->pos] != '\r')
+                c->pos++;
+        } else if (is_pnm_space(b)) {
+            c->pos++;
+        } else {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* One header field, a decimal number in 1..max. */
+static inrf_status pnm_field(pnm_cursor *c, const char *name, uint32_t max, uint32_t *out)
+{
+    if (!pnm_skip(c))
+        return inrf_fail(INRF_E_IMAGE, "PNM: header cut short before the %s", name);
+    uint64_t v = 0;
+    size_t start = c->pos;
+    while (c->pos < c->size && c->d[c->pos] >= '0' && c->d[c->pos] <= '9') {
+        v = v * 10 + (uint64_t)(c->d[c->pos++] - '0');
+        if (v > max)
+            return inrf_fail(INRF_E_IMAGE, "PNM: %s is larger than %" PRIu32, name, max);
+    }
+    if (c->pos == start)
+        return inrf_fail(INRF_E_IMAGE, "PNM: %s is not a number", name);
+    if (c->pos < c->size && !is_pnm_space(c->d[c->pos]) && c->d[c->pos] != '#')
+        return inrf_fail(INRF_E_IMAGE, "PNM: %s is not a number", name);
+    if (v == 0)
+        return inrf_fail(INRF_E_IMAGE, "PNM: %s is 0", name);
+    *out = (uint32_t)v;
+    return INRF_OK;
+}
+
+static inrf_status pnm_read_memory(const uint8_t *data, size_t size,
+                                   const inrf_image_read_options *opt, inrf_image *out)
+{
+    char type = (char)data[1];
+    if (type == '1' || type == '2' || type == '3' || type == '4')
+        return inrf_fail(INRF_E_IMAGE, "PNM: P%c (%s) is not supported; only binary P5 "
+                         "(PGM) and P6 (PPM)", type, type == '4' ? "binary bitmap" : "plain text");
+    if (type == '7')
+        return inrf_fail(INRF_E_IMAGE, "PNM: P7 (PAM) is not supported; only binary P5 (PGM) "
+                         "and P6 (PPM)");
+    unsigned in_ch = type == '6' ? 3 : 1;
+    pnm_cursor c = {data, size, 2};
+    uint32_t width, height, maxval;
+    inrf_status st = pnm_field(&c, "width", UINT32_MAX, &width);
+    if (st == INRF_OK)
+        st = pnm_field(&c, "height", UINT32_MAX, &height);
+    if (st == INRF_OK)
+        st = pnm_field(&c, "maxval", 65535, &maxval);
+    if (st != INRF_OK)
+        return st;
+    if (c.pos >= size)
+        return inrf_fail(INRF_E_IMAGE, "PNM: data cut short after the header");
+    if (!is_pnm_space(data[c.pos]))
+        return inrf_fail(INRF_E_IMAGE, "PNM: no whitespace after the maxval");
+    c.pos++; /* the one whitespace byte after maxval */
+    st = check_pixels("PNM", width, height, opt);
+    if (st != INRF_OK)
+        return st;
+    unsigned bps = maxval < 256 ? 1 : 2;
+    /* within max_pixels (<= 2^64 / 6 is not assumed: checked) */
+    uint64_t pixels = (uint64_t)width * height, need;
+    if (pixels > UINT64_MAX / (in_ch * bps))
+        return inrf_fail(INRF_E_LIMIT, "PNM: %" PRIu32 " x %" PRIu32 " is too large", width,
+                         height);
+    need = pixels * in_ch * bps;
+    if (need > size - c.pos)
+        return inrf_fail(INRF_E_IMAGE, "PNM: data cut short (%" PRIu64 " bytes of samples, "
+                         "%zu present)", need, size - c.pos);
+    unsigned out_ch = in_ch == 3 || !opt->keep_grey ? 3 : 1;
+    st = inrf_image_alloc(out, width, height, (uint8_t)out_ch);
+    if (st != INRF_OK)
+        return st;
+    const uint8_t *p = data + c.pos;
+    uint8_t *dst = out->pixels;
+    for (uint64_t i = 0; i < pixels; i++) {
+        uint8_t v[3];
+        for (unsigned k = 0; k < in_ch; k++, p += bps) {
+            unsigned s = bps == 2 ? (unsigned)p[0] << 8 | p[1] : p[0];
+            if (s > maxval) {
+                inrf_image_free(out);
+                return inrf_fail(INRF_E_IMAGE, "PNM: sample %u exceeds maxval %" PRIu32, s,
+                                 maxval);
+            }
+            /* to 8 bits, rounded (the identity for maxval 255) */
+            v[k] = (uint8_t)((s * 255u + maxval / 2) / maxval);
+        }
+        if (in_ch == 1)
+            v[1] = v[2] = v[0];
+        for (unsigned k = 0; k < out_ch; k++)
+            *dst++ = v[k];
+    }
+    return INRF_OK;
+}
+
 /* ------------------------------------------------------------ reading */
 
 static inrf_status check_read_options(const inrf_image_read_options *opt)
@@ -406,8 +535,10 @@ inrf_status inrf_image_read_memory(const void *data, size_t size,
         return png_read_memory(data, size, opt, out);
     case INRF_IMAGE_JPEG:
         return jpeg_read_memory(data, size, opt, out);
+    case INRF_IMAGE_PNM:
+        return pnm_read_memory(data, size, opt, out);
     default:
-        return inrf_fail(INRF_E_IMAGE, "image: not a PNG or JPEG file");
+        return inrf_fail(INRF_E_IMAGE, "image: not a PNG or JPEG file (nor PNM)");
     }
 }
 
@@ -417,7 +548,7 @@ static inrf_status check_signature(const uint8_t *d, size_t n, const void *unuse
 {
     (void)unused;
     if (n > 0 && inrf_image_sniff(d, n) == INRF_IMAGE_UNKNOWN)
-        return inrf_fail(INRF_E_IMAGE, "image: not a PNG or JPEG file");
+        return inrf_fail(INRF_E_IMAGE, "image: not a PNG or JPEG file (nor PNM)");
     return INRF_OK;
 }
 
@@ -568,6 +699,29 @@ static inrf_status jpeg_write_memory(const inrf_image *img, int quality, void **
     return st;
 }
 
+/* -------------------------------------------------------- PNM writing */
+
+/* P5 for one channel, P6 for three; maxval 255. */
+static inrf_status pnm_write_memory(const inrf_image *img, void **data, size_t *size)
+{
+    char head[64];
+    int n = snprintf(head, sizeof head, "P%c\n%" PRIu32 " %" PRIu32 "\n255\n",
+                     img->channels == 1 ? '5' : '6', img->width, img->height);
+    size_t px, total;
+    if (n < 0 || !inrf_mul_ok((size_t)img->width * img->channels, img->height, &px) ||
+        px > SIZE_MAX - (size_t)n)
+        return inrf_fail(INRF_E_NOMEM, "PNM: image too large");
+    total = (size_t)n + px;
+    uint8_t *buf = malloc(total);
+    if (buf == NULL)
+        return inrf_fail(INRF_E_NOMEM, "PNM: cannot allocate %zu bytes", total);
+    memcpy(buf, head, (size_t)n);
+    memcpy(buf + n, img->pixels, px);
+    *data = buf;
+    *size = total;
+    return INRF_OK;
+}
+
 /* ------------------------------------------------------------ writing */
 
 inrf_status inrf_image_write_memory(const inrf_image *img, inrf_image_format format, int quality,
@@ -588,6 +742,8 @@ inrf_status inrf_image_write_memory(const inrf_image *img, inrf_image_format for
         if (quality < 1 || quality > 100)
             return inrf_fail(INRF_E_INVALID_ARG, "JPEG quality %d is outside 1..100", quality);
         return jpeg_write_memory(img, quality, data, size);
+    case INRF_IMAGE_PNM:
+        return pnm_write_memory(img, data, size);
     default:
         return inrf_fail(INRF_E_INVALID_ARG, "image write: unknown format %d", (int)format);
     }

@@ -27,9 +27,9 @@ fi
 # grey 4 layers), at sizes that do not divide the block
 for name in cifar imagenet grey; do
     for size in 16 45; do
-        run "$emu/inrdec" --device cuda --size "$size" "$golden/$name.inrf" -o "$tmp/g.png"
+        run "$emu/inrdec" -f --device cuda --size "$size" "$golden/$name.inrf" -o "$tmp/g.png"
         gpu_rc=$rc
-        run "$emu/inrdec" --device cpu --size "$size" "$golden/$name.inrf" -o "$tmp/c.png"
+        run "$emu/inrdec" -f --device cpu --size "$size" "$golden/$name.inrf" -o "$tmp/c.png"
         check "inrdec --device cuda $name at $size: the CPU's PNG byte for byte" \
             '[ "$gpu_rc" -eq 0 ] && [ "$rc" -eq 0 ] && cmp -s "$tmp/g.png" "$tmp/c.png"'
     done

@@ -1,5 +1,6 @@
 /* test_image.c: cmocka suite for libinrf/image.c; every PNG and JPEG fixture
- * is generated here with libpng and TurboJPEG directly, none is committed. */
+ * is generated here with libpng and TurboJPEG directly, every PNM one by
+ * hand, none is committed. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -51,7 +52,7 @@ static void assert_error_message(void)
     assert_non_null(msg);
     assert_true(strlen(msg) > 0);
     assert_true(strncmp(msg, "PNG:", 4) == 0 || strncmp(msg, "JPEG:", 5) == 0 ||
-                strncmp(msg, "image:", 6) == 0);
+                strncmp(msg, "PNM:", 4) == 0 || strncmp(msg, "image:", 6) == 0);
 }
 
 static inrf_status read_opt(const void *data, size_t size, int keep_grey, inrf_image *img)
@@ -746,6 +747,138 @@ static void test_truncated_png(void **state)
     inrf_image_free(&src);
 }
 
+
+/* ------------------------------------------------------------------ PNM */
+
+/* A PNM file from a header and raw sample bytes. */
+static uint8_t *make_pnm(const char *header, const uint8_t *raw, size_t n, size_t *size)
+{
+    size_t h = strlen(header);
+    uint8_t *d = malloc(h + n + 1);
+    assert_non_null(d);
+    memcpy(d, header, h);
+    if (n)
+        memcpy(d + h, raw, n);
+    *size = h + n;
+    return d;
+}
+
+static void test_pnm_sniff_and_names(void **state)
+{
+    (void)state;
+    assert_int_equal(inrf_image_sniff("P6\n", 3), INRF_IMAGE_PNM);
+    assert_int_equal(inrf_image_sniff("P5 ", 3), INRF_IMAGE_PNM);
+    assert_int_equal(inrf_image_sniff("P3\t", 3), INRF_IMAGE_PNM); /* found, then refused */
+    assert_int_equal(inrf_image_sniff("P6", 2), INRF_IMAGE_UNKNOWN);
+    assert_int_equal(inrf_image_sniff("P8\n", 3), INRF_IMAGE_UNKNOWN);
+    assert_int_equal(inrf_image_sniff("P6x", 3), INRF_IMAGE_UNKNOWN);
+    assert_int_equal(inrf_image_format_from_name("a.ppm"), INRF_IMAGE_PNM);
+    assert_int_equal(inrf_image_format_from_name("a.PGM"), INRF_IMAGE_PNM);
+    assert_int_equal(inrf_image_format_from_name("d/a.pnm"), INRF_IMAGE_PNM);
+    assert_int_equal(inrf_image_format_from_name(".ppm"), INRF_IMAGE_UNKNOWN);
+}
+
+/* What the writer makes, the reader gives back: P6 for RGB, P5 for grey. */
+static void test_pnm_roundtrip(void **state)
+{
+    (void)state;
+    for (uint8_t ch = 1; ch <= 3; ch += 2) {
+        inrf_image src, back;
+        assert_int_equal(inrf_image_alloc(&src, 16, 12, ch), INRF_OK);
+        fill_random(src.pixels, (size_t)16 * 12 * ch);
+        void *data;
+        size_t size;
+        assert_int_equal(inrf_image_write_memory(&src, INRF_IMAGE_PNM, 0, &data, &size), INRF_OK);
+        const char *head = ch == 3 ? "P6\n16 12\n255\n" : "P5\n16 12\n255\n";
+        assert_int_equal(size, strlen(head) + (size_t)16 * 12 * ch);
+        assert_memory_equal(data, head, strlen(head));
+        assert_int_equal(read_opt(data, size, 1, &back), INRF_OK);
+        assert_int_equal(back.channels, ch);
+        assert_memory_equal(back.pixels, src.pixels, (size_t)16 * 12 * ch);
+        inrf_image_free(&back);
+        assert_int_equal(read_opt(data, size, 0, &back), INRF_OK); /* grey replicated */
+        assert_int_equal(back.channels, 3);
+        for (size_t i = 0; i < (size_t)16 * 12 * 3; i++)
+            assert_int_equal(back.pixels[i], src.pixels[ch == 3 ? i : i / 3]);
+        inrf_image_free(&back);
+        expect_truncations_fail(data, size);
+        free(data);
+        inrf_image_free(&src);
+    }
+}
+
+/* maxval other than 255, one and two bytes a sample, comments and any
+ * whitespace in the header; trailing data (a next image) ignored. */
+static void test_pnm_maxval(void **state)
+{
+    (void)state;
+    inrf_image img;
+    size_t size;
+    const uint8_t one[] = {0, 50, 100, 7};
+    uint8_t *d = make_pnm("P5 # grey\n#more\n\t2\r2 100\n", one, sizeof one, &size);
+    assert_int_equal(read_opt(d, size, 1, &img), INRF_OK);
+    assert_int_equal(img.width, 2);
+    assert_int_equal(img.channels, 1);
+    assert_int_equal(img.pixels[0], 0);
+    assert_int_equal(img.pixels[1], 128); /* 50 * 255 / 100 = 127.5, rounded up */
+    assert_int_equal(img.pixels[2], 255);
+    assert_int_equal(img.pixels[3], 18);  /* 17.85 */
+    inrf_image_free(&img);
+    free(d);
+    const uint8_t two[] = {0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x00, 0x01, 0xde, 0xad};
+    d = make_pnm("P5\n2 2\n65535\n", two, sizeof two, &size);
+    assert_int_equal(read_opt(d, size, 1, &img), INRF_OK);
+    assert_int_equal(img.pixels[0], 255);
+    assert_int_equal(img.pixels[1], scale16(0x8000));
+    assert_int_equal(img.pixels[2], 0);
+    assert_int_equal(img.pixels[3], 0);
+    inrf_image_free(&img);
+    free(d);
+}
+
+/* Hostile headers: INRF_E_IMAGE (INRF_E_LIMIT past max_pixels), a message
+ * naming the field, a zeroed image, no allocation of the claimed size. */
+static void test_pnm_hostile(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file;
+        inrf_status st;
+        const char *says;
+        size_t size;               /* 0: strlen(file) */
+    } cases[] = {
+        {"P3\n1 1\n255\n0 0 0\n", INRF_E_IMAGE, "P3 (plain text)", 0},
+        {"P2\n1 1\n255\n0\n", INRF_E_IMAGE, "P2", 0},
+        {"P1\n1 1\n0\n", INRF_E_IMAGE, "P1", 0},
+        {"P4\n8 1\n\xff", INRF_E_IMAGE, "P4 (binary bitmap)", 0},
+        {"P7\nWIDTH 1\n", INRF_E_IMAGE, "P7 (PAM)", 0},
+        {"P6\n0 1\n255\n", INRF_E_IMAGE, "width is 0", 0},
+        {"P6\n1 0\n255\n", INRF_E_IMAGE, "height is 0", 0},
+        {"P6\n4294967296 1\n255\n", INRF_E_IMAGE, "width is larger", 0},
+        {"P6\n99999 99999\n255\n", INRF_E_LIMIT, "max_pixels", 0},
+        {"P6\n1 1\n0\n", INRF_E_IMAGE, "maxval is 0", 0},
+        {"P6\n1 1\n65536\n", INRF_E_IMAGE, "maxval is larger", 0},
+        {"P6\n1 1\n255x\n", INRF_E_IMAGE, "maxval is not a number", 0},
+        {"P6\n1 1\n255#\nabc", INRF_E_IMAGE, "no whitespace after the maxval", 0},
+        {"P6\n-1 1\n255\n", INRF_E_IMAGE, "width is not a number", 0},
+        {"P6\n1 1\n255\nab", INRF_E_IMAGE, "cut short (3 bytes of samples, 2 present)", 0},
+        {"P6\n1 1\n", INRF_E_IMAGE, "cut short before the maxval", 0},
+        {"P5\n2 1\n100\n\x65\x00", INRF_E_IMAGE, "sample 101 exceeds maxval 100", 13},
+        {"P5\n1 1\n1000\n\x03\xe9", INRF_E_IMAGE, "sample 1001 exceeds maxval 1000", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        inrf_image img = {.pixels = (uint8_t *)1};
+        size_t n = cases[i].size ? cases[i].size : strlen(cases[i].file);
+        inrf_status st = read_opt(cases[i].file, n, 1, &img);
+        if (st != cases[i].st || strstr(inrf_last_error(), cases[i].says) == NULL)
+            fail_msg("case %zu: status %d, '%s'; expected %d, '%s'", i, (int)st,
+                     inrf_last_error(), (int)cases[i].st, cases[i].says);
+        assert_error_message();
+        assert_null(img.pixels);
+        assert_int_equal(img.width, 0);
+    }
+}
+
 static void test_truncated_jpeg(void **state)
 {
     (void)state;
@@ -1224,6 +1357,10 @@ int main(void)
         cmocka_unit_test(test_jpeg_cmyk),
         cmocka_unit_test(test_truncated_png),
         cmocka_unit_test(test_truncated_jpeg),
+        cmocka_unit_test(test_pnm_sniff_and_names),
+        cmocka_unit_test(test_pnm_roundtrip),
+        cmocka_unit_test(test_pnm_maxval),
+        cmocka_unit_test(test_pnm_hostile),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_png_ancillary_chunks),
         cmocka_unit_test(test_not_an_image),

@@ -53,7 +53,7 @@ cp "$golden/tiny.inrpack" "$w/p.inrpack"
 mkdir "$w/other"
 echo old >"$w/other/real.png"
 ln -s other/real.png "$w/link.png"
-run "$inrdec" "$w/t.inrf" -o "$w/link.png"
+run "$inrdec" -f "$w/t.inrf" -o "$w/link.png"
 check "inrdec -o LINK: exit 0, the link stays a link, its target holds the image" \
     '[ "$rc" -eq 0 ] && [ -L "$w/link.png" ] && cmp -s "$w/other/real.png" "$w/a.png" &&
      [ "$(readlink "$w/link.png")" = other/real.png ]'
@@ -63,7 +63,7 @@ check "inrdec -o LINK: no temporary file beside the link or the target" \
 echo old >"$w/other/real.inrf"
 ln -s other/real.inrf "$w/link.inrf"
 # shellcheck disable=SC2086
-run "$inrenc" $enc "$w/a.png" "$w/link.inrf"
+run "$inrenc" -f $enc "$w/a.png" "$w/link.inrf"
 check "inrenc LINK: the link stays, its target is the encoded file" \
     '[ "$rc" -eq 0 ] && [ -L "$w/link.inrf" ] && cmp -s "$w/other/real.inrf" "$w/ref.inrf" &&
      no_temp "$w" "$w/other"'

@@ -253,9 +253,9 @@ crop_check() {
     cx=${rect%%,*} rest=${rect#*,}
     cy=${rest%%,*} rest=${rest#*,}
     cw=${rest%%,*} chh=${rest#*,}
-    run "$inrdec" "$f" --size "$full" -o "$tmp/full.png"
+    run "$inrdec" -f "$f" --size "$full" -o "$tmp/full.png"
     check "$name: inrdec --size $full" '[ "$rc" -eq 0 ] && expect_png "$tmp/full.png" "$full"'
-    run "$inrdec" "$f" --size "$full" --crop "$rect" -o "$tmp/crop.png"
+    run "$inrdec" -f "$f" --size "$full" --crop "$rect" -o "$tmp/crop.png"
     check "$name: inrdec --size $full --crop $rect gives ${cw}x$chh" \
         '[ "$rc" -eq 0 ] && expect_png "$tmp/crop.png" "${cw}x$chh"'
     if [ "$have_python" = yes ]; then
@@ -276,22 +276,22 @@ size_checks() {
     fi
     for n in 64 16 1; do
         exp=$(shorter_side "$n")
-        run "$inrdec" "$f" --size "$n" -o "$tmp/s.png"
+        run "$inrdec" -f "$f" --size "$n" -o "$tmp/s.png"
         check "$name (${width}x$height): inrdec --size $n gives $exp" \
             '[ "$rc" -eq 0 ] && expect_png "$tmp/s.png" "$exp"'
     done
-    run "$inrdec" "$f" --size 40x30 -o "$tmp/s.png"
+    run "$inrdec" -f "$f" --size 40x30 -o "$tmp/s.png"
     check "$name: inrdec --size 40x30 gives 40x30" \
         '[ "$rc" -eq 0 ] && expect_png "$tmp/s.png" 40x30'
     exp="$((2 * width))x$((2 * height))"
-    run "$inrdec" "$f" --scale 2 -o "$tmp/s.png"
+    run "$inrdec" -f "$f" --scale 2 -o "$tmp/s.png"
     check "$name: inrdec --scale 2 gives $exp" '[ "$rc" -eq 0 ] && expect_png "$tmp/s.png" "$exp"'
     exp="$(((3 * width + 1) / 2))x$(((3 * height + 1) / 2))"
-    run "$inrdec" "$f" --scale 1.5 -o "$tmp/s.png"
+    run "$inrdec" -f "$f" --scale 1.5 -o "$tmp/s.png"
     check "$name: inrdec --scale 1.5 gives $exp" '[ "$rc" -eq 0 ] && expect_png "$tmp/s.png" "$exp"'
-    run "$inrdec" "$f" --scale 0.001 -o "$tmp/s.png"
+    run "$inrdec" -f "$f" --scale 0.001 -o "$tmp/s.png"
     check "$name: inrdec --scale 0.001 gives 1x1" '[ "$rc" -eq 0 ] && expect_png "$tmp/s.png" 1x1'
-    run "$inrdec" "$f" -o "$tmp/s.png"
+    run "$inrdec" -f "$f" -o "$tmp/s.png"
     check "$name: inrdec without a size gives ${width}x$height" \
         '[ "$rc" -eq 0 ] && expect_png "$tmp/s.png" "${width}x$height"'
     crop_check "$name" "$f" 64x64 16,16,32,32
@@ -322,13 +322,13 @@ run "$inrdec" "$in" --size 16 -v -o "$tmp/v.png"
 check "inrdec -v reports speed on stderr" '[ "$rc" -eq 0 ] && grep -q "Mpixels/s" "$tmp/err"'
 # --device cuda: the GPU's pixels are the CPU's, or (no GPU, no CUDA build)
 # a one-line error naming CUDA and no file
-"$inrdec" "$input" --size 37 -o "$tmp/cpu.png" 2>/dev/null
-run "$inrdec" "$input" --size 37 --device cuda -o "$tmp/gpu.png"
+"$inrdec" -f "$input" --size 37 -o "$tmp/cpu.png" 2>/dev/null
+run "$inrdec" -f "$input" --size 37 --device cuda -o "$tmp/gpu.png"
 check "inrdec --device cuda equals the CPU decode, or fails clearly" \
     '{ [ "$rc" -eq 0 ] && cmp -s "$tmp/cpu.png" "$tmp/gpu.png"; } ||
      { [ "$rc" -eq 1 ] && grep -q "CUDA" "$tmp/err" && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
        [ ! -e "$tmp/gpu.png" ]; }'
-run "$inrdec" "$input" --device cuda --crop 0,0,2,2 -o "$tmp/gpu.png"
+run "$inrdec" -f "$input" --device cuda --crop 0,0,2,2 -o "$tmp/gpu.png"
 check "inrdec --device cuda --crop: exit 2" '[ "$rc" -eq 2 ] && grep -q "CPU only" "$tmp/err"'
 
 run "$inrdec" --version
@@ -439,7 +439,7 @@ enc_opts="--steps 200 --threads 1 --seed 3"
 img=
 img_size=0
 for f in "$golden_dir"/*.inrf; do
-    if "$inrdec" -q --size 32x32 "$f" -o "$tmp/cand.png" 2>/dev/null &&
+    if "$inrdec" -f -q --size 32x32 "$f" -o "$tmp/cand.png" 2>/dev/null &&
         [ "$(file_size "$tmp/cand.png")" -gt "$img_size" ]; then
         mv "$tmp/cand.png" "$tmp/img.png"
         img="$tmp/img.png"
@@ -490,18 +490,19 @@ run "$inrenc" -q --steps 200 --threads 1 --seed 4 "$img" "$enc/d.inrf"
 check "inrenc with another seed gives other bytes" \
     '[ "$rc" -eq 0 ] && ! cmp -s "$enc/a.inrf" "$enc/d.inrf"'
 
-# --stats json: one object with psnr and bytes (the file's size).
+# --stats json: an array of one object with psnr and bytes (the file's size).
 stats_ok() {
     if [ "$have_python" = yes ]; then
         python3 -c '
 import json, math, sys
-v = json.load(open(sys.argv[1]))
+a = json.load(open(sys.argv[1]))
+v = a[0] if isinstance(a, list) and len(a) == 1 else None
 ok = (isinstance(v, dict) and v["bytes"] == int(sys.argv[2]) and v["width"] == 32 and
       isinstance(v["psnr"], float) and math.isfinite(v["psnr"]) and v["psnr"] > 0 and
       abs(v["bits_per_pixel"] - v["bytes"] * 8 / 1024) < 1e-6)
 sys.exit(0 if ok else 1)' "$1" "$2"
     else
-        json_objects "$1" object && grep -q '"psnr": [0-9]' "$1" &&
+        json_objects "$1" 1 && grep -q '"psnr": [0-9]' "$1" &&
             grep -q "\"bytes\": $2," "$1"
     fi
 }

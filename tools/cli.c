@@ -467,3 +467,76 @@ void cli_watch_mapping(const void *lo, size_t n, const char *path)
     sa.sa_flags = SA_SIGINFO;
     sigaction(SIGBUS, &sa, NULL);
 }
+
+/* ------------------------------------------------------ progress line */
+
+void cli_bar(char *buf, int cells, double fraction)
+{
+    if (!(fraction > 0)) /* NaN too */
+        fraction = 0;
+    if (fraction > 1)
+        fraction = 1;
+    int full = (int)(fraction * cells);
+    buf[0] = '[';
+    memset(buf + 1, '#', (size_t)full);
+    memset(buf + 1 + full, '.', (size_t)(cells - full));
+    buf[cells + 1] = ']';
+    buf[cells + 2] = 0;
+}
+
+void cli_eta(char *buf, size_t size, double seconds)
+{
+    if (!(seconds >= 0) || seconds > 359999)
+        snprintf(buf, size, "--:--");
+    else if (seconds >= 3600)
+        snprintf(buf, size, "%d:%02d:%02d", (int)seconds / 3600, (int)seconds / 60 % 60,
+                 (int)seconds % 60);
+    else
+        snprintf(buf, size, "%d:%02d", (int)seconds / 60, (int)seconds % 60);
+}
+
+void cli_progress_init(cli_progress *p, int quiet)
+{
+    memset(p, 0, sizeof *p);
+    p->show = !quiet && cli_stderr_is_tty();
+}
+
+int cli_progress_due(cli_progress *p, double interval)
+{
+    if (!p->show)
+        return 0;
+    double t = cli_now_seconds();
+    if (p->width > 0 && t - p->last < interval)
+        return 0;
+    p->last = t;
+    return 1;
+}
+
+void cli_progress_draw(cli_progress *p, const char *fmt, ...)
+{
+    if (!p->show)
+        return;
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if (n >= (int)sizeof line)
+        n = (int)sizeof line - 1;
+    /* pad over the end of a longer previous line */
+    fprintf(stderr, "\r%s%*s", line, p->width > n ? p->width - n : 0, "");
+    fflush(stderr);
+    if (n > p->width)
+        p->width = n;
+}
+
+void cli_progress_clear(cli_progress *p)
+{
+    if (p->width > 0) {
+        fprintf(stderr, "\r%*s\r", p->width, "");
+        fflush(stderr);
+    }
+    p->width = 0;
+}

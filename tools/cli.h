@@ -144,4 +144,26 @@ void cli_catch_signals(int on);
  * the mapping; up to 64 files a process are watched. */
 void cli_watch_mapping(const void *lo, size_t n, const char *path);
 
+/* The progress line of a long job on stderr: shown only when stderr is a
+ * terminal and not quiet, redrawn in place ("\r"), cleared before any
+ * other message and at the end. */
+typedef struct cli_progress {
+    int show;                  /* stderr is a terminal and not quiet */
+    double last;               /* cli_now_seconds() of the last drawing */
+    int width;                 /* characters on screen, to blank them */
+} cli_progress;
+void cli_progress_init(cli_progress *p, int quiet);
+/* 1 when shown and interval seconds have passed since the last drawing
+ * (always the first time); then draw. */
+int cli_progress_due(cli_progress *p, double interval);
+/* Draws the line (at most 255 characters), padding over a longer one. */
+void cli_progress_draw(cli_progress *p, const char *fmt, ...) CLI_PRINTF(2, 3);
+void cli_progress_clear(cli_progress *p);
+/* "[####......]": cells cells of which fraction (clamped to 0..1) are
+ * '#'; buf holds cells + 3 bytes. */
+void cli_bar(char *buf, int cells, double fraction);
+/* A remaining time as "M:SS" or "H:MM:SS"; "--:--" when unknown (negative,
+ * NaN or over 99 hours). */
+void cli_eta(char *buf, size_t size, double seconds);
+
 #endif /* INRF_TOOLS_CLI_H */

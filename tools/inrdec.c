@@ -1,10 +1,15 @@
-/* inrdec.c: decodes an .inrf file to PNG or JPEG at any size, or a pixel
- * rectangle of it, sampling the same continuous image every time. */
+/* inrdec.c: decodes .inrf files to PNG, JPEG or PNM at any size, or a pixel
+ * rectangle of them, sampling the same continuous image every time. */
+#include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
@@ -22,13 +27,18 @@ enum {
     OPT_CROP,
     OPT_QUALITY,
     OPT_FORMAT,
-    OPT_THREADS,
     OPT_DEVICE,
+    OPT_JSON,
 };
 
 typedef struct options {
-    const char *input;         /* .inrf path or "-" */
-    const char *output;        /* image path or "-" */
+    const char **inputs;       /* .inrf paths or "-" */
+    size_t n;                  /* how many */
+    const char *output;        /* image path or "-"; NULL with -d */
+    const char *dir;           /* -d DIR: DIR/NAME.EXT for each input */
+    const char *ext;           /* EXT of -d: png, jpg, ppm, pgm or pnm */
+    int force;                 /* -f: existing outputs are replaced */
+    int json;                  /* --json */
     cli_size size;             /* --size N or WxH; zero = not given */
     double scale;              /* --scale F; 0 = not given */
     int crop;                  /* 1: crop_rect applies */
@@ -40,37 +50,62 @@ typedef struct options {
     int verbosity;             /* -1 quiet, 0 normal, 1 verbose */
 } options;
 
+/* What became of one file, for --json. */
+typedef struct result {
+    const char *input;
+    char *output;              /* malloc'd */
+    int ok;
+    char error[600];
+    int have_model;            /* the fields below are known */
+    inrf_arch arch;
+    float psnr;                /* stored in the file; NaN if none */
+    long long bytes;           /* of the .inrf file; -1 unknown (a pipe) */
+    uint64_t out_w, out_h;     /* the image written */
+    double seconds;
+} result;
+
 static void usage(void)
 {
-    printf("Usage: %s [OPTIONS] IN.inrf -o OUT\n"
-           "Decode an .inrf image to PNG or JPEG at any size. IN '-' reads\n"
-           "standard input.\n"
+    printf("Usage: %s [OPTIONS] IN.inrf OUT\n"
+           "   or: %s [OPTIONS] IN.inrf -o OUT\n"
+           "   or: %s [OPTIONS] IN.inrf... -d DIR\n"
+           "Decode .inrf images to PNG, JPEG or PNM at any size. IN '-' reads\n"
+           "standard input. With -d, every IN becomes DIR/NAME.png (or the --format's\n"
+           "extension), decoded one after the other, each on all cores.\n"
            "\n"
            "  -o, --output FILE   write FILE; the format follows its extension\n"
-           "                      (.png, .jpg, .jpeg); '-' writes PNG (or JPEG with\n"
-           "                      --format jpeg) to standard output\n"
+           "                      (.png; .jpg, .jpeg; .ppm, .pgm, .pnm); '-' writes\n"
+           "                      PNG (or --format's) to standard output\n"
+           "  -d, --dir DIR       write DIR/NAME.EXT for each IN (NAME: IN's base name\n"
+           "                      without its extension; EXT from --format, png)\n"
+           "  -f, --force         replace existing output files (never an input)\n"
            "      --size N        shorter side N pixels, aspect ratio kept\n"
            "      --size WxH      exactly W x H pixels\n"
            "      --scale F       both sides F times the source size (rounded)\n"
            "      --crop X,Y,W,H  write only the W x H rectangle at X,Y of the image\n"
            "                      at the size chosen above (default: source size)\n"
            "      --quality Q     JPEG quality 1..100 (default 90)\n"
-           "      --format FMT    png or jpeg (default: from the output name)\n"
-           "      --threads N     decode threads, 0 = all cores (default 0)\n"
+           "      --format FMT    png, jpeg (jpg), ppm, pgm or pnm (default: from the\n"
+           "                      output name; PNM is P6 for RGB, P5 for grey)\n"
+           "  -j, --threads N     decode threads, 0 = all cores (default 0)\n"
            "      --device D      cpu (default) or cuda (the GPU kernel; no --crop)\n"
-           "  -q, --quiet         no warnings\n"
+           "      --json          print the results as a JSON array on standard\n"
+           "                      output (standard error when OUT is '-'); see\n"
+           "                      inrf-json(7)\n"
+           "  -q, --quiet         no progress or warnings\n"
            "  -v, --verbose       print size, time and speed on stderr\n"
            "  -h, --help          show this help and exit\n"
            "  -V, --version       show the version and exit\n"
            "\n"
            "Every size samples the same continuous image. At most 2^28 pixels are\n"
-           "written. Exit status: 0 success, 1 failure, 2 usage error. See inrdec(1).\n",
-           cli_program());
+           "written. Exit status: 0 success, 1 failure (of any file), 2 usage error.\n"
+           "See inrdec(1).\n",
+           cli_program(), cli_program(), cli_program());
 }
 
 static const char *format_name(inrf_image_format f)
 {
-    return f == INRF_IMAGE_JPEG ? "JPEG" : "PNG";
+    return f == INRF_IMAGE_JPEG ? "JPEG" : f == INRF_IMAGE_PNM ? "PNM" : "PNG";
 }
 
 /* Parses the command line into *o; returns -1 to go on, else an exit code. */
@@ -78,12 +113,15 @@ static int parse_args(int argc, char **argv, options *o)
 {
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
+        {"dir", required_argument, NULL, 'd'},
+        {"force", no_argument, NULL, 'f'},
+        {"json", no_argument, NULL, OPT_JSON},
         {"size", required_argument, NULL, 's'},
         {"scale", required_argument, NULL, OPT_SCALE},
         {"crop", required_argument, NULL, OPT_CROP},
         {"quality", required_argument, NULL, OPT_QUALITY},
         {"format", required_argument, NULL, OPT_FORMAT},
-        {"threads", required_argument, NULL, OPT_THREADS},
+        {"threads", required_argument, NULL, 'j'},
         {"device", required_argument, NULL, OPT_DEVICE},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -97,9 +135,12 @@ static int parse_args(int argc, char **argv, options *o)
     opterr = 0;
     /* 's' is not in the short options: --size has no short form, and the
      * table's val only tells the cases apart. */
-    while ((c = getopt_long(argc, argv, ":o:qvhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:d:fj:qvhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': o->output = optarg; break;
+        case 'd': o->dir = optarg; break;
+        case 'f': o->force = 1; break;
+        case OPT_JSON: o->json = 1; break;
         case 's':
             if (!cli_parse_size_option(optarg, &o->size))
                 return CLI_EXIT_USAGE;
@@ -122,11 +163,15 @@ static int parse_args(int argc, char **argv, options *o)
             break;
         case OPT_FORMAT:
             if (strcmp(optarg, "png") == 0)
-                o->format = INRF_IMAGE_PNG;
+                o->format = INRF_IMAGE_PNG, o->ext = "png";
             else if (strcmp(optarg, "jpeg") == 0 || strcmp(optarg, "jpg") == 0)
-                o->format = INRF_IMAGE_JPEG;
+                o->format = INRF_IMAGE_JPEG, o->ext = "jpg";
+            else if (strcmp(optarg, "ppm") == 0 || strcmp(optarg, "pgm") == 0 ||
+                     strcmp(optarg, "pnm") == 0)
+                o->format = INRF_IMAGE_PNM, o->ext = optarg;
             else
-                return cli_usage_error("--format: '%s' is not png or jpeg", optarg);
+                return cli_usage_error("--format: '%s' is not png, jpeg, ppm, pgm or pnm",
+                                       optarg);
             break;
         case OPT_DEVICE: {
             int d;
@@ -137,7 +182,7 @@ static int parse_args(int argc, char **argv, options *o)
             o->cuda = d == CLI_DEVICE_CUDA;
             break;
         }
-        case OPT_THREADS:
+        case 'j':
             if (!cli_parse_uint("--threads", optarg, 0, 4096, &v))
                 return CLI_EXIT_USAGE;
             o->threads = (int)v;
@@ -149,13 +194,30 @@ static int parse_args(int argc, char **argv, options *o)
         default: return cli_getopt_error(c, argv, longopts);
         }
     }
-    if (optind >= argc)
+    int nargs = argc - optind;
+    if (nargs < 1)
         return cli_usage_error("no input file");
-    if (argc - optind > 1)
-        return cli_usage_error("one input file only ('%s' is extra)", argv[optind + 1]);
-    o->input = argv[optind];
-    if (o->output == NULL)
-        return cli_usage_error("no output: give -o FILE (or -o - for standard output)");
+    o->inputs = (const char **)argv + optind;
+    if (o->dir != NULL) {
+        if (o->output != NULL)
+            return cli_usage_error("-d '%s' and -o '%s': give one or the other", o->dir,
+                                   o->output);
+        o->n = (size_t)nargs;
+        for (size_t i = 0; i < o->n; i++)
+            if (strcmp(o->inputs[i], "-") == 0)
+                return cli_usage_error("-d: standard input ('-') has no name to keep; "
+                                       "give it -o FILE");
+    } else {
+        if (nargs > 2 || (nargs == 2 && o->output != NULL))
+            return cli_usage_error("several inputs need -d DIR ('%s' is extra)",
+                                   argv[optind + (o->output != NULL ? 1 : 2)]);
+        o->n = 1;
+        if (nargs == 2)
+            o->output = argv[optind + 1];
+        if (o->output == NULL)
+            return cli_usage_error("no output: give OUT or -o FILE (- for standard output), "
+                                   "or -d DIR");
+    }
     if ((o->size.n || o->size.w) && o->scale > 0)
         return cli_usage_error("--size and --scale cannot be used together");
     if (o->cuda && o->crop)
@@ -163,9 +225,19 @@ static int parse_args(int argc, char **argv, options *o)
     return -1;
 }
 
-/* The output format from --format, else "-" (PNG), else the extension. */
+/* The output format from --format, else "-" (PNG), else the extension;
+ * -d: --format's, else PNG. */
 static int choose_format(options *o)
 {
+    if (o->dir != NULL) {
+        if (o->format == INRF_IMAGE_UNKNOWN)
+            o->format = INRF_IMAGE_PNG, o->ext = "png";
+        if (o->format != INRF_IMAGE_JPEG && o->quality >= 0 && o->verbosity >= 0)
+            cli_error("warning: --quality has no effect on %s output", format_name(o->format));
+        if (o->quality < 0)
+            o->quality = 90;
+        return -1;
+    }
     int is_stdout = strcmp(o->output, "-") == 0;
     inrf_image_format by_name = is_stdout ? INRF_IMAGE_UNKNOWN
                                           : inrf_image_format_from_name(o->output);
@@ -174,15 +246,16 @@ static int choose_format(options *o)
             o->format = INRF_IMAGE_PNG;
         else if (by_name == INRF_IMAGE_UNKNOWN)
             return cli_usage_error("cannot tell the format of '%s' from its name: use "
-                                   ".png, .jpg or .jpeg, or --format", o->output);
+                                   ".png, .jpg, .jpeg, .ppm, .pgm or .pnm, or --format",
+                                   o->output);
         else
             o->format = by_name;
     } else if (by_name != INRF_IMAGE_UNKNOWN && by_name != o->format && o->verbosity >= 0) {
         cli_error("warning: writing %s to '%s' as --format asks", format_name(o->format),
                   o->output);
     }
-    if (o->format == INRF_IMAGE_PNG && o->quality >= 0 && o->verbosity >= 0)
-        cli_error("warning: --quality has no effect on PNG output");
+    if (o->format != INRF_IMAGE_JPEG && o->quality >= 0 && o->verbosity >= 0)
+        cli_error("warning: --quality has no effect on %s output", format_name(o->format));
     if (o->quality < 0)
         o->quality = 90;
     return -1;
@@ -235,17 +308,43 @@ static inrf_status decode_cuda(const inrf_model *m, uint32_t w, uint32_t h, uint
 #endif
 }
 
+/* Records a failure ("PATH: detail", cli_lib_error's wording) and prints
+ * it. */
+static void fail(result *r, const char *path, const char *fmt, ...) CLI_PRINTF(3, 4);
+static void fail(result *r, const char *path, const char *fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    const char *name = strcmp(path, "-") == 0 ? "(stdin)" : path;
+    size_t n = strlen(name);
+    /* file-level messages of libinrf already start with "PATH: " */
+    if (strncmp(detail, name, n) == 0 && detail[n] == ':')
+        snprintf(r->error, sizeof r->error, "%s", detail);
+    else
+        snprintf(r->error, sizeof r->error, "%s: %s", name, detail);
+    cli_error("%s", r->error);
+}
+
+static const char *lib_detail(inrf_status st)
+{
+    const char *d = inrf_last_error();
+    return d != NULL && d[0] ? d : inrf_strerror(st);
+}
+
 /* The size of the whole image at the requested resolution (before any
  * crop), in pixels; 0 on error (reported). */
-static int full_size(const options *o, const inrf_arch *a, uint64_t *w, uint64_t *h)
+static int full_size(const options *o, const inrf_arch *a, result *r, uint64_t *w, uint64_t *h)
 {
     cli_apply_size(&o->size, a->width, a->height, w, h);
     if (o->scale > 0) {
         double fw = floor((double)a->width * o->scale + 0.5);
         double fh = floor((double)a->height * o->scale + 0.5);
         if (fw > (double)MAX_PIXELS || fh > (double)MAX_PIXELS) {
-            cli_error("--scale %g: a %.0fx%.0f image is larger than the limit of 2^28 "
-                      "pixels", o->scale, fw, fh);
+            fail(r, r->input, "--scale %g: a %.0fx%.0f image is larger than the limit of "
+                 "2^28 pixels", o->scale, fw, fh);
             return 0;
         }
         *w = fw < 1 ? 1 : (uint64_t)fw;
@@ -253,8 +352,8 @@ static int full_size(const options *o, const inrf_arch *a, uint64_t *w, uint64_t
     }
     /* Each side fits inrf_window_from_pixels' u32 arguments. */
     if (*w > MAX_PIXELS || *h > MAX_PIXELS) {
-        cli_error("a %llux%llu image is larger than the limit of 2^28 pixels",
-                  (unsigned long long)*w, (unsigned long long)*h);
+        fail(r, r->input, "a %llux%llu image is larger than the limit of 2^28 pixels",
+             (unsigned long long)*w, (unsigned long long)*h);
         return 0;
     }
     return 1;
@@ -267,21 +366,53 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int run(const options *o)
+/* Writes img to r->output, catching signals for the time of the write: a
+ * signal before it simply ends the process, nothing written; during it,
+ * the handler removes the temporary file and the output goes too. */
+static int write_output(const options *o, const inrf_image *img, result *r)
+{
+    cli_catch_signals(1);
+    inrf_status st = inrf_image_write_file(img, r->output, o->format, o->quality);
+    cli_catch_signals(0);
+    if (cli_interrupted) {
+        struct stat sb; /* only a file that the write replaced, not a link or a device */
+        if (st == INRF_OK && strcmp(r->output, "-") != 0 && lstat(r->output, &sb) == 0 &&
+            S_ISREG(sb.st_mode))
+            unlink(r->output);
+        snprintf(r->error, sizeof r->error, "%s: interrupted", r->output);
+        return 0;
+    }
+    if (st != INRF_OK) {
+        fail(r, r->output, "%s", lib_detail(st));
+        return 0;
+    }
+    return 1;
+}
+
+/* Decodes one file into r->output; 1 on success, 0 after printing why
+ * (*usage set when the options are at fault). */
+static int decode_one(const options *o, result *r, int *usage)
 {
     inrf_model *model = NULL;
     inrf_image img = {0};
-    int rc = CLI_EXIT_FAILURE;
+    int ok = 0;
+    double t0 = now_seconds();
 
-    inrf_status st = inrf_read_file(o->input, NULL, &model);
+    inrf_status st = inrf_read_file(r->input, NULL, &model);
     if (st != INRF_OK) {
-        cli_lib_error(o->input, st);
-        return CLI_EXIT_FAILURE;
+        fail(r, r->input, "%s", lib_detail(st));
+        return 0;
     }
     const inrf_arch *a = &model->arch;
+    r->have_model = 1;
+    r->arch = *a;
+    r->psnr = model->psnr;
+    struct stat sb;
+    r->bytes = strcmp(r->input, "-") != 0 && stat(r->input, &sb) == 0 && S_ISREG(sb.st_mode)
+                   ? (long long)sb.st_size : -1;
 
     uint64_t fw, fh;
-    if (!full_size(o, a, &fw, &fh))
+    if (!full_size(o, a, r, &fw, &fh))
         goto done;
 
     inrf_decode_options dopt;
@@ -289,65 +420,259 @@ static int run(const options *o)
     dopt.threads = o->threads;
     uint64_t ow = fw, oh = fh;
     if (o->crop) {
-        const uint32_t *r = o->crop_rect;
-        if ((uint64_t)r[0] + r[2] > fw || (uint64_t)r[1] + r[3] > fh) {
-            rc = cli_usage_error("--crop %u,%u,%u,%u lies outside the %llux%llu image",
-                                 r[0], r[1], r[2], r[3], (unsigned long long)fw,
-                                 (unsigned long long)fh);
+        const uint32_t *c = o->crop_rect;
+        if ((uint64_t)c[0] + c[2] > fw || (uint64_t)c[1] + c[3] > fh) {
+            fail(r, r->input, "--crop %u,%u,%u,%u lies outside the %llux%llu image", c[0], c[1],
+                 c[2], c[3], (unsigned long long)fw, (unsigned long long)fh);
+            *usage = 1;
             goto done;
         }
         /* a pixel crop: bit for bit the same pixels as the full decode */
         dopt.canvas_w = (uint32_t)fw;
         dopt.canvas_h = (uint32_t)fh;
-        dopt.crop_x = r[0];
-        dopt.crop_y = r[1];
-        ow = r[2];
-        oh = r[3];
+        dopt.crop_x = c[0];
+        dopt.crop_y = c[1];
+        ow = c[2];
+        oh = c[3];
     }
-    if (!cli_check_pixels(o->input, ow, oh))
+    if (ow * oh > MAX_PIXELS) { /* cli_check_pixels, its message kept for the JSON */
+        fail(r, r->input, "a %llux%llu image is larger than the limit of 2^28 pixels (--size "
+             "sets a smaller one)", (unsigned long long)ow, (unsigned long long)oh);
         goto done;
+    }
     dopt.width = (uint32_t)ow;
     dopt.height = (uint32_t)oh;
+    r->out_w = ow, r->out_h = oh;
 
     st = inrf_image_alloc(&img, dopt.width, dopt.height, a->channels);
     if (st != INRF_OK) {
-        cli_lib_error(o->input, st);
+        fail(r, r->input, "%s", lib_detail(st));
         goto done;
     }
-    double t0 = now_seconds();
+    double t1 = now_seconds();
     st = o->cuda ? decode_cuda(model, dopt.width, dopt.height, img.pixels)
                  : inrf_decode_u8(model, &dopt, img.pixels, 0);
-    double t1 = now_seconds();
-    if (st != INRF_OK) {
-        cli_lib_error(o->input, st);
-        goto done;
-    }
-    st = inrf_image_write_file(&img, o->output, o->format, o->quality);
     double t2 = now_seconds();
     if (st != INRF_OK) {
-        cli_lib_error(o->output, st);
+        fail(r, r->input, "%s", lib_detail(st));
         goto done;
     }
+    if (o->format == INRF_IMAGE_PNM && o->verbosity >= 0) {
+        /* one PNM writer: P6 for RGB, P5 for grey, whatever the name */
+        const char *dot = strrchr(r->output, '.');
+        int says_grey = dot && strcasecmp(dot, ".pgm") == 0;
+        int says_rgb = dot && strcasecmp(dot, ".ppm") == 0;
+        if ((a->channels == 3 && says_grey) || (a->channels == 1 && says_rgb))
+            cli_error("warning: %s: a %s image, written as %s", r->output,
+                      a->channels == 3 ? "colour" : "grey",
+                      a->channels == 3 ? "P6 (PPM)" : "P5 (PGM)");
+    }
+    if (!write_output(o, &img, r))
+        goto done;
+    double t3 = now_seconds();
+    r->seconds = t3 - t0;
     if (o->verbosity > 0) {
         double mpix = (double)ow * (double)oh / 1e6;
         fprintf(stderr, "%s: %s: %ux%u -> %llux%llu %s %s", cli_program(),
-                strcmp(o->output, "-") == 0 ? "(stdout)" : o->output, a->width, a->height,
+                strcmp(r->output, "-") == 0 ? "(stdout)" : r->output, a->width, a->height,
                 (unsigned long long)ow, (unsigned long long)oh,
                 a->channels == 1 ? "grey" : "RGB", format_name(o->format));
         if (o->crop)
             fprintf(stderr, " (crop of %llux%llu)", (unsigned long long)fw,
                     (unsigned long long)fh);
-        fprintf(stderr, "; decode %.3f s", t1 - t0);
-        if (t1 > t0)
-            fprintf(stderr, ", %.2f Mpixels/s", mpix / (t1 - t0));
-        fprintf(stderr, " (%s kernel); write %.3f s\n", o->cuda ? "cuda" : inrf_decode_kernel_name(),
-                t2 - t1);
+        fprintf(stderr, "; decode %.3f s", t2 - t1);
+        if (t2 > t1)
+            fprintf(stderr, ", %.2f Mpixels/s", mpix / (t2 - t1));
+        fprintf(stderr, " (%s kernel); write %.3f s\n",
+                o->cuda ? "cuda" : inrf_decode_kernel_name(), t3 - t2);
     }
-    rc = CLI_EXIT_OK;
+    ok = 1;
 
 done:
     inrf_image_free(&img);
     inrf_model_free(model);
+    return ok;
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static void json_key(FILE *f, int *first, const char *key)
+{
+    fprintf(f, "%s    \"%s\": ", *first ? "" : ",\n", key);
+    *first = 0;
+}
+
+/* One object of inrf-json(7)'s INRDEC section. */
+static void print_json_result(FILE *f, const options *o, const result *r)
+{
+    int first = 1;
+    fputs("  {\n", f);
+    json_key(f, &first, "path");
+    cli_json_string(f, r->input);
+    json_key(f, &first, "output");
+    cli_json_string(f, r->output);
+    if (r->have_model) {
+        const inrf_arch *a = &r->arch;
+        json_key(f, &first, "width");
+        fprintf(f, "%u", a->width);
+        json_key(f, &first, "height");
+        fprintf(f, "%u", a->height);
+        json_key(f, &first, "channels");
+        fprintf(f, "%u", a->channels);
+        json_key(f, &first, "kind");
+        fputs("\"siren\"", f);
+        json_key(f, &first, "layers");
+        fprintf(f, "%u", a->layers);
+        json_key(f, &first, "widths");
+        for (unsigned l = 0; l < a->layers; l++)
+            fprintf(f, "%s%u", l ? ", " : "[", a->hidden[l]);
+        fputc(']', f);
+        if (r->bytes >= 0) {
+            json_key(f, &first, "bytes");
+            fprintf(f, "%lld", r->bytes);
+            json_key(f, &first, "bits_per_pixel");
+            cli_json_number(f, (double)r->bytes * 8.0 / ((double)a->width * a->height));
+        }
+        json_key(f, &first, "psnr");
+        cli_json_number(f, r->psnr);
+    }
+    if (!r->ok) {
+        json_key(f, &first, "error");
+        cli_json_string(f, r->error[0] ? r->error : "not decoded (interrupted)");
+        fputs("\n  }", f);
+        return;
+    }
+    json_key(f, &first, "output_width");
+    fprintf(f, "%llu", (unsigned long long)r->out_w);
+    json_key(f, &first, "output_height");
+    fprintf(f, "%llu", (unsigned long long)r->out_h);
+    json_key(f, &first, "format");
+    fputs(o->format == INRF_IMAGE_JPEG ? "\"jpeg\"" : o->format == INRF_IMAGE_PNM ? "\"pnm\""
+                                                                                  : "\"png\"", f);
+    json_key(f, &first, "seconds");
+    cli_json_number(f, r->seconds);
+    fputs("\n  }", f);
+}
+
+static int print_json(const options *o, const result *res)
+{
+    int to_stdout = o->output != NULL && strcmp(o->output, "-") == 0;
+    FILE *f = to_stdout ? stderr : stdout;
+    fputs("[\n", f);
+    for (size_t i = 0; i < o->n; i++) {
+        print_json_result(f, o, &res[i]);
+        fputs(i + 1 < o->n ? ",\n" : "\n", f);
+    }
+    fputs("]\n", f);
+    if (fflush(f) != 0 || ferror(f)) {
+        cli_error("error writing the JSON results");
+        return 0;
+    }
+    return 1;
+}
+
+/* ----------------------------------------------------------------- run */
+
+/* DIR/NAME.EXT for input path: its base name without the extension. */
+static char *output_in_dir(const char *dir, const char *path, const char *ext)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    const char *dot = strrchr(base, '.');
+    size_t len = dot != NULL && dot != base ? (size_t)(dot - base) : strlen(base);
+    size_t dlen = strlen(dir);
+    int sep = dlen > 0 && dir[dlen - 1] != '/';
+    char *out = malloc(dlen + (size_t)sep + len + strlen(ext) + 2);
+    if (out != NULL)
+        sprintf(out, "%s%s%.*s.%s", dir, sep ? "/" : "", (int)len, base, ext);
+    return out;
+}
+
+/* -d DIR must be an existing folder: said in one line before any work. */
+static int check_dir(const char *dir)
+{
+    struct stat sb;
+    if (stat(dir, &sb) != 0) {
+        cli_error("%s: %s", dir, strerror(errno));
+        return 0;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        cli_error("%s: %s", dir, strerror(ENOTDIR));
+        return 0;
+    }
+    return 1;
+}
+
+/* The outputs, each checked before any decoding: -1 to go on, else an exit
+ * code. */
+static int make_outputs(const options *o, result *res)
+{
+    if (o->dir != NULL && !check_dir(o->dir))
+        return CLI_EXIT_FAILURE;
+    for (size_t i = 0; i < o->n; i++) {
+        res[i].input = o->inputs[i];
+        res[i].psnr = NAN;
+        res[i].output = o->dir ? output_in_dir(o->dir, o->inputs[i], o->ext) : strdup(o->output);
+        if (res[i].output == NULL) {
+            cli_error("out of memory");
+            return CLI_EXIT_FAILURE;
+        }
+    }
+    for (size_t i = 0; i < o->n; i++)
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(res[i].output, res[k].output) == 0)
+                return cli_usage_error("%s and %s would both be written to %s", res[k].input,
+                                       res[i].input, res[i].output);
+    int ok = 1;
+    for (size_t i = 0; i < o->n; i++)
+        ok &= cli_check_output(res[i].output, o->inputs, o->n, o->force);
+    return ok ? -1 : CLI_EXIT_FAILURE;
+}
+
+static int run(const options *o)
+{
+    result *res = calloc(o->n, sizeof *res);
+    if (res == NULL) {
+        cli_error("out of memory");
+        return CLI_EXIT_FAILURE;
+    }
+    int rc = make_outputs(o, res);
+    if (rc < 0) {
+        size_t failed = 0, usage = 0;
+        cli_progress pl;
+        cli_progress_init(&pl, o->verbosity < 0 || o->n < 2);
+        double t0 = now_seconds();
+        for (size_t i = 0; i < o->n && !cli_interrupted; i++) {
+            if (cli_progress_due(&pl, 0.1)) {
+                char bar[40];
+                cli_bar(bar, 24, (double)i / (double)o->n);
+                cli_progress_draw(&pl, "%s %zu/%zu files", bar, i, o->n);
+            }
+            int u = 0;
+            res[i].ok = decode_one(o, &res[i], &u);
+            if (!res[i].ok) {
+                cli_progress_clear(&pl);
+                failed++;
+                usage += (size_t)u;
+            }
+        }
+        cli_progress_clear(&pl);
+        if (cli_interrupted)
+            cli_error("interrupted");
+        else if (o->n > 1 && o->verbosity >= 0)
+            cli_error("%zu of %zu files decoded%s, %.1f s", o->n - failed, o->n,
+                      failed ? " (the others failed)" : "", now_seconds() - t0);
+        rc = cli_interrupted ? CLI_EXIT_FAILURE
+             : failed == 0   ? CLI_EXIT_OK
+             : usage == failed ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+        if (rc == CLI_EXIT_USAGE) /* as cli_usage_error ends */
+            fprintf(stderr, "Try '%s --help' for more information.\n", cli_program());
+        if (o->json && !print_json(o, res))
+            rc = CLI_EXIT_FAILURE;
+    }
+    for (size_t i = 0; i < o->n; i++)
+        free(res[i].output);
+    free(res);
     return rc;
 }
 
@@ -362,12 +687,10 @@ int main(int argc, char **argv)
     rc = choose_format(&o);
     if (rc >= 0)
         return rc;
-    if (strcmp(o.output, "-") == 0 && cli_stdout_is_tty()) {
+    if (o.output != NULL && strcmp(o.output, "-") == 0 && cli_stdout_is_tty()) {
         cli_error("refusing to write %s data to a terminal; redirect standard output "
                   "or give -o FILE", format_name(o.format));
         return CLI_EXIT_FAILURE;
     }
-    if (!cli_check_output(o.output, &o.input, 1, 1))
-        return CLI_EXIT_FAILURE;
     return run(&o);
 }

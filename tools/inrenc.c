@@ -1,12 +1,19 @@
-/* inrenc.c: encodes a PNG or JPEG image as an .inrf file (a SIREN fitted,
- * pruned and quantised by libinrf), with progress, rate control and stats. */
+/* inrenc.c: encodes PNG, JPEG or PNM images as .inrf files (a SIREN fitted,
+ * pruned and quantised by libinrf), one or many at once, with progress,
+ * rate control and stats. */
+#define _GNU_SOURCE 1 /* sched_getaffinity, CPU_COUNT */
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -31,19 +38,26 @@ enum {
     OPT_FP32_IO,
     OPT_TARGET_PSNR,
     OPT_MAX_BYTES,
+    OPT_BPP,
+    OPT_STRICT,
     OPT_BATCH,
     OPT_SEED,
-    OPT_THREADS,
     OPT_STATS,
+    OPT_JSON,
     OPT_COMPARE_JPEG,
     OPT_DEVICE,
 };
 
 typedef struct options {
-    const char *input;         /* PNG/JPEG path or "-" */
-    const char *output;        /* .inrf path or "-" */
+    const char **inputs;       /* PNG/JPEG/PNM paths or "-" */
+    size_t n;                  /* how many */
+    const char *output;        /* -o or the second argument; NULL with -d */
+    const char *dir;           /* -d DIR: one output a file in it */
     inrf_encode_options enc;   /* everything the encoder is told */
-    int stats_json;            /* --stats json */
+    int threads;               /* --threads: 0 = all cores */
+    int json;                  /* --json or --stats json */
+    int strict;                /* --strict: a missed target fails */
+    int force;                 /* -f: existing outputs are replaced */
     int compare_jpeg;          /* --compare-jpeg */
     int verbosity;             /* -1 quiet, 0 normal, 1 verbose */
     int device;                /* CLI_DEVICE_*, default AUTO */
@@ -56,23 +70,54 @@ typedef struct jpeg_result {
     double psnr;               /* of that JPEG against the source, dB */
 } jpeg_result;
 
-/* The progress line on stderr. */
-typedef struct progress_line {
-    int show;                  /* stderr is a terminal and not -q */
-    double last;               /* when it was last drawn */
-    int width;                 /* characters drawn, to blank them */
-} progress_line;
+/* One file to encode and what became of it. */
+typedef struct job {
+    const char *input;
+    char *output;              /* malloc'd */
+    enum { JOB_WAITING, JOB_RUNNING, JOB_DONE, JOB_FAILED } state;
+    int usage;                 /* failed on the options, not the file (exit 2) */
+    char error[600];           /* "PATH: reason" when failed */
+    uint32_t width, height;
+    uint8_t channels;
+    inrf_encode_stats stats;
+    jpeg_result jpeg;
+    double seconds;            /* read + encode + write */
+    inrf_encode_progress prog; /* the last progress of its encode */
+} job;
 
+/* The whole run: the jobs, the workers' lock and the progress line. */
+typedef struct batch {
+    const options *o;
+    job *jobs;
+    size_t n, next, finished;
+    int gpu;                   /* encode on the GPU (one file at a time) */
+    int threads;               /* encoder threads of each job */
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    cli_progress pl;
+    double t0;
+} batch;
+
+/* What the progress callback of one job needs. */
+typedef struct job_ctx {
+    batch *b;
+    job *j;
+} job_ctx;
 
 static void usage(void)
 {
-    printf("Usage: %s [OPTIONS] IN.{png,jpg} OUT.inrf\n"
-           "   or: %s [OPTIONS] IN.{png,jpg} -o OUT.inrf\n"
-           "Encode a PNG or JPEG image as an .inrf file: fit a SIREN to it, prune\n"
-           "it and quantise it to int8. IN '-' reads standard input, OUT '-' writes\n"
-           "standard output.\n"
+    printf("Usage: %s [OPTIONS] IN OUT.inrf\n"
+           "   or: %s [OPTIONS] IN -o OUT.inrf\n"
+           "   or: %s [OPTIONS] IN... -d DIR\n"
+           "Encode PNG, JPEG or PNM (P5/P6) images as .inrf files: fit a SIREN to\n"
+           "each, prune it and quantise it to int8. IN '-' reads standard input, OUT\n"
+           "'-' writes standard output. With -d, every IN becomes DIR/NAME.inrf, the\n"
+           "files encoded in parallel, one a core.\n"
            "\n"
            "  -o, --output FILE     write FILE (instead of the second argument)\n"
+           "  -d, --dir DIR         write DIR/NAME.inrf for each IN (NAME: IN's base name\n"
+           "                        without its extension)\n"
+           "  -f, --force           replace existing output files (never an input)\n"
            "      --preset NAME     auto, cifar10 (3 x 15), flowers (10 x 32) or\n"
            "                        imagenet (10 x 40); auto chooses by image size\n"
            "                        (default auto)\n"
@@ -91,23 +136,32 @@ static void usage(void)
            "      --qat             fine-tune through the int8 rounding (default: off)\n"
            "      --fp32-io         first and last layers and biases in fp32\n"
            "                        (default fp16)\n"
-           "      --target-psnr DB  stop once DB is reached (default: off)\n"
+           "      --target-psnr DB  stop once DB is reached, keep the smallest file\n"
+           "                        that reaches it (default: off)\n"
            "      --max-bytes N     never write more than N bytes (default: off)\n"
-           "      --batch N         pixels per step (default: all, at most 65536)\n"
+           "      --bpp X           never more than X bits per pixel, the whole file\n"
+           "                        (default: off)\n"
+           "      --strict          a --target-psnr not reached is an error: nothing\n"
+           "                        written, exit 1 (default: a warning)\n"
+           "      --batch N         pixels per step (default: all up to 16384 pixels,\n"
+           "                        else 4096)\n"
            "      --seed N          random seed (default 1)\n"
-           "      --threads N       threads, 0 = all cores (default 0)\n"
+           "  -j, --threads N       one file: encoder threads; several: files encoded\n"
+           "                        at once, one thread each; 0 = all cores (default)\n"
            "      --device D        auto (the GPU when usable; default), cpu or cuda\n"
-           "      --stats json      print the results as JSON on standard output\n"
-           "                        (standard error when OUT is '-')\n"
+           "      --json            print the results as a JSON array on standard\n"
+           "                        output (standard error when OUT is '-'); see\n"
+           "                        inrf-json(7). --stats json is the same\n"
            "      --compare-jpeg    also report the best JPEG of the same size\n"
            "  -q, --quiet           no progress, summary or warnings\n"
            "  -v, --verbose         also print the network and schedule used\n"
            "  -h, --help            show this help and exit\n"
            "  -V, --version         show the version and exit\n"
            "\n"
-           "The same --seed and --threads give the same bytes. Exit status: 0\n"
-           "success, 1 failure, 2 usage error. See inrenc(1).\n",
-           cli_program(), cli_program());
+           "The same --seed and --threads give the same bytes (and one file in a\n"
+           "batch the bytes of --threads 1). Exit status: 0 success, 1 failure (of\n"
+           "any file), 2 usage error. See inrenc(1).\n",
+           cli_program(), cli_program(), cli_program());
 }
 
 /* ---------------------------------------------------------------- options */
@@ -150,6 +204,8 @@ static int parse_option(int c, options *o)
 
     switch (c) {
     case 'o': o->output = optarg; break;
+    case 'd': o->dir = optarg; break;
+    case 'f': o->force = 1; break;
     case OPT_PRESET:
         if (!parse_name("--preset", optarg, presets, 4, &e->preset))
             return CLI_EXIT_USAGE;
@@ -210,6 +266,14 @@ static int parse_option(int c, options *o)
             return CLI_EXIT_USAGE;
         e->max_bytes = v;
         break;
+    case OPT_BPP:
+        if (!cli_parse_double("--bpp", optarg, 0, 1000, &d))
+            return CLI_EXIT_USAGE;
+        if (d <= 0)
+            return cli_usage_error("--bpp: '%s' must be greater than 0", optarg);
+        e->bpp = d;
+        break;
+    case OPT_STRICT: o->strict = 1; break;
     case OPT_BATCH:
         if (!cli_parse_uint("--batch", optarg, 1, 1ul << 24, &v))
             return CLI_EXIT_USAGE;
@@ -220,16 +284,17 @@ static int parse_option(int c, options *o)
             return CLI_EXIT_USAGE;
         e->seed = v;
         break;
-    case OPT_THREADS:
+    case 'j':
         if (!cli_parse_uint("--threads", optarg, 0, 4096, &v))
             return CLI_EXIT_USAGE;
-        e->threads = (int)v;
+        o->threads = (int)v;
         break;
     case OPT_STATS:
         if (strcmp(optarg, "json") != 0)
             return cli_usage_error("--stats: '%s' is not json", optarg);
-        o->stats_json = 1;
+        o->json = 1;
         break;
+    case OPT_JSON: o->json = 1; break;
     case OPT_COMPARE_JPEG: o->compare_jpeg = 1; break;
     case 'q': o->verbosity = -1; break;
     case 'v': o->verbosity = 1; break;
@@ -245,6 +310,8 @@ static int parse_args(int argc, char **argv, options *o)
 {
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
+        {"dir", required_argument, NULL, 'd'},
+        {"force", no_argument, NULL, 'f'},
         {"preset", required_argument, NULL, OPT_PRESET},
         {"effort", required_argument, NULL, OPT_EFFORT},
         {"layers", required_argument, NULL, OPT_LAYERS},
@@ -260,10 +327,13 @@ static int parse_args(int argc, char **argv, options *o)
         {"fp32-io", no_argument, NULL, OPT_FP32_IO},
         {"target-psnr", required_argument, NULL, OPT_TARGET_PSNR},
         {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
+        {"bpp", required_argument, NULL, OPT_BPP},
+        {"strict", no_argument, NULL, OPT_STRICT},
         {"batch", required_argument, NULL, OPT_BATCH},
         {"seed", required_argument, NULL, OPT_SEED},
-        {"threads", required_argument, NULL, OPT_THREADS},
+        {"threads", required_argument, NULL, 'j'},
         {"stats", required_argument, NULL, OPT_STATS},
+        {"json", no_argument, NULL, OPT_JSON},
         {"compare-jpeg", no_argument, NULL, OPT_COMPARE_JPEG},
         {"device", required_argument, NULL, OPT_DEVICE},
         {"quiet", no_argument, NULL, 'q'},
@@ -275,67 +345,40 @@ static int parse_args(int argc, char **argv, options *o)
     int c;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:qvhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:d:fj:qvhV", longopts, NULL)) != -1) {
         if (c == '?' || c == ':')
             return cli_getopt_error(c, argv, longopts);
         int rc = parse_option(c, o);
         if (rc >= 0)
             return rc;
     }
+    if (o->strict && o->enc.target_psnr <= 0)
+        return cli_usage_error("--strict needs --target-psnr");
     int nargs = argc - optind;
     if (nargs < 1)
         return cli_usage_error("no input file");
-    if (nargs > 2)
-        return cli_usage_error("one input and one output only ('%s' is extra)",
-                               argv[optind + 2]);
-    o->input = argv[optind];
-    if (nargs == 2) {
+    o->inputs = (const char **)argv + optind;
+    if (o->dir != NULL) {
         if (o->output != NULL)
-            return cli_usage_error("two outputs: '%s' and -o '%s'", argv[optind + 1],
+            return cli_usage_error("-d '%s' and -o '%s': give one or the other", o->dir,
                                    o->output);
-        o->output = argv[optind + 1];
+        o->n = (size_t)nargs;
+        for (size_t i = 0; i < o->n; i++)
+            if (strcmp(o->inputs[i], "-") == 0)
+                return cli_usage_error("-d: standard input ('-') has no name to keep; "
+                                       "give it -o FILE");
+        return -1;
     }
+    if (nargs > 2 || (nargs == 2 && o->output != NULL))
+        return cli_usage_error("several inputs need -d DIR ('%s' is extra)",
+                               argv[optind + (o->output != NULL ? 1 : 2)]);
+    o->n = 1;
+    if (nargs == 2)
+        o->output = argv[optind + 1];
     if (o->output == NULL)
-        return cli_usage_error("no output: give OUT.inrf (or '-' for standard output)");
+        return cli_usage_error("no output: give OUT.inrf (or '-' for standard output), "
+                               "or -d DIR");
     return -1;
-}
-
-/* --------------------------------------------------------------- progress */
-
-static void progress_clear(progress_line *pl)
-{
-    if (pl->width > 0)
-        fprintf(stderr, "\r%*s\r", pl->width, "");
-    pl->width = 0;
-}
-
-/* Redraws "stage S step N/M  PSNR ..  ETA Ns" at most ten times a second;
- * returns non-zero, which stops the encoder, once a signal came. */
-static int on_progress(const inrf_encode_progress *p, void *user)
-{
-    progress_line *pl = user;
-    if (!pl->show || cli_interrupted)
-        return cli_interrupted != 0;
-    double t = cli_now_seconds();
-    if (pl->width > 0 && t - pl->last < 0.1)
-        return 0;
-    pl->last = t;
-    char eta[32] = "";
-    if (p->step > 0 && p->steps >= p->step)
-        snprintf(eta, sizeof eta, "  ETA %.0fs",
-                 p->seconds * (double)(p->steps - p->step) / (double)p->step);
-    char line[160];
-    int n = snprintf(line, sizeof line, "stage %d step %d/%d  PSNR %.2f dB (best %.2f)%s",
-                     p->stage, p->step, p->steps, p->psnr, p->best_psnr, eta);
-    if (n < 0)
-        return 0;
-    if (n >= (int)sizeof line)
-        n = (int)sizeof line - 1;
-    /* pad over the end of a longer previous line */
-    fprintf(stderr, "\r%s%*s", line, pl->width > n ? pl->width - n : 0, "");
-    fflush(stderr);
-    pl->width = n > pl->width ? n : pl->width;
-    return 0;
 }
 
 /* ------------------------------------------------------------ comparison */
@@ -406,179 +449,519 @@ static inrf_status compare_jpeg(const inrf_image *img, size_t budget, jpeg_resul
     return INRF_OK;
 }
 
-/* ---------------------------------------------------------------- report */
+/* ------------------------------------------------------------------ jobs */
 
 static const char *display_name(const char *path, const char *std_name)
 {
     return strcmp(path, "-") == 0 ? std_name : path;
 }
 
-static double bits_per_pixel(size_t bytes, const inrf_image *img)
+static double bits_per_pixel(size_t bytes, uint32_t w, uint32_t h)
 {
-    return (double)bytes * 8.0 / ((double)img->width * img->height);
+    return (double)bytes * 8.0 / ((double)w * h);
 }
 
-static void print_json(FILE *f, const options *o, const inrf_image *img,
-                       const inrf_encode_stats *s, const jpeg_result *jpeg)
+/* The cores this process may run on. */
+static int cores_available(void)
 {
-    fputs("{\n  \"input\": ", f);
-    cli_json_string(f, o->input);
-    fputs(",\n  \"output\": ", f);
-    cli_json_string(f, o->output);
-    fprintf(f, ",\n  \"width\": %u,\n  \"height\": %u,\n  \"channels\": %u,\n", img->width,
-            img->height, img->channels);
-    fprintf(f, "  \"bytes\": %zu,\n  \"bits_per_pixel\": ", s->bytes);
-    cli_json_number(f, bits_per_pixel(s->bytes, img));
-    fputs(",\n  \"psnr\": ", f);
-    cli_json_number(f, s->psnr);
-    fputs(",\n  \"psnr_fp32\": ", f);
-    cli_json_number(f, s->psnr_fp32);
-    fputs(",\n  \"seconds\": ", f);
-    cli_json_number(f, s->seconds);
-    fprintf(f, ",\n  \"steps\": %d,\n  \"prune_ratio\": ", s->steps);
-    cli_json_number(f, s->prune_ratio);
-    fprintf(f, ",\n  \"layers\": %d,\n  \"hidden\": %d", s->layers, s->hidden);
-    if (jpeg != NULL) {
-        fputs(",\n  \"jpeg\": ", f);
-        if (jpeg->quality == 0) {
-            fputs("null", f);
-        } else {
-            fprintf(f, "{\"bytes\": %zu, \"quality\": %d, \"bits_per_pixel\": ", jpeg->bytes,
-                    jpeg->quality);
-            cli_json_number(f, bits_per_pixel(jpeg->bytes, img));
-            fputs(", \"psnr\": ", f);
-            cli_json_number(f, jpeg->psnr);
-            fputc('}', f);
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+/* Records a job's failure ("PATH: detail", cli_lib_error's wording) and
+ * prints it at once, above the progress line. */
+static void job_fail(batch *b, job *j, const char *path, const char *fmt, ...) CLI_PRINTF(4, 5);
+static void job_fail(batch *b, job *j, const char *path, const char *fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    const char *name = display_name(path, "(stdin)");
+    size_t n = strlen(name);
+    /* file-level messages of libinrf already start with "PATH: " */
+    if (strncmp(detail, name, n) == 0 && detail[n] == ':')
+        snprintf(j->error, sizeof j->error, "%s", detail);
+    else
+        snprintf(j->error, sizeof j->error, "%s: %s", name, detail);
+    pthread_mutex_lock(&b->lock);
+    j->state = JOB_FAILED;
+    cli_progress_clear(&b->pl);
+    cli_error("%s", j->error);
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* A job stopped by a signal: said once for all, by main. */
+static void job_interrupted(batch *b, job *j)
+{
+    pthread_mutex_lock(&b->lock);
+    snprintf(j->error, sizeof j->error, "%s: interrupted", display_name(j->input, "(stdin)"));
+    j->state = JOB_FAILED;
+    pthread_mutex_unlock(&b->lock);
+}
+
+static const char *lib_detail(inrf_status st)
+{
+    const char *d = inrf_last_error();
+    return d != NULL && d[0] ? d : inrf_strerror(st);
+}
+
+/* The encoder's callback: keeps the job's progress for the drawer; a
+ * non-zero return, once a signal came, stops the encode. */
+static int on_progress(const inrf_encode_progress *p, void *user)
+{
+    job_ctx *c = user;
+    pthread_mutex_lock(&c->b->lock);
+    c->j->prog = *p;
+    pthread_mutex_unlock(&c->b->lock);
+    return cli_interrupted != 0;
+}
+
+/* Of one running job, 0..1. The rate-control rounds after the schedule run
+ * past its total: they count as its end. */
+static double job_fraction(const job *j)
+{
+    if (j->prog.steps <= 0)
+        return 0;
+    double f = (double)j->prog.step / (double)j->prog.steps;
+    return f > 1 ? 1 : f;
+}
+
+/* Draws the progress line (caller holds the lock). One file: its stage,
+ * step and PSNR; several: files done and running. */
+static void draw_progress(batch *b)
+{
+    if (!cli_progress_due(&b->pl, 0.1))
+        return;
+    double elapsed = cli_now_seconds() - b->t0, done = (double)b->finished;
+    size_t running = 0;
+    const job *one = NULL;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->jobs[i].state == JOB_RUNNING) {
+            done += job_fraction(&b->jobs[i]);
+            running++;
+            one = &b->jobs[i];
         }
+    double frac = done / (double)b->n;
+    char bar[40], eta[24];
+    cli_bar(bar, 24, frac);
+    cli_eta(eta, sizeof eta, frac > 0.005 ? elapsed * (1 - frac) / frac : -1);
+    if (b->n == 1 && one != NULL) {
+        const inrf_encode_progress *p = &one->prog;
+        if (p->steps <= 0)
+            cli_progress_draw(&b->pl, "%s starting", bar);
+        else if (p->step > p->steps) /* past the schedule: rate control */
+            cli_progress_draw(&b->pl, "%s rate control, step %d  PSNR %.2f dB", bar, p->step,
+                              p->best_psnr);
+        else
+            cli_progress_draw(&b->pl, "%s stage %d, step %d/%d  PSNR %.2f dB (best %.2f)  ETA %s",
+                              bar, p->stage, p->step, p->steps, p->psnr, p->best_psnr, eta);
+    } else {
+        cli_progress_draw(&b->pl, "%s %zu/%zu files, %zu running  ETA %s", bar, b->finished,
+                          b->n, running, eta);
     }
-    fputs("\n}\n", f);
 }
 
-static void print_summary(const options *o, const inrf_image *img, const inrf_encode_stats *s,
-                          const jpeg_result *jpeg, double seconds)
+static void print_summary(const batch *b, const job *j);
+
+/* Reads, encodes and writes one file. */
+static void run_job(batch *b, job *j)
 {
-    const char *out = display_name(o->output, "(stdout)");
+    const options *o = b->o;
+    double t0 = cli_now_seconds();
+    inrf_image img = {0};
+    inrf_model *model = NULL;
+    inrf_status st;
+
+    inrf_image_read_options ropt;
+    inrf_image_read_options_init(&ropt);
+    ropt.keep_grey = 1;
+    if ((st = inrf_image_read_file(j->input, &ropt, &img)) != INRF_OK) {
+        job_fail(b, j, j->input, "%s", lib_detail(st));
+        return;
+    }
+    j->width = img.width, j->height = img.height, j->channels = img.channels;
+
+    inrf_encode_options enc = o->enc;
+    job_ctx ctx = {b, j};
+    enc.progress = on_progress;
+    enc.user = &ctx;
+    enc.threads = b->threads;
+#ifdef INRF_HAVE_CUDA
+    if (b->gpu) /* the batched GPU encoder, on a batch of one: the same schedule */
+        st = inrf_cuda_encode_batch(&img, 1, &enc, 0, &model, &j->stats);
+    else
+#endif
+        st = inrf_encode(&img, &enc, &model, &j->stats);
+    if (cli_interrupted || st == INRF_E_INTERRUPTED) {
+        job_interrupted(b, j);
+        goto done;
+    }
+    if (st == INRF_E_INVALID_ARG) /* the image was read: the options are at fault */
+        j->usage = 1;
+    if (st != INRF_OK) {
+        job_fail(b, j, j->input, "%s", lib_detail(st));
+        goto done;
+    }
+    if (j->stats.target_reached == 0 && o->strict) {
+        job_fail(b, j, j->input, "--target-psnr %.2f dB not reached (best %.2f dB); nothing "
+                 "written (--strict)", o->enc.target_psnr, j->stats.psnr);
+        goto done;
+    }
+    if (o->compare_jpeg && (st = compare_jpeg(&img, j->stats.bytes, &j->jpeg)) != INRF_OK) {
+        job_fail(b, j, j->input, "%s", lib_detail(st));
+        goto done;
+    }
+    if (cli_interrupted) {
+        job_interrupted(b, j);
+        goto done;
+    }
+
+    /* The write's own default options: stats.bytes is this file's size. */
+    st = inrf_write_file(model, NULL, j->output);
+    if (cli_interrupted) {
+        /* the handler removed the temporary file; a signal after the
+         * rename leaves a complete file, which goes too */
+        struct stat sb; /* only a file that the write replaced, not a link or a device */
+        if (st == INRF_OK && strcmp(j->output, "-") != 0 && lstat(j->output, &sb) == 0 &&
+            S_ISREG(sb.st_mode))
+            unlink(j->output);
+        job_interrupted(b, j);
+        goto done;
+    }
+    if (st != INRF_OK) {
+        job_fail(b, j, j->output, "%s", lib_detail(st));
+        goto done;
+    }
+    j->seconds = cli_now_seconds() - t0;
+    pthread_mutex_lock(&b->lock);
+    j->state = JOB_DONE;
+    if (o->verbosity >= 0) {
+        cli_progress_clear(&b->pl);
+        print_summary(b, j);
+    }
+    pthread_mutex_unlock(&b->lock);
+
+done:
+    inrf_model_free(model);
+    inrf_image_free(&img);
+}
+
+/* A worker: takes the next waiting job until none is left or a signal
+ * came. */
+static void *worker(void *arg)
+{
+    batch *b = arg;
+    for (;;) {
+        pthread_mutex_lock(&b->lock);
+        if (b->next >= b->n || cli_interrupted) {
+            pthread_mutex_unlock(&b->lock);
+            return NULL;
+        }
+        job *j = &b->jobs[b->next++];
+        j->state = JOB_RUNNING;
+        pthread_mutex_unlock(&b->lock);
+        run_job(b, j);
+        pthread_mutex_lock(&b->lock);
+        b->finished++;
+        pthread_cond_signal(&b->changed);
+        pthread_mutex_unlock(&b->lock);
+    }
+}
+
+/* Runs the jobs on `workers` threads while this one draws the progress
+ * line. */
+static void run_all(batch *b, int workers)
+{
+    pthread_t *tid = calloc((size_t)workers, sizeof *tid);
+    int started = 0;
+    if (tid != NULL)
+        for (; started < workers; started++)
+            if (pthread_create(&tid[started], NULL, worker, b) != 0)
+                break;
+    if (started == 0) { /* no threads to be had: this one works */
+        worker(b);
+        free(tid);
+        return;
+    }
+    pthread_mutex_lock(&b->lock);
+    while (b->finished < b->next || (b->next < b->n && !cli_interrupted)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100000000L;
+        if (ts.tv_nsec >= 1000000000L)
+            ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&b->changed, &b->lock, &ts);
+        draw_progress(b);
+    }
+    cli_progress_clear(&b->pl);
+    pthread_mutex_unlock(&b->lock);
+    for (int i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
+    free(tid);
+}
+
+/* ---------------------------------------------------------------- report */
+
+static void print_summary(const batch *b, const job *j)
+{
+    const options *o = b->o;
+    const inrf_encode_stats *s = &j->stats;
+    const char *out = display_name(j->output, "(stdout)");
     if (o->verbosity > 0)
         fprintf(stderr, "%s: %s: %s; SIREN %d x %d, %d steps, %.1f%% of hidden weights "
                 "pruned, %s, PSNR %.2f dB before quantisation, encode %.1f s\n",
-                cli_program(), display_name(o->input, "(stdin)"),
-                img->channels == 1 ? "grey" : "RGB", s->layers, s->hidden, s->steps,
+                cli_program(), display_name(j->input, "(stdin)"),
+                j->channels == 1 ? "grey" : "RGB", s->layers, s->hidden, s->steps,
                 100.0 * s->prune_ratio,
                 o->enc.quant == INRF_QUANT_NONE ? "fp32"
                 : o->enc.quant == INRF_QUANT_INT8 ? "int8" : "int8-row",
                 s->psnr_fp32, s->seconds);
     fprintf(stderr, "%s: %s: %u x %u, %zu bytes (%.3f bpp), PSNR %.2f dB, %.1f s\n",
-            cli_program(), out, img->width, img->height, s->bytes,
-            bits_per_pixel(s->bytes, img), s->psnr, seconds);
-    if (jpeg == NULL)
+            cli_program(), out, j->width, j->height, s->bytes,
+            bits_per_pixel(s->bytes, j->width, j->height), s->psnr, j->seconds);
+    if (s->target_reached == 0)
+        fprintf(stderr, "%s: %s: warning: --target-psnr %.2f dB not reached (PSNR %.2f dB)\n",
+                cli_program(), out, o->enc.target_psnr, s->psnr);
+    if (!o->compare_jpeg)
         return;
-    if (jpeg->quality == 0)
+    const jpeg_result *jp = &j->jpeg;
+    if (jp->quality == 0)
         fprintf(stderr, "%s: jpeg at the same budget: none fits (quality 1 takes %zu "
-                "bytes)\n", cli_program(), jpeg->bytes);
+                "bytes)\n", cli_program(), jp->bytes);
     else
         fprintf(stderr, "%s: jpeg at the same budget: %zu bytes (%.3f bpp), quality %d, "
-                "PSNR %.2f dB\n", cli_program(), jpeg->bytes, bits_per_pixel(jpeg->bytes, img),
-                jpeg->quality, jpeg->psnr);
+                "PSNR %.2f dB\n", cli_program(), jp->bytes,
+                bits_per_pixel(jp->bytes, j->width, j->height), jp->quality, jp->psnr);
+}
+
+/* Starts the next key of an object, one a line. */
+static void json_key(FILE *f, int *first, const char *key)
+{
+    fprintf(f, "%s    \"%s\": ", *first ? "" : ",\n", key);
+    *first = 0;
+}
+
+/* One object of inrf-json(7)'s INRENC section. */
+static void print_json_job(FILE *f, const options *o, const job *j)
+{
+    const inrf_encode_stats *s = &j->stats;
+    int first = 1;
+    fputs("  {\n", f);
+    json_key(f, &first, "path");
+    cli_json_string(f, j->input);
+    json_key(f, &first, "output");
+    cli_json_string(f, j->output);
+    if (j->width) {
+        json_key(f, &first, "width");
+        fprintf(f, "%u", j->width);
+        json_key(f, &first, "height");
+        fprintf(f, "%u", j->height);
+        json_key(f, &first, "channels");
+        fprintf(f, "%u", j->channels);
+    }
+    if (j->state != JOB_DONE) {
+        json_key(f, &first, "error");
+        cli_json_string(f, j->error[0] ? j->error : "not encoded (interrupted)");
+        fputs("\n  }", f);
+        return;
+    }
+    json_key(f, &first, "kind");
+    fputs("\"siren\"", f);
+    json_key(f, &first, "layers");
+    fprintf(f, "%d", s->layers);
+    json_key(f, &first, "widths");
+    for (int l = 0; l < s->layers; l++)
+        fprintf(f, "%s%d", l ? ", " : "[", s->hidden);
+    fputc(']', f);
+    json_key(f, &first, "hidden");
+    fprintf(f, "%d", s->hidden);
+    json_key(f, &first, "bytes");
+    fprintf(f, "%zu", s->bytes);
+    json_key(f, &first, "bits_per_pixel");
+    cli_json_number(f, bits_per_pixel(s->bytes, j->width, j->height));
+    json_key(f, &first, "psnr");
+    cli_json_number(f, s->psnr);
+    json_key(f, &first, "psnr_fp32");
+    cli_json_number(f, s->psnr_fp32);
+    json_key(f, &first, "seconds");
+    cli_json_number(f, j->seconds);
+    json_key(f, &first, "encode_seconds");
+    cli_json_number(f, s->seconds);
+    json_key(f, &first, "steps");
+    fprintf(f, "%d", s->steps);
+    json_key(f, &first, "prune_ratio");
+    cli_json_number(f, s->prune_ratio);
+    if (o->enc.target_psnr > 0) {
+        json_key(f, &first, "target_psnr");
+        cli_json_number(f, o->enc.target_psnr);
+        json_key(f, &first, "target_reached");
+        fputs(s->target_reached ? "true" : "false", f);
+    }
+    if (o->compare_jpeg) {
+        const jpeg_result *jp = &j->jpeg;
+        json_key(f, &first, "jpeg");
+        if (jp->quality == 0) {
+            fputs("null", f);
+        } else {
+            fprintf(f, "{\"bytes\": %zu, \"quality\": %d, \"bits_per_pixel\": ", jp->bytes,
+                    jp->quality);
+            cli_json_number(f, bits_per_pixel(jp->bytes, j->width, j->height));
+            fputs(", \"psnr\": ", f);
+            cli_json_number(f, jp->psnr);
+            fputc('}', f);
+        }
+    }
+    fputs("\n  }", f);
+}
+
+static int print_json(const batch *b)
+{
+    int to_stdout = b->o->output != NULL && strcmp(b->o->output, "-") == 0;
+    FILE *f = to_stdout ? stderr : stdout;
+    fputs("[\n", f);
+    for (size_t i = 0; i < b->n; i++) {
+        print_json_job(f, b->o, &b->jobs[i]);
+        fputs(i + 1 < b->n ? ",\n" : "\n", f);
+    }
+    fputs("]\n", f);
+    if (fflush(f) != 0 || ferror(f)) {
+        cli_error("error writing the JSON results");
+        return 0;
+    }
+    return 1;
 }
 
 /* ------------------------------------------------------------------- run */
 
-static int report_interrupted(void)
+/* DIR/NAME.inrf for input path: its base name without the extension. */
+static char *output_in_dir(const char *dir, const char *path)
 {
-    cli_error("interrupted");
-    return CLI_EXIT_FAILURE;
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    const char *dot = strrchr(base, '.');
+    size_t len = dot != NULL && dot != base ? (size_t)(dot - base) : strlen(base);
+    size_t dlen = strlen(dir);
+    int sep = dlen > 0 && dir[dlen - 1] != '/';
+    char *out = malloc(dlen + (size_t)sep + len + sizeof ".inrf");
+    if (out != NULL)
+        sprintf(out, "%s%s%.*s.inrf", dir, sep ? "/" : "", (int)len, base);
+    return out;
 }
 
-static int run(options *o)
+/* -d DIR must be an existing folder: said in one line before any work. */
+static int check_dir(const char *dir)
 {
-    double t0 = cli_now_seconds();
-    int to_stdout = strcmp(o->output, "-") == 0;
-    inrf_image img = {0};
-    inrf_model *model = NULL;
-    int rc = CLI_EXIT_FAILURE;
+    struct stat sb;
+    if (stat(dir, &sb) != 0) {
+        cli_error("%s: %s", dir, strerror(errno));
+        return 0;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        cli_error("%s: %s", dir, strerror(ENOTDIR));
+        return 0;
+    }
+    return 1;
+}
 
-    inrf_image_read_options ropt;
-    inrf_image_read_options_init(&ropt);
-    ropt.keep_grey = 1;
-    inrf_status st = inrf_image_read_file(o->input, &ropt, &img);
-    if (st != INRF_OK) {
-        cli_lib_error(o->input, st);
+/* The jobs' outputs, each checked before any encoding: -1 to go on, else
+ * an exit code. */
+static int make_jobs(const options *o, job *jobs)
+{
+    if (o->dir != NULL && !check_dir(o->dir))
         return CLI_EXIT_FAILURE;
-    }
-
-    /* Until here a signal simply ends the process: nothing is written. */
-    progress_line pl = {.show = o->verbosity >= 0 && cli_stderr_is_tty()};
-    o->enc.progress = on_progress;
-    o->enc.user = &pl;
-    cli_catch_signals(1);
-    inrf_encode_stats stats;
-    int gpu = cli_use_gpu(o->device);
-    if (gpu < 0) {
-        progress_clear(&pl);
-        goto done;
-    }
-#ifdef INRF_HAVE_CUDA
-    if (gpu) /* the batched GPU encoder, on a batch of one: the same schedule */
-        st = inrf_cuda_encode_batch(&img, 1, &o->enc, 0, &model, &stats);
-    else
-#endif
-        st = inrf_encode(&img, &o->enc, &model, &stats);
-    progress_clear(&pl);
-    if (cli_interrupted || st == INRF_E_INTERRUPTED) {
-        rc = report_interrupted();
-        goto done;
-    }
-    if (st == INRF_E_INVALID_ARG) { /* the image was read: the options are at fault */
-        rc = cli_usage_error("%s", inrf_last_error());
-        goto done;
-    }
-    if (st != INRF_OK) {
-        cli_lib_error(o->input, st);
-        goto done;
-    }
-
-    jpeg_result jpeg;
-    if (o->compare_jpeg && (st = compare_jpeg(&img, stats.bytes, &jpeg)) != INRF_OK) {
-        cli_lib_error(o->input, st);
-        goto done;
-    }
-    if (cli_interrupted) {
-        rc = report_interrupted();
-        goto done;
-    }
-
-    /* The write's own default options: stats.bytes is this file's size. */
-    st = inrf_write_file(model, NULL, o->output);
-    cli_catch_signals(0);
-    if (cli_interrupted) {
-        /* the handler removed the temporary file; a signal after the
-         * rename leaves a complete file, which goes too */
-        struct stat sb; /* only a file that the write replaced, not a link or a device */
-        if (st == INRF_OK && !to_stdout && lstat(o->output, &sb) == 0 && S_ISREG(sb.st_mode))
-            unlink(o->output);
-        rc = report_interrupted();
-        goto done;
-    }
-    if (st != INRF_OK) {
-        cli_lib_error(o->output, st);
-        goto done;
-    }
-
-    if (o->verbosity >= 0)
-        print_summary(o, &img, &stats, o->compare_jpeg ? &jpeg : NULL, cli_now_seconds() - t0);
-    if (o->stats_json) {
-        FILE *f = to_stdout ? stderr : stdout;
-        print_json(f, o, &img, &stats, o->compare_jpeg ? &jpeg : NULL);
-        if (fflush(f) != 0 || ferror(f)) {
-            cli_error("error writing the statistics");
-            goto done;
+    for (size_t i = 0; i < o->n; i++) {
+        jobs[i].input = o->inputs[i];
+        jobs[i].output = o->dir ? output_in_dir(o->dir, o->inputs[i]) : strdup(o->output);
+        if (jobs[i].output == NULL) {
+            cli_error("out of memory");
+            return CLI_EXIT_FAILURE;
         }
     }
-    rc = CLI_EXIT_OK;
+    for (size_t i = 0; i < o->n; i++)
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(jobs[i].output, jobs[k].output) == 0)
+                return cli_usage_error("%s and %s would both be written to %s", jobs[k].input,
+                                       jobs[i].input, jobs[i].output);
+    int ok = 1;
+    for (size_t i = 0; i < o->n; i++)
+        ok &= cli_check_output(jobs[i].output, o->inputs, o->n, o->force);
+    if (!ok)
+        return CLI_EXIT_FAILURE;
+    if (o->verbosity >= 0)
+        for (size_t i = 0; i < o->n; i++)
+            if (strcmp(jobs[i].output, "-") != 0 &&
+                inrf_image_format_from_name(jobs[i].output) != INRF_IMAGE_UNKNOWN)
+                cli_error("warning: writing .inrf data to '%s', whose name says an image "
+                          "format", jobs[i].output);
+    return -1;
+}
+
+static int run(const options *o)
+{
+    batch b = {.o = o, .n = o->n};
+    int rc = CLI_EXIT_FAILURE;
+    b.jobs = calloc(o->n, sizeof *b.jobs);
+    if (b.jobs == NULL) {
+        cli_error("out of memory");
+        return CLI_EXIT_FAILURE;
+    }
+    if ((rc = make_jobs(o, b.jobs)) >= 0)
+        goto done;
+    b.gpu = cli_use_gpu(o->device);
+    if (b.gpu < 0) {
+        rc = CLI_EXIT_FAILURE;
+        goto done;
+    }
+
+    /* One file: all the threads asked for inside its encode. Several:
+     * one encode a thread, as many at once as asked (0: a core each),
+     * which scales better than threads inside one small encode; the GPU
+     * takes them one at a time. */
+    int workers = 1;
+    b.threads = o->threads;
+    if (o->n > 1) {
+        workers = b.gpu ? 1 : o->threads > 0 ? o->threads : cores_available();
+        if ((size_t)workers > o->n)
+            workers = (int)o->n;
+        b.threads = b.gpu ? o->threads : 1;
+    }
+    pthread_mutex_init(&b.lock, NULL);
+    pthread_cond_init(&b.changed, NULL);
+    cli_progress_init(&b.pl, o->verbosity < 0);
+    b.t0 = cli_now_seconds();
+    cli_catch_signals(1);
+    run_all(&b, workers);
+    cli_catch_signals(0);
+
+    size_t failed = 0, usage = 0;
+    for (size_t i = 0; i < b.n; i++)
+        if (b.jobs[i].state != JOB_DONE) {
+            failed++;
+            usage += b.jobs[i].usage;
+        }
+    if (cli_interrupted)
+        cli_error("interrupted");
+    else if (o->n > 1 && o->verbosity >= 0)
+        cli_error("%zu of %zu files encoded%s, %.1f s", b.n - failed, b.n,
+                  failed ? " (the others failed)" : "", cli_now_seconds() - b.t0);
+    rc = failed == 0 ? CLI_EXIT_OK
+         : usage == failed && !cli_interrupted ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+    if (rc == CLI_EXIT_USAGE) /* as cli_usage_error ends */
+        fprintf(stderr, "Try '%s --help' for more information.\n", cli_program());
+    if (o->json && !print_json(&b))
+        rc = CLI_EXIT_FAILURE;
+    pthread_cond_destroy(&b.changed);
+    pthread_mutex_destroy(&b.lock);
 
 done:
-    inrf_model_free(model);
-    inrf_image_free(&img);
+    for (size_t i = 0; i < o->n; i++)
+        free(b.jobs[i].output);
+    free(b.jobs);
     return rc;
 }
 
@@ -592,21 +975,15 @@ int main(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0)
         return rc;
-    if (strcmp(o.output, "-") == 0 && cli_stdout_is_tty()) {
+    if (o.output != NULL && strcmp(o.output, "-") == 0 && cli_stdout_is_tty()) {
         cli_error("refusing to write .inrf data to a terminal; redirect standard output "
                   "or give OUT.inrf");
         return CLI_EXIT_FAILURE;
     }
-    if (strcmp(o.input, "-") == 0 && isatty(STDIN_FILENO)) {
+    if (o.n == 1 && strcmp(o.inputs[0], "-") == 0 && isatty(STDIN_FILENO)) {
         cli_error("refusing to read an image from a terminal; redirect standard input "
                   "or give IN.png");
         return CLI_EXIT_FAILURE;
     }
-    if (!cli_check_output(o.output, &o.input, 1, 1))
-        return CLI_EXIT_FAILURE;
-    if (o.verbosity >= 0 && strcmp(o.output, "-") != 0 &&
-        inrf_image_format_from_name(o.output) != INRF_IMAGE_UNKNOWN)
-        cli_error("warning: writing .inrf data to '%s', whose name says PNG or JPEG",
-                  o.output);
     return run(&o);
 }

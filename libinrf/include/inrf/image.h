@@ -1,5 +1,5 @@
-/* image.h: 8-bit image buffers and PNG/JPEG reading and writing through
- * libpng and libjpeg-turbo. Part of the public API; included by inrf.h. */
+/* image.h: 8-bit image buffers and PNG/JPEG/PNM reading and writing through
+ * libpng, libjpeg-turbo and a PNM parser of its own. Part of the public API; included by inrf.h. */
 #ifndef INRF_IMAGE_H
 #define INRF_IMAGE_H
 
@@ -20,6 +20,7 @@ typedef enum inrf_image_format {
     INRF_IMAGE_UNKNOWN = 0,
     INRF_IMAGE_PNG = 1,
     INRF_IMAGE_JPEG = 2,
+    INRF_IMAGE_PNM = 3,        /* binary Netpbm: P5 (grey) or P6 (RGB) */
 } inrf_image_format;
 
 typedef struct inrf_image_read_options {
@@ -46,6 +47,13 @@ INRF_API void inrf_image_read_options_init_(inrf_image_read_options *opt, int ab
  *   CMYK and YCCK (Adobe, inverted) become RGB as R = C*K/255 etc.
  *   Any libjpeg warning (truncated or corrupt data, which libjpeg would
  *   fill with invented pixels) fails the read with INRF_E_IMAGE.
+ * - PNM: binary P6 (PPM) and P5 (PGM), maxval 1..65535 (two big-endian
+ *   bytes a sample from 256), samples scaled to 8 bits as
+ *   (v * 255 + maxval / 2) / maxval (the identity for maxval 255); a
+ *   sample above maxval, a header cut short or fewer samples than the
+ *   header says fail with INRF_E_IMAGE. Only the first image of a stream
+ *   is read. Plain (P1, P2, P3), bitmap (P4) and PAM (P7) files are
+ *   refused (INRF_E_IMAGE, naming the type).
  * The format is found from the data (signature), never the file name.
  * Limits are checked on the header, before pixels are allocated
  * (INRF_E_LIMIT). out is overwritten (zeroed on failure). opt may be
@@ -59,13 +67,16 @@ INRF_API INRF_NODISCARD inrf_status inrf_image_read_file(const char *path,
                                                          inrf_image *out);
 
 INRF_API inrf_image_format inrf_image_sniff(const void *data, size_t size);
-/* From a file name's extension (.png, .jpg, .jpeg, .jpe, case-insensitive). */
+/* From a file name's extension (.png; .jpg, .jpeg, .jpe; .ppm, .pgm, .pnm;
+ * case-insensitive). */
 INRF_API inrf_image_format inrf_image_format_from_name(const char *path);
 
 /* Encodes to a malloc'd buffer (free() it). quality 1..100 for JPEG
  * (4:2:0 below 90, 4:4:4 from 90, greyscale for 1 channel; standard
  * Huffman tables, as TurboJPEG 2.1 has no flag for optimised ones),
- * ignored for PNG (8-bit, default zlib level). */
+ * ignored for PNG (8-bit, default zlib level) and PNM (P5 for one channel,
+ * P6 for three, maxval 255, whatever the extension among .ppm, .pgm and
+ * .pnm). */
 INRF_API INRF_NODISCARD inrf_status inrf_image_write_memory(const inrf_image *img,
                                                             inrf_image_format format,
                                                             int quality, void **data,
