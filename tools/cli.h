@@ -144,4 +144,42 @@ void cli_catch_signals(int on);
  * the mapping; up to 64 files a process are watched. */
 void cli_watch_mapping(const void *lo, size_t n, const char *path);
 
+/* ------------------------------------------------- encoder options
+ * The rate and architecture options of the tools that encode (inrenc,
+ * inrpack create), parsed in one place (tools/cli_encode.c): put
+ * CLI_ENCODE_LONGOPTS into the getopt_long table and give every value
+ * getopt returns to cli_encode_option first. */
+enum {
+    CLI_ENC_PRESET = 0x1000, CLI_ENC_EFFORT, CLI_ENC_LAYERS, CLI_ENC_HIDDEN, CLI_ENC_W0,
+    CLI_ENC_W0_HIDDEN, CLI_ENC_LR, CLI_ENC_STEPS, CLI_ENC_NO_PRUNE, CLI_ENC_QUANT,
+    CLI_ENC_QAT, CLI_ENC_NO_QAT, CLI_ENC_FP32_IO, CLI_ENC_TARGET_PSNR, CLI_ENC_MAX_BYTES,
+    CLI_ENC_BPP, CLI_ENC_BATCH, CLI_ENC_SEED
+};
+#define CLI_ENCODE_LONGOPTS                                                                      \
+    {"preset", required_argument, NULL, CLI_ENC_PRESET},                                         \
+    {"effort", required_argument, NULL, CLI_ENC_EFFORT},                                         \
+    {"layers", required_argument, NULL, CLI_ENC_LAYERS},                                         \
+    {"hidden", required_argument, NULL, CLI_ENC_HIDDEN},                                         \
+    {"w0", required_argument, NULL, CLI_ENC_W0},                                                 \
+    {"w0-hidden", required_argument, NULL, CLI_ENC_W0_HIDDEN},                                   \
+    {"lr", required_argument, NULL, CLI_ENC_LR},                                                 \
+    {"steps", required_argument, NULL, CLI_ENC_STEPS},                                           \
+    {"no-prune", no_argument, NULL, CLI_ENC_NO_PRUNE},                                           \
+    {"quant", required_argument, NULL, CLI_ENC_QUANT},                                           \
+    {"qat", no_argument, NULL, CLI_ENC_QAT}, {"no-qat", no_argument, NULL, CLI_ENC_NO_QAT},     \
+    {"fp32-io", no_argument, NULL, CLI_ENC_FP32_IO},                                             \
+    {"target-psnr", required_argument, NULL, CLI_ENC_TARGET_PSNR},                               \
+    {"max-bytes", required_argument, NULL, CLI_ENC_MAX_BYTES},                                   \
+    {"bpp", required_argument, NULL, CLI_ENC_BPP},                                               \
+    {"batch", required_argument, NULL, CLI_ENC_BATCH},                                           \
+    {"seed", required_argument, NULL, CLI_ENC_SEED}
+/* One option into e: 1 when c is one of them and arg valid, 0 when c is
+ * not one of them, -1 after a usage error naming the option. */
+int cli_encode_option(int c, const char *arg, inrf_encode_options *e);
+/* The help lines of these options, two spaces in, 22 columns of names. */
+extern const char cli_encode_help[];
+/* Every option value that shapes the encoded bytes, as text (a job's
+ * identity, e.g. for a journal); returns the length, as snprintf. */
+int cli_encode_describe(const inrf_encode_options *e, char *buf, size_t size);
+
 #endif /* INRF_TOOLS_CLI_H */
