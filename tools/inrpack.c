@@ -1,5 +1,6 @@
 /* inrpack.c: the inrpack tool: labelled datasets in one .inrpack: create
  * (pack_create.c), info, verify, extract and merge. */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -191,6 +192,16 @@ static uint32_t *bad_records(const inrf_pack *p, const char *path, size_t *nbad,
     return bad;
 }
 
+/* The network kind as JSON names it: lower case ("siren"). */
+static void json_kind(unsigned kind)
+{
+    char k[32];
+    snprintf(k, sizeof k, "%s", inrf_kind_name(kind));
+    for (char *c = k; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    cli_json_string(stdout, k);
+}
+
 static void json_u32_array(const uint32_t *v, size_t n)
 {
     putchar('[');
@@ -272,8 +283,9 @@ static void info_json(const inrf_pack *p, const char *path, const pack_stats *s,
     printf("],\n  \"architectures\": [");
     for (uint32_t a = 0; a < s->na; a++) {
         const inrf_arch *ar = inrf_pack_arch(p, a);
-        printf("%s{\"kind\": \"%s\", \"layers\": %u, \"widths\": [", a ? ", " : "",
-               inrf_kind_name(ar->kind), ar->layers);
+        printf("%s{\"kind\": ", a ? ", " : "");
+        json_kind(ar->kind);
+        printf(", \"layers\": %u, \"widths\": [", ar->layers);
         for (unsigned l = 0; l < ar->layers; l++)
             printf("%s%u", l ? ", " : "", ar->hidden[l]);
         printf("], \"omega_first\": ");
