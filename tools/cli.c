@@ -49,6 +49,18 @@ void cli_lib_error(const char *path, inrf_status status)
         cli_error("%s: %s", path, detail);
 }
 
+void cli_lib_message(char *buf, size_t size, const char *path, inrf_status status)
+{
+    const char *detail = inrf_last_error();
+    if (detail == NULL || detail[0] == '\0')
+        detail = inrf_strerror(status);
+    size_t n = strlen(path);
+    if (strncmp(detail, path, n) == 0 && detail[n] == ':')
+        snprintf(buf, size, "%s", detail);
+    else
+        snprintf(buf, size, "%s: %s", path, detail);
+}
+
 static void usage_hint(void)
 {
     fprintf(stderr, "Try '%s --help' for more information.\n", program);

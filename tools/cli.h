@@ -35,6 +35,8 @@ void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 /* A libinrf failure: "PROG: PATH: detail", the detail being
  * inrf_last_error() or, when that is empty, inrf_strerror(status). */
 void cli_lib_error(const char *path, inrf_status status);
+/* The same text without "PROG: ", into buf (JSON's "error"). */
+void cli_lib_message(char *buf, size_t size, const char *path, inrf_status status);
 
 /* A usage error: the message, then "Try 'PROG --help' for more
  * information."; returns CLI_EXIT_USAGE. */

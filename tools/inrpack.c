@@ -134,14 +134,6 @@ static int parse_sub(int argc, char **argv, const sub_spec *sp, sub_opts *o)
     return CLI_EXIT_OK;
 }
 
-/* "PATH: detail" of a libinrf failure, for JSON's "error" (the message
- * cli_lib_error prints, without the program name). */
-static void lib_message(char *buf, size_t n, const char *path, inrf_status st)
-{
-    const char *d = inrf_last_error();
-    snprintf(buf, n, "%s: %s", path, d && d[0] ? d : inrf_strerror(st));
-}
-
 /* Opens a pack; reports failures as "inrpack: PATH: detail", and copies
  * "PATH: detail" into err (may be NULL) for JSON. */
 static inrf_pack *open_pack(const char *path, int verify, char *err, size_t errn)
@@ -153,7 +145,7 @@ static inrf_pack *open_pack(const char *path, int verify, char *err, size_t errn
     inrf_status st = inrf_pack_open(path, &po, &p);
     if (st != INRF_OK) {
         if (err)
-            lib_message(err, errn, path, st);
+            cli_lib_message(err, errn, path, st);
         cli_lib_error(path, st);
         return NULL;
     }
