@@ -216,6 +216,11 @@ check "create takes --bpp, --target-psnr and --max-bytes" '[ "$rc" -eq 0 ]'
 run "$inrpack" create "$src" -o "$tmp/u.inrpack" $fast --layers 0
 check "create --layers 0: exit 2" '[ "$rc" -eq 2 ] && [ ! -e "$tmp/u.inrpack" ]'
 # shellcheck disable=SC2086
+run "$inrpack" create "$src" -o "$tmp/u.inrpack" $fast --layers 64 --hidden 1024
+check "create: a network over the readers' limit is a usage error at the first image, nothing kept" \
+    '[ "$rc" -eq 2 ] && grep -q "over the readers. default limit" "$tmp/err" &&
+     [ ! -e "$tmp/u.inrpack" ] && [ ! -e "$tmp/u.inrpack.journal" ]'
+# shellcheck disable=SC2086
 run "$inrpack" create "$src" -o "$tmp/rs.inrpack" $fast --resize 8
 "$inrpack" extract "$tmp/rs.inrpack" 0 -o "$tmp/rsx" --format inrf -q 2>/dev/null
 check "create --resize 8: a 16x16 source is encoded at 8x8" \

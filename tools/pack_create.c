@@ -175,6 +175,7 @@ typedef struct run {
     size_t psnr_n, exact;      /* images with a finite PSNR, and exact ones */
     double psnr_sum, psnr_min, t0, last_draw;
     int failed, shown;         /* failed: a fatal error was reported */
+    int usage;                 /* the encoder refused the options (exit 2) */
 } run;
 
 /* Counts an image's PSNR: infinite (or NaN, read back from a file, which
@@ -321,6 +322,8 @@ static int record_one(run *r, size_t i, inrf_status st, const inrf_model *m,
         if (st != INRF_OK) {
             if (!r->failed) /* once: the other jobs stop on the same cause */
                 cli_lib_error(it->path, st);
+            /* the image was read: the options ask for what cannot be made */
+            r->usage |= st == INRF_E_INVALID_ARG;
             r->failed = 1;
             ok = 0;
         } else if (!journal_append(r->j, (uint32_t)i, it->label, r->hash[i], file, size)) {
@@ -861,6 +864,8 @@ int pack_create_main(int argc, char **argv)
     inrf_pack_close(p);
     rc = CLI_EXIT_OK;
 out:
+    if (r.usage)
+        rc = CLI_EXIT_USAGE;
     cli_catch_signals(0);
     if (r.j) {
         /* a failed run: its journal kept only if it holds work, and said */
