@@ -375,6 +375,11 @@ static int cmd_info(int argc, char **argv)
         if (!gather(p, &st)) {
             cli_error("out of memory");
             failed = 1;
+            if (o.json) {
+                printf("{\"path\": ");
+                cli_json_string(stdout, path);
+                printf(", \"error\": \"out of memory\"}");
+            }
         } else if (o.json) {
             info_json(p, path, &st, bad, nbad);
         } else if (o.verbosity >= 0) {

@@ -832,6 +832,8 @@ int pack_create_main(int argc, char **argv)
         if (kept)
             cli_error("%s: %zu images kept in %s; run the same command again to resume",
                       cli_interrupted ? "interrupted" : "stopped", kept, jpath);
+        else if (cli_interrupted && !named)
+            cli_error("interrupted; nothing kept (no journal beside a device or a FIFO)");
         else if (cli_interrupted) /* a fatal error has said why already */
             cli_error("interrupted before any image was finished; nothing kept");
         said = 1;
