@@ -169,8 +169,8 @@ int journal_open(const char *path, uint64_t key, journal **out, size_t *resumed)
     if (n >= J_HEADER && memcmp(d, J_MAGIC, 8) == 0 &&
         XXH3_64bits(d, 16) == ld64(d + 16)) {
         if (ld64(d + 8) != key) {
-            cli_error("%s: a journal of another job (other sources, preset, effort, seed, "
-                      "shard or channels); remove it or rerun the command that made it",
+            cli_error("%s: a journal of another job (other sources, encoder options, "
+                      "seed, --resize, shard or channels); remove it or rerun the command that made it",
                       path);
             free(d);
             journal_close(j, 0);
