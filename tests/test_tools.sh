@@ -204,6 +204,10 @@ check "inrinfo --json of one file: an array of one object" 'json_objects "$tmp/i
 
 run "$inrinfo" --json "$in" "$in"
 check "inrinfo --json with two files is an array of two" 'json_objects "$tmp/out" 2'
+if [ "$have_python" = yes ]; then
+    check "inrinfo --json: the keys of inrf-json(7) (path, kind, layers, widths, layer_table)" \
+        'python3 -c "import json, sys; o = json.load(open(sys.argv[1]))[0]; sys.exit(not (o[\"path\"] == sys.argv[2] and o[\"kind\"] == \"siren\" and o[\"layers\"] == len(o[\"widths\"]) and len(o[\"layer_table\"]) == o[\"layers\"] + 1 and \"file\" not in o and \"network\" not in o))" "$tmp/info.json" "$in"'
+fi
 
 run "$inrinfo" - <"$in"
 check "inrinfo - reads standard input" '[ "$rc" -eq 0 ] && grep -q "$width x $height" "$tmp/out"'
