@@ -210,6 +210,10 @@ check "create takes inrenc's architecture options, --json: one array" \
     '[ "$rc" -eq 0 ] && json "$tmp/out" "len(v) == 1 and v[0][\"images\"] == 4 and v[0][\"skipped\"] == 1" &&
      "$inrpack" info "$tmp/o.inrpack" | grep -q "SIREN 2 x 8, w0 20/30"'
 # shellcheck disable=SC2086
+run "$inrpack" create "$src" -o "$tmp/o.inrpack" $fast --json
+check "create --json of a failed run: its object with the error" \
+    '[ "$rc" -eq 1 ] && json "$tmp/out" "len(v) == 1 and \"already exists\" in v[0][\"error\"] and v[0][\"output\"].endswith(\"o.inrpack\")"'
+# shellcheck disable=SC2086
 run "$inrpack" create "$src" -o "$tmp/bpp.inrpack" $fast --bpp 40 --target-psnr 30 --max-bytes 5000
 check "create takes --bpp, --target-psnr and --max-bytes" '[ "$rc" -eq 0 ]'
 # shellcheck disable=SC2086

@@ -31,6 +31,10 @@ void cli_set_silent(int on);
 
 /* "PROG: message\n" on stderr. */
 void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* The first message of cli_error or cli_lib_error that was not a warning
+ * (even when silent), without "PROG: "; "" when none: the "error" of a
+ * failed run's JSON object. */
+const char *cli_first_error(void);
 
 /* A libinrf failure: "PROG: PATH: detail", the detail being
  * inrf_last_error() or, when that is empty, inrf_strerror(status). */

@@ -647,6 +647,20 @@ static void summary_json(const run *r, const src_list *l, const inrf_pack_writer
     fflush(stdout);
 }
 
+/* --json of a failed run: its object, with the error (man/inrf-json.7). */
+static void json_failure(const create_opts *o)
+{
+    const char *e = cli_first_error();
+    printf("[{\"path\": ");
+    cli_json_string(stdout, o->list ? o->list : o->src);
+    printf(", \"output\": ");
+    cli_json_string(stdout, o->out);
+    printf(", \"error\": ");
+    cli_json_string(stdout, e[0] ? e : cli_interrupted ? "interrupted" : "failed");
+    printf("}]\n");
+    fflush(stdout);
+}
+
 /* A writer for the pack, made first: it checks the class names (a list's
  * labels) before any encoding. */
 static inrf_pack_writer *make_writer(const create_opts *o, const src_list *l)
@@ -789,8 +803,11 @@ int pack_create_main(int argc, char **argv)
     if (rc != CLI_EXIT_OK)
         return rc < 0 ? CLI_EXIT_OK : rc;
     src_list l;
-    if (!(o.list ? src_read_list(o.list, &l) : src_scan_folder(o.src, &l)))
+    if (!(o.list ? src_read_list(o.list, &l) : src_scan_folder(o.src, &l))) {
+        if (o.json)
+            json_failure(&o);
         return CLI_EXIT_FAILURE;
+    }
     char *jpath = malloc(strlen(o.out) + 9);
     run r = {.o = &o, .l = &l, .psnr_min = INFINITY};
     r.done = calloc(l.n ? l.n : 1, 1);
@@ -868,6 +885,8 @@ int pack_create_main(int argc, char **argv)
 out:
     if (r.usage)
         rc = CLI_EXIT_USAGE;
+    if (rc != CLI_EXIT_OK && o.json)
+        json_failure(&o);
     cli_catch_signals(0);
     if (r.j) {
         /* a failed run: its journal kept only if it holds work, and said */
