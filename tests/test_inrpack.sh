@@ -62,7 +62,7 @@ check "info: images, classes sorted by name, counts per class" \
 run "$inrpack" info --json "$pack"
 if command -v python3 >/dev/null 2>&1; then
     check "info --json parses and agrees" \
-        'python3 -c "import json,sys; v=json.load(open(sys.argv[1])); sys.exit(not(v[\"images\"]==8 and [c[\"name\"] for c in v[\"classes\"]]==[\"ant\",\"mole\",\"zebra\"]))" "$tmp/out"'
+        'python3 -c "import json,sys; v=json.load(open(sys.argv[1])); assert len(v)==1; v=v[0]; sys.exit(not(v[\"images\"]==8 and [c[\"name\"] for c in v[\"classes\"]]==[\"ant\",\"mole\",\"zebra\"]))" "$tmp/out"'
 fi
 run "$inrpack" verify "$pack"
 check "verify: OK" '[ "$rc" -eq 0 ] && grep -q "OK ($images images)" "$tmp/out"'
@@ -369,7 +369,9 @@ run "$inrpack" verify "$tmp/c.inrpack"
 check "verify names a damaged record" \
     '[ "$rc" -eq 1 ] && grep -q "record 7 (class zebra" "$tmp/err" && grep -q "1 of 8 records bad" "$tmp/err"'
 run "$inrpack" info "$tmp/c.inrpack"
-check "info refuses a damaged record" '[ "$rc" -eq 1 ] && grep -q "record 7" "$tmp/err"'
+check "info names a damaged record, exit 1, and still describes the pack" \
+    '[ "$rc" -eq 1 ] && grep -q "record 7" "$tmp/err" && grep -q "bad records  1: 7" "$tmp/out" &&
+     grep -q "$images images, 3 classes" "$tmp/out"'
 cp "$pack" "$tmp/h.inrpack"
 printf '\001' | dd of="$tmp/h.inrpack" bs=1 seek=13 conv=notrunc 2>/dev/null
 run "$inrpack" verify "$tmp/h.inrpack"

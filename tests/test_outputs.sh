@@ -70,7 +70,7 @@ check "inrenc LINK: the link stays, its target is the encoded file" \
 
 ln -s other/real.inrpack "$w/link.inrpack"
 echo old >"$w/other/real.inrpack"
-run "$inrpack" merge "$w/p.inrpack" -o "$w/link.inrpack" -q
+run "$inrpack" merge "$w/p.inrpack" -o "$w/link.inrpack" -q -f
 check "inrpack merge -o LINK: the link stays, its target is the pack" \
     '[ "$rc" -eq 0 ] && [ -L "$w/link.inrpack" ] && cmp -s "$w/other/real.inrpack" "$w/p.inrpack"'
 

@@ -94,7 +94,7 @@ sys.exit(0 if ok else 1)' "$1" "$2"
         [ "$(head -c 1 "$1")" = "{" ] && [ "$(tail -n 1 "$1")" = "}" ]
     else
         [ "$(head -n 1 "$1")" = "[" ] && [ "$(tail -n 1 "$1")" = "]" ] &&
-            [ "$(grep -c '^  {$' "$1")" -eq "$2" ]
+            [ "$(grep -c '^  {' "$1")" -eq "$2" ]
     fi
 }
 
@@ -200,10 +200,14 @@ else
     height=1
 fi
 check "inrinfo prints the dimensions" 'grep -q "$width x $height" "$tmp/info.txt"'
-check "inrinfo --json output is one JSON object" 'json_objects "$tmp/info.json" object'
+check "inrinfo --json of one file: an array of one object" 'json_objects "$tmp/info.json" 1'
 
 run "$inrinfo" --json "$in" "$in"
 check "inrinfo --json with two files is an array of two" 'json_objects "$tmp/out" 2'
+if [ "$have_python" = yes ]; then
+    check "inrinfo --json: the keys of inrf-json(7) (path, kind, layers, widths, layer_table)" \
+        'python3 -c "import json, sys; o = json.load(open(sys.argv[1]))[0]; sys.exit(not (o[\"path\"] == sys.argv[2] and o[\"kind\"] == \"siren\" and o[\"layers\"] == len(o[\"widths\"]) and len(o[\"layer_table\"]) == o[\"layers\"] + 1 and \"file\" not in o and \"network\" not in o))" "$tmp/info.json" "$in"'
+fi
 
 run "$inrinfo" - <"$in"
 check "inrinfo - reads standard input" '[ "$rc" -eq 0 ] && grep -q "$width x $height" "$tmp/out"'
@@ -222,8 +226,8 @@ done
 layer_bytes_add_up() {
     python3 -c '
 import json, sys
-v = json.load(open(sys.argv[1]))
-total = sum(l["bytes"] for l in v["layers"])
+v = json.load(open(sys.argv[1]))[0]
+total = sum(l["bytes"] for l in v["layer_table"])
 if total != v["wght"]["raw_bytes"]:
     print("    layers %d bytes, WGHT %d" % (total, v["wght"]["raw_bytes"]))
     sys.exit(1)' "$1"
@@ -404,8 +408,9 @@ check "inrdec, missing file: exit 1" \
     '[ "$rc" -eq 1 ] && one_line_naming "$missing" && [ ! -e "$tmp/missing.png" ]'
 
 run "$inrinfo" --json "$in" "$missing" "$in"
-check "inrinfo goes on after a bad file (exit 1, two objects)" \
-    '[ "$rc" -eq 1 ] && one_line_naming "$missing" && json_objects "$tmp/out" 2'
+check "inrinfo goes on after a bad file (exit 1, three objects, the bad one with its error)" \
+    '[ "$rc" -eq 1 ] && one_line_naming "$missing" && json_objects "$tmp/out" 3 &&
+     grep -q "\"error\": \".*missing.inrf: " "$tmp/out"'
 
 # ------------------------------------------------------------ bad outputs
 mkdir "$tmp/outdir"

@@ -24,17 +24,31 @@ void cli_set_silent(int on) { silent = on; }
 
 const char *cli_program(void) { return program; }
 
+static char first_error[1024];
+
 void cli_error(const char *fmt, ...)
 {
-    va_list ap;
-    if (silent)
-        return;
-    fprintf(stderr, "%s: ", program);
+    va_list ap, again;
+    char buf[sizeof first_error], *msg = buf;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    va_copy(again, ap);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    /* a longer message (a path of up to 4096 bytes) is printed whole */
+    if (n >= (int)sizeof buf && (msg = malloc((size_t)n + 1)) != NULL)
+        vsnprintf(msg, (size_t)n + 1, fmt, again);
+    va_end(again);
+    if (!msg)
+        msg = buf;
+    if (!first_error[0] && strncmp(msg, "warning: ", 9) != 0)
+        snprintf(first_error, sizeof first_error, "%s", msg);
+    if (!silent)
+        fprintf(stderr, "%s: %s\n", program, msg);
+    if (msg != buf)
+        free(msg);
 }
+
+const char *cli_first_error(void) { return first_error; }
 
 void cli_lib_error(const char *path, inrf_status status)
 {
@@ -47,6 +61,18 @@ void cli_lib_error(const char *path, inrf_status status)
         cli_error("%s", detail);
     else
         cli_error("%s: %s", path, detail);
+}
+
+void cli_lib_message(char *buf, size_t size, const char *path, inrf_status status)
+{
+    const char *detail = inrf_last_error();
+    if (detail == NULL || detail[0] == '\0')
+        detail = inrf_strerror(status);
+    size_t n = strlen(path);
+    if (strncmp(detail, path, n) == 0 && detail[n] == ':')
+        snprintf(buf, size, "%s", detail);
+    else
+        snprintf(buf, size, "%s: %s", path, detail);
 }
 
 static void usage_hint(void)

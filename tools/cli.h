@@ -31,10 +31,16 @@ void cli_set_silent(int on);
 
 /* "PROG: message\n" on stderr. */
 void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* The first message of cli_error or cli_lib_error that was not a warning
+ * (even when silent), without "PROG: "; "" when none: the "error" of a
+ * failed run's JSON object. */
+const char *cli_first_error(void);
 
 /* A libinrf failure: "PROG: PATH: detail", the detail being
  * inrf_last_error() or, when that is empty, inrf_strerror(status). */
 void cli_lib_error(const char *path, inrf_status status);
+/* The same text without "PROG: ", into buf (JSON's "error"). */
+void cli_lib_message(char *buf, size_t size, const char *path, inrf_status status);
 
 /* A usage error: the message, then "Try 'PROG --help' for more
  * information."; returns CLI_EXIT_USAGE. */
@@ -165,5 +171,43 @@ void cli_bar(char *buf, int cells, double fraction);
 /* A remaining time as "M:SS" or "H:MM:SS"; "--:--" when unknown (negative,
  * NaN or over 99 hours). */
 void cli_eta(char *buf, size_t size, double seconds);
+
+/* ------------------------------------------------- encoder options
+ * The rate and architecture options of the tools that encode (inrenc,
+ * inrpack create), parsed in one place (tools/cli_encode.c): put
+ * CLI_ENCODE_LONGOPTS into the getopt_long table and give every value
+ * getopt returns to cli_encode_option first. */
+enum {
+    CLI_ENC_PRESET = 0x1000, CLI_ENC_EFFORT, CLI_ENC_LAYERS, CLI_ENC_HIDDEN, CLI_ENC_W0,
+    CLI_ENC_W0_HIDDEN, CLI_ENC_LR, CLI_ENC_STEPS, CLI_ENC_NO_PRUNE, CLI_ENC_QUANT,
+    CLI_ENC_QAT, CLI_ENC_NO_QAT, CLI_ENC_FP32_IO, CLI_ENC_TARGET_PSNR, CLI_ENC_MAX_BYTES,
+    CLI_ENC_BPP, CLI_ENC_BATCH, CLI_ENC_SEED
+};
+#define CLI_ENCODE_LONGOPTS                                                                      \
+    {"preset", required_argument, NULL, CLI_ENC_PRESET},                                         \
+    {"effort", required_argument, NULL, CLI_ENC_EFFORT},                                         \
+    {"layers", required_argument, NULL, CLI_ENC_LAYERS},                                         \
+    {"hidden", required_argument, NULL, CLI_ENC_HIDDEN},                                         \
+    {"w0", required_argument, NULL, CLI_ENC_W0},                                                 \
+    {"w0-hidden", required_argument, NULL, CLI_ENC_W0_HIDDEN},                                   \
+    {"lr", required_argument, NULL, CLI_ENC_LR},                                                 \
+    {"steps", required_argument, NULL, CLI_ENC_STEPS},                                           \
+    {"no-prune", no_argument, NULL, CLI_ENC_NO_PRUNE},                                           \
+    {"quant", required_argument, NULL, CLI_ENC_QUANT},                                           \
+    {"qat", no_argument, NULL, CLI_ENC_QAT}, {"no-qat", no_argument, NULL, CLI_ENC_NO_QAT},     \
+    {"fp32-io", no_argument, NULL, CLI_ENC_FP32_IO},                                             \
+    {"target-psnr", required_argument, NULL, CLI_ENC_TARGET_PSNR},                               \
+    {"max-bytes", required_argument, NULL, CLI_ENC_MAX_BYTES},                                   \
+    {"bpp", required_argument, NULL, CLI_ENC_BPP},                                               \
+    {"batch", required_argument, NULL, CLI_ENC_BATCH},                                           \
+    {"seed", required_argument, NULL, CLI_ENC_SEED}
+/* One option into e: 1 when c is one of them and arg valid, 0 when c is
+ * not one of them, -1 after a usage error naming the option. */
+int cli_encode_option(int c, const char *arg, inrf_encode_options *e);
+/* The help lines of these options, two spaces in, 22 columns of names. */
+extern const char cli_encode_help[];
+/* Every option value that shapes the encoded bytes, as text (a job's
+ * identity, e.g. for a journal); returns the length, as snprintf. */
+int cli_encode_describe(const inrf_encode_options *e, char *buf, size_t size);
 
 #endif /* INRF_TOOLS_CLI_H */

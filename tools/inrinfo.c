@@ -1,5 +1,6 @@
 /* inrinfo.c: prints what an .inrf file holds (header, network, per-layer
  * encodings and sizes, chunks and checksums) as text or JSON. */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,7 @@ static void usage(void)
            "Show the image header, network, layer encodings, sizes and checksums\n"
            "of .inrf files. FILE '-' reads standard input.\n"
            "\n"
-           "  -j, --json      one JSON object per file (an array for several files)\n"
+           "  -j, --json      one JSON array, one object per file (inrf-json(7))\n"
            "  -q, --quiet     print nothing; the exit status tells whether every\n"
            "                  file is valid\n"
            "  -h, --help      show this help and exit\n"
@@ -125,33 +126,44 @@ static void print_text(const report *r)
 
 /* ------------------------------------------------------------------ JSON */
 
-static void print_json(const report *r, const char *indent)
+/* The network kind as JSON names it: lower case ("siren"). */
+static void json_kind(unsigned kind)
+{
+    char k[32];
+    snprintf(k, sizeof k, "%s", inrf_kind_name(kind));
+    for (char *c = k; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    cli_json_string(stdout, k);
+}
+
+/* One file's object (man/inrf-json.7, INRINFO); error: the message of a
+ * damaged chunk, or NULL. */
+static void print_json(const report *r, const char *error)
 {
     const inrf_model *m = r->model;
     const inrf_arch *a = &m->arch;
-    const char *in = indent;
+    const char *in = "  ";
 
-    printf("%s{\n%s  \"file\": ", in, in);
+    printf("%s{\n%s  \"path\": ", in, in);
     cli_json_string(stdout, r->path);
     printf(",\n%s  \"bytes\": %zu,\n", in, r->bytes);
     printf("%s  \"format_version\": \"%u.%u\",\n", in, r->model->format_major, r->model->format_minor);
     printf("%s  \"width\": %u,\n%s  \"height\": %u,\n", in, a->width, in, a->height);
     printf("%s  \"channels\": %u,\n", in, a->channels);
     printf("%s  \"colour_space\": \"%s\",\n", in, colour_space_name(r->model->arch.colour_space));
-    printf("%s  \"network\": {\n", in);
-    printf("%s    \"kind\": \"%s\",\n", in, inrf_kind_name(a->kind));
-    printf("%s    \"sine_layers\": %u,\n", in, a->layers);
-    printf("%s    \"widths\": [", in);
+    printf("%s  \"kind\": ", in);
+    json_kind(a->kind);
+    printf(",\n%s  \"layers\": %u,\n", in, a->layers);
+    printf("%s  \"widths\": [", in);
     for (unsigned i = 0; i < a->layers; i++)
         printf("%s%u", i ? ", " : "", a->hidden[i]);
-    printf("],\n%s    \"omega_first\": ", in);
+    printf("],\n%s  \"omega_first\": ", in);
     cli_json_number(stdout, a->omega_first);
-    printf(",\n%s    \"omega_hidden\": ", in);
+    printf(",\n%s  \"omega_hidden\": ", in);
     cli_json_number(stdout, a->omega_hidden);
-    printf(",\n%s    \"output_map\": \"%s\"\n%s  },\n", in, inrf_output_map_name(a->output_map),
-           in);
+    printf(",\n%s  \"output_map\": \"%s\",\n", in, inrf_output_map_name(a->output_map));
 
-    printf("%s  \"layers\": [\n", in);
+    printf("%s  \"layer_table\": [\n", in);
     for (unsigned i = 0; i < layer_count(m); i++) {
         const inrf_layer *l = &m->layer[i];
         printf("%s    {\"index\": %u, \"in\": %u, \"out\": %u, \"encoding\": \"%s\", "
@@ -187,7 +199,30 @@ static void print_json(const report *r, const char *indent)
                i + 1 < r->nchunks ? "," : "");
     }
     printf("%s  ],\n", in);
-    printf("%s  \"checksums_ok\": %s\n%s}", in, r->bad ? "false" : "true", in);
+    printf("%s  \"checksums_ok\": %s", in, r->bad ? "false" : "true");
+    if (error) {
+        printf(",\n%s  \"error\": ", in);
+        cli_json_string(stdout, error);
+    }
+    printf("\n%s}", in);
+}
+
+/* The object of a file that could not be read: its path and why. */
+static void print_json_error(const char *path, const char *error)
+{
+    printf("  {\"path\": ");
+    cli_json_string(stdout, path);
+    printf(", \"error\": ");
+    cli_json_string(stdout, error);
+    putchar('}');
+}
+
+/* A libinrf failure: printed as cli_lib_error does, and its text ("PATH:
+ * detail") kept for JSON. */
+static void lib_failure(char *err, size_t n, const char *path, inrf_status st)
+{
+    cli_lib_message(err, n, path, st);
+    cli_lib_error(path, st);
 }
 
 /* ------------------------------------------------------------- one file */
@@ -214,8 +249,8 @@ static inrf_chunk_info *scan(const uint8_t *data, size_t size, size_t *count,
 }
 
 /* Inspects one file and prints it; 1 if it is valid, 0 otherwise (the
- * reason is on stderr). */
-static int inspect(const char *path, const options *opt, int *printed, int array)
+ * reason is on stderr, and in JSON the file's object says it). */
+static int inspect(const char *path, const options *opt, int *printed)
 {
     inrf_read_options ropt;
     inrf_read_options_init(&ropt);
@@ -224,7 +259,10 @@ static int inspect(const char *path, const options *opt, int *printed, int array
     inrf_chunk_info *chunks = NULL;
     inrf_model *model = NULL;
     int ok = 0;
+    char err[1024] = "";
 
+    if (opt->json && !opt->quiet)
+        fputs(*printed ? ",\n" : "[\n", stdout);
     /* an .inrf, or a pack for the hint below; anything else (/dev/zero) is
      * refused after its first 8 bytes */
     static const char *const magics[] = {"\x89INRF\r\n\x1a", "\x89INPK\r\n\x1a"};
@@ -232,23 +270,25 @@ static int inspect(const char *path, const options *opt, int *printed, int array
     inrf_status read_st =
         inrf_file_read_magic(path, ropt.max_file_bytes, magics, 2, 8, "an .inrf file", &d, &size);
     if (read_st != INRF_OK) {
-        cli_lib_error(path, read_st);
-        return 0;
+        lib_failure(err, sizeof err, path, read_st);
+        goto done;
     }
     data = d;
 
     inrf_status scan_st;
     chunks = scan(data, size, &nchunks, &scan_st);
     if (chunks == NULL || (scan_st != INRF_OK && scan_st != INRF_E_CHECKSUM)) {
-        if (scan_st == INRF_E_NOT_INRF && size >= 8 && memcmp(data, "\x89INPK\r\n\x1a", 8) == 0)
-            cli_error("%s: an .inrpack, not an .inrf: use 'inrpack info'", path);
-        else
-            cli_lib_error(path, scan_st);
+        if (scan_st == INRF_E_NOT_INRF && size >= 8 && memcmp(data, "\x89INPK\r\n\x1a", 8) == 0) {
+            snprintf(err, sizeof err, "%s: an .inrpack, not an .inrf: use 'inrpack info'", path);
+            cli_error("%s", err);
+        } else {
+            lib_failure(err, sizeof err, path, scan_st);
+        }
         goto done;
     }
     inrf_status st = inrf_read_memory(data, size, &ropt, &model);
     if (st != INRF_OK) {
-        cli_lib_error(path, st);
+        lib_failure(err, sizeof err, path, st);
         goto done;
     }
 
@@ -260,14 +300,16 @@ static int inspect(const char *path, const options *opt, int *printed, int array
         if (chunks[i].checksum_ok == 0 && r.bad == NULL)
             r.bad = &chunks[i];
     }
-
+    /* The model parsed, yet a chunk the reader may skip (an ancillary
+     * one) failed its checksum: the file is still damaged. */
+    if (r.bad != NULL)
+        snprintf(err, sizeof err, "%s: chunk %s at offset %llu: checksum mismatch", path,
+                 r.bad->type, (unsigned long long)r.bad->offset);
+    else
+        ok = 1;
     if (!opt->quiet) {
         if (opt->json) {
-            if (array)
-                fputs(*printed ? ",\n" : "[\n", stdout);
-            print_json(&r, array ? "  " : "");
-            if (!array)
-                putchar('\n');
+            print_json(&r, ok ? NULL : err);
         } else {
             if (*printed)
                 putchar('\n');
@@ -275,15 +317,15 @@ static int inspect(const char *path, const options *opt, int *printed, int array
         }
         (*printed)++;
     }
-    /* The model parsed, yet a chunk the reader may skip (an ancillary
-     * one) failed its checksum: the file is still damaged. */
-    if (r.bad != NULL)
-        cli_error("%s: chunk %s at offset %llu: checksum mismatch", path, r.bad->type,
-                  (unsigned long long)r.bad->offset);
-    else
-        ok = 1;
+    if (!ok)
+        cli_error("%s", err);
+    err[0] = 0; /* said, and in the object */
 
 done:
+    if (err[0] && opt->json && !opt->quiet) {
+        print_json_error(path, err);
+        (*printed)++;
+    }
     inrf_model_free(model);
     free(chunks);
     free(data);
@@ -317,12 +359,12 @@ int main(int argc, char **argv)
         return cli_usage_error("no input file");
     cli_set_silent(opt.quiet);
 
-    int nfiles = argc - optind, printed = 0, failed = 0;
-    int array = opt.json && nfiles > 1;
+    int printed = 0, failed = 0;
     for (int i = optind; i < argc; i++)
-        if (!inspect(argv[i], &opt, &printed, array))
+        if (!inspect(argv[i], &opt, &printed))
             failed = 1;
-    if (array && !opt.quiet)
+    /* one array, one object per file, even for one (man/inrf-json.7) */
+    if (opt.json && !opt.quiet)
         fputs(printed ? "\n]\n" : "[]\n", stdout);
 
     if (fflush(stdout) != 0 || ferror(stdout)) {

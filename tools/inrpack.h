@@ -15,6 +15,8 @@ typedef struct src_item {
     char *rel;                 /* as shown and hashed: relative to SRC or the list */
     uint32_t label;
     uint64_t bytes;            /* file size */
+    uint64_t dev, ino;         /* the file's identity; both 0 when stat failed */
+    size_t line;               /* of the list (--list), from 1; 0 for a folder */
 } src_item;
 
 typedef struct src_list {
@@ -29,7 +31,9 @@ typedef struct src_list {
  * success, 0 after printing the reason. */
 int src_scan_folder(const char *root, src_list *list);
 /* A list file of PATH<TAB>LABEL lines (src_scan_folder's semantics for the
- * labels are in man/inrpack.1). */
+ * labels are in man/inrpack.1). A file listed twice (by any name: same
+ * device and inode, or the same path when it cannot be found) is refused,
+ * naming both lines. */
 int src_read_list(const char *file, src_list *list);
 void src_free(src_list *list);
 
@@ -51,8 +55,10 @@ typedef struct journal_entry {
 /* Opens or creates path for the job `key` and locks it (flock) until
  * journal_close: a journal that another running job holds is refused, as
  * is an existing journal of another job; a torn tail (kill -9, full disk)
- * is cut off. 1 on success, 0 after printing the reason. *resumed:
- * entries kept. */
+ * is cut off. path NULL: an unnamed temporary file, deleted when closed
+ * (an output that is a device or a FIFO: nothing beside it to resume
+ * from). 1 on success, 0 after printing the reason. *resumed: entries
+ * kept. */
 int journal_open(const char *path, uint64_t key, journal **out, size_t *resumed);
 /* Calls fn for every entry, in file order; stops at a non-zero return. */
 int journal_each(journal *j, int (*fn)(const journal_entry *e, void *user), void *user);

@@ -1,5 +1,6 @@
 /* pack_create.c: `inrpack create`: encodes a labelled image set on all
  * cores into an .inrpack, journaling every finished image so that it resumes. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +22,11 @@
 
 typedef struct create_opts {
     const char *src, *list, *out;
-    int preset, effort, jobs, channels, strict, verbosity;
+    inrf_encode_options enc;   /* the encoder's options; enc.seed is the base seed */
+    int jobs, channels, strict, verbosity, force, json;
+    unsigned long resize;      /* --resize N: shorter side at most N; 0 = off */
     int device;                /* CLI_DEVICE_*, default AUTO */
     unsigned long shard_i, shard_n;
-    unsigned long long seed;
 } create_opts;
 
 static void create_help(void)
@@ -34,59 +36,57 @@ static void create_help(void)
            "Encodes an ImageFolder (SRC/<class>/<images>, labels by sorted class name)\n"
            "or a list of PATH<TAB>LABEL lines into one .inrpack.\n\n"
            "  -o, --output FILE     the pack to write (required)\n"
+           "  -f, --force           replace an existing OUT (never a source)\n"
            "      --list FILE       read images and labels from a list instead of SRC\n"
-           "      --preset NAME     auto (default), cifar10, flowers or imagenet\n"
-           "      --effort N        1..9, default 5 (as inrenc)\n"
+           "      --resize N        shrink images whose shorter side exceeds N to N\n"
+           "                        (area average, aspect kept; never enlarges)\n"
            "      --jobs N          images encoded at once, default: the CPUs\n"
            "      --shard I/N       encode only the images at positions p = I mod N\n"
            "      --channels N      1 (grey) or 3 (RGB, default)\n"
-           "      --seed N          base seed; image p uses seed + p (default 1)\n"
-           "      --strict          an unreadable file is an error, not a warning\n"
+           "      --strict          a file that is not an image is an error, not a\n"
+           "                        warning\n"
            "      --device D        auto (default: the GPU when one is usable), cpu or cuda\n"
-           "  -q, --quiet           no progress or summary\n"
+           "      --json            the summary as JSON on standard output\n"
+           "  -q, --quiet           no progress, warnings or summary\n"
            "  -v, --verbose         one line per image\n"
            "  -h, --help            this help\n\n"
-           "An interrupted run leaves OUT.journal; the same command resumes from it.\n");
+           "Encoder options, as inrenc's (image p of the list uses seed N + p):\n"
+           "%s\n"
+           "An interrupted run leaves OUT.journal; the same command resumes from it.\n",
+           cli_encode_help);
 }
 
 static int parse_create(int argc, char **argv, create_opts *o)
 {
-    enum { OPT_LIST = 256, OPT_PRESET, OPT_EFFORT, OPT_JOBS, OPT_SHARD, OPT_CHANNELS, OPT_SEED,
-           OPT_STRICT, OPT_DEVICE };
+    enum { OPT_LIST = 256, OPT_JOBS, OPT_SHARD, OPT_CHANNELS, OPT_STRICT, OPT_DEVICE,
+           OPT_RESIZE, OPT_JSON };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},   {"list", required_argument, NULL, OPT_LIST},
-        {"preset", required_argument, NULL, OPT_PRESET},
-        {"effort", required_argument, NULL, OPT_EFFORT},
         {"jobs", required_argument, NULL, OPT_JOBS}, {"shard", required_argument, NULL, OPT_SHARD},
         {"channels", required_argument, NULL, OPT_CHANNELS},
-        {"seed", required_argument, NULL, OPT_SEED}, {"strict", no_argument, NULL, OPT_STRICT},
+        {"strict", no_argument, NULL, OPT_STRICT},
         {"device", required_argument, NULL, OPT_DEVICE},
+        {"resize", required_argument, NULL, OPT_RESIZE},
+        {"json", no_argument, NULL, OPT_JSON},      {"force", no_argument, NULL, 'f'},
+        CLI_ENCODE_LONGOPTS,
         {"quiet", no_argument, NULL, 'q'},          {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
-    static const char *const presets[] = {"auto", "cifar10", "flowers", "imagenet"};
     unsigned long v;
     int c;
     memset(o, 0, sizeof *o);
-    o->effort = 5, o->channels = 3, o->seed = 1, o->shard_n = 1, o->device = CLI_DEVICE_AUTO;
+    inrf_encode_options_init(&o->enc);
+    o->channels = 3, o->shard_n = 1, o->device = CLI_DEVICE_AUTO;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:qvh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:fqvh", longopts, NULL)) != -1) {
+        int e = cli_encode_option(c, optarg, &o->enc);
+        if (e < 0)
+            return CLI_EXIT_USAGE;
+        if (e > 0)
+            continue;
         switch (c) {
         case 'o': o->out = optarg; break;
+        case 'f': o->force = 1; break;
         case OPT_LIST: o->list = optarg; break;
-        case OPT_PRESET:
-            o->preset = -1;
-            for (int i = 0; i < 4; i++)
-                if (strcmp(optarg, presets[i]) == 0)
-                    o->preset = i;
-            if (o->preset < 0)
-                return cli_usage_error("--preset: '%s' is not one of auto, cifar10, flowers, "
-                                       "imagenet", optarg);
-            break;
-        case OPT_EFFORT:
-            if (!cli_parse_uint("--effort", optarg, 1, 9, &v))
-                return CLI_EXIT_USAGE;
-            o->effort = (int)v;
-            break;
         case OPT_JOBS:
             if (!cli_parse_uint("--jobs", optarg, 1, 1024, &v))
                 return CLI_EXIT_USAGE;
@@ -107,14 +107,12 @@ static int parse_create(int argc, char **argv, create_opts *o)
                 return v == 2 ? cli_usage_error("--channels: 1 or 3") : CLI_EXIT_USAGE;
             o->channels = (int)v;
             break;
-        case OPT_SEED: {
-            unsigned long s;
-            if (!cli_parse_uint("--seed", optarg, 0, 0xffffffffUL, &s))
+        case OPT_RESIZE:
+            if (!cli_parse_uint("--resize", optarg, 1, 1ul << 24, &o->resize))
                 return CLI_EXIT_USAGE;
-            o->seed = s;
             break;
-        }
         case OPT_STRICT: o->strict = 1; break;
+        case OPT_JSON: o->json = 1; break;
         case OPT_DEVICE:
             if (!cli_parse_device(optarg, &o->device))
                 return CLI_EXIT_USAGE;
@@ -128,7 +126,7 @@ static int parse_create(int argc, char **argv, create_opts *o)
     if (optind < argc)
         o->src = argv[optind++];
     if (optind < argc)
-        return cli_usage_error("unexpected argument '%s'", argv[optind]);
+        return cli_usage_error("create: unexpected argument '%s'", argv[optind]);
     if (!o->out)
         return cli_usage_error("create: -o OUT.inrpack is required");
     if (!o->src == !o->list)
@@ -147,12 +145,14 @@ static uint64_t job_key(const create_opts *o, const src_list *l, int gpu)
     if (!s)
         return 0;
     XXH3_64bits_reset(s);
-    char head[160];
-    int n = snprintf(head, sizeof head, "inrpack 1 preset %d effort %d channels %d seed %llu "
-                     "shard %lu/%lu classes %u images %zu%s",
-                     o->preset, o->effort, o->channels, o->seed, o->shard_i, o->shard_n,
-                     l->nclasses, l->n, gpu ? " gpu" : "");
-    XXH3_64bits_update(s, head, (size_t)n);
+    char head[512];
+    int n = snprintf(head, sizeof head, "inrpack 2 channels %d resize %lu shard %lu/%lu "
+                     "classes %u images %zu%s ",
+                     o->channels, o->resize, o->shard_i, o->shard_n, l->nclasses, l->n,
+                     gpu ? " gpu" : "");
+    if (n > 0 && (size_t)n < sizeof head)
+        n += cli_encode_describe(&o->enc, head + n, sizeof head - (size_t)n);
+    XXH3_64bits_update(s, head, n > 0 && (size_t)n < sizeof head ? (size_t)n : sizeof head);
     for (uint32_t c = 0; c < l->nclasses; c++)
         XXH3_64bits_update(s, l->classes[c], strlen(l->classes[c]) + 1);
     for (size_t i = 0; i < l->n; i++) {
@@ -175,6 +175,7 @@ typedef struct run {
     size_t psnr_n, exact;      /* images with a finite PSNR, and exact ones */
     double psnr_sum, psnr_min, t0, last_draw;
     int failed, shown;         /* failed: a fatal error was reported */
+    int usage;                 /* the encoder refused the options (exit 2) */
 } run;
 
 /* Counts an image's PSNR: infinite (or NaN, read back from a file, which
@@ -234,7 +235,8 @@ static inrf_status read_source(const src_item *it, void **data, size_t *size)
 
 /* Reads one source image in the pack's channel count, and the hash of its
  * bytes (which the journal keys the image's encoding by). */
-static inrf_status load_image(const src_item *it, int channels, inrf_image *img, uint64_t *hash)
+static inrf_status load_image(const src_item *it, int channels, unsigned long resize,
+                              inrf_image *img, uint64_t *hash)
 {
     inrf_image_read_options ro;
     inrf_image_read_options_init(&ro);
@@ -248,16 +250,27 @@ static inrf_status load_image(const src_item *it, int channels, inrf_image *img,
     *hash = XXH3_64bits(data, size);
     st = inrf_image_read_memory(data, size, &ro, img);
     free(data);
-    if (st != INRF_OK || channels == 3 || img->channels == 1)
+    if (st != INRF_OK)
         return st;
-    /* RGB to grey with the BT.601 luma weights (as PIL's "L" mode) */
-    size_t n = (size_t)img->width * img->height;
-    for (size_t k = 0; k < n; k++) {
-        const uint8_t *p = img->pixels + 3 * k;
-        img->pixels[k] = (uint8_t)((299u * p[0] + 587u * p[1] + 114u * p[2] + 500u) / 1000u);
+    if (channels == 1 && img->channels == 3) {
+        /* RGB to grey with the BT.601 luma weights (as PIL's "L" mode) */
+        size_t n = (size_t)img->width * img->height;
+        for (size_t k = 0; k < n; k++) {
+            const uint8_t *p = img->pixels + 3 * k;
+            img->pixels[k] = (uint8_t)((299u * p[0] + 587u * p[1] + 114u * p[2] + 500u) / 1000u);
+        }
+        img->channels = 1;
     }
-    img->channels = 1;
-    return INRF_OK;
+    uint32_t shorter = img->width < img->height ? img->width : img->height;
+    if (resize && shorter > resize) { /* shrink only: the shorter side to N */
+        uint64_t w, h;
+        cli_shorter_side(img->width, img->height, (uint32_t)resize, &w, &h);
+        inrf_image small;
+        st = inrf_image_resize_area(img, (uint32_t)w, (uint32_t)h, &small);
+        inrf_image_free(img);
+        *img = small;
+    }
+    return st;
 }
 
 /* Reads item i; 1 when read, 0 when skipped with a warning, -1 when that
@@ -265,7 +278,7 @@ static inrf_status load_image(const src_item *it, int channels, inrf_image *img,
 static int load_one(run *r, size_t i, inrf_image *img)
 {
     const src_item *it = &r->l->item[i];
-    inrf_status st = load_image(it, r->o->channels, img, &r->hash[i]);
+    inrf_status st = load_image(it, r->o->channels, r->o->resize, img, &r->hash[i]);
     if (st == INRF_OK)
         return 1;
     int fatal = r->o->strict;
@@ -309,6 +322,8 @@ static int record_one(run *r, size_t i, inrf_status st, const inrf_model *m,
         if (st != INRF_OK) {
             if (!r->failed) /* once: the other jobs stop on the same cause */
                 cli_lib_error(it->path, st);
+            /* the image was read: the options ask for what cannot be made */
+            r->usage |= st == INRF_E_INVALID_ARG;
             r->failed = 1;
             ok = 0;
         } else if (!journal_append(r->j, (uint32_t)i, it->label, r->hash[i], file, size)) {
@@ -338,9 +353,7 @@ static int record_one(run *r, size_t i, inrf_status st, const inrf_model *m,
 
 static void encode_options(const run *r, inrf_encode_options *eo, uint64_t seed)
 {
-    inrf_encode_options_init(eo);
-    eo->preset = r->o->preset;
-    eo->effort = r->o->effort;
+    *eo = r->o->enc;
     eo->seed = seed;
     eo->threads = 1;
     eo->progress = stop_encoder;
@@ -355,7 +368,7 @@ static int encode_one(run *r, size_t i)
     if (got <= 0)
         return got == 0;
     inrf_encode_options eo;
-    encode_options(r, &eo, r->o->seed + i);
+    encode_options(r, &eo, r->o->enc.seed + i);
     inrf_model *m = NULL;
     inrf_encode_stats stats;
     inrf_status st = inrf_encode(&img, &eo, &m, &stats);
@@ -408,7 +421,7 @@ static int encode_gpu(run *r, const size_t *todo, size_t ntodo, int jobs)
                  g1++)
                 group[g1 - g0] = img[order[g1]];
             inrf_encode_options eo;
-            encode_options(r, &eo, r->o->seed);
+            encode_options(r, &eo, r->o->enc.seed);
             inrf_status st = inrf_cuda_encode_batch(group, g1 - g0, &eo, 0, models, stats);
             for (size_t k = g0; ok && k < g1; k++)
                 ok = record_one(r, todo[k0 + order[k]], st, models[k - g0], &stats[k - g0]);
@@ -556,17 +569,33 @@ static int add_entry(const journal_entry *e, void *user)
 
 /* ---------------------------------------------------------------- the run */
 
-static void summary(const run *r, const src_list *l, const char *out, const inrf_pack *p)
+/* What a finished run made: from the pack read back, or (a device or a
+ * FIFO as output) from the writer. */
+typedef struct made {
+    uint32_t images;
+    uint64_t src_bytes, rec_bytes;
+    size_t pack_bytes;         /* 0 when not read back */
+} made;
+
+static made what_made(const run *r, const src_list *l, const inrf_pack_writer *w,
+                      const inrf_pack *p)
 {
-    size_t pack_bytes;
-    inrf_pack_bytes(p, &pack_bytes);
-    uint32_t images = inrf_pack_count(p);
-    uint64_t src_bytes = 0, rec_bytes = 0;
+    made m = {p ? inrf_pack_count(p) : inrf_pack_writer_count(w), 0, 0, 0};
     for (size_t i = r->o->shard_i; i < l->n; i += r->o->shard_n)
-        src_bytes += l->item[i].bytes;
-    for (uint32_t i = 0; i < images; i++)
-        rec_bytes += inrf_pack_get(p, i)->size;
-    double n = images ? images : 1;
+        m.src_bytes += l->item[i].bytes;
+    if (p) {
+        inrf_pack_bytes(p, &m.pack_bytes);
+        for (uint32_t i = 0; i < m.images; i++)
+            m.rec_bytes += inrf_pack_get(p, i)->size;
+    }
+    return m;
+}
+
+static void summary(const run *r, const src_list *l, const char *out,
+                    const inrf_pack_writer *w, const inrf_pack *p)
+{
+    made m = what_made(r, l, w, p);
+    double n = m.images ? m.images : 1;
     /* an exact image has an infinite PSNR: counted apart, not averaged */
     char q[128];
     if (r->psnr_n)
@@ -578,12 +607,58 @@ static void summary(const run *r, const src_list *l, const char *out, const inrf
         snprintf(q, sizeof q, "every image exact (lossless)");
     else if (!r->psnr_n)
         snprintf(q, sizeof q, "no image in this %s", r->o->shard_n > 1 ? "shard" : "run");
+    if (!p) {
+        fprintf(stderr, "%s: %s: %u images (%zu skipped), %s\n", cli_program(), out, m.images,
+                r->skipped, q);
+        return;
+    }
     fprintf(stderr,
             "%s: %s: %u images (%zu skipped), %s; bytes per image %.0f (records) %.0f (pack); "
             "%zu bytes, %.1f%% of the %llu source bytes\n",
-            cli_program(), out, images, r->skipped, q, rec_bytes / n, pack_bytes / n, pack_bytes,
-            src_bytes ? 100.0 * (double)pack_bytes / (double)src_bytes : 0.0,
-            (unsigned long long)src_bytes);
+            cli_program(), out, m.images, r->skipped, q, m.rec_bytes / n, m.pack_bytes / n,
+            m.pack_bytes, m.src_bytes ? 100.0 * (double)m.pack_bytes / (double)m.src_bytes : 0.0,
+            (unsigned long long)m.src_bytes);
+}
+
+/* --json: one array of one object (man/inrf-json.7, INRPACK). */
+static void summary_json(const run *r, const src_list *l, const inrf_pack_writer *w,
+                         const inrf_pack *p, double seconds)
+{
+    made m = what_made(r, l, w, p);
+    const create_opts *o = r->o;
+    printf("[{\"path\": ");
+    cli_json_string(stdout, o->list ? o->list : o->src);
+    printf(", \"output\": ");
+    cli_json_string(stdout, o->out);
+    printf(", \"images\": %u, \"skipped\": %zu, \"resumed\": %zu, \"exact\": %zu, "
+           "\"classes\": %u, \"channels\": %d, \"bytes\": ",
+           m.images, r->skipped, r->resumed, r->exact, l->nclasses, o->channels);
+    if (p)
+        printf("%zu, \"record_bytes\": %llu", m.pack_bytes, (unsigned long long)m.rec_bytes);
+    else
+        printf("null, \"record_bytes\": null");
+    printf(", \"source_bytes\": %llu, \"psnr_mean\": ", (unsigned long long)m.src_bytes);
+    cli_json_number(stdout, r->psnr_n ? r->psnr_sum / (double)r->psnr_n : NAN);
+    printf(", \"psnr_min\": ");
+    cli_json_number(stdout, r->psnr_n ? r->psnr_min : NAN);
+    printf(", \"seconds\": ");
+    cli_json_number(stdout, seconds);
+    printf("}]\n");
+    fflush(stdout);
+}
+
+/* --json of a failed run: its object, with the error (man/inrf-json.7). */
+static void json_failure(const create_opts *o)
+{
+    const char *e = cli_first_error();
+    printf("[{\"path\": ");
+    cli_json_string(stdout, o->list ? o->list : o->src);
+    printf(", \"output\": ");
+    cli_json_string(stdout, o->out);
+    printf(", \"error\": ");
+    cli_json_string(stdout, e[0] ? e : cli_interrupted ? "interrupted" : "failed");
+    printf("}]\n");
+    fflush(stdout);
 }
 
 /* A writer for the pack, made first: it checks the class names (a list's
@@ -610,6 +685,54 @@ static int jobs_for(const create_opts *o)
         jobs = omp_get_num_procs();
 #endif
     return jobs > 0 ? jobs : 1;
+}
+
+/* Before any encoding: the first bytes of every source still to encode,
+ * so that a file that is no image (a stray text file) is named at once,
+ * not hours into the run. Marked 3 in r->done: skipped. Returns 0 when
+ * that is fatal (--strict). */
+static int sniff_sources(run *r, int jobs)
+{
+    const src_list *l = r->l;
+    const create_opts *o = r->o;
+    int *err = calloc(l->n ? l->n : 1, sizeof *err); /* 0 image, -1 no signature, errno */
+    if (!err) {
+        cli_error("out of memory");
+        return 0;
+    }
+#pragma omp parallel for num_threads(jobs) schedule(dynamic, 64)
+    for (size_t i = o->shard_i; i < l->n; i += o->shard_n) {
+        if (r->done[i])
+            continue;
+        /* "-" would be standard input: a file of that name is "./-" */
+        FILE *f = fopen(strcmp(l->item[i].path, "-") == 0 ? "./-" : l->item[i].path, "rb");
+        uint8_t head[16];
+        size_t n = f ? fread(head, 1, sizeof head, f) : 0;
+        if (!f)
+            err[i] = errno ? errno : EIO;
+        else if (inrf_image_sniff(head, n) == INRF_IMAGE_UNKNOWN)
+            err[i] = -1;
+        if (f)
+            fclose(f);
+    }
+    size_t bad = 0;
+    for (size_t i = o->shard_i; i < l->n; i += o->shard_n) {
+        if (!err[i])
+            continue;
+        const char *why = err[i] < 0 ? "not an image (no known signature)" : strerror(err[i]);
+        if (o->verbosity >= 0 || o->strict)
+            cli_error("%s%s: %s", o->strict ? "" : "warning: skipped ", l->item[i].path, why);
+        r->done[i] = 3;
+        r->skipped++;
+        bad++;
+    }
+    free(err);
+    if (bad && o->strict) {
+        cli_error("%zu source file%s (--strict): nothing encoded", bad,
+                  bad == 1 ? " is not an image" : "s are not images");
+        return 0;
+    }
+    return 1;
 }
 
 /* Encodes the images that are not done. Returns 0 on a fatal error. */
@@ -650,9 +773,15 @@ static int encode_all(run *r, int gpu, int jobs)
 }
 
 /* The pack must not replace the list or any source image (a pack written
- * into its own source folder), nor be a directory: checked before encoding. */
-static int check_output(const create_opts *o, const src_list *l)
+ * into its own source folder), nor be a directory, nor (without -f) an
+ * existing file, unless OUT.journal exists: then the run completes the
+ * journal's pack (journal_open refuses another job's). Checked before
+ * encoding. *named: 0 when OUT is a device or a FIFO, which has no
+ * journal beside it. */
+static int check_output(const create_opts *o, const src_list *l, const char *jpath, int *named)
 {
+    struct stat sb;
+    *named = !(stat(o->out, &sb) == 0 && !S_ISREG(sb.st_mode));
     const char **in = malloc((l->n + 1) * sizeof *in);
     if (!in) {
         cli_error("out of memory");
@@ -661,7 +790,8 @@ static int check_output(const create_opts *o, const src_list *l)
     in[0] = o->list;
     for (size_t i = 0; i < l->n; i++)
         in[i + 1] = l->item[i].path;
-    int ok = cli_check_output(o->out, in, l->n + 1, 1);
+    int resuming = *named && lstat(jpath, &sb) == 0;
+    int ok = cli_check_output(o->out, in, l->n + 1, o->force || resuming);
     free(in);
     return ok;
 }
@@ -673,10 +803,9 @@ int pack_create_main(int argc, char **argv)
     if (rc != CLI_EXIT_OK)
         return rc < 0 ? CLI_EXIT_OK : rc;
     src_list l;
-    if (!(o.list ? src_read_list(o.list, &l) : src_scan_folder(o.src, &l)))
-        return CLI_EXIT_FAILURE;
-    if (!check_output(&o, &l)) {
-        src_free(&l);
+    if (!(o.list ? src_read_list(o.list, &l) : src_scan_folder(o.src, &l))) {
+        if (o.json)
+            json_failure(&o);
         return CLI_EXIT_FAILURE;
     }
     char *jpath = malloc(strlen(o.out) + 9);
@@ -686,23 +815,27 @@ int pack_create_main(int argc, char **argv)
     inrf_pack_writer *w = NULL;
     rc = CLI_EXIT_FAILURE;
     size_t in_journal = 0;
-    int said = 0, scanned = 0, jobs = jobs_for(&o);
+    int said = 0, scanned = 0, named = 1, jobs = jobs_for(&o);
+    double t0 = cli_now_seconds();
     if (!jpath || !r.done || !r.hash) {
         cli_error("out of memory");
         goto out;
     }
     sprintf(jpath, "%s.journal", o.out);
     /* everything that can fail without encoding, before encoding */
-    if (!(w = make_writer(&o, &l)))
+    if (!check_output(&o, &l, jpath, &named) || !(w = make_writer(&o, &l)))
         goto out;
     int gpu = cli_use_gpu(o.device);
-    if (gpu < 0 || !journal_open(jpath, job_key(&o, &l, gpu), &r.j, &in_journal))
+    if (gpu < 0 || !journal_open(named ? jpath : NULL, job_key(&o, &l, gpu), &r.j, &in_journal))
         goto out;
     /* this job holds the output's lock: any temporary file of it is stale */
-    cli_remove_stale_temps(o.out, o.verbosity < 0);
+    if (named)
+        cli_remove_stale_temps(o.out, o.verbosity < 0);
     if (!resume(&r, jpath, jobs))
         goto out;
     scanned = 1;
+    if (!sniff_sources(&r, jobs))
+        goto out;
     if (r.resumed && o.verbosity >= 0)
         fprintf(stderr, "%s: resuming: %zu images already encoded in %s\n", cli_program(),
                 r.resumed, jpath);
@@ -711,11 +844,13 @@ int pack_create_main(int argc, char **argv)
                 "another folder's): encoding them again\n", cli_program(), jpath, r.changed);
     cli_catch_signals(1);
     int ok = encode_all(&r, gpu, jobs);
-    size_t kept = r.finished + r.resumed;
+    size_t kept = named ? r.finished + r.resumed : 0;
     if (cli_interrupted || !ok) {
         if (kept)
             cli_error("%s: %zu images kept in %s; run the same command again to resume",
                       cli_interrupted ? "interrupted" : "stopped", kept, jpath);
+        else if (cli_interrupted && !named)
+            cli_error("interrupted; nothing kept (no journal beside a device or a FIFO)");
         else if (cli_interrupted) /* a fatal error has said why already */
             cli_error("interrupted before any image was finished; nothing kept");
         said = 1;
@@ -737,21 +872,28 @@ int pack_create_main(int argc, char **argv)
     }
     journal_close(r.j, 1);
     r.j = NULL;
-    struct stat sb; /* a FIFO or a device cannot be read back for the summary */
-    if (o.verbosity >= 0 && stat(o.out, &sb) == 0 && S_ISREG(sb.st_mode)) {
-        inrf_pack *p;
-        if (inrf_pack_open(o.out, NULL, &p) == INRF_OK) {
-            summary(&r, &l, o.out, p);
-            inrf_pack_close(p);
-        }
-    }
+    /* a FIFO or a device cannot be read back for the summary */
+    inrf_pack *p = NULL;
+    if (named && inrf_pack_open(o.out, NULL, &p) != INRF_OK)
+        p = NULL;
+    if (o.verbosity >= 0)
+        summary(&r, &l, o.out, w, p);
+    if (o.json)
+        summary_json(&r, &l, w, p, cli_now_seconds() - t0);
+    inrf_pack_close(p);
     rc = CLI_EXIT_OK;
 out:
+    if (r.usage)
+        rc = CLI_EXIT_USAGE;
+    if (rc != CLI_EXIT_OK && o.json)
+        json_failure(&o);
     cli_catch_signals(0);
     if (r.j) {
         /* a failed run: its journal kept only if it holds work, and said */
         size_t kept_now = r.finished + r.resumed;
         int drop = scanned && kept_now == 0;
+        if (!named)
+            kept_now = 0, said = 1;
         if (!drop && scanned && !said)
             cli_error("%zu images kept in %s; run the same command again to resume", kept_now,
                       jpath);

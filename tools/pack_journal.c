@@ -30,6 +30,7 @@ struct journal {
     off_t end;                 /* length of the valid part */
     size_t entries;            /* in the valid part */
     int failed;                /* an append failed (reported once) */
+    int named;                 /* 0: an unnamed temporary file */
 };
 
 static void st32(uint8_t *p, uint32_t v)
@@ -128,13 +129,25 @@ int journal_open(const char *path, uint64_t key, journal **out, size_t *resumed)
     journal *j = calloc(1, sizeof *j);
     if (j)
         j->fd = -1;
-    if (!j || !(j->path = strdup(path))) {
+    if (!j || !(j->path = strdup(path ? path : "(journal in a temporary file)"))) {
         free(j);
         cli_error("out of memory");
         return 0;
     }
-    if (!lock_journal(j))
+    if (!path) { /* unnamed: nothing to resume, nothing to lock */
+        FILE *f = tmpfile();
+        j->fd = f ? dup(fileno(f)) : -1;
+        if (f)
+            fclose(f);
+        if (j->fd < 0) {
+            cli_error("a temporary file for the journal: %s", strerror(errno));
+            journal_close(j, 0);
+            return 0;
+        }
+    } else if (!lock_journal(j)) {
         return 0;
+    }
+    j->named = path != NULL;
     uint8_t head[J_HEADER];
     memcpy(head, J_MAGIC, 8);
     st64(head + 8, key);
@@ -156,8 +169,8 @@ int journal_open(const char *path, uint64_t key, journal **out, size_t *resumed)
     if (n >= J_HEADER && memcmp(d, J_MAGIC, 8) == 0 &&
         XXH3_64bits(d, 16) == ld64(d + 16)) {
         if (ld64(d + 8) != key) {
-            cli_error("%s: a journal of another job (other sources, preset, effort, seed, "
-                      "shard or channels); remove it or rerun the command that made it",
+            cli_error("%s: a journal of another job (other sources, encoder options, "
+                      "seed, --resize, shard or channels); remove it or rerun the command that made it",
                       path);
             free(d);
             journal_close(j, 0);
@@ -252,7 +265,7 @@ void journal_close(journal *j, int remove)
         return;
     /* unlinked while still locked: no other job can lock this file and
      * then find it gone (journal_open checks the name still leads to it) */
-    if (remove && j->path)
+    if (remove && j->path && j->named)
         unlink(j->path);
     if (j->fd >= 0)
         close(j->fd);

@@ -43,7 +43,10 @@ static int add_item(src_list *l, char *path, char *rel, uint32_t label)
         l->cap = cap;
     }
     struct stat sb;
-    l->item[l->n++] = (src_item){path, rel, label, stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0};
+    src_item it = {path, rel, label, 0, 0, 0, 0};
+    if (stat(path, &sb) == 0)
+        it.bytes = (uint64_t)sb.st_size, it.dev = (uint64_t)sb.st_dev, it.ino = (uint64_t)sb.st_ino;
+    l->item[l->n++] = it;
     return 1;
 }
 
@@ -324,9 +327,55 @@ static int read_lines(const char *file, FILE *f, const char *base, src_list *l, 
             break;
         }
         (*labels)[l->n - 1] = label;
+        l->item[l->n - 1].line = lineno;
     }
     free(line);
     return ok;
+}
+
+/* Items ordered by the file they name: device and inode, then path. */
+static const src_item *dup_items;
+static int cmp_file(const void *a, const void *b)
+{
+    const src_item *x = &dup_items[*(const size_t *)a], *y = &dup_items[*(const size_t *)b];
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino)
+        return x->ino < y->ino ? -1 : 1;
+    if (x->dev == 0 && x->ino == 0) {
+        int c = strcmp(x->path, y->path);
+        if (c)
+            return c;
+    }
+    return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* A file listed twice would be encoded twice: refused, naming both lines
+ * (the first pair in list order). */
+static int check_duplicates(const char *file, const src_list *l)
+{
+    size_t *ord = malloc((l->n ? l->n : 1) * sizeof *ord);
+    if (!ord) {
+        cli_error("out of memory");
+        return 0;
+    }
+    for (size_t i = 0; i < l->n; i++)
+        ord[i] = i;
+    dup_items = l->item;
+    qsort(ord, l->n, sizeof *ord, cmp_file);
+    const src_item *first = NULL, *second = NULL;
+    for (size_t k = 1; k < l->n; k++) {
+        const src_item *x = &l->item[ord[k - 1]], *y = &l->item[ord[k]];
+        int same = x->dev == y->dev && x->ino == y->ino &&
+                   (x->dev || x->ino || strcmp(x->path, y->path) == 0);
+        if (same && (!second || y->line < second->line))
+            first = x, second = y;
+    }
+    free(ord);
+    if (second)
+        cli_error("%s:%zu: %s is the file of line %zu already (%s); a file is listed once",
+                  file, second->line, second->rel, first->line, first->rel);
+    return second == NULL;
 }
 
 /* Labels to classes: numbers 0..max when every label is a number, else
@@ -412,6 +461,8 @@ int src_read_list(const char *file, src_list *l)
         cli_error("%s: no images listed", file);
         ok = 0;
     }
+    if (ok && !check_duplicates(file, l))
+        ok = 0;
     if (ok && !make_classes(l, labels)) {
         cli_error("out of memory");
         ok = 0;

@@ -100,4 +100,19 @@ INRF_API void inrf_image_free(inrf_image *img);
 }
 #endif
 
+/* ---------------------------------------------------------------- resize */
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* Shrinks src to width x height (each 1 .. src's side; larger is
+ * INRF_E_INVALID_ARG) by area averaging: every output pixel is the mean of
+ * the source area it covers, partly covered pixels weighted by the part,
+ * computed in integers and rounded to nearest, so the result is exact and
+ * the same on every machine. out is allocated (inrf_image_free it). */
+INRF_API INRF_NODISCARD inrf_status inrf_image_resize_area(const inrf_image *src, uint32_t width,
+                                                           uint32_t height, inrf_image *out);
+#ifdef __cplusplus
+}
+#endif
+
 #endif /* INRF_IMAGE_H */
