@@ -25,12 +25,13 @@ const char cli_encode_help[] =
     "      --qat             fine-tune through the int8 rounding (default: off)\n"
     "      --fp32-io         first and last layers and biases in fp32\n"
     "                        (default fp16)\n"
-    "      --target-psnr DB  stop once DB is reached (default: off)\n"
+    "      --target-psnr DB  the smallest file that reaches DB (default: off)\n"
     "      --max-bytes N     never write more than N bytes (default: off)\n"
     "      --bpp F           never more than F bits per source pixel, the\n"
     "                        whole file (default: off; with --max-bytes, the\n"
     "                        smaller budget)\n"
-    "      --batch N         pixels per step (default: all, at most 65536)\n"
+    "      --batch N         pixels per step (default: all up to 16384 pixels,\n"
+    "                        else 4096)\n"
     "      --seed N          random seed (default 1)\n";
 
 static int parse_name(const char *what, const char *s, const char *const names[], int n,

@@ -23,25 +23,7 @@
 #endif
 
 enum {
-    OPT_PRESET = 256,
-    OPT_EFFORT,
-    OPT_LAYERS,
-    OPT_HIDDEN,
-    OPT_W0,
-    OPT_W0_HIDDEN,
-    OPT_LR,
-    OPT_STEPS,
-    OPT_NO_PRUNE,
-    OPT_QUANT,
-    OPT_NO_QAT,
-    OPT_QAT,
-    OPT_FP32_IO,
-    OPT_TARGET_PSNR,
-    OPT_MAX_BYTES,
-    OPT_BPP,
-    OPT_STRICT,
-    OPT_BATCH,
-    OPT_SEED,
+    OPT_STRICT = 256,
     OPT_STATS,
     OPT_JSON,
     OPT_COMPARE_JPEG,
@@ -118,34 +100,9 @@ static void usage(void)
            "  -d, --dir DIR         write DIR/NAME.inrf for each IN (NAME: IN's base name\n"
            "                        without its extension)\n"
            "  -f, --force           replace existing output files (never an input)\n"
-           "      --preset NAME     auto, cifar10 (3 x 15), flowers (10 x 32) or\n"
-           "                        imagenet (10 x 40); auto chooses by image size\n"
-           "                        (default auto)\n"
-           "      --effort N        1 (fast) .. 9 (the paper's full schedule);\n"
-           "                        default 5\n"
-           "      --layers N        sine layers, 1..64 (default: the preset's)\n"
-           "      --hidden N        neurons per sine layer, 1..1024 (the preset's)\n"
-           "      --w0 F            omega of the first layer (cifar10 15, others 30)\n"
-           "      --w0-hidden F     omega of the other layers (default 30)\n"
-           "      --lr F            Adam learning rate of the fit (cifar10 3e-3,\n"
-           "                        others 1e-3)\n"
-           "      --steps N         fit steps; the later stages follow (default:\n"
-           "                        from --effort)\n"
-           "      --no-prune        skip the pruning rounds\n"
-           "      --quant Q         none, int8 or int8-row (default int8)\n"
-           "      --qat             fine-tune through the int8 rounding (default: off)\n"
-           "      --fp32-io         first and last layers and biases in fp32\n"
-           "                        (default fp16)\n"
-           "      --target-psnr DB  stop once DB is reached, keep the smallest file\n"
-           "                        that reaches it (default: off)\n"
-           "      --max-bytes N     never write more than N bytes (default: off)\n"
-           "      --bpp X           never more than X bits per pixel, the whole file\n"
-           "                        (default: off)\n"
+           "%s"
            "      --strict          a --target-psnr not reached is an error: nothing\n"
            "                        written, exit 1 (default: a warning)\n"
-           "      --batch N         pixels per step (default: all up to 16384 pixels,\n"
-           "                        else 4096)\n"
-           "      --seed N          random seed (default 1)\n"
            "  -j, --threads N       one file: encoder threads; several: files encoded\n"
            "                        at once, one thread each; 0 = all cores (default)\n"
            "      --device D        auto (the GPU when usable; default), cpu or cuda\n"
@@ -161,129 +118,27 @@ static void usage(void)
            "The same --seed and --threads give the same bytes (and one file in a\n"
            "batch the bytes of --threads 1). Exit status: 0 success, 1 failure (of\n"
            "any file), 2 usage error. See inrenc(1).\n",
-           cli_program(), cli_program(), cli_program());
+           cli_program(), cli_program(), cli_program(), cli_encode_help);
 }
 
 /* ---------------------------------------------------------------- options */
 
-static int parse_name(const char *what, const char *s, const char *const names[], int n,
-                      int *out)
-{
-    for (int i = 0; i < n; i++)
-        if (strcmp(s, names[i]) == 0) {
-            *out = i;
-            return 1;
-        }
-    cli_usage_error("%s: '%s' is not one of %s", what, s,
-                    n == 4 ? "auto, cifar10, flowers, imagenet" : "none, int8, int8-row");
-    return 0;
-}
-
-/* A number in (0, max): the parsers take closed ranges. */
-static int parse_positive(const char *what, const char *s, double max, float *out)
-{
-    double v;
-    if (!cli_parse_double(what, s, 0, max, &v))
-        return 0;
-    if (v <= 0 || v >= max) {
-        cli_usage_error("%s: '%s' must be greater than 0 and less than %g", what, s, max);
-        return 0;
-    }
-    *out = (float)v;
-    return 1;
-}
-
 /* One option into *o; -1 to go on, else an exit code. */
 static int parse_option(int c, options *o)
 {
-    static const char *const presets[] = {"auto", "cifar10", "flowers", "imagenet"};
-    static const char *const quants[] = {"none", "int8", "int8-row"};
-    inrf_encode_options *e = &o->enc;
     unsigned long v;
-    double d;
-
+    int enc = cli_encode_option(c, optarg, &o->enc);
+    if (enc)
+        return enc > 0 ? -1 : CLI_EXIT_USAGE;
     switch (c) {
     case 'o': o->output = optarg; break;
     case 'd': o->dir = optarg; break;
     case 'f': o->force = 1; break;
-    case OPT_PRESET:
-        if (!parse_name("--preset", optarg, presets, 4, &e->preset))
-            return CLI_EXIT_USAGE;
-        break;
-    case OPT_EFFORT:
-        if (!cli_parse_uint("--effort", optarg, 1, 9, &v))
-            return CLI_EXIT_USAGE;
-        e->effort = (int)v;
-        break;
-    case OPT_LAYERS:
-        if (!cli_parse_uint("--layers", optarg, 1, INRF_MAX_SINE_LAYERS, &v))
-            return CLI_EXIT_USAGE;
-        e->layers = (int)v;
-        break;
-    case OPT_HIDDEN:
-        if (!cli_parse_uint("--hidden", optarg, 1, INRF_MAX_WIDTH, &v))
-            return CLI_EXIT_USAGE;
-        e->hidden = (int)v;
-        break;
-    case OPT_W0:
-        if (!parse_positive("--w0", optarg, 1e4, &e->omega_first))
-            return CLI_EXIT_USAGE;
-        break;
-    case OPT_W0_HIDDEN:
-        if (!parse_positive("--w0-hidden", optarg, 1e4, &e->omega_hidden))
-            return CLI_EXIT_USAGE;
-        break;
-    case OPT_LR:
-        if (!parse_positive("--lr", optarg, 1, &e->lr))
-            return CLI_EXIT_USAGE;
-        break;
-    case OPT_STEPS:
-        if (!cli_parse_uint("--steps", optarg, 1, 10000000, &v))
-            return CLI_EXIT_USAGE;
-        e->steps = (int)v;
-        break;
-    case OPT_NO_PRUNE: e->prune = 0; break;
-    case OPT_QUANT:
-        if (!parse_name("--quant", optarg, quants, 3, &e->quant))
-            return CLI_EXIT_USAGE;
-        break;
-    case OPT_NO_QAT: e->qat = 0; break;
-    case OPT_QAT: e->qat = 1; break;
     case OPT_DEVICE:
         if (!cli_parse_device(optarg, &o->device))
             return CLI_EXIT_USAGE;
         break;
-    case OPT_FP32_IO: e->half_io = 0; break;
-    case OPT_TARGET_PSNR:
-        if (!cli_parse_double("--target-psnr", optarg, 0, 100, &d))
-            return CLI_EXIT_USAGE;
-        if (d <= 0)
-            return cli_usage_error("--target-psnr: '%s' must be greater than 0", optarg);
-        e->target_psnr = d;
-        break;
-    case OPT_MAX_BYTES:
-        if (!cli_parse_uint("--max-bytes", optarg, 1, INRF_MAX_FILE_BYTES, &v))
-            return CLI_EXIT_USAGE;
-        e->max_bytes = v;
-        break;
-    case OPT_BPP:
-        if (!cli_parse_double("--bpp", optarg, 0, 1000, &d))
-            return CLI_EXIT_USAGE;
-        if (d <= 0)
-            return cli_usage_error("--bpp: '%s' must be greater than 0", optarg);
-        e->bpp = d;
-        break;
     case OPT_STRICT: o->strict = 1; break;
-    case OPT_BATCH:
-        if (!cli_parse_uint("--batch", optarg, 1, 1ul << 24, &v))
-            return CLI_EXIT_USAGE;
-        e->batch_pixels = (uint32_t)v;
-        break;
-    case OPT_SEED:
-        if (!cli_parse_uint("--seed", optarg, 0, ULONG_MAX, &v))
-            return CLI_EXIT_USAGE;
-        e->seed = v;
-        break;
     case 'j':
         if (!cli_parse_uint("--threads", optarg, 0, 4096, &v))
             return CLI_EXIT_USAGE;
@@ -312,25 +167,8 @@ static int parse_args(int argc, char **argv, options *o)
         {"output", required_argument, NULL, 'o'},
         {"dir", required_argument, NULL, 'd'},
         {"force", no_argument, NULL, 'f'},
-        {"preset", required_argument, NULL, OPT_PRESET},
-        {"effort", required_argument, NULL, OPT_EFFORT},
-        {"layers", required_argument, NULL, OPT_LAYERS},
-        {"hidden", required_argument, NULL, OPT_HIDDEN},
-        {"w0", required_argument, NULL, OPT_W0},
-        {"w0-hidden", required_argument, NULL, OPT_W0_HIDDEN},
-        {"lr", required_argument, NULL, OPT_LR},
-        {"steps", required_argument, NULL, OPT_STEPS},
-        {"no-prune", no_argument, NULL, OPT_NO_PRUNE},
-        {"quant", required_argument, NULL, OPT_QUANT},
-        {"no-qat", no_argument, NULL, OPT_NO_QAT},
-        {"qat", no_argument, NULL, OPT_QAT},
-        {"fp32-io", no_argument, NULL, OPT_FP32_IO},
-        {"target-psnr", required_argument, NULL, OPT_TARGET_PSNR},
-        {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
-        {"bpp", required_argument, NULL, OPT_BPP},
+        CLI_ENCODE_LONGOPTS,
         {"strict", no_argument, NULL, OPT_STRICT},
-        {"batch", required_argument, NULL, OPT_BATCH},
-        {"seed", required_argument, NULL, OPT_SEED},
         {"threads", required_argument, NULL, 'j'},
         {"stats", required_argument, NULL, OPT_STATS},
         {"json", no_argument, NULL, OPT_JSON},
