@@ -566,3 +566,50 @@ void cli_progress_clear(cli_progress *p)
     }
     p->width = 0;
 }
+
+/* ------------------------------------------------------------ outputs */
+
+/* DIR/NAME.EXT for input path: its base name without the extension. */
+static char *output_in_dir(const char *dir, const char *path, const char *ext)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    const char *dot = strrchr(base, '.');
+    size_t len = dot != NULL && dot != base ? (size_t)(dot - base) : strlen(base);
+    size_t dlen = strlen(dir);
+    int sep = dlen > 0 && dir[dlen - 1] != '/';
+    char *out = malloc(dlen + (size_t)sep + len + strlen(ext) + 2);
+    if (out != NULL)
+        sprintf(out, "%s%s%.*s.%s", dir, sep ? "/" : "", (int)len, base, ext);
+    return out;
+}
+
+int cli_plan_outputs(const char *dir, const char *ext, const char *output,
+                     const char *const *inputs, size_t n, int force, char **outputs)
+{
+    struct stat sb;
+    if (dir != NULL && stat(dir, &sb) != 0) {
+        cli_error("%s: %s", dir, strerror(errno));
+        return CLI_EXIT_FAILURE;
+    }
+    if (dir != NULL && !S_ISDIR(sb.st_mode)) {
+        cli_error("%s: %s", dir, strerror(ENOTDIR));
+        return CLI_EXIT_FAILURE;
+    }
+    for (size_t i = 0; i < n; i++) {
+        outputs[i] = dir ? output_in_dir(dir, inputs[i], ext) : strdup(output);
+        if (outputs[i] == NULL) {
+            cli_error("out of memory");
+            return CLI_EXIT_FAILURE;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(outputs[i], outputs[k]) == 0)
+                return cli_usage_error("%s and %s would both be written to %s", inputs[k],
+                                       inputs[i], outputs[i]);
+    int ok = 1;
+    for (size_t i = 0; i < n; i++)
+        ok &= cli_check_output(outputs[i], inputs, n, force);
+    return ok ? -1 : CLI_EXIT_FAILURE;
+}

@@ -93,6 +93,16 @@ size_t cli_remove_stale_temps(const char *path, int quiet);
  * it. */
 int cli_check_output(const char *out, const char *const *inputs, size_t n, int force);
 
+/* The outputs of a tool that turns each of n inputs into one file: with
+ * dir (-d DIR, which must be an existing folder) DIR/NAME.EXT, NAME the
+ * input's base name without its extension; else output (-o, one input).
+ * outputs[i] receive malloc'd paths (free() them, also on failure; unset
+ * ones are NULL when the array was zeroed). Two inputs with one output is
+ * a usage error; each output is checked with cli_check_output. Everything
+ * is said in one line before any work: -1 to go on, else an exit code. */
+int cli_plan_outputs(const char *dir, const char *ext, const char *output,
+                     const char *const *inputs, size_t n, int force, char **outputs);
+
 /* Seconds on a monotonic clock, for elapsed times. */
 double cli_now_seconds(void);
 

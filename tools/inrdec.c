@@ -573,60 +573,23 @@ static int print_json(const options *o, const result *res)
 
 /* ----------------------------------------------------------------- run */
 
-/* DIR/NAME.EXT for input path: its base name without the extension. */
-static char *output_in_dir(const char *dir, const char *path, const char *ext)
-{
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    const char *dot = strrchr(base, '.');
-    size_t len = dot != NULL && dot != base ? (size_t)(dot - base) : strlen(base);
-    size_t dlen = strlen(dir);
-    int sep = dlen > 0 && dir[dlen - 1] != '/';
-    char *out = malloc(dlen + (size_t)sep + len + strlen(ext) + 2);
-    if (out != NULL)
-        sprintf(out, "%s%s%.*s.%s", dir, sep ? "/" : "", (int)len, base, ext);
-    return out;
-}
-
-/* -d DIR must be an existing folder: said in one line before any work. */
-static int check_dir(const char *dir)
-{
-    struct stat sb;
-    if (stat(dir, &sb) != 0) {
-        cli_error("%s: %s", dir, strerror(errno));
-        return 0;
-    }
-    if (!S_ISDIR(sb.st_mode)) {
-        cli_error("%s: %s", dir, strerror(ENOTDIR));
-        return 0;
-    }
-    return 1;
-}
-
 /* The outputs, each checked before any decoding: -1 to go on, else an exit
  * code. */
 static int make_outputs(const options *o, result *res)
 {
-    if (o->dir != NULL && !check_dir(o->dir))
+    char **outs = calloc(o->n, sizeof *outs);
+    if (outs == NULL) {
+        cli_error("out of memory");
         return CLI_EXIT_FAILURE;
+    }
+    int rc = cli_plan_outputs(o->dir, o->ext, o->output, o->inputs, o->n, o->force, outs);
     for (size_t i = 0; i < o->n; i++) {
         res[i].input = o->inputs[i];
         res[i].psnr = NAN;
-        res[i].output = o->dir ? output_in_dir(o->dir, o->inputs[i], o->ext) : strdup(o->output);
-        if (res[i].output == NULL) {
-            cli_error("out of memory");
-            return CLI_EXIT_FAILURE;
-        }
+        res[i].output = outs[i];
     }
-    for (size_t i = 0; i < o->n; i++)
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(res[i].output, res[k].output) == 0)
-                return cli_usage_error("%s and %s would both be written to %s", res[k].input,
-                                       res[i].input, res[i].output);
-    int ok = 1;
-    for (size_t i = 0; i < o->n; i++)
-        ok &= cli_check_output(res[i].output, o->inputs, o->n, o->force);
-    return ok ? -1 : CLI_EXIT_FAILURE;
+    free(outs);
+    return rc;
 }
 
 static int run(const options *o)

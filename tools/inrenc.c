@@ -676,60 +676,23 @@ static int print_json(const batch *b)
 
 /* ------------------------------------------------------------------- run */
 
-/* DIR/NAME.inrf for input path: its base name without the extension. */
-static char *output_in_dir(const char *dir, const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    const char *dot = strrchr(base, '.');
-    size_t len = dot != NULL && dot != base ? (size_t)(dot - base) : strlen(base);
-    size_t dlen = strlen(dir);
-    int sep = dlen > 0 && dir[dlen - 1] != '/';
-    char *out = malloc(dlen + (size_t)sep + len + sizeof ".inrf");
-    if (out != NULL)
-        sprintf(out, "%s%s%.*s.inrf", dir, sep ? "/" : "", (int)len, base);
-    return out;
-}
-
-/* -d DIR must be an existing folder: said in one line before any work. */
-static int check_dir(const char *dir)
-{
-    struct stat sb;
-    if (stat(dir, &sb) != 0) {
-        cli_error("%s: %s", dir, strerror(errno));
-        return 0;
-    }
-    if (!S_ISDIR(sb.st_mode)) {
-        cli_error("%s: %s", dir, strerror(ENOTDIR));
-        return 0;
-    }
-    return 1;
-}
-
 /* The jobs' outputs, each checked before any encoding: -1 to go on, else
  * an exit code. */
 static int make_jobs(const options *o, job *jobs)
 {
-    if (o->dir != NULL && !check_dir(o->dir))
+    char **outs = calloc(o->n, sizeof *outs);
+    if (outs == NULL) {
+        cli_error("out of memory");
         return CLI_EXIT_FAILURE;
+    }
+    int rc = cli_plan_outputs(o->dir, "inrf", o->output, o->inputs, o->n, o->force, outs);
     for (size_t i = 0; i < o->n; i++) {
         jobs[i].input = o->inputs[i];
-        jobs[i].output = o->dir ? output_in_dir(o->dir, o->inputs[i]) : strdup(o->output);
-        if (jobs[i].output == NULL) {
-            cli_error("out of memory");
-            return CLI_EXIT_FAILURE;
-        }
+        jobs[i].output = outs[i];
     }
-    for (size_t i = 0; i < o->n; i++)
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(jobs[i].output, jobs[k].output) == 0)
-                return cli_usage_error("%s and %s would both be written to %s", jobs[k].input,
-                                       jobs[i].input, jobs[i].output);
-    int ok = 1;
-    for (size_t i = 0; i < o->n; i++)
-        ok &= cli_check_output(jobs[i].output, o->inputs, o->n, o->force);
-    if (!ok)
-        return CLI_EXIT_FAILURE;
+    free(outs);
+    if (rc >= 0)
+        return rc;
     if (o->verbosity >= 0)
         for (size_t i = 0; i < o->n; i++)
             if (strcmp(jobs[i].output, "-") != 0 &&
