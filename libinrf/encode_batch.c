@@ -342,7 +342,16 @@ static inrf_status rate_rounds(batch_state *s, inrf_rate *r)
         if ((st = first_failure(first, bad)) != INRF_OK)
             break;
         s->b.active = s->active;
-        st = run(s, 4, p->rate_steps, p->lr * 0.1f, s->opt->quant, s->opt->half_io, 0);
+        for (int k = 1; k <= INRF_RATE_PRUNE_STEPS && st == INRF_OK; k++) {
+#pragma omp parallel for num_threads(s->opt->threads > 0 ? s->opt->threads : omp_threads())
+            for (long i = 0; i < n; i++)
+                if (s->active[i]) {
+                    const inrf_encode_weights cur = weights_of(s, (size_t)i);
+                    inrf_rate_round_prune(&f, &r[i], &cur, k);
+                }
+            st = run(s, 4, p->rate_steps / INRF_RATE_PRUNE_STEPS, p->rate_lr, s->opt->quant,
+                     s->opt->half_io, 0);
+        }
         s->b.active = NULL;
         if (st != INRF_OK)
             break;

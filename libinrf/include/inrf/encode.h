@@ -58,9 +58,10 @@ typedef struct inrf_encode_options {
     int half_io;              /* 1 (default): first and last layers and all biases
                                  in binary16; 0: binary32 (the paper) */
     double target_psnr;       /* dB; > 0: the smallest file found that reaches
-                                 it (a search over the byte budget, up to 6
-                                 rounds of further pruning and fine-tuning of
-                                 an eighth of the schedule each); when none
+                                 it (a search over the byte budget: up to 6
+                                 rounds of further pruning and fine-tuning,
+                                 each an eighth of the schedule's steps, at
+                                 least 200); when none
                                  does, the best file made, and stats'
                                  target_reached 0; default 0 (off) */
     size_t max_bytes;         /* > 0: the whole file as written with default
