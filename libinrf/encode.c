@@ -838,6 +838,7 @@ static inrf_status rate_control(trainer *t, const inrf_encode_plan *plan, const 
         if ((st = inrf_rate_round_begin(&form, r, &base, &cur)) != INRF_OK)
             break;
         t->rng = rng, t->step_total = adam_t;
+        t->prog.steps += plan->rate_steps / INRF_RATE_PRUNE_STEPS * INRF_RATE_PRUNE_STEPS;
         for (int k = 1; k <= INRF_RATE_PRUNE_STEPS && st == INRF_OK; k++) {
             inrf_rate_round_prune(&form, r, &cur, k);
             if (run_stage(t, 4, plan->rate_steps / INRF_RATE_PRUNE_STEPS, plan->rate_lr, 0) < 0)

@@ -342,6 +342,7 @@ static inrf_status rate_rounds(batch_state *s, inrf_rate *r)
         if ((st = first_failure(first, bad)) != INRF_OK)
             break;
         s->b.active = s->active;
+        s->prog.steps += p->rate_steps / INRF_RATE_PRUNE_STEPS * INRF_RATE_PRUNE_STEPS;
         for (int k = 1; k <= INRF_RATE_PRUNE_STEPS && st == INRF_OK; k++) {
 #pragma omp parallel for num_threads(s->opt->threads > 0 ? s->opt->threads : omp_threads())
             for (long i = 0; i < n; i++)
