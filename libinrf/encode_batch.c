@@ -181,8 +181,8 @@ static void prune(batch_state *s, size_t i, float ratio)
                       s->b.v + i * P, ratio);
 }
 
-/* Stages 1 to 4 as inrf_encode runs them; with a target PSNR, stages 1
- * to 3 stop an image a margin above it (plan.stop). */
+/* Stages 1 to 4 as inrf_encode runs them; plan.stop (a target PSNR
+ * without hidden layers) ends stages 1 to 3 of an image early. */
 static inrf_status schedule(batch_state *s)
 {
     const inrf_encode_plan *p = &s->plan;
@@ -231,7 +231,8 @@ static inrf_encode_form form_of(const batch_state *s)
 static inrf_encode_weights weights_of(const batch_state *s, size_t i)
 {
     const size_t P = s->net.nparams;
-    inrf_encode_weights w = {s->b.params + i * P, s->b.m + i * P, s->b.v + i * P, s->b.keep + i * P};
+    inrf_encode_weights w = {s->b.params + i * P, s->b.m + i * P, s->b.v + i * P,
+                             s->b.keep + i * P};
     return w;
 }
 
@@ -262,7 +263,8 @@ static inrf_status rate_start(batch_state *s, inrf_rate *r)
     const inrf_encode_form f = form_of(s);
     const double target = s->opt->target_psnr;
     inrf_model **m = calloc((size_t)n, sizeof *m);
-    size_t *bytes = malloc((size_t)n * sizeof *bytes), *smallest = malloc((size_t)n * sizeof *smallest);
+    size_t *bytes = malloc((size_t)n * sizeof *bytes);
+    size_t *smallest = malloc((size_t)n * sizeof *smallest);
     if (!m || !bytes || !smallest) {
         free(m), free(bytes), free(smallest);
         return inrf_fail(INRF_E_NOMEM, "batch encode: out of memory");
@@ -272,7 +274,8 @@ static inrf_status rate_start(batch_state *s, inrf_rate *r)
 #pragma omp parallel for num_threads(s->opt->threads > 0 ? s->opt->threads : omp_threads())
     for (long i = 0; i < n; i++) {
         const inrf_encode_weights w = weights_of(s, (size_t)i);
-        inrf_status st = inrf_encode_measure(&f, &w, &s->b.images[i], 1, &m[i], &s->psnr[i], &bytes[i]);
+        inrf_status st =
+            inrf_encode_measure(&f, &w, &s->b.images[i], 1, &m[i], &s->psnr[i], &bytes[i]);
         size_t budget = inrf_encode_budget(&s->b.images[i], s->opt);
         smallest[i] = budget || target > 0 ? inrf_encode_smallest(&f, &w) : bytes[i];
         s->kept[i] = inrf_pruned_fraction(&s->net, w.keep);
@@ -298,8 +301,8 @@ static inrf_status rate_start(batch_state *s, inrf_rate *r)
 
 /* Rate control as inrf_encode runs it (inrf_rate), a round at a time for
  * the images that have one: each starts from its schedule's weights and
- * Adam state, is pruned to fit its round's budget, and the images
- * concerned are fine-tuned together. */
+ * Adam state and is pruned step by step towards its round's budget, the
+ * images concerned fine-tuned together after each step. */
 static inrf_status rate_rounds(batch_state *s, inrf_rate *r)
 {
     const long n = (long)s->b.n;

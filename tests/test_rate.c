@@ -41,7 +41,8 @@ static inrf_image picture(uint32_t w, uint32_t h, int k)
                 v[2] = 0.4 + 0.2 * disc + 0.1 * noise;
             }
             for (unsigned c = 0; c < 3; c++)
-                img.pixels[((size_t)j * w + i) * 3 + c] = (uint8_t)lrint(255 * fmin(fmax(v[c], 0), 1));
+                img.pixels[((size_t)j * w + i) * 3 + c] =
+                    (uint8_t)lrint(255 * fmin(fmax(v[c], 0), 1));
         }
     return img;
 }
