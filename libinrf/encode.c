@@ -107,12 +107,6 @@ inrf_status inrf_encode_plan_make(const inrf_image *img, const inrf_encode_optio
     if (opt->steps && s4)
         s4 = opt->steps / 2;
     plan->s1 = s1, plan->s2 = s2, plan->s3 = s3, plan->s4 = s4;
-    /* A rate-control round fine-tunes an eighth of the schedule's steps:
-     * the 6 rounds of a target search together take about the schedule's
-     * time. At least 200 (CIFAR-10 at effort 1 and 620 bytes: 112 steps
-     * 24.7 dB, 150 25.0, 200 25.5). */
-    int rs = (s1 + s2 + s3) / 8;
-    plan->rate_steps = rs > 200 ? rs : 200;
     /* retraining after pruning, as stage 3's (measured on CIFAR-10 at 620
      * bytes: 0.4x gains 0.9 dB over stage 4's 0.1x, 1.0x loses 4 dB) */
     plan->rate_lr = plan->lr * inrf_encode_stage3_lr(s3 ? s3 : s1);
@@ -567,12 +561,18 @@ static void rate_search(inrf_rate *r)
 }
 
 inrf_status inrf_rate_start(inrf_rate *r, size_t budget, double target, size_t smallest,
-                            inrf_model *m, double psnr, size_t bytes, float prune,
+                            int steps, inrf_model *m, double psnr, size_t bytes, float prune,
                             const char *what)
 {
     memset(r, 0, sizeof *r);
     r->budget = budget;
     r->target = target;
+    /* an eighth of the schedule as it ran (stage 3 may have been skipped):
+     * the 6 rounds of a target search together take about its time. At
+     * least 200 (CIFAR-10 at effort 1 and 620 bytes: 112 steps 24.7 dB,
+     * 150 25.0, 200 25.5). */
+    r->steps = steps / 8 > 200 ? steps / 8 : 200;
+    r->steps -= r->steps % INRF_RATE_PRUNE_STEPS;
     r->smallest = smallest < bytes ? smallest : bytes;
     r->best = m, r->psnr = psnr, r->bytes = bytes, r->prune = prune;
     if (budget && bytes > budget) {
@@ -823,8 +823,8 @@ static inrf_status rate_control(trainer *t, const inrf_encode_plan *plan, const 
         return st;
     const double target = t->opt->target_psnr;
     size_t smallest = budget || target > 0 ? inrf_encode_smallest(&form, &cur) : bytes;
-    st = inrf_rate_start(r, budget, target, smallest, m, psnr, bytes, pruned_fraction(t),
-                         "encode");
+    st = inrf_rate_start(r, budget, target, smallest, t->steps_done, m, psnr, bytes,
+                         pruned_fraction(t), "encode");
     if (st != INRF_OK || !r->next)
         return st;
     float *saved = malloc(P * (3 * sizeof(float) + 1));
@@ -838,10 +838,10 @@ static inrf_status rate_control(trainer *t, const inrf_encode_plan *plan, const 
         if ((st = inrf_rate_round_begin(&form, r, &base, &cur)) != INRF_OK)
             break;
         t->rng = rng, t->step_total = adam_t;
-        t->prog.steps += plan->rate_steps / INRF_RATE_PRUNE_STEPS * INRF_RATE_PRUNE_STEPS;
+        t->prog.steps += r->steps;
         for (int k = 1; k <= INRF_RATE_PRUNE_STEPS && st == INRF_OK; k++) {
             inrf_rate_round_prune(&form, r, &cur, k);
-            if (run_stage(t, 4, plan->rate_steps / INRF_RATE_PRUNE_STEPS, plan->rate_lr, 0) < 0)
+            if (run_stage(t, 4, r->steps / INRF_RATE_PRUNE_STEPS, plan->rate_lr, 0) < 0)
                 st = inrf_fail(INRF_E_INTERRUPTED, "encode: interrupted");
         }
         if (st == INRF_OK)

@@ -38,6 +38,7 @@ typedef struct batch_state {
     float *base;              /* rate control: [n][3][nparams] params, m, v and */
     uint8_t *base_keep;       /* [n][nparams] keep of the schedule's weights, */
     long *base_adam_t;        /* [n] and Adam's t */
+    uint8_t *group;           /* [n]: the images of a round that train together */
     inrf_encode_progress prog;
     int done;                 /* steps of the finished stages */
     double t0;
@@ -113,6 +114,7 @@ static void state_free(batch_state *s)
     free(s->base);
     free(s->base_keep);
     free(s->base_adam_t);
+    free(s->group);
 }
 
 static inrf_status state_init(batch_state *s, const inrf_image *images, size_t n,
@@ -291,11 +293,53 @@ static inrf_status rate_start(batch_state *s, inrf_rate *r)
         snprintf(what, sizeof what, "batch encode: image %ld", i);
         if (st == INRF_OK)
             st = inrf_rate_start(&r[i], inrf_encode_budget(&s->b.images[i], s->opt), target,
-                                 smallest[i], m[i], s->psnr[i], bytes[i], s->kept[i], what);
+                                 smallest[i], s->steps[i], m[i], s->psnr[i], bytes[i],
+                                 s->kept[i], what);
         else
             inrf_model_free(m[i]);
     }
     free(m), free(bytes), free(smallest);
+    return st;
+}
+
+/* Whether image i, in a round, is the first of the images whose rounds
+ * have its number of steps (they train together). */
+static int leads_group(const batch_state *s, const inrf_rate *r, long i)
+{
+    for (long j = 0; j < i; j++)
+        if (s->active[j] && r[j].steps == r[i].steps)
+            return 0;
+    return s->active[i];
+}
+
+/* The pruning steps and fine-tuning of a round for the images s->active
+ * marks, a run of the trainer per number of steps (s->group). */
+static inrf_status round_steps(batch_state *s, const inrf_rate *r)
+{
+    const long n = (long)s->b.n;
+    const inrf_encode_form f = form_of(s);
+    inrf_status st = INRF_OK;
+    for (long i = 0; i < n; i++)
+        if (leads_group(s, r, i))
+            s->prog.steps += r[i].steps;
+    for (int k = 1; k <= INRF_RATE_PRUNE_STEPS && st == INRF_OK; k++) {
+#pragma omp parallel for num_threads(s->opt->threads > 0 ? s->opt->threads : omp_threads())
+        for (long i = 0; i < n; i++)
+            if (s->active[i]) {
+                const inrf_encode_weights cur = weights_of(s, (size_t)i);
+                inrf_rate_round_prune(&f, &r[i], &cur, k);
+            }
+        for (long i = 0; i < n && st == INRF_OK; i++) {
+            if (!leads_group(s, r, i))
+                continue;
+            for (long j = 0; j < n; j++)
+                s->group[j] = s->active[j] && r[j].steps == r[i].steps;
+            s->b.active = s->group;
+            st = run(s, 4, r[i].steps / INRF_RATE_PRUNE_STEPS, s->plan.rate_lr, s->opt->quant,
+                     s->opt->half_io, 0);
+            s->b.active = NULL;
+        }
+    }
     return st;
 }
 
@@ -308,7 +352,6 @@ static inrf_status rate_rounds(batch_state *s, inrf_rate *r)
     const long n = (long)s->b.n;
     const size_t P = s->net.nparams;
     const inrf_encode_form f = form_of(s);
-    const inrf_encode_plan *p = &s->plan;
     size_t any = 0;
     for (long i = 0; i < n; i++)
         any += r[i].next != 0;
@@ -317,7 +360,8 @@ static inrf_status rate_rounds(batch_state *s, inrf_rate *r)
     s->base = malloc(s->b.n * 3 * P * sizeof(float));
     s->base_keep = malloc(s->b.n * P);
     s->base_adam_t = malloc(s->b.n * sizeof(long));
-    if (!s->base || !s->base_keep || !s->base_adam_t)
+    s->group = malloc(s->b.n);
+    if (!s->base || !s->base_keep || !s->base_adam_t || !s->group)
         return inrf_fail(INRF_E_NOMEM, "batch encode: out of memory");
     for (long i = 0; i < n; i++) {
         const inrf_encode_weights base = base_of(s, (size_t)i), cur = weights_of(s, (size_t)i);
@@ -344,20 +388,7 @@ static inrf_status rate_rounds(batch_state *s, inrf_rate *r)
         }
         if ((st = first_failure(first, bad)) != INRF_OK)
             break;
-        s->b.active = s->active;
-        s->prog.steps += p->rate_steps / INRF_RATE_PRUNE_STEPS * INRF_RATE_PRUNE_STEPS;
-        for (int k = 1; k <= INRF_RATE_PRUNE_STEPS && st == INRF_OK; k++) {
-#pragma omp parallel for num_threads(s->opt->threads > 0 ? s->opt->threads : omp_threads())
-            for (long i = 0; i < n; i++)
-                if (s->active[i]) {
-                    const inrf_encode_weights cur = weights_of(s, (size_t)i);
-                    inrf_rate_round_prune(&f, &r[i], &cur, k);
-                }
-            st = run(s, 4, p->rate_steps / INRF_RATE_PRUNE_STEPS, p->rate_lr, s->opt->quant,
-                     s->opt->half_io, 0);
-        }
-        s->b.active = NULL;
-        if (st != INRF_OK)
+        if ((st = round_steps(s, r)) != INRF_OK)
             break;
 #pragma omp parallel for num_threads(s->opt->threads > 0 ? s->opt->threads : omp_threads())
         for (long i = 0; i < n; i++) {

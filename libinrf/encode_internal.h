@@ -26,8 +26,7 @@ typedef struct inrf_encode_plan {
     inrf_arch arch;
     float lr;                 /* stage 1; the others are multiples */
     int s1, s2, s3, s4;       /* steps of stages 1 to 4 (0: skipped) */
-    int rate_steps;           /* fine-tuning steps of a rate-control round */
-    float rate_lr;            /* and their Adam learning rate */
+    float rate_lr;            /* Adam learning rate of rate-control rounds */
     double stop;              /* training PSNR that ends a stage early; 0 = none */
 } inrf_encode_plan;
 
@@ -123,6 +122,7 @@ typedef struct inrf_rate {
     size_t next;              /* the budget of the next round; 0 = done */
     float from, to;           /* the round's pruning ratios: the base's, the budget's */
     int rounds;
+    int steps;                /* fine-tuning steps of each round */
     inrf_model *best;         /* the file to return, its PSNR, size and pruning */
     double psnr;
     size_t bytes;
@@ -136,10 +136,11 @@ typedef struct inrf_rate {
  * once). */
 #define INRF_RATE_PRUNE_STEPS 4
 
-/* Starts with the schedule's file (taken over): INRF_E_LIMIT, with the
- * message, when budget is below smallest. `what` names the image in it. */
+/* Starts with the schedule's file (taken over) after `steps` steps of
+ * the schedule: INRF_E_LIMIT, with the message, when budget is below
+ * smallest. `what` names the image in it. */
 inrf_status inrf_rate_start(inrf_rate *r, size_t budget, double target, size_t smallest,
-                            inrf_model *m, double psnr, size_t bytes, float prune,
+                            int steps, inrf_model *m, double psnr, size_t bytes, float prune,
                             const char *what);
 /* The start of a round: cur = base, and the pruning ratio at which the
  * base's file fits r->next. */
