@@ -564,8 +564,8 @@ static void test_batch_errors(void **state)
 }
 
 /* Rate control in the batch schedule against inrf_encode's: a target PSNR
- * (early stop, then pruning rounds while the file reaches it) and a
- * maximum size (pruning rounds until the file fits), on the same images. */
+ * (a search over byte budgets, rounds of pruning and fine-tuning) and a
+ * maximum size (a round that makes the file fit), on the same images. */
 static void test_batch_rate_control(void **state)
 {
     (void)state;
