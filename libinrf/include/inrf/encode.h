@@ -60,8 +60,8 @@ typedef struct inrf_encode_options {
     double target_psnr;       /* dB; > 0: the smallest file found that reaches
                                  it (a search over the byte budget: up to 6
                                  rounds of further pruning and fine-tuning,
-                                 each an eighth of the schedule's steps, at
-                                 least 200); when none
+                                 each an eighth of the steps the schedule
+                                 ran, at least 200); when none
                                  does, the best file made, and stats'
                                  target_reached 0; default 0 (off) */
     size_t max_bytes;         /* > 0: the whole file as written with default
