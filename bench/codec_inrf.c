@@ -44,6 +44,7 @@ static void usage(FILE *f)
             "Encodes each PNG or JPEG IMAGE with libinrf, one after another, and prints\n"
             "one CSV line per image on stdout:\n"
             "  path,width,height,bytes,bpp,psnr,seconds,cpu_seconds\n"
+            "and, with a rate option, target_reached (1 or 0 with --target-psnr, else -1).\n"
             "bytes is the whole .inrf file (default write options), psnr that of the\n"
             "file decoded to 8 bits at the source size against the source pixels (RGB),\n"
             "seconds the wall time of the encode and cpu_seconds its CPU time over all\n"
@@ -54,6 +55,11 @@ static void usage(FILE *f)
             "  -t, --threads N     threads per encode, 1..1024 (default 2)\n"
             "  -p, --preset P      auto, cifar10, flowers or imagenet (default auto)\n"
             "  -o, --output DIR    also write DIR/PARENT_STEM.inrf per image\n"
+            "      --max-bytes N   rate control: a budget of N bytes for the whole file\n"
+            "      --bpp F         rate control: a budget of F bits per pixel\n"
+            "      --target-psnr D rate control: the smallest file reaching D dB\n"
+            "      --keep-going    an image that fails its budget prints a line with\n"
+            "                      bytes 0 and does not fail the run\n"
             "      --header        print the CSV header line first\n"
             "  -v, --verbose       progress on stderr every 10 s, even when it is\n"
             "                      not a terminal\n"
@@ -125,9 +131,15 @@ static char *output_path(const char *dir, const char *path)
     return out;
 }
 
+/* Whether a rate option is set (the lines then end with target_reached). */
+static int rate_options(const inrf_encode_options *o)
+{
+    return o->max_bytes > 0 || o->bpp > 0 || o->target_psnr > 0;
+}
+
 /* Encodes one image and prints its line; 1 on success. */
 static int encode_one(const char *path, const inrf_encode_options *base, const char *outdir,
-                      int verbose)
+                      int verbose, int keep_going)
 {
     inrf_image_read_options ro;
     inrf_image_read_options_init(&ro);
@@ -159,6 +171,13 @@ static int encode_one(const char *path, const inrf_encode_options *base, const c
         if (st != INRF_OK)
             cli_lib_error(out != NULL ? out : path, st);
         free(out);
+    } else if (st == INRF_E_LIMIT && keep_going) {
+        /* a budget below the smallest file (only rate options give one):
+         * a line, not a failure */
+        printf("%s,%u,%u,0,0,0,%.3f,%.3f,-1\n", path, img.width, img.height, seconds, cpu);
+        fflush(stdout);
+        inrf_image_free(&img);
+        return 1;
     } else if (st != INRF_OK) {
         cli_lib_error(path, st);
     }
@@ -173,8 +192,11 @@ static int encode_one(const char *path, const inrf_encode_options *base, const c
                     stats.steps, 100.0 * stats.prune_ratio, stats.psnr_fp32, stats.psnr);
         }
         double bpp = 8.0 * (double)size / ((double)img.width * img.height);
-        printf("%s,%u,%u,%zu,%.4f,%.3f,%.3f,%.3f\n", path, img.width, img.height, size, bpp,
+        printf("%s,%u,%u,%zu,%.4f,%.3f,%.3f,%.3f", path, img.width, img.height, size, bpp,
                stats.psnr, seconds, cpu);
+        if (rate_options(&opt))
+            printf(",%d", stats.target_reached);
+        printf("\n");
         fflush(stdout); /* a long run can be followed line by line */
     }
     free(data);
@@ -190,13 +212,16 @@ int main(int argc, char **argv)
         {"preset", required_argument, NULL, 'p'}, {"output", required_argument, NULL, 'o'},
         {"header", no_argument, NULL, 'H'},       {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
+        {"version", no_argument, NULL, 'V'},      {"max-bytes", required_argument, NULL, 'M'},
+        {"bpp", required_argument, NULL, 'B'},    {"target-psnr", required_argument, NULL, 'T'},
+        {"keep-going", no_argument, NULL, 'K'},   {NULL, 0, NULL, 0}};
     cli_init("codec_inrf");
     inrf_encode_options opt;
     inrf_encode_options_init(&opt);
     opt.threads = 2;
     const char *outdir = NULL;
-    int header = 0, verbose = 0, c;
+    int header = 0, verbose = 0, keep_going = 0, c;
+    double d;
     unsigned long v;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":e:t:p:o:vqhV", longopts, NULL)) != -1) {
@@ -216,6 +241,22 @@ int main(int argc, char **argv)
                 return CLI_EXIT_USAGE;
             break;
         case 'o': outdir = optarg; break;
+        case 'M':
+            if (!cli_parse_uint("--max-bytes", optarg, 1, 1ul << 30, &v))
+                return CLI_EXIT_USAGE;
+            opt.max_bytes = v;
+            break;
+        case 'B':
+            if (!cli_parse_double("--bpp", optarg, 1e-6, 1e5, &d))
+                return CLI_EXIT_USAGE;
+            opt.bpp = d;
+            break;
+        case 'T':
+            if (!cli_parse_double("--target-psnr", optarg, 1e-6, 200, &d))
+                return CLI_EXIT_USAGE;
+            opt.target_psnr = d;
+            break;
+        case 'K': keep_going = 1; break;
         case 'H': header = 1; break;
         case 'v': verbose = 1; break;
         case 'q': verbose = 0; break;
@@ -227,9 +268,10 @@ int main(int argc, char **argv)
     if (optind == argc)
         return cli_usage_error("no image given");
     if (header)
-        printf("path,width,height,bytes,bpp,psnr,seconds,cpu_seconds\n");
+        printf("path,width,height,bytes,bpp,psnr,seconds,cpu_seconds%s\n",
+               rate_options(&opt) ? ",target_reached" : "");
     int failed = 0;
     for (int i = optind; i < argc; i++)
-        failed += !encode_one(argv[i], &opt, outdir, verbose);
+        failed += !encode_one(argv[i], &opt, outdir, verbose, keep_going);
     return failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 }

@@ -107,8 +107,14 @@ inrf_status inrf_encode_plan_make(const inrf_image *img, const inrf_encode_optio
     if (opt->steps && s4)
         s4 = opt->steps / 2;
     plan->s1 = s1, plan->s2 = s2, plan->s3 = s3, plan->s4 = s4;
-    /* with a target, fitting stops a margin above it for quantisation */
-    plan->stop = opt->target_psnr > 0 ? opt->target_psnr + 0.5 : 0;
+    /* retraining after pruning, as stage 3's (measured on CIFAR-10 at 620
+     * bytes: 0.4x gains 0.9 dB over stage 4's 0.1x, 1.0x loses 4 dB) */
+    plan->rate_lr = plan->lr * inrf_encode_stage3_lr(s3 ? s3 : s1);
+    /* With a target, the search prunes from the best weights the schedule
+     * makes. Without hidden layers nothing is pruned and the file's size
+     * does not depend on the weights: fitting stops a margin above the
+     * target (for quantisation). */
+    plan->stop = opt->target_psnr > 0 && a->layers < 2 ? opt->target_psnr + 0.5 : 0;
     return INRF_OK;
 }
 
@@ -284,6 +290,12 @@ static double run_stage(trainer *t, int stage, int steps, float lr0, double stop
     return best;
 }
 
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
 /* Prunes the hidden layers (sine layers 1..L-1) to `ratio` of their weights
  * by magnitude, layer by layer (L1-unstructured). */
 void inrf_prune_hidden(const inrf_train_net *n, float *params, uint8_t *keep_all, float *m,
@@ -299,15 +311,7 @@ void inrf_prune_hidden(const inrf_train_net *n, float *params, uint8_t *keep_all
         for (size_t i = 0; i < cnt; i++)
             mag[i] = keep[i] ? fabsf(W[i]) : -1.0f;
         /* threshold = the drop-th smallest magnitude (selection by sort) */
-        for (size_t i = 1; i < cnt; i++) {
-            float val = mag[i];
-            size_t j = i;
-            while (j > 0 && mag[j - 1] > val) {
-                mag[j] = mag[j - 1];
-                j--;
-            }
-            mag[j] = val;
-        }
+        qsort(mag, cnt, sizeof *mag, cmp_float);
         float thr = drop ? mag[drop - 1] : -1.0f;
         size_t dropped = 0;
         for (size_t i = 0; i < cnt && dropped < drop; i++)
@@ -318,7 +322,7 @@ void inrf_prune_hidden(const inrf_train_net *n, float *params, uint8_t *keep_all
             }
         free(mag);
     }
-    for (size_t k = 0; k < n->nparams; k++)
+    for (size_t k = 0; m && v && k < n->nparams; k++)
         if (!keep_all[k])
             m[k] = v[k] = 0.0f;
 }
@@ -396,12 +400,6 @@ inrf_status inrf_encode_make_model(const inrf_train_net *n, const uint8_t *keep,
     return INRF_OK;
 }
 
-static inrf_status make_model(const trainer *t, const inrf_arch *arch, const float *params,
-                              inrf_model **out)
-{
-    return inrf_encode_make_model(&t->net, t->keep, t->quant_mode, t->half_io, arch, params, out);
-}
-
 /* PSNR of a model decoded at the source size against the source. */
 inrf_status inrf_encode_model_psnr(const inrf_model *m, const inrf_image *img, int threads,
                                    double *psnr)
@@ -427,7 +425,8 @@ size_t inrf_encode_file_bytes(const inrf_model *m)
     if (inrf_write_memory(m, NULL, &d, &n) != INRF_OK)
         return SIZE_MAX;
     free(d);
-    return n;
+    /* the PSNR, once measured, is stored: count its chunk now */
+    return isnan(m->psnr) ? n + INRF_CHUNK_OVERHEAD + INRF_QUAL_SIZE : n;
 }
 
 size_t inrf_encode_budget(const inrf_image *img, const inrf_encode_options *o)
@@ -440,6 +439,235 @@ size_t inrf_encode_budget(const inrf_image *img, const inrf_encode_options *o)
             budget = bb;
     }
     return budget;
+}
+
+/* --------------------------------------------------------- rate control */
+
+inrf_status inrf_encode_measure(const inrf_encode_form *f, const inrf_encode_weights *w,
+                                const inrf_image *img, int threads, inrf_model **out,
+                                double *psnr, size_t *bytes)
+{
+    inrf_model *m = NULL;
+    void *d = NULL;
+    inrf_status st = inrf_encode_make_model(f->net, w->keep, f->quant, f->half_io, f->arch,
+                                            w->params, &m);
+    if (st == INRF_OK)
+        st = inrf_encode_model_psnr(m, img, threads, psnr);
+    if (st == INRF_OK) {
+        m->psnr = (float)*psnr; /* what the file stores, so that it is measured as written */
+        st = inrf_write_memory(m, NULL, &d, bytes);
+        free(d);
+    }
+    if (st != INRF_OK) {
+        inrf_model_free(m);
+        m = NULL;
+    }
+    *out = m;
+    return st;
+}
+
+/* Bytes of the file of w pruned to ratio (0: as it is), built in the
+ * scratch p and k; SIZE_MAX if it cannot be built. */
+static size_t bytes_pruned(const inrf_encode_form *f, const inrf_encode_weights *w, float ratio,
+                           float *p, uint8_t *k)
+{
+    const size_t P = f->net->nparams;
+    memcpy(p, w->params, P * sizeof(float));
+    memcpy(k, w->keep, P);
+    if (ratio > 0)
+        inrf_prune_hidden(f->net, p, k, NULL, NULL, ratio);
+    inrf_model *m = NULL;
+    if (inrf_encode_make_model(f->net, k, f->quant, f->half_io, f->arch, p, &m) != INRF_OK)
+        return SIZE_MAX;
+    size_t b = inrf_encode_file_bytes(m); /* psnr unset: its chunk counted */
+    inrf_model_free(m);
+    return b;
+}
+
+inrf_status inrf_encode_fit_ratio(const inrf_encode_form *f, const inrf_encode_weights *w,
+                                  size_t budget, float *ratio, size_t *smallest)
+{
+    const inrf_train_net *n = f->net;
+    float *p = malloc(n->nparams * (sizeof(float) + 1));
+    if (!p)
+        return inrf_fail(INRF_E_NOMEM, "encode: out of memory");
+    uint8_t *k = (uint8_t *)(p + n->nparams);
+    float lo = inrf_pruned_fraction(n, w->keep), hi = 1.0f;
+    size_t b = bytes_pruned(f, w, 0, p, k);
+    inrf_status st = INRF_OK;
+    if (b <= budget) {
+        hi = lo; /* fits as it is */
+    } else if (n->layers < 2 || (b = bytes_pruned(f, w, 1.0f, p, k)) > budget) {
+        st = INRF_E_LIMIT;
+        if (smallest)
+            *smallest = b;
+    } else {
+        /* the file shrinks as the ratio grows (a weight less, a byte
+         * less, give or take what zstd makes of it): bisect until a step
+         * moves at most one weight of the largest layer; hi always fits */
+        size_t most = 0;
+        for (unsigned l = 1; l < n->layers; l++)
+            if ((size_t)n->in[l] * n->out[l] > most)
+                most = (size_t)n->in[l] * n->out[l];
+        for (int i = 0; i < 40 && (hi - lo) * (float)most > 0.5f; i++) {
+            float mid = lo + (hi - lo) / 2;
+            if (bytes_pruned(f, w, mid, p, k) <= budget)
+                hi = mid;
+            else
+                lo = mid;
+        }
+    }
+    free(p);
+    *ratio = hi;
+    return st;
+}
+
+size_t inrf_encode_smallest(const inrf_encode_form *f, const inrf_encode_weights *w)
+{
+    float ratio;
+    size_t smallest = SIZE_MAX;
+    /* a budget of 0 bytes fits nothing: the status is LIMIT, or NOMEM */
+    if (inrf_encode_fit_ratio(f, w, 0, &ratio, &smallest) != INRF_E_LIMIT)
+        return SIZE_MAX;
+    return smallest;
+}
+
+void inrf_encode_weights_copy(const inrf_train_net *n, const inrf_encode_weights *dst,
+                              const inrf_encode_weights *src)
+{
+    const size_t P = n->nparams;
+    memcpy(dst->params, src->params, P * sizeof(float));
+    memcpy(dst->m, src->m, P * sizeof(float));
+    memcpy(dst->v, src->v, P * sizeof(float));
+    memcpy(dst->keep, src->keep, P);
+}
+
+/* The next round of a target search: the middle of the budgets between
+ * the last one that missed and the best file's size; none once the
+ * interval is within 1/64 of that size or the rounds are spent. */
+static void rate_choose(inrf_rate *r)
+{
+    size_t hi = r->bytes;
+    r->next = 0;
+    if (r->rounds < INRF_RATE_ROUNDS && hi > r->lo + 1 + hi / 64)
+        r->next = r->lo + (hi - r->lo) / 2;
+}
+
+static void rate_search(inrf_rate *r)
+{
+    r->searching = 1;
+    r->lo = r->smallest - 1;
+    rate_choose(r);
+}
+
+inrf_status inrf_rate_start(inrf_rate *r, size_t budget, double target, size_t smallest,
+                            int steps, inrf_model *m, double psnr, size_t bytes, float prune,
+                            const char *what)
+{
+    memset(r, 0, sizeof *r);
+    r->budget = budget;
+    r->target = target;
+    /* an eighth of the schedule as it ran (stage 3 may have been skipped):
+     * the 6 rounds of a target search together take about its time. At
+     * least 200 (CIFAR-10 at effort 1 and 620 bytes: 112 steps 24.7 dB,
+     * 150 25.0, 200 25.5). */
+    r->steps = steps / 8 > 200 ? steps / 8 : 200;
+    r->steps -= r->steps % INRF_RATE_PRUNE_STEPS;
+    r->smallest = smallest < bytes ? smallest : bytes;
+    r->best = m, r->psnr = psnr, r->bytes = bytes, r->prune = prune;
+    if (budget && bytes > budget) {
+        if (r->smallest > budget) {
+            inrf_model_free(m);
+            r->best = NULL;
+            return inrf_fail(INRF_E_LIMIT, "%s: cannot fit in %zu bytes (smallest made: %zu)",
+                             what, budget, r->smallest);
+        }
+        r->next = budget; /* a round that makes it fit */
+    } else if (target > 0 && psnr >= target) {
+        rate_search(r);
+    }
+    return INRF_OK;
+}
+
+inrf_status inrf_rate_round_begin(const inrf_encode_form *f, inrf_rate *r,
+                                  const inrf_encode_weights *base,
+                                  const inrf_encode_weights *cur)
+{
+    inrf_encode_weights_copy(f->net, cur, base);
+    r->from = inrf_pruned_fraction(f->net, base->keep);
+    inrf_status st = inrf_encode_fit_ratio(f, base, r->next, &r->to, NULL);
+    if (st == INRF_E_LIMIT) /* not below the smallest file: cannot happen */
+        return inrf_fail(st, "encode: cannot fit in %zu bytes", r->next);
+    return st;
+}
+
+void inrf_rate_round_prune(const inrf_encode_form *f, const inrf_rate *r,
+                           const inrf_encode_weights *cur, int k)
+{
+    double left = 1.0 - (double)k / INRF_RATE_PRUNE_STEPS;
+    float ratio = r->from + (float)((r->to - r->from) * (1.0 - left * left * left));
+    if (k >= INRF_RATE_PRUNE_STEPS)
+        ratio = r->to;
+    if (ratio > inrf_pruned_fraction(f->net, cur->keep))
+        inrf_prune_hidden(f->net, cur->params, cur->keep, cur->m, cur->v, ratio);
+}
+
+/* Keeps the round's file m or frees it, and chooses the next round. */
+static void rate_judge(inrf_rate *r, inrf_model *m, double psnr, size_t bytes, float prune)
+{
+    int reached = r->target > 0 && psnr >= r->target;
+    r->rounds++;
+    if (!r->searching || (reached && bytes < r->bytes)) {
+        /* the round that makes the file fit, or a smaller file that reaches the target */
+        inrf_model_free(r->best);
+        r->best = m, r->psnr = psnr, r->bytes = bytes, r->prune = prune;
+        if (!r->searching) {
+            if (reached)
+                rate_search(r);
+            else
+                r->next = 0;
+            return;
+        }
+    } else {
+        inrf_model_free(m);
+        if (!reached)
+            r->lo = r->next;
+    }
+    rate_choose(r);
+}
+
+inrf_status inrf_rate_round_end(const inrf_encode_form *f, inrf_rate *r,
+                                const inrf_encode_weights *base, const inrf_encode_weights *cur,
+                                const inrf_image *img, int threads)
+{
+    inrf_model *m = NULL;
+    double psnr = 0;
+    size_t bytes = 0;
+    inrf_status st = inrf_encode_measure(f, cur, img, threads, &m, &psnr, &bytes);
+    if (st == INRF_OK && bytes > r->next) {
+        /* fine-tuning changed what zstd makes of the weights: prune the
+         * tuned weights further, or, when no ratio of them fits, the
+         * base's (which fits, r->next being at least the smallest) */
+        float ratio;
+        inrf_model_free(m);
+        m = NULL;
+        st = inrf_encode_fit_ratio(f, cur, r->next, &ratio, NULL);
+        if (st == INRF_E_LIMIT) {
+            inrf_encode_weights_copy(f->net, cur, base);
+            st = inrf_encode_fit_ratio(f, cur, r->next, &ratio, NULL);
+            if (st == INRF_E_LIMIT)
+                st = inrf_fail(st, "encode: cannot fit in %zu bytes", r->next);
+        }
+        if (st == INRF_OK) {
+            if (ratio > inrf_pruned_fraction(f->net, cur->keep))
+                inrf_prune_hidden(f->net, cur->params, cur->keep, cur->m, cur->v, ratio);
+            st = inrf_encode_measure(f, cur, img, threads, &m, &psnr, &bytes);
+        }
+    }
+    if (st != INRF_OK)
+        return st;
+    rate_judge(r, m, psnr, bytes, inrf_pruned_fraction(f->net, cur->keep));
+    return INRF_OK;
 }
 
 /* --------------------------------------------------------------- driver */
@@ -576,6 +804,53 @@ static inrf_status trainer_init(trainer *t, const inrf_image *img, const inrf_ar
     return INRF_OK;
 }
 
+/* The file of the schedule's weights, then rate control (inrf_rate): the
+ * file to return in r->best, its PSNR stored in it. Every round starts from
+ * the schedule's weights and random state, so that a round's file depends
+ * on its budget alone. */
+static inrf_status rate_control(trainer *t, const inrf_encode_plan *plan, const inrf_image *img,
+                                size_t budget, inrf_rate *r)
+{
+    const inrf_encode_form form = {&t->net, &plan->arch, t->quant_mode, t->half_io};
+    const inrf_encode_weights cur = {t->params, t->m, t->v, t->keep};
+    const size_t P = t->net.nparams;
+    inrf_model *m;
+    double psnr;
+    size_t bytes;
+    memset(r, 0, sizeof *r);
+    inrf_status st = inrf_encode_measure(&form, &cur, img, t->threads, &m, &psnr, &bytes);
+    if (st != INRF_OK)
+        return st;
+    const double target = t->opt->target_psnr;
+    size_t smallest = budget || target > 0 ? inrf_encode_smallest(&form, &cur) : bytes;
+    st = inrf_rate_start(r, budget, target, smallest, t->steps_done, m, psnr, bytes,
+                         pruned_fraction(t), "encode");
+    if (st != INRF_OK || !r->next)
+        return st;
+    float *saved = malloc(P * (3 * sizeof(float) + 1));
+    if (!saved)
+        return inrf_fail(INRF_E_NOMEM, "encode: out of memory");
+    const inrf_encode_weights base = {saved, saved + P, saved + 2 * P, (uint8_t *)(saved + 3 * P)};
+    inrf_encode_weights_copy(&t->net, &base, &cur);
+    const uint64_t rng = t->rng;
+    const long adam_t = t->step_total;
+    while (st == INRF_OK && r->next) {
+        if ((st = inrf_rate_round_begin(&form, r, &base, &cur)) != INRF_OK)
+            break;
+        t->rng = rng, t->step_total = adam_t;
+        t->prog.steps += r->steps;
+        for (int k = 1; k <= INRF_RATE_PRUNE_STEPS && st == INRF_OK; k++) {
+            inrf_rate_round_prune(&form, r, &cur, k);
+            if (run_stage(t, 4, r->steps / INRF_RATE_PRUNE_STEPS, plan->rate_lr, 0) < 0)
+                st = inrf_fail(INRF_E_INTERRUPTED, "encode: interrupted");
+        }
+        if (st == INRF_OK)
+            st = inrf_rate_round_end(&form, r, &base, &cur, img, t->threads);
+    }
+    free(saved);
+    return st;
+}
+
 inrf_status inrf_encode(const inrf_image *img, const inrf_encode_options *opt, inrf_model **out,
                         inrf_encode_stats *stats)
 {
@@ -640,77 +915,24 @@ inrf_status inrf_encode(const inrf_image *img, const inrf_encode_options *opt, i
         return inrf_fail(INRF_E_INTERRUPTED, "encode: interrupted");
     }
 
-    inrf_model *m = NULL;
-    st = make_model(&t, &a, t.params, &m);
-    /* rate control: prune the hidden layers further until the file fits */
-    const size_t budget = inrf_encode_budget(img, opt);
-    size_t bytes = st == INRF_OK ? inrf_encode_file_bytes(m) : 0;
-    while (st == INRF_OK && budget && bytes > budget) {
-        float ratio = pruned_fraction(&t) + 0.1f;
-        if (ratio > 0.95f || a.layers < 2) {
-            st = inrf_fail(INRF_E_LIMIT, "encode: cannot fit in %zu bytes (smallest made: %zu)",
-                           budget, bytes);
-            break;
-        }
-        prune_hidden(&t, ratio);
-        if (run_stage(&t, 4, s4 > 0 ? s4 / 2 : 200, lr * 0.1f, 0) < 0) {
-            st = inrf_fail(INRF_E_INTERRUPTED, "encode: interrupted");
-            break;
-        }
-        inrf_model_free(m);
-        m = NULL;
-        if ((st = make_model(&t, &a, t.params, &m)) == INRF_OK)
-            bytes = inrf_encode_file_bytes(m);
-    }
-    double psnr = 0;
-    if (st == INRF_OK)
-        st = inrf_encode_model_psnr(m, img, t.threads, &psnr);
-    /* with a target: prune further while the decoded file still reaches it,
-     * and keep the smallest such file (a bitmap pays only past 1/8 pruned,
-     * so a step that reaches the target without shrinking the file goes on) */
-    float prune_kept = pruned_fraction(&t);
-    if (st == INRF_OK && opt->target_psnr > 0 && psnr > opt->target_psnr && a.layers > 1) {
-        size_t best_bytes = inrf_encode_file_bytes(m);
-        for (float ratio = prune_kept + 0.1f; ratio < 0.9f; ratio += 0.1f) {
-            prune_hidden(&t, ratio);
-            if (run_stage(&t, 4, s4 > 0 ? s4 / 2 : 200, lr * 0.1f, 0) < 0) {
-                st = inrf_fail(INRF_E_INTERRUPTED, "encode: interrupted");
-                break;
-            }
-            inrf_model *m2 = NULL;
-            double p2 = 0;
-            if (make_model(&t, &a, t.params, &m2) != INRF_OK ||
-                inrf_encode_model_psnr(m2, img, t.threads, &p2) != INRF_OK || p2 < opt->target_psnr) {
-                inrf_model_free(m2);
-                break;
-            }
-            if (inrf_encode_file_bytes(m2) < best_bytes) {
-                inrf_model_free(m);
-                m = m2;
-                psnr = p2;
-                best_bytes = inrf_encode_file_bytes(m);
-                prune_kept = pruned_fraction(&t);
-            } else {
-                inrf_model_free(m2);
-            }
-        }
-    }
+    inrf_rate r;
+    st = rate_control(&t, &plan, img, inrf_encode_budget(img, opt), &r);
     if (st != INRF_OK) {
-        inrf_model_free(m);
+        inrf_model_free(r.best);
         trainer_free(&t);
         return st;
     }
-    m->psnr = (float)psnr;
+    inrf_model *m = r.best;
     if (stats) {
-        stats->psnr = psnr;
+        stats->psnr = r.psnr;
         stats->psnr_fp32 = fp32;
-        stats->bytes = inrf_encode_file_bytes(m);
+        stats->bytes = r.bytes;
         stats->seconds = inrf_encode_now() - t0;
         stats->steps = t.steps_done;
-        stats->prune_ratio = prune_kept;
+        stats->prune_ratio = r.prune;
         stats->layers = a.layers;
         stats->hidden = a.hidden[0];
-        stats->target_reached = opt->target_psnr > 0 ? psnr >= opt->target_psnr : -1;
+        stats->target_reached = opt->target_psnr > 0 ? r.psnr >= opt->target_psnr : -1;
     }
     trainer_free(&t);
     *out = m;

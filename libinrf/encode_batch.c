@@ -2,6 +2,7 @@
  * once: a batched trainer (the GPU's, kernels/encode.cu) runs the stages,
  * and the CPU encoder's own code does the rest (encode_internal.h). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -33,7 +34,11 @@ typedef struct batch_state {
     uint8_t *active;          /* [n]: in stage 3, then in a rate-control round */
     int *steps;               /* [n]: Adam steps taken, all stages */
     double *psnr;             /* [n]: of out[i], decoded */
-    float *kept;              /* [n]: pruned fraction of out[i] */
+    float *kept;              /* [n]: pruned fraction of the schedule's weights */
+    float *base;              /* rate control: [n][3][nparams] params, m, v and */
+    uint8_t *base_keep;       /* [n][nparams] keep of the schedule's weights, */
+    long *base_adam_t;        /* [n] and Adam's t */
+    uint8_t *group;           /* [n]: the images of a round that train together */
     inrf_encode_progress prog;
     int done;                 /* steps of the finished stages */
     double t0;
@@ -106,6 +111,10 @@ static void state_free(batch_state *s)
     free(s->steps);
     free(s->psnr);
     free(s->kept);
+    free(s->base);
+    free(s->base_keep);
+    free(s->base_adam_t);
+    free(s->group);
 }
 
 static inrf_status state_init(batch_state *s, const inrf_image *images, size_t n,
@@ -174,8 +183,8 @@ static void prune(batch_state *s, size_t i, float ratio)
                       s->b.v + i * P, ratio);
 }
 
-/* Stages 1 to 4 as inrf_encode runs them; with a target PSNR, stages 1
- * to 3 stop an image a margin above it (plan.stop). */
+/* Stages 1 to 4 as inrf_encode runs them; plan.stop (a target PSNR
+ * without hidden layers) ends stages 1 to 3 of an image early. */
 static inrf_status schedule(batch_state *s)
 {
     const inrf_encode_plan *p = &s->plan;
@@ -214,141 +223,190 @@ static inrf_status schedule(batch_state *s)
     return st;
 }
 
-/* The file's model of image i from its current weights; psnr (may be
- * NULL): the model decoded against the image. */
-static inrf_status model_of(const batch_state *s, size_t i, inrf_model **out, double *psnr)
+/* The file's form (network and encodings) and image i's weights. */
+static inrf_encode_form form_of(const batch_state *s)
 {
-    const size_t P = s->net.nparams;
-    inrf_model *m = NULL;
-    inrf_status st = inrf_encode_make_model(&s->net, s->b.keep + i * P, s->opt->quant,
-                                            s->opt->half_io, &s->plan.arch,
-                                            s->b.params + i * P, &m);
-    if (st == INRF_OK && psnr)
-        st = inrf_encode_model_psnr(m, &s->b.images[i], 1, psnr);
-    if (st != INRF_OK) {
-        inrf_model_free(m);
-        m = NULL;
-    }
-    *out = m;
-    return st;
+    inrf_encode_form f = {&s->net, &s->plan.arch, s->opt->quant, s->opt->half_io};
+    return f;
 }
 
-/* out[i] for every image marked in `which` (NULL: all), on all cores;
- * psnr and kept updated. The first failure (lowest image) is returned. */
-static inrf_status models_of(batch_state *s, const uint8_t *which, inrf_model **out)
+static inrf_encode_weights weights_of(const batch_state *s, size_t i)
+{
+    const size_t P = s->net.nparams;
+    inrf_encode_weights w = {s->b.params + i * P, s->b.m + i * P, s->b.v + i * P,
+                             s->b.keep + i * P};
+    return w;
+}
+
+/* Image i's weights as the schedule left them (rate control's base). */
+static inrf_encode_weights base_of(const batch_state *s, size_t i)
+{
+    const size_t P = s->net.nparams;
+    float *b = s->base + 3 * i * P;
+    inrf_encode_weights w = {b, b + P, b + 2 * P, s->base_keep + i * P};
+    return w;
+}
+
+/* Says again, on this thread, the first failure of a parallel loop (the
+ * message was a worker's). */
+static inrf_status first_failure(inrf_status first, long bad)
+{
+    if (first == INRF_OK)
+        return INRF_OK;
+    return inrf_fail(first, "batch encode: image %ld: %s", bad, inrf_strerror(first));
+}
+
+/* Every image's file of its schedule's weights and rate control's start
+ * (inrf_rate_start, in image order: the first image that cannot fit is
+ * the one named). */
+static inrf_status rate_start(batch_state *s, inrf_rate *r)
 {
     const long n = (long)s->b.n;
-    const size_t P = s->net.nparams;
+    const inrf_encode_form f = form_of(s);
+    const double target = s->opt->target_psnr;
+    inrf_model **m = calloc((size_t)n, sizeof *m);
+    size_t *bytes = malloc((size_t)n * sizeof *bytes);
+    size_t *smallest = malloc((size_t)n * sizeof *smallest);
+    if (!m || !bytes || !smallest) {
+        free(m), free(bytes), free(smallest);
+        return inrf_fail(INRF_E_NOMEM, "batch encode: out of memory");
+    }
     inrf_status first = INRF_OK;
     long bad = -1;
 #pragma omp parallel for num_threads(s->opt->threads > 0 ? s->opt->threads : omp_threads())
     for (long i = 0; i < n; i++) {
-        if (which && !which[i])
-            continue;
-        inrf_model_free(out[i]);
-        inrf_status st = model_of(s, (size_t)i, &out[i], &s->psnr[i]);
-        s->kept[i] = inrf_pruned_fraction(&s->net, s->b.keep + (size_t)i * P);
+        const inrf_encode_weights w = weights_of(s, (size_t)i);
+        inrf_status st =
+            inrf_encode_measure(&f, &w, &s->b.images[i], 1, &m[i], &s->psnr[i], &bytes[i]);
+        size_t budget = inrf_encode_budget(&s->b.images[i], s->opt);
+        smallest[i] = budget || target > 0 ? inrf_encode_smallest(&f, &w) : bytes[i];
+        s->kept[i] = inrf_pruned_fraction(&s->net, w.keep);
         if (st != INRF_OK) {
 #pragma omp critical
             if (bad < 0 || i < bad)
                 bad = i, first = st;
         }
     }
-    if (first == INRF_OK)
-        return INRF_OK;
-    /* the message was a worker thread's: say it again on this one */
-    return inrf_fail(first, "batch encode: image %ld: %s", bad, inrf_strerror(first));
-}
-
-/* A rate-control round: the images s->active marks fine-tuned through the
- * quantiser (inrf_encode's round: half the stage 4 steps, or 200). */
-static inrf_status fine_tune(batch_state *s)
-{
-    const inrf_encode_plan *p = &s->plan;
-    s->b.active = s->active;
-    inrf_status st = run(s, 4, p->s4 > 0 ? p->s4 / 2 : 200, p->lr * 0.1f, s->opt->quant,
-                         s->opt->half_io, 0);
-    s->b.active = NULL;
+    inrf_status st = first_failure(first, bad);
+    for (long i = 0; i < n; i++) {
+        char what[48];
+        snprintf(what, sizeof what, "batch encode: image %ld", i);
+        if (st == INRF_OK)
+            st = inrf_rate_start(&r[i], inrf_encode_budget(&s->b.images[i], s->opt), target,
+                                 smallest[i], s->steps[i], m[i], s->psnr[i], bytes[i],
+                                 s->kept[i], what);
+        else
+            inrf_model_free(m[i]);
+    }
+    free(m), free(bytes), free(smallest);
     return st;
 }
 
-/* Rate control as inrf_encode does it, a round at a time for the images
- * concerned: files over max_bytes are pruned 10 points further and
- * fine-tuned until they fit; then, with a target PSNR, files above it are
- * pruned further 10 points a round while they still reach it, the
- * smallest kept. */
-static inrf_status rate_control(batch_state *s, inrf_model **out)
+/* Whether image i, in a round, is the first of the images whose rounds
+ * have its number of steps (they train together). */
+static int leads_group(const batch_state *s, const inrf_rate *r, long i)
 {
-    const size_t n = s->b.n, P = s->net.nparams;
-    const inrf_encode_options *o = s->opt;
-    const int layers = s->plan.arch.layers;
+    for (long j = 0; j < i; j++)
+        if (s->active[j] && r[j].steps == r[i].steps)
+            return 0;
+    return s->active[i];
+}
+
+/* The pruning steps and fine-tuning of a round for the images s->active
+ * marks, a run of the trainer per number of steps (s->group). */
+static inrf_status round_steps(batch_state *s, const inrf_rate *r)
+{
+    const long n = (long)s->b.n;
+    const inrf_encode_form f = form_of(s);
     inrf_status st = INRF_OK;
-    while (o->max_bytes && st == INRF_OK) {
-        size_t any = 0;
-        for (size_t i = 0; i < n; i++) {
-            size_t bytes = inrf_encode_file_bytes(out[i]);
-            s->active[i] = bytes > o->max_bytes;
-            if (!s->active[i])
-                continue;
-            float ratio = inrf_pruned_fraction(&s->net, s->b.keep + i * P) + 0.1f;
-            if (ratio > 0.95f || layers < 2)
-                return inrf_fail(INRF_E_LIMIT, "batch encode: image %zu: cannot fit in %zu "
-                                 "bytes (smallest made: %zu)", i, o->max_bytes, bytes);
-            prune(s, i, ratio);
-            any++;
-        }
-        if (!any)
-            break;
-        if ((st = fine_tune(s)) == INRF_OK)
-            st = models_of(s, s->active, out);
-    }
-    if (st != INRF_OK || !(o->target_psnr > 0) || layers < 2)
-        return st;
-    float *ratio = malloc(n * sizeof(float));
-    inrf_model **trial = calloc(n, sizeof *trial);
-    double *trial_psnr = malloc(n * sizeof(double));
-    if (!ratio || !trial || !trial_psnr) {
-        free(ratio), free(trial), free(trial_psnr);
-        return inrf_fail(INRF_E_NOMEM, "batch encode: out of memory");
-    }
-    for (size_t i = 0; i < n; i++) {
-        s->active[i] = s->psnr[i] > o->target_psnr;
-        ratio[i] = s->kept[i] + 0.1f;
-    }
-    for (;;) {
-        size_t any = 0;
-        for (size_t i = 0; i < n; i++) {
-            s->active[i] = s->active[i] && ratio[i] < 0.9f;
-            if (s->active[i])
-                prune(s, i, ratio[i]), any++;
-        }
-        if (!any || (st = fine_tune(s)) != INRF_OK)
-            break;
-        const long nl = (long)n;
-#pragma omp parallel for num_threads(o->threads > 0 ? o->threads : omp_threads())
-        for (long i = 0; i < nl; i++) /* a model that fails to build is NULL */
-            if (s->active[i])
-                (void)model_of(s, (size_t)i, &trial[i], &trial_psnr[i]);
-        for (size_t i = 0; i < n; i++) {
-            if (!s->active[i])
-                continue;
-            if (!trial[i] || trial_psnr[i] < o->target_psnr) {
-                s->active[i] = 0; /* this round's file misses the target: done */
-            } else if (inrf_encode_file_bytes(trial[i]) < inrf_encode_file_bytes(out[i])) {
-                inrf_model_free(out[i]);
-                out[i] = trial[i];
-                trial[i] = NULL;
-                s->psnr[i] = trial_psnr[i];
-                s->kept[i] = inrf_pruned_fraction(&s->net, s->b.keep + i * P);
+    for (long i = 0; i < n; i++)
+        if (leads_group(s, r, i))
+            s->prog.steps += r[i].steps;
+    for (int k = 1; k <= INRF_RATE_PRUNE_STEPS && st == INRF_OK; k++) {
+#pragma omp parallel for num_threads(s->opt->threads > 0 ? s->opt->threads : omp_threads())
+        for (long i = 0; i < n; i++)
+            if (s->active[i]) {
+                const inrf_encode_weights cur = weights_of(s, (size_t)i);
+                inrf_rate_round_prune(&f, &r[i], &cur, k);
             }
-            inrf_model_free(trial[i]);
-            trial[i] = NULL;
-            ratio[i] += 0.1f;
+        for (long i = 0; i < n && st == INRF_OK; i++) {
+            if (!leads_group(s, r, i))
+                continue;
+            for (long j = 0; j < n; j++)
+                s->group[j] = s->active[j] && r[j].steps == r[i].steps;
+            s->b.active = s->group;
+            st = run(s, 4, r[i].steps / INRF_RATE_PRUNE_STEPS, s->plan.rate_lr, s->opt->quant,
+                     s->opt->half_io, 0);
+            s->b.active = NULL;
         }
     }
-    free(ratio);
-    free(trial);
-    free(trial_psnr);
+    return st;
+}
+
+/* Rate control as inrf_encode runs it (inrf_rate), a round at a time for
+ * the images that have one: each starts from its schedule's weights and
+ * Adam state and is pruned step by step towards its round's budget, the
+ * images concerned fine-tuned together after each step. */
+static inrf_status rate_rounds(batch_state *s, inrf_rate *r)
+{
+    const long n = (long)s->b.n;
+    const size_t P = s->net.nparams;
+    const inrf_encode_form f = form_of(s);
+    size_t any = 0;
+    for (long i = 0; i < n; i++)
+        any += r[i].next != 0;
+    if (!any)
+        return INRF_OK;
+    s->base = malloc(s->b.n * 3 * P * sizeof(float));
+    s->base_keep = malloc(s->b.n * P);
+    s->base_adam_t = malloc(s->b.n * sizeof(long));
+    s->group = malloc(s->b.n);
+    if (!s->base || !s->base_keep || !s->base_adam_t || !s->group)
+        return inrf_fail(INRF_E_NOMEM, "batch encode: out of memory");
+    for (long i = 0; i < n; i++) {
+        const inrf_encode_weights base = base_of(s, (size_t)i), cur = weights_of(s, (size_t)i);
+        inrf_encode_weights_copy(&s->net, &base, &cur);
+        s->base_adam_t[i] = s->b.adam_t[i];
+    }
+    inrf_status st = INRF_OK;
+    while (st == INRF_OK && any) {
+        inrf_status first = INRF_OK;
+        long bad = -1;
+#pragma omp parallel for num_threads(s->opt->threads > 0 ? s->opt->threads : omp_threads())
+        for (long i = 0; i < n; i++) {
+            s->active[i] = r[i].next != 0;
+            if (!s->active[i])
+                continue;
+            const inrf_encode_weights base = base_of(s, (size_t)i), cur = weights_of(s, (size_t)i);
+            s->b.adam_t[i] = s->base_adam_t[i];
+            inrf_status e = inrf_rate_round_begin(&f, &r[i], &base, &cur);
+            if (e != INRF_OK) {
+#pragma omp critical
+                if (bad < 0 || i < bad)
+                    bad = i, first = e;
+            }
+        }
+        if ((st = first_failure(first, bad)) != INRF_OK)
+            break;
+        if ((st = round_steps(s, r)) != INRF_OK)
+            break;
+#pragma omp parallel for num_threads(s->opt->threads > 0 ? s->opt->threads : omp_threads())
+        for (long i = 0; i < n; i++) {
+            if (!s->active[i])
+                continue;
+            const inrf_encode_weights base = base_of(s, (size_t)i), cur = weights_of(s, (size_t)i);
+            inrf_status e = inrf_rate_round_end(&f, &r[i], &base, &cur, &s->b.images[i], 1);
+            if (e != INRF_OK) {
+#pragma omp critical
+                if (bad < 0 || i < bad)
+                    bad = i, first = e;
+            }
+        }
+        st = first_failure(first, bad);
+        any = 0;
+        for (long i = 0; i < n; i++)
+            any += r[i].next != 0;
+    }
     return st;
 }
 
@@ -356,32 +414,35 @@ static inrf_status rate_control(batch_state *s, inrf_model **out)
 static inrf_status finish_all(batch_state *s, inrf_model **out, inrf_encode_stats *stats)
 {
     const size_t n = s->b.n;
-    inrf_status st = models_of(s, NULL, out);
+    inrf_rate *r = calloc(n, sizeof *r);
+    if (!r)
+        return inrf_fail(INRF_E_NOMEM, "batch encode: out of memory");
+    inrf_status st = rate_start(s, r);
     if (st == INRF_OK)
-        st = rate_control(s, out);
+        st = rate_rounds(s, r);
+    for (size_t i = 0; i < n; i++) {
+        out[i] = st == INRF_OK ? r[i].best : NULL;
+        if (st != INRF_OK)
+            inrf_model_free(r[i].best);
+    }
     if (st != INRF_OK) {
-        for (size_t i = 0; i < n; i++) {
-            inrf_model_free(out[i]);
-            out[i] = NULL;
-        }
+        free(r);
         return st;
     }
     const double seconds = (inrf_encode_now() - s->t0) / (double)n;
-    for (size_t i = 0; i < n; i++) {
-        out[i]->psnr = (float)s->psnr[i];
-        if (!stats)
-            continue;
-        stats[i].psnr = s->psnr[i];
+    for (size_t i = 0; stats && i < n; i++) {
+        stats[i].psnr = r[i].psnr;
         stats[i].psnr_fp32 = s->fp32[i];
-        stats[i].bytes = inrf_encode_file_bytes(out[i]);
+        stats[i].bytes = r[i].bytes;
         stats[i].seconds = seconds;
         stats[i].steps = s->steps[i];
-        stats[i].prune_ratio = s->kept[i];
+        stats[i].prune_ratio = r[i].prune;
         stats[i].layers = s->plan.arch.layers;
         stats[i].hidden = s->plan.arch.hidden[0];
         stats[i].target_reached =
-            s->opt->target_psnr > 0 ? s->psnr[i] >= s->opt->target_psnr : -1;
+            s->opt->target_psnr > 0 ? r[i].psnr >= s->opt->target_psnr : -1;
     }
+    free(r);
     return INRF_OK;
 }
 

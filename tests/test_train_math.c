@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -563,8 +564,8 @@ static void test_batch_errors(void **state)
 }
 
 /* Rate control in the batch schedule against inrf_encode's: a target PSNR
- * (early stop, then pruning rounds while the file reaches it) and a
- * maximum size (pruning rounds until the file fits), on the same images. */
+ * (a search over byte budgets, rounds of pruning and fine-tuning) and a
+ * maximum size (a round that makes the file fit), on the same images. */
 static void test_batch_rate_control(void **state)
 {
     (void)state;
@@ -614,6 +615,77 @@ static void test_batch_rate_control(void **state)
         inrf_image_free(&img[k]);
 }
 
+/* The smallest file the batch schedule makes of image k alone (its
+ * training does not depend on its place in a batch): what the message of
+ * a budget of 1 byte names. */
+static size_t batch_smallest(const inrf_image *img, const inrf_encode_options *opt,
+                             const inrf_batch_trainer *tr)
+{
+    inrf_encode_options o = *opt;
+    o.max_bytes = 1;
+    inrf_model *m = NULL;
+    assert_int_equal(inrf_encode_batch_with(img, 1, &o, tr, &m, NULL), INRF_E_LIMIT);
+    assert_null(m);
+    const char *at = strstr(inrf_last_error(), "smallest made: ");
+    assert_non_null(at);
+    return (size_t)strtoul(at + strlen("smallest made: "), NULL, 10);
+}
+
+/* Budgets in the batch schedule (max_bytes and bpp, through
+ * inrf_encode_budget per image), from the smallest file the schedule makes
+ * up: every file as written fits; one byte below, INRF_E_LIMIT. */
+static void test_batch_budget_holds(void **state)
+{
+    (void)state;
+    enum { N = 3 };
+    inrf_image img[N];
+    inrf_encode_options o;
+    batch_fixture(img, N, &o);
+    o.steps = 60;
+    int stages[5] = {0};
+    inrf_batch_trainer tr = {cpu_run_stage, stages};
+    size_t lo = 0;
+    for (int k = 0; k < N; k++) {
+        size_t s = batch_smallest(&img[k], &o, &tr);
+        lo = s > lo ? s : lo;
+    }
+    inrf_model *gm[N];
+    inrf_encode_stats gs[N];
+    static const long over[] = {0, 1, 2, 4, 7, 12, 25, 60, 120, -1};
+    for (size_t j = 0; j < sizeof over / sizeof *over; j++) {
+        o.max_bytes = 0, o.bpp = 0;
+        if (over[j] >= 0) {
+            o.max_bytes = lo + (size_t)over[j];
+        } else { /* a bpp budget a little above the smallest file */
+            o.bpp = 8.0 * (double)(lo + 3) / (20.0 * 16.0);
+        }
+        size_t budget = o.max_bytes ? o.max_bytes : (size_t)floor(o.bpp * 20 * 16 / 8);
+        inrf_status st = inrf_encode_batch_with(img, N, &o, &tr, gm, gs);
+        if (st != INRF_OK)
+            print_message("budget %zu (smallest %zu): %s\n", budget, lo, inrf_last_error());
+        assert_int_equal(st, INRF_OK);
+        for (int k = 0; k < N; k++) {
+            void *d;
+            size_t n;
+            assert_int_equal(inrf_write_memory(gm[k], NULL, &d, &n), INRF_OK);
+            assert_int_equal(n, gs[k].bytes);
+            assert_true(n <= budget);
+            assert_true(isfinite(gm[k]->psnr));
+            free(d);
+            inrf_model_free(gm[k]);
+        }
+    }
+    o.bpp = 0;
+    o.max_bytes = lo - 1;
+    assert_int_equal(inrf_encode_batch_with(img, N, &o, &tr, gm, gs), INRF_E_LIMIT);
+    assert_null(gm[0]);
+    char want[64];
+    snprintf(want, sizeof want, "cannot fit in %zu bytes", lo - 1);
+    assert_non_null(strstr(inrf_last_error(), want));
+    for (int k = 0; k < N; k++)
+        inrf_image_free(&img[k]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -626,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_batch_schedule),
         cmocka_unit_test(test_batch_errors),
         cmocka_unit_test(test_batch_rate_control),
+        cmocka_unit_test(test_batch_budget_holds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,10 +57,20 @@ typedef struct inrf_encode_options {
                                  CIFAR-10 in less time */
     int half_io;              /* 1 (default): first and last layers and all biases
                                  in binary16; 0: binary32 (the paper) */
-    double target_psnr;       /* dB; > 0: stop once reached and keep the
-                                 smallest file that reaches it; default 0 (off) */
-    size_t max_bytes;         /* > 0: the file never exceeds it, INRF_E_LIMIT if it
-                                 cannot; default 0 (off) */
+    double target_psnr;       /* dB; > 0: the smallest file found that reaches
+                                 it (a search over the byte budget: up to 6
+                                 rounds of further pruning and fine-tuning,
+                                 each an eighth of the steps the schedule
+                                 ran, at least 200); when none
+                                 does, the best file made, and stats'
+                                 target_reached 0; default 0 (off) */
+    size_t max_bytes;         /* > 0: the whole file as written with default
+                                 write options (every chunk) never exceeds it:
+                                 one round of further pruning and fine-tuning
+                                 when the schedule's file is larger; INRF_E_LIMIT
+                                 below the smallest file the encoder makes (every
+                                 hidden weight pruned), the message naming its
+                                 size; default 0 (off) */
     uint32_t batch_pixels;    /* pixels per step; 0 = every pixel for images of up
                                  to 16,384 pixels, else random batches of 4,096 */
     uint64_t seed;            /* default 1; same seed and threads, same bytes */
