@@ -898,6 +898,8 @@ inrf_status inrf_encode(const inrf_image *img, const inrf_encode_options *opt, i
             double r = run_stage(&t, 3, s3, lr * inrf_encode_stage3_lr(s3), stop);
             if (r < 0)
                 fp32 = r;
+        } else {
+            t.prog.steps -= s3; /* skipped: the progress total says what runs */
         }
     }
     /* stage 4: quantise, fine-tune through the quantiser */
@@ -923,6 +925,12 @@ inrf_status inrf_encode(const inrf_image *img, const inrf_encode_options *opt, i
         return st;
     }
     inrf_model *m = r.best;
+    if (opt->progress) { /* the end: every step counted has run */
+        t.prog.step = t.steps_done;
+        t.prog.psnr = t.prog.best_psnr = r.psnr;
+        t.prog.seconds = inrf_encode_now() - t0;
+        opt->progress(&t.prog, opt->user); /* too late to stop: the file is made */
+    }
     if (stats) {
         stats->psnr = r.psnr;
         stats->psnr_fp32 = fp32;

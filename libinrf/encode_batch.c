@@ -213,6 +213,8 @@ static inrf_status schedule(batch_state *s)
         s->b.active = s->active;
         if (any)
             st = run(s, 3, p->s3, p->lr * inrf_encode_stage3_lr(p->s3), 0, 0, p->stop);
+        else
+            s->prog.steps -= p->s3; /* skipped: the progress total says what runs */
         s->b.active = NULL;
     }
     if (st == INRF_OK && p->s4) { /* fresh moments: fresh bias correction */

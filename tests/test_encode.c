@@ -261,6 +261,41 @@ static void test_interrupt_and_errors(void **state)
     inrf_image_free(&img);
 }
 
+static int keep_total(const inrf_encode_progress *p, void *user)
+{
+    *(int *)user = p->steps;
+    return 0;
+}
+
+/* The progress total counts only the steps that run: a stage the schedule
+ * skips (stage 3 when the PSNR asks for no more pruning: the cifar10
+ * preset below 30 dB, here on noise) leaves it. The last call, at the
+ * end, has the total as counted. */
+static void test_progress_total(void **state)
+{
+    (void)state;
+    for (int noisy = 0; noisy < 2; noisy++) {
+        inrf_image img = picture(32, 32, 3);
+        uint64_t r = 88172645463325252ull;
+        for (size_t k = 0; noisy && k < (size_t)32 * 32 * 3; k++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            img.pixels[k] = (uint8_t)(r >> 56);
+        }
+        inrf_encode_options o = quick();
+        int total = 0;
+        o.progress = keep_total;
+        o.user = &total;
+        inrf_model *m;
+        inrf_encode_stats s;
+        assert_int_equal(inrf_encode(&img, &o, &m, &s), INRF_OK);
+        if (noisy)
+            assert_true(s.psnr < 30.0); /* no pruning asked: stage 3 skipped */
+        assert_int_equal(total, s.steps);
+        inrf_model_free(m);
+        inrf_image_free(&img);
+    }
+}
+
 /* The encoder refuses, before any training, a network that the writer and
  * the readers' default limits refuse (5 x 1024: 4,204,547 parameters >
  * 2^22), naming the options and the limit. */
@@ -299,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_target_psnr),
         cmocka_unit_test(test_interrupt_and_errors),
         cmocka_unit_test(test_reader_limits_checked_first),
+        cmocka_unit_test(test_progress_total),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
