@@ -58,8 +58,8 @@ _inrf_value()
         --device) words="auto cpu cuda" ;;
         --stats) words="json" ;;
         --format)
-            if [[ $cmd == inrpack ]]; then words="png inrf"; else words="png jpeg ppm pgm"; fi ;;
-        -d|--output-dir|--outdir|--test-dir|--train-dir) _inrf_dirs "$cur"; return 0 ;;
+            if [[ $cmd == inrpack ]]; then words="png inrf"; else words="png jpeg ppm pgm pnm"; fi ;;
+        -d|--dir|--test-dir|--train-dir) _inrf_dirs "$cur"; return 0 ;;
         --train|--test)
             _inrf_files "$cur" inrpack
             return 0 ;;

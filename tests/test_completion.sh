@@ -41,6 +41,8 @@ check "inrdec and inrinfo offer .inrf files, not other files" \
     'comp inrdec "" | grep -qw b.inrf && comp inrinfo "" | grep -qw b.inrf && ! comp inrinfo "" | grep -qw c.txt'
 check "inrpack info offers packs and folders only" '[ "$(comp inrpack info "")" = "d.inrpack sub" ]'
 check "inrtrain --train offers packs and folders" '[ "$(comp inrtrain --train "")" = "d.inrpack sub" ]'
+check "inrenc -d offers folders only" '[ "$(comp inrenc a.png -d "")" = "sub" ]'
+check "inrdec --format offers the image formats" '[ "$(comp inrdec --format p)" = "pgm png pnm ppm" ]'
 check "an option taking a file name completes any file" \
     'comp inrtrain --log "" | grep -qw c.txt'
 finish
