@@ -357,6 +357,23 @@ void cli_json_number(FILE *f, double v)
         fputs("null", f);
 }
 
+int cli_json_array(int data_on_stdout, size_t n,
+                   void (*item)(FILE *f, size_t i, const void *ctx), const void *ctx)
+{
+    FILE *f = data_on_stdout ? stderr : stdout;
+    fputs("[\n", f);
+    for (size_t i = 0; i < n; i++) {
+        item(f, i, ctx);
+        fputs(i + 1 < n ? ",\n" : "\n", f);
+    }
+    fputs("]\n", f);
+    if (fflush(f) != 0 || ferror(f)) {
+        cli_error("error writing the JSON results");
+        return 0;
+    }
+    return 1;
+}
+
 volatile sig_atomic_t cli_interrupted;
 
 static void on_signal(int sig)

@@ -112,6 +112,12 @@ double cli_now_seconds(void);
  * not finite, since JSON has neither NaN nor infinity. */
 void cli_json_string(FILE *f, const char *s);
 void cli_json_number(FILE *f, double v);
+/* The --json output of a tool that takes files: "[", item(f, i, ctx) for
+ * i in 0..n-1 separated by ",\n", "]"; on standard output, or standard
+ * error when data_on_stdout (an output named "-"). 1, or 0 after saying
+ * that it could not be written. */
+int cli_json_array(int data_on_stdout, size_t n,
+                   void (*item)(FILE *f, size_t i, const void *ctx), const void *ctx);
 
 /* The size of a w x h image scaled so that its shorter side is n pixels,
  * the other side rounded to nearest (--size N of inrdec and inrpack). */

@@ -554,21 +554,21 @@ static void print_json_result(FILE *f, const options *o, const result *r)
     fputs("\n  }", f);
 }
 
+typedef struct json_ctx {
+    const options *o;
+    const result *res;
+} json_ctx;
+
+static void json_item(FILE *f, size_t i, const void *ctx)
+{
+    const json_ctx *c = ctx;
+    print_json_result(f, c->o, &c->res[i]);
+}
+
 static int print_json(const options *o, const result *res)
 {
-    int to_stdout = o->output != NULL && strcmp(o->output, "-") == 0;
-    FILE *f = to_stdout ? stderr : stdout;
-    fputs("[\n", f);
-    for (size_t i = 0; i < o->n; i++) {
-        print_json_result(f, o, &res[i]);
-        fputs(i + 1 < o->n ? ",\n" : "\n", f);
-    }
-    fputs("]\n", f);
-    if (fflush(f) != 0 || ferror(f)) {
-        cli_error("error writing the JSON results");
-        return 0;
-    }
-    return 1;
+    json_ctx c = {o, res};
+    return cli_json_array(o->output != NULL && strcmp(o->output, "-") == 0, o->n, json_item, &c);
 }
 
 /* ----------------------------------------------------------------- run */

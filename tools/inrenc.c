@@ -657,21 +657,16 @@ static void print_json_job(FILE *f, const options *o, const job *j)
     fputs("\n  }", f);
 }
 
+static void json_item(FILE *f, size_t i, const void *ctx)
+{
+    const batch *b = ctx;
+    print_json_job(f, b->o, &b->jobs[i]);
+}
+
 static int print_json(const batch *b)
 {
-    int to_stdout = b->o->output != NULL && strcmp(b->o->output, "-") == 0;
-    FILE *f = to_stdout ? stderr : stdout;
-    fputs("[\n", f);
-    for (size_t i = 0; i < b->n; i++) {
-        print_json_job(f, b->o, &b->jobs[i]);
-        fputs(i + 1 < b->n ? ",\n" : "\n", f);
-    }
-    fputs("]\n", f);
-    if (fflush(f) != 0 || ferror(f)) {
-        cli_error("error writing the JSON results");
-        return 0;
-    }
-    return 1;
+    return cli_json_array(b->o->output != NULL && strcmp(b->o->output, "-") == 0, b->n,
+                          json_item, b);
 }
 
 /* ------------------------------------------------------------------- run */
