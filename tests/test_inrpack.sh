@@ -385,7 +385,15 @@ run "$inrpack" verify "$golden"
 check "verify: not a pack" '[ "$rc" -eq 1 ] && grep -q "not an .inrpack file" "$tmp/err"'
 
 # ------------------------------------------------------------ usage errors
-usage() { "$@" >/dev/null 2>"$tmp/err"; [ $? -eq 2 ] && grep -q "Try 'inrpack --help'" "$tmp/err"; }
+# usage INRPACK [COMMAND ...]: exit 2, pointing at the command's own help
+usage() {
+    "$@" >/dev/null 2>"$tmp/err"
+    [ $? -eq 2 ] || return 1
+    case ${2-} in
+    create | info | verify | extract | merge) grep -q "Try 'inrpack $2 --help'" "$tmp/err" ;;
+    *) grep -q "Try 'inrpack --help'" "$tmp/err" ;;
+    esac
+}
 check "no command: exit 2" 'usage "$inrpack"'
 check "unknown command: exit 2" 'usage "$inrpack" pack "$src"'
 check "create without -o: exit 2" 'usage "$inrpack" create "$src"'

@@ -75,9 +75,14 @@ void cli_lib_message(char *buf, size_t size, const char *path, inrf_status statu
         snprintf(buf, size, "%s: %s", path, detail);
 }
 
+static const char *help_command; /* a subcommand with its own --help */
+
+void cli_set_help_command(const char *command) { help_command = command; }
+
 static void usage_hint(void)
 {
-    fprintf(stderr, "Try '%s --help' for more information.\n", program);
+    fprintf(stderr, "Try '%s%s%s --help' for more information.\n", program,
+            help_command ? " " : "", help_command ? help_command : "");
 }
 
 int cli_usage_error(const char *fmt, ...)

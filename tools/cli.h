@@ -43,7 +43,9 @@ void cli_lib_error(const char *path, inrf_status status);
 void cli_lib_message(char *buf, size_t size, const char *path, inrf_status status);
 
 /* A usage error: the message, then "Try 'PROG --help' for more
- * information."; returns CLI_EXIT_USAGE. */
+ * information." ("PROG COMMAND --help" after cli_set_help_command, for a
+ * subcommand that has its own help); returns CLI_EXIT_USAGE. */
+void cli_set_help_command(const char *command);
 int cli_usage_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 
 /* Reports what getopt_long returned as '?' or ':' (opterr must be 0 and

@@ -816,7 +816,9 @@ int main(int argc, char **argv)
     } cmds[] = {{"create", pack_create_main}, {"info", cmd_info},   {"verify", cmd_verify},
                 {"extract", cmd_extract},     {"merge", cmd_merge}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (strcmp(cmd, cmds[i].name) == 0)
+        if (strcmp(cmd, cmds[i].name) == 0) {
+            cli_set_help_command(cmds[i].name);
             return cmds[i].fn(argc - 1, argv + 1);
+        }
     return cli_usage_error("unknown command '%s' (create, info, verify, extract, merge)", cmd);
 }
