@@ -31,12 +31,12 @@ static inline inrf_status cuda_fail(cudaError_t e, const char *what)
             return cuda_fail(e_, what);         \
     } while (0)
 
-/* A kernel launch and the declaration of a kernel's dynamic shared memory,
- * written so that the kernel emulator (kernels/emu, which the test suite
+/* A kernel launch and the declaration of a kernel's dynamic shared memory
+ * (16-byte aligned: the decoder loads four floats at once from it), written so that the kernel emulator (kernels/emu, which the test suite
  * runs on every machine) gives them its own forms. */
 #ifndef INRF_LAUNCH
 #define INRF_LAUNCH(kernel, grid, block, smem, stream) kernel<<<grid, block, smem, stream>>>
-#define INRF_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
+#define INRF_DYNAMIC_SHARED(type, name) extern __shared__ __align__(16) type name[]
 #endif
 
 #endif /* INRF_CUDA_STATUS_H */

@@ -127,16 +127,22 @@ typedef struct kparams {
 } kparams;
 
 /* Four weights from shared memory in one 16-byte load (the compiler splits
- * plain float4 loads of the widest variant into four). */
+ * plain float4 loads of the widest variant into four). p must be 16-byte
+ * aligned (the dynamic shared array is, and the layout's offsets are
+ * multiples of 4 floats). volatile and the memory clobber keep the load
+ * between the barriers around it: the compiler sees no other dependence
+ * on the weights that the block's threads wrote. */
 __device__ __forceinline__ float4 load4(const float4 *p)
 {
 #ifdef INRF_CUDA_EMU
+    inrf_emu::check_shared_load(p, sizeof *p);
     return *p;
 #else
     float4 r;
-    asm("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];"
-        : "=f"(r.x), "=f"(r.y), "=f"(r.z), "=f"(r.w)
-        : "r"((unsigned)__cvta_generic_to_shared(p)));
+    asm volatile("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];"
+                 : "=f"(r.x), "=f"(r.y), "=f"(r.z), "=f"(r.w)
+                 : "r"((unsigned)__cvta_generic_to_shared(p))
+                 : "memory");
     return r;
 #endif
 }

@@ -19,7 +19,9 @@
  * - launches with more than 48 KiB of dynamic shared memory without
  *   cudaFuncAttributeMaxDynamicSharedMemorySize, beyond the device's
  *   opt-in limit, or with more than 1,024 threads a block;
- * - cudaMemcpy whose pointers are not on the sides its kind names.
+ * - cudaMemcpy whose pointers are not on the sides its kind names;
+ * - vector loads from shared memory (check_shared_load) outside the
+ *   block's dynamic shared memory or not aligned to their size.
  * INRF_EMU_DEVICES=0 in the environment emulates a machine without a GPU.
  *
  * The device emulated: 132 multiprocessors, 227 KiB of opt-in shared
@@ -119,8 +121,12 @@ extern __thread uint3 threadIdx, blockIdx, blockDim, gridDim;
 void __syncthreads(void);
 
 namespace inrf_emu {
-/* The block's dynamic shared memory. */
+/* The block's dynamic shared memory (16-byte aligned, as it is declared). */
 void *shared_memory(void);
+/* A load of size bytes at p that the GPU makes in one access: p must lie
+ * in the block's dynamic shared memory and be aligned to size (a GPU
+ * faults on, or silently rounds, a misaligned vector access). */
+void check_shared_load(const void *p, size_t size);
 /* Exchange through the warp: every lane of the calling thread's warp
  * stores v, and gets the value of lane (its lane + delta) when that lane
  * is in the warp (else its own). */

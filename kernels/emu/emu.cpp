@@ -220,6 +220,16 @@ void *inrf_emu::shared_memory(void)
     return self->smem;
 }
 
+void inrf_emu::check_shared_load(const void *p, size_t size)
+{
+    const block_state *b = self;
+    const uintptr_t a = (uintptr_t)p, base = (uintptr_t)b->smem;
+    if (a < base || a + size > base + b->smem_size)
+        fatal("a vector load outside the block's dynamic shared memory");
+    if (a % size != 0)
+        fatal("a vector load from shared memory not aligned to its size");
+}
+
 void inrf_emu::warp_exchange(const void *v, void *out, size_t size, unsigned mask, int delta)
 {
     block_state *b = self;
@@ -377,7 +387,8 @@ void init_block(block_state *b, const inrf_emu::launch_config &c)
     b->warp_gen.assign((nthreads + 31) / 32, 0);
     b->slots.assign(8 * nthreads, 0);
     b->smem_size = c.smem;
-    b->smem = (unsigned char *)malloc(c.smem ? c.smem : 1);
+    /* aligned as a GPU aligns it (at least 16 bytes) */
+    b->smem = (unsigned char *)aligned_alloc(16, c.smem ? c.smem : 1);
     if (!b->smem)
         fatal("out of memory for shared memory");
     memset(b->smem, kPoison, c.smem);
