@@ -54,9 +54,6 @@ struct inrf_cuda_pack {
     size_t smem;               /* dynamic shared memory a block needs */
     size_t smem_max;           /* the most a block may have */
     int width;                 /* the kernel variant (kernel_width) */
-    uint32_t *idx;             /* per-call scratch: indices and windows */
-    float *win;
-    size_t cap;
 };
 
 
@@ -433,8 +430,6 @@ void inrf_cuda_pack_free(inrf_cuda_pack *p)
     cudaFree(p->bytes);
     cudaFree(p->items);
     cudaFree(p->archs);
-    cudaFree(p->idx);
-    cudaFree(p->win);
     free(p);
 }
 
@@ -458,19 +453,21 @@ inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint32_t *indices, s
         return INRF_OK;
     cudaStream_t st = (cudaStream_t)stream;
     CK(cudaSetDevice(p->device), "cudaSetDevice");
-    if (n > p->cap) {
-        cudaFree(p->idx);
-        cudaFree(p->win);
-        p->idx = NULL, p->win = NULL, p->cap = 0;
-        CK(cudaMalloc((void **)&p->idx, n * sizeof *p->idx), "cudaMalloc");
-        CK(cudaMalloc((void **)&p->win, n * 4 * sizeof *p->win), "cudaMalloc");
-        p->cap = n;
+    /* the call's own copy of its windows and indices, allocated and freed
+     * in the order of its stream: concurrent calls (other streams, other
+     * threads) never share one, and it lives until the kernel has read it */
+    const size_t win_bytes = windows ? n * 4 * sizeof *windows : 0;
+    uint8_t *args = NULL;
+    CK(cudaMallocAsync((void **)&args, win_bytes + n * sizeof *indices, st), "cudaMallocAsync");
+    float *win = windows ? (float *)args : NULL;
+    uint32_t *idx = (uint32_t *)(args + win_bytes);
+    cudaError_t e = cudaMemcpyAsync(idx, indices, n * sizeof *indices, cudaMemcpyHostToDevice, st);
+    if (e == cudaSuccess && windows)
+        e = cudaMemcpyAsync(win, windows, win_bytes, cudaMemcpyHostToDevice, st);
+    if (e != cudaSuccess) {
+        cudaFreeAsync(args, st);
+        return cuda_fail(e, "copying indices and windows");
     }
-    CK(cudaMemcpyAsync(p->idx, indices, n * sizeof *indices, cudaMemcpyHostToDevice, st),
-       "copying indices");
-    if (windows)
-        CK(cudaMemcpyAsync(p->win, windows, n * 4 * sizeof *windows, cudaMemcpyHostToDevice, st),
-           "copying windows");
     kparams kp;
     kp.width = o->width;
     kp.height = o->height;
@@ -488,8 +485,10 @@ inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint32_t *indices, s
     }
     const decode_kernel_fn kernel = decode_kernel(p->width);
     INRF_LAUNCH(kernel, (unsigned)n, BLOCK_THREADS(p->width), smem, st)
-    (p->bytes, p->items, p->archs, p->idx, windows ? p->win : NULL, kp, out);
-    CK(cudaGetLastError(), "launching the decode kernel");
+    (p->bytes, p->items, p->archs, idx, win, kp, out);
+    e = cudaGetLastError();
+    cudaFreeAsync(args, st);
+    CK(e, "launching the decode kernel");
     return INRF_OK;
 }
 

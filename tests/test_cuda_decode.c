@@ -1,8 +1,10 @@
 /* test_cuda_decode.c: the GPU batch decoder against the CPU one on packs of
  * the golden models (every encoding, pruning, grey and RGB), with crops,
- * flips and zero padding: u8 and f32 bit for bit, f16 to its rounding.
+ * flips and zero padding: u8 and f32 bit for bit, f16 to its rounding;
+ * concurrent decodes from one uploaded pack on two threads and streams.
  * Exits 77 (skipped) where no CUDA device is usable. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +110,71 @@ static void compare(const inrf_pack *pack, inrf_cuda_pack *gpu, int type, int ze
     free(host);
 }
 
+/* One of two threads decoding their own samples from one uploaded pack on
+ * their own stream, again and again, each batch checked against the CPU
+ * decoder: a decode must not see the other's indices or windows. */
+typedef struct racer {
+    const inrf_pack *pack;
+    inrf_cuda_pack *gpu;
+    unsigned first;                 /* the images: first, first + 1 */
+    size_t bad;
+    int failed;
+} racer;
+
+static void *race(void *arg)
+{
+    enum { N = 6, W = 16, H = 12, ROUNDS = 40 };
+    racer *r = (racer *)arg;
+    uint32_t idx[N];
+    float win[4 * N];
+    for (int s = 0; s < N; s++) {
+        idx[s] = r->first + (uint32_t)s % 2;
+        float x0 = -1.0f + 0.05f * (float)(s + 3 * r->first);
+        win[4 * s + 0] = x0, win[4 * s + 1] = -0.9f;
+        win[4 * s + 2] = x0 + 1.5f, win[4 * s + 3] = 0.8f - 0.1f * (float)r->first;
+    }
+    inrf_batch_options o;
+    inrf_batch_options_init(&o);
+    o.width = W, o.height = H, o.type = INRF_BATCH_U8;
+    const size_t vals = (size_t)N * W * H * inrf_pack_channels(r->pack);
+    uint8_t *cpu = malloc(vals), *host = malloc(vals);
+    void *dev = NULL;
+    cudaStream_t stream = NULL;
+    if (!cpu || !host || inrf_pack_decode_batch(r->pack, idx, N, win, &o, cpu) != INRF_OK ||
+        cudaMalloc(&dev, vals) != cudaSuccess || cudaStreamCreate(&stream) != cudaSuccess)
+        r->failed = 1;
+    for (int k = 0; !r->failed && k < ROUNDS; k++) {
+        if (inrf_cuda_decode_batch(r->gpu, idx, N, win, &o, dev, stream) != INRF_OK ||
+            inrf_cuda_sync(stream) != INRF_OK ||
+            cudaMemcpy(host, dev, vals, cudaMemcpyDeviceToHost) != cudaSuccess)
+            r->failed = 1;
+        for (size_t v = 0; !r->failed && v < vals; v++)
+            r->bad += cpu[v] != host[v];
+    }
+    if (stream)
+        cudaStreamDestroy(stream);
+    cudaFree(dev);
+    free(cpu);
+    free(host);
+    return NULL;
+}
+
+static void concurrent(const inrf_pack *pack, inrf_cuda_pack *gpu)
+{
+    racer r[2] = {{pack, gpu, 0, 0, 0}, {pack, gpu, 2, 0, 0}};
+    pthread_t t[2];
+    int started[2];
+    for (int k = 0; k < 2; k++)
+        started[k] = pthread_create(&t[k], NULL, race, &r[k]) == 0;
+    for (int k = 0; k < 2; k++) {
+        if (started[k])
+            pthread_join(t[k], NULL);
+        CHECK(started[k] && !r[k].failed, "concurrent decode %d failed: %s", k,
+              inrf_last_error());
+        CHECK(r[k].bad == 0, "concurrent decode %d: %zu values differ", k, r[k].bad);
+    }
+}
+
 int main(void)
 {
     int devices = 0;
@@ -133,6 +200,8 @@ int main(void)
                 compare(pack, gpu, type, zero, 32, 32);
                 compare(pack, gpu, type, zero, 13, 9);
             }
+        if (gpu && k == 0)
+            concurrent(pack, gpu);
         if (gpu && k == 2) /* a row too long for the coordinate table */
             compare(pack, gpu, INRF_BATCH_F32, 1, 60000, 1);
         inrf_cuda_pack_free(gpu);

@@ -79,6 +79,14 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t size, cudaMemcpyKind k
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t size, cudaMemcpyKind kind,
                             cudaStream_t stream);
 cudaError_t cudaMemset(void *ptr, int value, size_t size);
+/* Streams: work runs when it is queued (a launch or copy has ended when
+ * its call returns), so stream order holds trivially; a stream is a
+ * handle that must come from cudaStreamCreate, and the stream-ordered
+ * allocator frees at once what it is given. */
+cudaError_t cudaStreamCreate(cudaStream_t *stream);
+cudaError_t cudaStreamDestroy(cudaStream_t stream);
+cudaError_t cudaMallocAsync(void **ptr, size_t size, cudaStream_t stream);
+cudaError_t cudaFreeAsync(void *ptr, cudaStream_t stream);
 cudaError_t cudaDeviceSynchronize(void);
 cudaError_t cudaStreamSynchronize(cudaStream_t stream);
 cudaError_t cudaGetLastError(void);
@@ -173,6 +181,10 @@ template <class T> T __shfl_down_sync(unsigned mask, T v, unsigned delta)
 template <class T> cudaError_t cudaMalloc(T **ptr, size_t size)
 {
     return cudaMalloc(reinterpret_cast<void **>(ptr), size);
+}
+template <class T> cudaError_t cudaMallocAsync(T **ptr, size_t size, cudaStream_t stream)
+{
+    return cudaMallocAsync(reinterpret_cast<void **>(ptr), size, stream);
 }
 template <class T> cudaError_t cudaFuncSetAttribute(T *func, cudaFuncAttribute attr, int value)
 {

@@ -31,6 +31,7 @@ thread_local cudaError_t last_error = cudaSuccess;
 std::mutex registry_mu;
 std::map<uintptr_t, size_t> allocations; /* device memory: start -> size */
 std::map<const void *, int> func_smem;    /* cudaFuncAttributeMaxDynamicSharedMemorySize */
+std::map<const void *, int> streams;      /* cudaStreamCreate's handles */
 
 [[noreturn]] void fatal(const char *what)
 {
@@ -581,6 +582,52 @@ cudaError_t cudaFree(void *ptr)
     return cudaSuccess;
 }
 
+/* Whether s is the default stream (NULL) or one cudaStreamCreate made. */
+static bool stream_ok(cudaStream_t s)
+{
+    std::lock_guard<std::mutex> l(registry_mu);
+    return !s || streams.count(s);
+}
+
+cudaError_t cudaStreamCreate(cudaStream_t *stream)
+{
+    *stream = nullptr;
+    if (devices() < 1)
+        return fail(cudaErrorNoDevice);
+    void *h = malloc(1);
+    if (!h)
+        return fail(cudaErrorMemoryAllocation);
+    std::lock_guard<std::mutex> l(registry_mu);
+    streams[h] = 1;
+    *stream = (cudaStream_t)h;
+    return cudaSuccess;
+}
+
+cudaError_t cudaStreamDestroy(cudaStream_t stream)
+{
+    std::lock_guard<std::mutex> l(registry_mu);
+    if (!stream || !streams.erase(stream)) {
+        fprintf(stderr, "inrf kernel emulator: cudaStreamDestroy of no stream\n");
+        return fail(cudaErrorInvalidValue);
+    }
+    free(stream);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMallocAsync(void **ptr, size_t size, cudaStream_t stream)
+{
+    if (!stream_ok(stream)) {
+        *ptr = nullptr;
+        return fail(cudaErrorInvalidValue);
+    }
+    return cudaMalloc(ptr, size);
+}
+
+cudaError_t cudaFreeAsync(void *ptr, cudaStream_t stream)
+{
+    return stream_ok(stream) ? cudaFree(ptr) : fail(cudaErrorInvalidValue);
+}
+
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t size, cudaMemcpyKind kind)
 {
     if (!size)
@@ -602,8 +649,7 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t size, cudaMemcpyKind k
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t size, cudaMemcpyKind kind,
                             cudaStream_t stream)
 {
-    (void)stream;
-    return cudaMemcpy(dst, src, size, kind);
+    return stream_ok(stream) ? cudaMemcpy(dst, src, size, kind) : fail(cudaErrorInvalidValue);
 }
 
 cudaError_t cudaMemset(void *ptr, int value, size_t size)
@@ -623,8 +669,7 @@ cudaError_t cudaDeviceSynchronize(void)
 
 cudaError_t cudaStreamSynchronize(cudaStream_t stream)
 {
-    (void)stream;
-    return last_error;
+    return stream_ok(stream) ? last_error : fail(cudaErrorInvalidValue);
 }
 
 cudaError_t cudaGetLastError(void)

@@ -37,7 +37,10 @@ void inrf_cuda_pack_free(inrf_cuda_pack *p);
  * and windows (4 floats a sample, NULL = whole images) are host arrays.
  * u8 and f32 results equal the CPU decoder's bit for bit; f16 is the f32
  * value rounded to nearest. stream: a cudaStream_t, or NULL (the default
- * stream); the call returns once the work is queued. */
+ * stream); the call returns once the work is queued. Each call copies its
+ * indices and windows into device memory of its own (allocated and freed
+ * in stream order), so threads may decode from one pack at once, on the
+ * same stream or on different ones. */
 INRF_NODISCARD inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint32_t *indices,
                                                   size_t n, const float *windows,
                                                   const inrf_batch_options *opt, void *out,
