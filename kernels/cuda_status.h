@@ -31,6 +31,22 @@ static inline inrf_status cuda_fail(cudaError_t e, const char *what)
             return cuda_fail(e_, what);         \
     } while (0)
 
+/* Makes device current for the work of a call, *prev the caller's current
+ * device, which device_leave restores: a library call leaves the calling
+ * thread on the device it found it on. */
+static inline inrf_status device_enter(int device, int *prev)
+{
+    *prev = device;
+    CK(cudaGetDevice(prev), "cudaGetDevice");
+    CK(cudaSetDevice(device), "cudaSetDevice");
+    return INRF_OK;
+}
+
+static inline void device_leave(int prev)
+{
+    cudaSetDevice(prev);
+}
+
 /* A kernel launch and the declaration of a kernel's dynamic shared memory
  * (16-byte aligned: the decoder loads four floats at once from it), written so that the kernel emulator (kernels/emu, which the test suite
  * runs on every machine) gives them its own forms. */

@@ -343,6 +343,8 @@ static inrf_status make_arch(const inrf_arch *ar, int pad, dev_arch *d, size_t *
     return INRF_OK;
 }
 
+static inrf_status upload_on_device(const inrf_pack *pack, int device, inrf_cuda_pack **out);
+
 inrf_status inrf_cuda_pack_upload(const inrf_pack *pack, int device, inrf_cuda_pack **out)
 {
     *out = NULL;
@@ -358,7 +360,18 @@ inrf_status inrf_cuda_pack_upload(const inrf_pack *pack, int device, inrf_cuda_p
         return st;
     if (device < 0 || device >= n)
         return inrf_report(INRF_E_INVALID_ARG, "no such CUDA device");
-    CK(cudaSetDevice(device), "cudaSetDevice");
+    int prev;
+    if ((st = device_enter(device, &prev)) != INRF_OK)
+        return st;
+    st = upload_on_device(pack, device, out);
+    device_leave(prev);
+    return st;
+}
+
+/* inrf_cuda_pack_upload's work, device current. */
+static inrf_status upload_on_device(const inrf_pack *pack, int device, inrf_cuda_pack **out)
+{
+    inrf_status st = INRF_OK;
     inrf_cuda_pack *p = (inrf_cuda_pack *)calloc(1, sizeof *p);
     if (!p)
         return inrf_report(INRF_E_NOMEM, "out of memory");
@@ -427,11 +440,19 @@ void inrf_cuda_pack_free(inrf_cuda_pack *p)
 {
     if (!p)
         return;
+    int prev;
+    const int entered = device_enter(p->device, &prev) == INRF_OK;
     cudaFree(p->bytes);
     cudaFree(p->items);
     cudaFree(p->archs);
+    if (entered)
+        device_leave(prev);
     free(p);
 }
+
+static inrf_status decode_on_device(inrf_cuda_pack *p, const uint32_t *indices, size_t n,
+                                    const float *windows, const inrf_batch_options *o, void *out,
+                                    cudaStream_t st);
 
 inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint32_t *indices, size_t n,
                                    const float *windows, const inrf_batch_options *o, void *out,
@@ -451,8 +472,21 @@ inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint32_t *indices, s
             return inrf_report(INRF_E_INVALID_ARG, "cuda decode: image index out of range");
     if (n == 0)
         return INRF_OK;
-    cudaStream_t st = (cudaStream_t)stream;
-    CK(cudaSetDevice(p->device), "cudaSetDevice");
+    int prev;
+    inrf_status st = device_enter(p->device, &prev);
+    if (st != INRF_OK)
+        return st;
+    st = decode_on_device(p, indices, n, windows, o, out, (cudaStream_t)stream);
+    device_leave(prev);
+    return st;
+}
+
+/* inrf_cuda_decode_batch's work on valid arguments, the pack's device
+ * current. */
+static inrf_status decode_on_device(inrf_cuda_pack *p, const uint32_t *indices, size_t n,
+                                    const float *windows, const inrf_batch_options *o, void *out,
+                                    cudaStream_t st)
+{
     /* the call's own copy of its windows and indices, allocated and freed
      * in the order of its stream: concurrent calls (other streams, other
      * threads) never share one, and it lives until the kernel has read it */

@@ -185,6 +185,7 @@ __global__ void encode_stage_kernel(const __grid_constant__ kargs a)
 /* Device state of a batch encode: allocated at the first stage. */
 typedef struct gpu_trainer {
     int device;
+    cudaStream_t stream;      /* all the work, in order */
     size_t n, P;
     uint8_t *pixels;          /* [n][npix][C] */
     float *params;            /* params, m, v, best: [4][n][P] */
@@ -255,7 +256,8 @@ static inrf_status setup(gpu_trainer *g, const inrf_tm_batch *b)
     CK(cudaMalloc((void **)&g->adam_t, g->n * sizeof(long long)), "cudaMalloc");
     CK(cudaMalloc((void **)&g->taken, g->n * sizeof(int)), "cudaMalloc");
     CK(cudaMalloc((void **)&g->image_key, g->n * sizeof(uint64_t)), "cudaMalloc");
-    CK(cudaMemcpy(g->image_key, b->image_key, g->n * sizeof(uint64_t), cudaMemcpyHostToDevice),
+    CK(cudaMemcpyAsync(g->image_key, b->image_key, g->n * sizeof(uint64_t),
+                       cudaMemcpyHostToDevice, g->stream),
        "upload");
     g->host_t = (long long *)malloc(g->n * sizeof(long long));
     g->host_taken = (int *)malloc(g->n * sizeof(int));
@@ -267,7 +269,9 @@ static inrf_status setup(gpu_trainer *g, const inrf_tm_batch *b)
         return inrf_report(INRF_E_NOMEM, "cuda encode: out of memory");
     for (size_t i = 0; i < g->n; i++)
         memcpy(host + i * px, im[i].pixels, px);
-    cudaError_t e = cudaMemcpy(g->pixels, host, g->n * px, cudaMemcpyHostToDevice);
+    cudaError_t e = cudaMemcpyAsync(g->pixels, host, g->n * px, cudaMemcpyHostToDevice, g->stream);
+    if (e == cudaSuccess) /* host is the copy's source until then */
+        e = cudaStreamSynchronize(g->stream);
     free(host);
     CK(e, "copying the images");
     return INRF_OK;
@@ -322,37 +326,45 @@ static inrf_status gpu_run_stage(void *self, const inrf_tm_batch *b, const inrf_
     if (!g->params && (st = setup(g, b)) != INRF_OK)
         return st;
     const size_t NP = g->n * g->P;
+    cudaStream_t q = g->stream;
     CK(cudaSetDevice(g->device), "cudaSetDevice");
-    CK(cudaMemcpy(g->params, b->params, NP * sizeof(float), cudaMemcpyHostToDevice), "upload");
-    CK(cudaMemcpy(g->params + NP, b->m, NP * sizeof(float), cudaMemcpyHostToDevice), "upload");
-    CK(cudaMemcpy(g->params + 2 * NP, b->v, NP * sizeof(float), cudaMemcpyHostToDevice),
+    CK(cudaMemcpyAsync(g->params, b->params, NP * sizeof(float), cudaMemcpyHostToDevice, q),
        "upload");
-    CK(cudaMemcpy(g->keep, b->keep, NP, cudaMemcpyHostToDevice), "upload");
+    CK(cudaMemcpyAsync(g->params + NP, b->m, NP * sizeof(float), cudaMemcpyHostToDevice, q),
+       "upload");
+    CK(cudaMemcpyAsync(g->params + 2 * NP, b->v, NP * sizeof(float), cudaMemcpyHostToDevice, q),
+       "upload");
+    CK(cudaMemcpyAsync(g->keep, b->keep, NP, cudaMemcpyHostToDevice, q), "upload");
     if (b->active)
-        CK(cudaMemcpy(g->active, b->active, g->n, cudaMemcpyHostToDevice), "upload");
+        CK(cudaMemcpyAsync(g->active, b->active, g->n, cudaMemcpyHostToDevice, q), "upload");
     for (size_t i = 0; i < g->n; i++)
         g->host_t[i] = b->adam_t[i];
-    CK(cudaMemcpy(g->adam_t, g->host_t, g->n * sizeof(long long), cudaMemcpyHostToDevice),
+    CK(cudaMemcpyAsync(g->adam_t, g->host_t, g->n * sizeof(long long), cudaMemcpyHostToDevice,
+                       q),
        "upload");
-    CK(cudaMemset(g->taken, 0xff, g->n * sizeof(int)), "cudaMemset"); /* -1: running */
+    CK(cudaMemsetAsync(g->taken, 0xff, g->n * sizeof(int), q), "cudaMemsetAsync"); /* -1: running */
     kargs a = make_args(g, b, s);
     for (int s0 = 0; s0 <= s->steps; s0 += EVALS_PER_LAUNCH) {
         a.s_begin = s0;
         a.s_end = s0 + EVALS_PER_LAUNCH < s->steps + 1 ? s0 + EVALS_PER_LAUNCH : s->steps + 1;
-        INRF_LAUNCH(encode_stage_kernel, (unsigned)g->n, g->threads, g->smem, 0)(a);
+        INRF_LAUNCH(encode_stage_kernel, (unsigned)g->n, g->threads, g->smem, q)(a);
         CK(cudaGetLastError(), "launching the encode kernel");
-        CK(cudaDeviceSynchronize(), "encode kernel");
+        CK(cudaStreamSynchronize(q), "encode kernel");
         if (s->tick && s->tick(s->ctx, a.s_end - 1))
             return inrf_report(INRF_E_INTERRUPTED, "encode: interrupted");
     }
-    CK(cudaMemcpy(b->params, g->params, NP * sizeof(float), cudaMemcpyDeviceToHost), "download");
-    CK(cudaMemcpy(b->m, g->params + NP, NP * sizeof(float), cudaMemcpyDeviceToHost), "download");
-    CK(cudaMemcpy(b->v, g->params + 2 * NP, NP * sizeof(float), cudaMemcpyDeviceToHost),
+    CK(cudaMemcpyAsync(b->params, g->params, NP * sizeof(float), cudaMemcpyDeviceToHost, q),
        "download");
-    CK(cudaMemcpy(b->best_psnr, g->best_psnr, g->n * sizeof(double), cudaMemcpyDeviceToHost),
+    CK(cudaMemcpyAsync(b->m, g->params + NP, NP * sizeof(float), cudaMemcpyDeviceToHost, q),
        "download");
-    CK(cudaMemcpy(g->host_taken, g->taken, g->n * sizeof(int), cudaMemcpyDeviceToHost),
+    CK(cudaMemcpyAsync(b->v, g->params + 2 * NP, NP * sizeof(float), cudaMemcpyDeviceToHost, q),
        "download");
+    CK(cudaMemcpyAsync(b->best_psnr, g->best_psnr, g->n * sizeof(double),
+                       cudaMemcpyDeviceToHost, q),
+       "download");
+    CK(cudaMemcpyAsync(g->host_taken, g->taken, g->n * sizeof(int), cudaMemcpyDeviceToHost, q),
+       "download");
+    CK(cudaStreamSynchronize(q), "download");
     for (size_t i = 0; i < g->n; i++) { /* -1: sat the stage out */
         b->taken[i] = g->host_taken[i] > 0 ? g->host_taken[i] : 0;
         b->adam_t[i] += b->taken[i];
@@ -362,7 +374,7 @@ static inrf_status gpu_run_stage(void *self, const inrf_tm_batch *b, const inrf_
 
 inrf_status inrf_cuda_encode_batch(const inrf_image *images, size_t n,
                                    const inrf_encode_options *opt, int device, inrf_model **out,
-                                   inrf_encode_stats *stats)
+                                   inrf_encode_stats *stats, void *stream)
 {
     if (!images || !n || !out)
         return inrf_report(INRF_E_INVALID_ARG, "cuda encode: no images or NULL output");
@@ -379,12 +391,18 @@ inrf_status inrf_cuda_encode_batch(const inrf_image *images, size_t n,
         return st;
     if (device < 0 || device >= count)
         return inrf_report(INRF_E_INVALID_ARG, "no such CUDA device");
-    CK(cudaSetDevice(device), "cudaSetDevice");
+    int prev;
+    if ((st = device_enter(device, &prev)) != INRF_OK)
+        return st;
     gpu_trainer g;
     memset(&g, 0, sizeof g);
     g.device = device;
+    g.stream = (cudaStream_t)stream;
     inrf_batch_trainer tr = {gpu_run_stage, &g};
     st = inrf_encode_batch_with(images, n, opt, &tr, out, stats);
+    /* the stream's work has ended (each stage waits for it): the device
+     * memory is free to go */
     gpu_trainer_free(&g);
+    device_leave(prev);
     return st;
 }

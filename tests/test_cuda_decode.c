@@ -1,8 +1,10 @@
 /* test_cuda_decode.c: the GPU batch decoder against the CPU one on packs of
  * the golden models (every encoding, pruning, grey and RGB), with crops,
  * flips and zero padding: u8 and f32 bit for bit, f16 to its rounding;
- * concurrent decodes from one uploaded pack on two threads and streams.
- * Exits 77 (skipped) where no CUDA device is usable. */
+ * concurrent decodes from one uploaded pack on two threads and streams;
+ * the caller's current device kept. Exits 77 (skipped) where no CUDA
+ * device is usable; the test suite also runs it on the kernel emulator
+ * (kernels/emu), with two emulated devices. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -175,9 +177,41 @@ static void concurrent(const inrf_pack *pack, inrf_cuda_pack *gpu)
     }
 }
 
+/* Upload, decode and free on device 0 with the last device current: it is
+ * current after each. */
+static void keeps_device(const inrf_pack *pack, int devices)
+{
+    const int mine = devices - 1;
+    int current = -1;
+    inrf_cuda_pack *gpu = NULL;
+    void *dev = NULL;
+    const uint32_t idx = 0;
+    inrf_batch_options o;
+    inrf_batch_options_init(&o);
+    o.width = o.height = 8, o.type = INRF_BATCH_U8;
+    CHECK(cudaMalloc(&dev, 64 * inrf_pack_channels(pack)) == cudaSuccess, "cudaMalloc");
+    CHECK(cudaSetDevice(mine) == cudaSuccess, "cudaSetDevice");
+    CHECK(inrf_cuda_pack_upload(pack, 0, &gpu) == INRF_OK, "upload: %s", inrf_last_error());
+    CHECK(cudaGetDevice(&current) == cudaSuccess && current == mine,
+          "the upload left device %d current, not %d", current, mine);
+    CHECK(gpu && inrf_cuda_decode_batch(gpu, &idx, 1, NULL, &o, dev, NULL) == INRF_OK &&
+              inrf_cuda_sync(NULL) == INRF_OK,
+          "decode: %s", inrf_last_error());
+    CHECK(cudaGetDevice(&current) == cudaSuccess && current == mine,
+          "the decode left device %d current, not %d", current, mine);
+    inrf_cuda_pack_free(gpu);
+    CHECK(cudaGetDevice(&current) == cudaSuccess && current == mine,
+          "freeing the pack left device %d current, not %d", current, mine);
+    CHECK(cudaSetDevice(0) == cudaSuccess, "cudaSetDevice");
+    cudaFree(dev);
+}
+
 int main(void)
 {
     int devices = 0;
+#ifdef INRF_CUDA_EMU
+    setenv("INRF_EMU_DEVICES", "2", 0); /* unless the run asks for another count */
+#endif
     if (inrf_cuda_devices(&devices) != INRF_OK) {
         printf("SKIP: %s\n", inrf_last_error());
         return 77;
@@ -200,8 +234,10 @@ int main(void)
                 compare(pack, gpu, type, zero, 32, 32);
                 compare(pack, gpu, type, zero, 13, 9);
             }
-        if (gpu && k == 0)
+        if (gpu && k == 0) {
             concurrent(pack, gpu);
+            keeps_device(pack, devices);
+        }
         if (gpu && k == 2) /* a row too long for the coordinate table */
             compare(pack, gpu, INRF_BATCH_F32, 1, 60000, 1);
         inrf_cuda_pack_free(gpu);

@@ -71,7 +71,11 @@ typedef enum cudaFuncAttribute {
 typedef struct CUstream_st *cudaStream_t;
 
 cudaError_t cudaGetDeviceCount(int *count);
+/* The current device is the calling host thread's, 0 at first, as in
+ * CUDA; with INRF_EMU_DEVICES=2 or more, tests see whether a call gives
+ * its caller's back. */
 cudaError_t cudaSetDevice(int device);
+cudaError_t cudaGetDevice(int *device);
 cudaError_t cudaDeviceGetAttribute(int *value, cudaDeviceAttr attr, int device);
 cudaError_t cudaMalloc(void **ptr, size_t size);
 cudaError_t cudaFree(void *ptr);
@@ -79,6 +83,7 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t size, cudaMemcpyKind k
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t size, cudaMemcpyKind kind,
                             cudaStream_t stream);
 cudaError_t cudaMemset(void *ptr, int value, size_t size);
+cudaError_t cudaMemsetAsync(void *ptr, int value, size_t size, cudaStream_t stream);
 /* Streams: work runs when it is queued (a launch or copy has ended when
  * its call returns), so stream order holds trivially; a stream is a
  * handle that must come from cudaStreamCreate, and the stream-ordered
@@ -144,6 +149,7 @@ struct launch_config {
     dim3 grid, block;
     size_t smem;
     const void *func;
+    cudaStream_t stream; /* NULL, or one of cudaStreamCreate */
 };
 /* Runs body(), the kernel with its arguments, on every thread of every
  * block; a failed check of the configuration becomes the launch error. */
@@ -202,7 +208,8 @@ cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int *blocks, T *func, 
 #define INRF_DYNAMIC_SHARED(type, name) type *const name = (type *)inrf_emu::shared_memory()
 #define INRF_LAUNCH(kernel, grid, block, smem, stream)                                      \
     inrf_emu::launcher<std::remove_pointer_t<std::decay_t<decltype(kernel)>>>{              \
-        kernel, {dim3(grid), dim3(block), (size_t)(smem), reinterpret_cast<const void *>(kernel)}}
+        kernel, {dim3(grid), dim3(block), (size_t)(smem), reinterpret_cast<const void *>(kernel), \
+                 (cudaStream_t)(stream)}}
 
 #endif /* __cplusplus */
 

@@ -27,11 +27,19 @@ const int kDefaultSmem = 48 * 1024;
 const unsigned char kPoison = 0xff;
 
 thread_local cudaError_t last_error = cudaSuccess;
+thread_local int current_device = 0; /* cudaSetDevice's */
 
 std::mutex registry_mu;
 std::map<uintptr_t, size_t> allocations; /* device memory: start -> size */
 std::map<const void *, int> func_smem;    /* cudaFuncAttributeMaxDynamicSharedMemorySize */
 std::map<const void *, int> streams;      /* cudaStreamCreate's handles */
+
+/* Whether s is the default stream (NULL) or one cudaStreamCreate made. */
+bool stream_ok(cudaStream_t s)
+{
+    std::lock_guard<std::mutex> l(registry_mu);
+    return !s || streams.count(s);
+}
 
 [[noreturn]] void fatal(const char *what)
 {
@@ -452,6 +460,11 @@ void inrf_emu::launch(const launch_config &c, void (*body)(void *), void *ctx)
         fail(cudaErrorInvalidConfiguration);
         return;
     }
+    if (!stream_ok(c.stream)) {
+        fprintf(stderr, "inrf kernel emulator: a launch on no stream\n");
+        fail(cudaErrorInvalidValue);
+        return;
+    }
     int limit = kDefaultSmem;
     {
         std::lock_guard<std::mutex> l(registry_mu);
@@ -534,7 +547,16 @@ cudaError_t cudaSetDevice(int device)
 {
     if (devices() < 1)
         return fail(cudaErrorNoDevice);
-    return device >= 0 && device < devices() ? cudaSuccess : fail(cudaErrorInvalidDevice);
+    if (device < 0 || device >= devices())
+        return fail(cudaErrorInvalidDevice);
+    current_device = device;
+    return cudaSuccess;
+}
+
+cudaError_t cudaGetDevice(int *device)
+{
+    *device = current_device;
+    return devices() < 1 ? fail(cudaErrorNoDevice) : cudaSuccess;
 }
 
 cudaError_t cudaDeviceGetAttribute(int *value, cudaDeviceAttr attr, int device)
@@ -580,13 +602,6 @@ cudaError_t cudaFree(void *ptr)
     allocations.erase(it);
     free(ptr);
     return cudaSuccess;
-}
-
-/* Whether s is the default stream (NULL) or one cudaStreamCreate made. */
-static bool stream_ok(cudaStream_t s)
-{
-    std::lock_guard<std::mutex> l(registry_mu);
-    return !s || streams.count(s);
 }
 
 cudaError_t cudaStreamCreate(cudaStream_t *stream)
@@ -660,6 +675,11 @@ cudaError_t cudaMemset(void *ptr, int value, size_t size)
     }
     memset(ptr, value, size);
     return cudaSuccess;
+}
+
+cudaError_t cudaMemsetAsync(void *ptr, int value, size_t size, cudaStream_t stream)
+{
+    return stream_ok(stream) ? cudaMemset(ptr, value, size) : fail(cudaErrorInvalidValue);
 }
 
 cudaError_t cudaDeviceSynchronize(void)

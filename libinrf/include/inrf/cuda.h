@@ -11,6 +11,10 @@
 extern "C" {
 #endif
 
+/* Every call below that takes a device makes it current for its work and
+ * gives the calling thread back its current device (cudaSetDevice) before
+ * it returns. */
+
 /* Usable CUDA devices; INRF_E_NO_DEVICE when there are none (no driver,
  * no GPU), with the runtime's reason in inrf_last_error(). */
 INRF_NODISCARD inrf_status inrf_cuda_devices(int *count);
@@ -57,10 +61,14 @@ INRF_NODISCARD inrf_status inrf_cuda_sync(void *stream);
  * (target_psnr, max_bytes) runs as in inrf_encode, its rounds on the GPU.
  * Networks whose weights and a chunk of 32 pixels exceed a block's shared
  * memory are INRF_E_UNSUPPORTED. The progress callback is called between
- * launches (a few hundred steps). */
+ * launches (a few hundred steps). stream: a cudaStream_t of device, or
+ * NULL (the default stream): every copy and launch is queued on it, and
+ * the call waits on that stream only (never on the whole device); it
+ * returns once the work has ended. */
 INRF_NODISCARD inrf_status inrf_cuda_encode_batch(const inrf_image *images, size_t n,
                                                   const inrf_encode_options *opt, int device,
-                                                  inrf_model **out, inrf_encode_stats *stats);
+                                                  inrf_model **out, inrf_encode_stats *stats,
+                                                  void *stream);
 
 #ifdef __cplusplus
 }
