@@ -2,8 +2,8 @@
  * stage of Adam steps with train_math.h's per-pixel and per-parameter math,
  * and inrf_cuda_encode_batch drives libinrf's batch schedule with it.
  *
- * Block layout (one image a block, T threads, T from 32 to 256 chosen by
- * occupancy):
+ * Block layout (one image a block, T threads, T from 32 to 256 a function
+ * of the network's widths: encode_block_threads):
  * - shared memory: the weights the passes see (P floats: the master weights
  *   or their fake-quantised copy), the gradient (P floats, also the
  *   fake quantiser's scratch), and the columns of a chunk of T pixels
@@ -206,29 +206,34 @@ static size_t smem_bytes(const inrf_tm_net *net, unsigned T)
     return floats * sizeof(float) + 33 * sizeof(double);
 }
 
-/* The block size that keeps the most threads resident: few rows per
- * pixel allow many pixels per block. */
+/* Shared memory a block may use on every device the kernels are built for
+ * (sm_80 to sm_90): 99 KiB, the opt-in limit of sm_86 and sm_89. */
+#define ENCODE_SMEM_BUDGET (99 * 1024)
+
+/* The threads of a block for net: the largest of 256, 128, 64 and 32 whose
+ * shared memory (smem_bytes) fits ENCODE_SMEM_BUDGET, else 32; so 128 for
+ * 3 x 15 RGB (53 KB), 32 for networks too large for any. A function of the
+ * network's widths alone, never of the device or of the compiler's
+ * register count (an occupancy query): the block size sets the order of
+ * the loss sums, so the same images encode to the same files on every
+ * GPU. */
+static unsigned encode_block_threads(const inrf_tm_net *net)
+{
+    unsigned T = 256;
+    while (T > 32 && smem_bytes(net, T) > ENCODE_SMEM_BUDGET)
+        T /= 2;
+    return T;
+}
+
+/* The block size for net, and its shared memory allowed on the device. */
 static inrf_status pick_block(gpu_trainer *g, const inrf_tm_net *net)
 {
     int optin = 0;
     CK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, g->device),
        "cudaDeviceGetAttribute");
-    int best = 0;
-    for (unsigned T = 256; T >= 32; T /= 2) {
-        size_t smem = smem_bytes(net, T);
-        if (smem > (size_t)optin)
-            continue;
-        CK(cudaFuncSetAttribute(encode_stage_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                (int)smem),
-           "cudaFuncSetAttribute");
-        int blocks = 0;
-        CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, encode_stage_kernel, (int)T,
-                                                         smem),
-           "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
-        if (blocks * (int)T > best) /* ties keep the larger block */
-            best = blocks * (int)T, g->threads = T, g->smem = smem;
-    }
-    if (!best)
+    g->threads = encode_block_threads(net);
+    g->smem = smem_bytes(net, g->threads);
+    if (g->smem > (size_t)optin)
         return inrf_report(INRF_E_UNSUPPORTED, "cuda encode: the network's weights and a "
                                                "chunk of 32 pixels exceed a block's shared "
                                                "memory");

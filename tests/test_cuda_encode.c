@@ -16,6 +16,7 @@
 
 #include "inrf/cuda.h"
 #include "inrf/inrf.h"
+#include "inrf/train_math.h"
 
 #include "check.h"
 
@@ -89,6 +90,57 @@ static void test_place_in_batch(int devices)
     inrf_image_free(&big[0]), inrf_image_free(&big[1]);
 }
 
+#ifdef INRF_CUDA_EMU
+/* The block size is a function of the network (cuda.h): the largest of
+ * 256, 128, 64, 32 threads whose shared memory (the weights and their
+ * gradient, a column of net.rows + the 33 doubles of the block sum, a
+ * pixel a thread) fits 99 KiB; and an image encodes to the same file on
+ * an emulated H100 and on a device of 100 KiB an SM, where an occupancy
+ * query would pick another block size. */
+static void test_block_size(void)
+{
+    inrf_image img;
+    memset(&img, 0, sizeof img);
+    CHECK(texture(&img, SIZE, SIZE, 3, 2), "image");
+    inrf_encode_options o;
+    inrf_encode_options_init(&o);
+    o.steps = 10;
+    o.prune = 0;
+    o.layers = 3, o.hidden = 15;
+    inrf_arch arch;
+    inrf_arch_siren(&arch, SIZE, SIZE, 3, 3, 15);
+    inrf_tm_net net;
+    inrf_tm_net_init(&net, &arch);
+    unsigned want = 256;
+    for (;;) {
+        size_t floats = (2 * (size_t)net.nparams + (size_t)net.rows * (want + 1) + 1) & ~(size_t)1;
+        if (want == 32 || floats * 4 + 33 * 8 <= 99 * 1024)
+            break;
+        want /= 2;
+    }
+    CHECK(want == 128, "3 x 15 RGB: %u threads a block, not 128", want);
+    static const char *const profiles[] = {NULL, "102400"};
+    void *file[2] = {NULL, NULL};
+    size_t bytes[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        if (profiles[k])
+            setenv("INRF_EMU_SMEM_PER_SM", profiles[k], 1);
+        inrf_model *m = NULL;
+        CHECK(inrf_cuda_encode_batch(&img, 1, &o, 0, &m, NULL, NULL) == INRF_OK, "encode: %s",
+              inrf_last_error());
+        CHECK(inrf_emu_last_block_threads() == want, "profile %d: %u threads a block, not %u", k,
+              inrf_emu_last_block_threads(), want);
+        CHECK(m && inrf_write_memory(m, NULL, &file[k], &bytes[k]) == INRF_OK, "write");
+        inrf_model_free(m);
+        unsetenv("INRF_EMU_SMEM_PER_SM");
+    }
+    CHECK(bytes[0] == bytes[1] && file[0] && file[1] && memcmp(file[0], file[1], bytes[0]) == 0,
+          "the file depends on the device");
+    free(file[0]), free(file[1]);
+    inrf_image_free(&img);
+}
+#endif
+
 /* The model's file read back, decoded, against the source. */
 static double file_psnr(const inrf_model *m, const inrf_image *img)
 {
@@ -157,6 +209,9 @@ int main(void)
     printf("mean PSNR: CPU %.3f dB, GPU %.3f dB\n", cpu, gpu);
     CHECK(cpu > 20 && fabs(cpu - gpu) <= 0.3, "mean PSNR: CPU %.3f dB, GPU %.3f dB", cpu, gpu);
     test_place_in_batch(devices);
+#ifdef INRF_CUDA_EMU
+    test_block_size();
+#endif
     /* bad arguments come back as statuses */
     inrf_image odd = img[1];
     odd.width = 16;

@@ -22,7 +22,9 @@
  * - cudaMemcpy whose pointers are not on the sides its kind names;
  * - vector loads from shared memory (check_shared_load) outside the
  *   block's dynamic shared memory or not aligned to their size.
- * INRF_EMU_DEVICES=0 in the environment emulates a machine without a GPU.
+ * INRF_EMU_DEVICES=0 in the environment emulates a machine without a GPU,
+ * INRF_EMU_SMEM_PER_SM=bytes a device of less shared memory a
+ * multiprocessor (what occupancy queries answer).
  *
  * The device emulated: 132 multiprocessors, 227 KiB of opt-in shared
  * memory a block, 228 KiB and 2,048 threads a multiprocessor (an H100). */
@@ -100,6 +102,8 @@ const char *cudaGetErrorString(cudaError_t error);
 /* The C forms of the function-pointer calls (the C++ templates below). */
 cudaError_t inrf_emu_func_set_attribute(const void *func, cudaFuncAttribute attr, int value);
 cudaError_t inrf_emu_occupancy(int *blocks, const void *func, int threads, size_t smem);
+/* The threads a block of the last launch (any thread's) had, for tests. */
+unsigned inrf_emu_last_block_threads(void);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -53,6 +53,16 @@ cudaError_t fail(cudaError_t e)
     return e;
 }
 
+std::atomic<unsigned> last_threads(0); /* of the last launch */
+
+/* Shared memory a multiprocessor, in bytes: the H100's, or
+ * INRF_EMU_SMEM_PER_SM's (another device for the occupancy query). */
+int smem_per_sm(void)
+{
+    const char *e = getenv("INRF_EMU_SMEM_PER_SM");
+    return e && atoi(e) > 0 ? atoi(e) : kSmemPerSm;
+}
+
 int devices(void)
 {
     const char *e = getenv("INRF_EMU_DEVICES");
@@ -465,6 +475,7 @@ void inrf_emu::launch(const launch_config &c, void (*body)(void *), void *ctx)
         fail(cudaErrorInvalidValue);
         return;
     }
+    last_threads = (unsigned)nthreads;
     int limit = kDefaultSmem;
     {
         std::lock_guard<std::mutex> l(registry_mu);
@@ -567,7 +578,7 @@ cudaError_t cudaDeviceGetAttribute(int *value, cudaDeviceAttr attr, int device)
     case cudaDevAttrMaxThreadsPerBlock: *value = kMaxThreads; break;
     case cudaDevAttrMaxSharedMemoryPerBlock: *value = kDefaultSmem; break;
     case cudaDevAttrMultiProcessorCount: *value = kSmPerDevice; break;
-    case cudaDevAttrMaxSharedMemoryPerMultiprocessor: *value = kSmemPerSm; break;
+    case cudaDevAttrMaxSharedMemoryPerMultiprocessor: *value = smem_per_sm(); break;
     case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = kOptinSmem; break;
     default: return fail(cudaErrorInvalidValue);
     }
@@ -728,6 +739,11 @@ cudaError_t inrf_emu_func_set_attribute(const void *func, cudaFuncAttribute attr
     return cudaSuccess;
 }
 
+unsigned inrf_emu_last_block_threads(void)
+{
+    return last_threads;
+}
+
 cudaError_t inrf_emu_occupancy(int *blocks, const void *func, int threads, size_t smem)
 {
     (void)func;
@@ -737,7 +753,7 @@ cudaError_t inrf_emu_occupancy(int *blocks, const void *func, int threads, size_
     if (smem > (size_t)kOptinSmem)
         return cudaSuccess;
     int by_threads = kThreadsPerSm / (((threads + 31) / 32) * 32);
-    int by_smem = (int)(kSmemPerSm / (smem + 1024)); /* 1 KiB reserved a block */
+    int by_smem = (int)(smem_per_sm() / (smem + 1024)); /* 1 KiB reserved a block */
     int n = by_threads < by_smem ? by_threads : by_smem;
     *blocks = n < kBlocksPerSm ? n : kBlocksPerSm;
     return cudaSuccess;

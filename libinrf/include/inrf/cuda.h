@@ -59,8 +59,11 @@ INRF_NODISCARD inrf_status inrf_cuda_sync(void *stream);
  * train_math.h): one thread block per image trains it, libinrf prunes and
  * builds the files. out: n models; stats: n entries, or NULL. Rate control
  * (target_psnr, max_bytes) runs as in inrf_encode, its rounds on the GPU.
- * Networks whose weights and a chunk of 32 pixels exceed a block's shared
- * memory are INRF_E_UNSUPPORTED. The progress callback is called between
+ * A block has 256, 128, 64 or 32 threads: the most whose weights,
+ * gradient and chunk of pixels fit 99 KiB of shared memory, a function of
+ * the network alone, so that a batch encodes to the same files on every
+ * GPU. Networks whose weights and a chunk of 32 pixels exceed a block's
+ * shared memory are INRF_E_UNSUPPORTED. The progress callback is called between
  * launches (a few hundred steps). stream: a cudaStream_t of device, or
  * NULL (the default stream): every copy and launch is queued on it, and
  * the call waits on that stream only (never on the whole device); it
