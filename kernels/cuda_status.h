@@ -31,6 +31,10 @@ static inline inrf_status cuda_fail(cudaError_t e, const char *what)
             return cuda_fail(e_, what);         \
     } while (0)
 
+/* The most blocks of a launch's grid (its x dimension): the kernels run
+ * one block a sample or an image, so the most of those a call takes. */
+#define INRF_CUDA_MAX_BLOCKS 0x7fffffffu
+
 /* Makes device current for the work of a call, *prev the caller's current
  * device, which device_leave restores: a library call leaves the calling
  * thread on the device it found it on. */

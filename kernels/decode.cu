@@ -3,6 +3,7 @@
  * each pixel evaluated with libinrf's shared SIREN math (siren_math.h). */
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,7 +237,7 @@ __global__ void decode_batch_kernel(const uint8_t *__restrict__ pack,
                                     const float *__restrict__ win, kparams kp, void *out)
 {
     INRF_DYNAMIC_SHARED(float, smem);
-    const int s = blockIdx.x;
+    const size_t s = blockIdx.x; /* up to 2^31 - 1: 4 s and s npix need 64 bits */
     const dev_item it = items[idx[s]];
     const dev_arch *a = &archs[it.arch];
     int *prefix = (int *)(smem + a->floats);
@@ -467,6 +468,16 @@ inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint32_t *indices, s
     for (int c = 0; c < 3; c++)
         if (!(o->std[c] > 0) || o->mean[c] != o->mean[c])
             return inrf_report(INRF_E_INVALID_ARG, "cuda decode: mean/std invalid");
+    /* before the indices are read: a launch has at most 2^31 - 1 blocks,
+     * and the output's offsets are size_t */
+    const size_t esz = o->type == INRF_BATCH_U8 ? 1 : o->type == INRF_BATCH_F32 ? 4 : 2;
+    const size_t sample_bytes = (size_t)o->width * o->height * p->channels * esz;
+    if (n > INRF_CUDA_MAX_BLOCKS || (n && sample_bytes > SIZE_MAX / n)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "cuda decode: %zu samples: a batch takes at most %u, "
+                 "and bytes that size_t counts", n, INRF_CUDA_MAX_BLOCKS);
+        return inrf_report(INRF_E_LIMIT, msg);
+    }
     for (size_t s = 0; s < n; s++)
         if (indices[s] >= p->count)
             return inrf_report(INRF_E_INVALID_ARG, "cuda decode: image index out of range");

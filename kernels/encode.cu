@@ -21,6 +21,7 @@
  * Correct first: each pass reads its weights and columns from shared
  * memory; register-blocked passes for fixed widths are the next speed-up. */
 #include <cuda_runtime.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +251,8 @@ static inrf_status setup(gpu_trainer *g, const inrf_tm_batch *b)
     const size_t px = (size_t)im[0].width * im[0].height * im[0].channels;
     g->n = b->n;
     g->P = b->net.nparams;
+    if (g->n > SIZE_MAX / 4 / sizeof(float) / g->P)
+        return inrf_report(INRF_E_LIMIT, "cuda encode: the batch's weights exceed size_t");
     inrf_status st = pick_block(g, &b->net);
     if (st != INRF_OK)
         return st;
@@ -383,6 +386,15 @@ inrf_status inrf_cuda_encode_batch(const inrf_image *images, size_t n,
 {
     if (!images || !n || !out)
         return inrf_report(INRF_E_INVALID_ARG, "cuda encode: no images or NULL output");
+    /* before the images are read: a launch has at most 2^31 - 1 blocks, one
+     * an image, and the pixels of all of them must fit in size_t */
+    const size_t px = (size_t)images[0].width * images[0].height * images[0].channels;
+    if (n > INRF_CUDA_MAX_BLOCKS || (px && n > SIZE_MAX / px)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "cuda encode: %zu images: a batch takes at most %u, and "
+                 "pixels that size_t counts", n, INRF_CUDA_MAX_BLOCKS);
+        return inrf_report(INRF_E_LIMIT, msg);
+    }
     for (size_t i = 0; i < n; i++) {
         out[i] = NULL;
         if (images[i].width != images[0].width || images[i].height != images[0].height ||

@@ -267,7 +267,39 @@ int main(void)
         inrf_pack_close(pack);
         free(d);
     }
-    /* bad arguments come back as statuses */
+    /* bad arguments come back as statuses; more samples than a launch has
+     * blocks, or output bytes beyond size_t, are INRF_E_LIMIT before the
+     * indices are read (the array here holds one) */
+    {
+        static const unsigned one[] = {1};
+        size_t size;
+        void *d = pack_of(one, 1, &size);
+        inrf_pack *pack = NULL;
+        inrf_cuda_pack *gpu = NULL;
+        CHECK(d && inrf_pack_open_memory(d, size, NULL, &pack) == INRF_OK, "pack");
+        CHECK(inrf_cuda_pack_upload(pack, 0, &gpu) == INRF_OK, "upload: %s", inrf_last_error());
+        const uint32_t idx = 0;
+        inrf_batch_options o;
+        inrf_batch_options_init(&o);
+        o.width = o.height = 8, o.type = INRF_BATCH_U8;
+        void *dev = NULL;
+        CHECK(cudaMalloc(&dev, 64 * 3) == cudaSuccess, "cudaMalloc");
+        CHECK(gpu && inrf_cuda_decode_batch(gpu, &idx, (size_t)1 << 31, NULL, &o, dev, NULL) ==
+                         INRF_E_LIMIT,
+              "2^31 samples: %s", inrf_last_error());
+        o.width = 65536, o.height = 65535, o.type = INRF_BATCH_F32;
+        CHECK(gpu && inrf_cuda_decode_batch(gpu, &idx, ((size_t)1 << 31) - 1, NULL, &o, dev,
+                                            NULL) == INRF_E_LIMIT,
+              "2^31 - 1 samples of 2^32 pixels: %s", inrf_last_error());
+        o.width = o.height = 8, o.type = INRF_BATCH_U8;
+        CHECK(gpu && inrf_cuda_decode_batch(gpu, &idx, 1, NULL, &o, dev, NULL) == INRF_OK &&
+                  inrf_cuda_sync(NULL) == INRF_OK,
+              "one sample after: %s", inrf_last_error());
+        cudaFree(dev);
+        inrf_cuda_pack_free(gpu);
+        inrf_pack_close(pack);
+        free(d);
+    }
     printf("%s\n", failures ? "FAILED" : "ok");
     return failures != 0;
 }

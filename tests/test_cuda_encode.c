@@ -219,6 +219,10 @@ int main(void)
     inrf_image two[2] = {img[0], odd};
     CHECK(inrf_cuda_encode_batch(two, 2, &o, 0, gm, NULL, NULL) == INRF_E_INVALID_ARG,
           "sizes");
+    /* more images than a launch has blocks: INRF_E_LIMIT before the images
+     * are read (the array holds N) */
+    CHECK(inrf_cuda_encode_batch(img, (size_t)1 << 31, &o, 0, gm, NULL, NULL) == INRF_E_LIMIT,
+          "2^31 images: %s", inrf_last_error());
     inrf_image grey_rgb[2] = {img[0], img[N - 1]};
     CHECK(inrf_cuda_encode_batch(grey_rgb, 2, &o, 0, gm, NULL, NULL) == INRF_E_INVALID_ARG,
           "channels");

@@ -18,7 +18,8 @@
  *   memory, so that reads of unwritten memory show;
  * - launches with more than 48 KiB of dynamic shared memory without
  *   cudaFuncAttributeMaxDynamicSharedMemorySize, beyond the device's
- *   opt-in limit, or with more than 1,024 threads a block;
+ *   opt-in limit, with more than 1,024 threads a block, or a grid beyond
+ *   2^31 - 1 x 65,535 x 65,535 blocks;
  * - cudaMemcpy whose pointers are not on the sides its kind names;
  * - vector loads from shared memory (check_shared_load) outside the
  *   block's dynamic shared memory or not aligned to their size.

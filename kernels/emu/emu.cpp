@@ -466,7 +466,8 @@ void inrf_emu::launch(const launch_config &c, void (*body)(void *), void *ctx)
         fail(cudaErrorNoDevice);
         return;
     }
-    if (nthreads < 1 || nthreads > (size_t)kMaxThreads || nblocks < 1) {
+    if (nthreads < 1 || nthreads > (size_t)kMaxThreads || nblocks < 1 ||
+        c.grid.x > 0x7fffffffu || c.grid.y > 65535 || c.grid.z > 65535) {
         fail(cudaErrorInvalidConfiguration);
         return;
     }

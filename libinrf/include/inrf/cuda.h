@@ -44,7 +44,9 @@ void inrf_cuda_pack_free(inrf_cuda_pack *p);
  * stream); the call returns once the work is queued. Each call copies its
  * indices and windows into device memory of its own (allocated and freed
  * in stream order), so threads may decode from one pack at once, on the
- * same stream or on different ones. */
+ * same stream or on different ones. n is at most 2^31 - 1 (one block a
+ * sample) and the batch's bytes must fit in size_t: else INRF_E_LIMIT,
+ * before indices are read or anything is allocated. */
 INRF_NODISCARD inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint32_t *indices,
                                                   size_t n, const float *windows,
                                                   const inrf_batch_options *opt, void *out,
@@ -64,7 +66,9 @@ INRF_NODISCARD inrf_status inrf_cuda_sync(void *stream);
  * the network alone, so that a batch encodes to the same files on every
  * GPU. Networks whose weights and a chunk of 32 pixels exceed a block's
  * shared memory are INRF_E_UNSUPPORTED. The progress callback is called between
- * launches (a few hundred steps). stream: a cudaStream_t of device, or
+ * launches (a few hundred steps). n is at most 2^31 - 1 (one block an
+ * image) and the images' pixels must fit in size_t: else INRF_E_LIMIT,
+ * before any image is read or anything is allocated. stream: a cudaStream_t of device, or
  * NULL (the default stream): every copy and launch is queued on it, and
  * the call waits on that stream only (never on the whole device); it
  * returns once the work has ended. */
