@@ -244,7 +244,8 @@ static inrf_status pick_block(gpu_trainer *g, const inrf_tm_net *net)
     return INRF_OK;
 }
 
-/* Allocations and the images' pixels, once per batch. */
+/* Allocations (in the order of the stream) and the images' pixels, once
+ * per batch. */
 static inrf_status setup(gpu_trainer *g, const inrf_tm_batch *b)
 {
     const inrf_image *im = b->images;
@@ -256,14 +257,16 @@ static inrf_status setup(gpu_trainer *g, const inrf_tm_batch *b)
     inrf_status st = pick_block(g, &b->net);
     if (st != INRF_OK)
         return st;
-    CK(cudaMalloc((void **)&g->pixels, g->n * px), "cudaMalloc");
-    CK(cudaMalloc((void **)&g->params, 4 * g->n * g->P * sizeof(float)), "cudaMalloc");
-    CK(cudaMalloc((void **)&g->keep, g->n * g->P), "cudaMalloc");
-    CK(cudaMalloc((void **)&g->active, g->n), "cudaMalloc");
-    CK(cudaMalloc((void **)&g->best_psnr, g->n * sizeof(double)), "cudaMalloc");
-    CK(cudaMalloc((void **)&g->adam_t, g->n * sizeof(long long)), "cudaMalloc");
-    CK(cudaMalloc((void **)&g->taken, g->n * sizeof(int)), "cudaMalloc");
-    CK(cudaMalloc((void **)&g->image_key, g->n * sizeof(uint64_t)), "cudaMalloc");
+    cudaStream_t q = g->stream;
+    const size_t n = g->n, NP = g->n * g->P;
+    CK(cudaMallocAsync((void **)&g->pixels, n * px, q), "cudaMallocAsync");
+    CK(cudaMallocAsync((void **)&g->params, 4 * NP * sizeof(float), q), "cudaMallocAsync");
+    CK(cudaMallocAsync((void **)&g->keep, NP, q), "cudaMallocAsync");
+    CK(cudaMallocAsync((void **)&g->active, n, q), "cudaMallocAsync");
+    CK(cudaMallocAsync((void **)&g->best_psnr, n * sizeof(double), q), "cudaMallocAsync");
+    CK(cudaMallocAsync((void **)&g->adam_t, n * sizeof(long long), q), "cudaMallocAsync");
+    CK(cudaMallocAsync((void **)&g->taken, n * sizeof(int), q), "cudaMallocAsync");
+    CK(cudaMallocAsync((void **)&g->image_key, n * sizeof(uint64_t), q), "cudaMallocAsync");
     CK(cudaMemcpyAsync(g->image_key, b->image_key, g->n * sizeof(uint64_t),
                        cudaMemcpyHostToDevice, g->stream),
        "upload");
@@ -285,16 +288,15 @@ static inrf_status setup(gpu_trainer *g, const inrf_tm_batch *b)
     return INRF_OK;
 }
 
+/* Device memory goes back in the order of the stream (cudaFree would
+ * wait for the whole device). */
 static void gpu_trainer_free(gpu_trainer *g)
 {
-    cudaFree(g->pixels);
-    cudaFree(g->params);
-    cudaFree(g->keep);
-    cudaFree(g->active);
-    cudaFree(g->best_psnr);
-    cudaFree(g->adam_t);
-    cudaFree(g->taken);
-    cudaFree(g->image_key);
+    void *const dev[] = {g->pixels,    g->params, g->keep,  g->active,
+                         g->best_psnr, g->adam_t, g->taken, g->image_key};
+    for (size_t k = 0; k < sizeof dev / sizeof dev[0]; k++)
+        if (dev[k])
+            cudaFreeAsync(dev[k], g->stream);
     free(g->host_t);
     free(g->host_taken);
 }
