@@ -89,7 +89,7 @@ int main(int argc, char **argv)
     double t0 = cli_now_seconds();
     for (size_t b0 = 0; b0 < n; b0 += batch) {
         size_t k = n - b0 < batch ? n - b0 : batch;
-        if (inrf_cuda_encode_batch(img + b0, k, &eo, 0, m, st) != INRF_OK) {
+        if (inrf_cuda_encode_batch(img + b0, k, &eo, 0, m, st, NULL) != INRF_OK) {
             fprintf(stderr, "gpu_encode: %s\n", inrf_last_error());
             return 1;
         }

@@ -31,12 +31,32 @@ static inline inrf_status cuda_fail(cudaError_t e, const char *what)
             return cuda_fail(e_, what);         \
     } while (0)
 
-/* A kernel launch and the declaration of a kernel's dynamic shared memory,
- * written so that the kernel emulator (kernels/emu, which the test suite
+/* The most blocks of a launch's grid (its x dimension): the kernels run
+ * one block a sample or an image, so the most of those a call takes. */
+#define INRF_CUDA_MAX_BLOCKS 0x7fffffffu
+
+/* Makes device current for the work of a call, *prev the caller's current
+ * device, which device_leave restores: a library call leaves the calling
+ * thread on the device it found it on. */
+static inline inrf_status device_enter(int device, int *prev)
+{
+    *prev = device;
+    CK(cudaGetDevice(prev), "cudaGetDevice");
+    CK(cudaSetDevice(device), "cudaSetDevice");
+    return INRF_OK;
+}
+
+static inline void device_leave(int prev)
+{
+    cudaSetDevice(prev);
+}
+
+/* A kernel launch and the declaration of a kernel's dynamic shared memory
+ * (16-byte aligned: the decoder loads four floats at once from it), written so that the kernel emulator (kernels/emu, which the test suite
  * runs on every machine) gives them its own forms. */
 #ifndef INRF_LAUNCH
 #define INRF_LAUNCH(kernel, grid, block, smem, stream) kernel<<<grid, block, smem, stream>>>
-#define INRF_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
+#define INRF_DYNAMIC_SHARED(type, name) extern __shared__ __align__(16) type name[]
 #endif
 
 #endif /* INRF_CUDA_STATUS_H */

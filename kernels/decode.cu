@@ -3,6 +3,7 @@
  * each pixel evaluated with libinrf's shared SIREN math (siren_math.h). */
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,9 +55,6 @@ struct inrf_cuda_pack {
     size_t smem;               /* dynamic shared memory a block needs */
     size_t smem_max;           /* the most a block may have */
     int width;                 /* the kernel variant (kernel_width) */
-    uint32_t *idx;             /* per-call scratch: indices and windows */
-    float *win;
-    size_t cap;
 };
 
 
@@ -127,16 +125,22 @@ typedef struct kparams {
 } kparams;
 
 /* Four weights from shared memory in one 16-byte load (the compiler splits
- * plain float4 loads of the widest variant into four). */
+ * plain float4 loads of the widest variant into four). p must be 16-byte
+ * aligned (the dynamic shared array is, and the layout's offsets are
+ * multiples of 4 floats). volatile and the memory clobber keep the load
+ * between the barriers around it: the compiler sees no other dependence
+ * on the weights that the block's threads wrote. */
 __device__ __forceinline__ float4 load4(const float4 *p)
 {
 #ifdef INRF_CUDA_EMU
+    inrf_emu::check_shared_load(p, sizeof *p);
     return *p;
 #else
     float4 r;
-    asm("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];"
-        : "=f"(r.x), "=f"(r.y), "=f"(r.z), "=f"(r.w)
-        : "r"((unsigned)__cvta_generic_to_shared(p)));
+    asm volatile("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];"
+                 : "=f"(r.x), "=f"(r.y), "=f"(r.z), "=f"(r.w)
+                 : "r"((unsigned)__cvta_generic_to_shared(p))
+                 : "memory");
     return r;
 #endif
 }
@@ -233,7 +237,7 @@ __global__ void decode_batch_kernel(const uint8_t *__restrict__ pack,
                                     const float *__restrict__ win, kparams kp, void *out)
 {
     INRF_DYNAMIC_SHARED(float, smem);
-    const int s = blockIdx.x;
+    const size_t s = blockIdx.x; /* up to 2^31 - 1: 4 s and s npix need 64 bits */
     const dev_item it = items[idx[s]];
     const dev_arch *a = &archs[it.arch];
     int *prefix = (int *)(smem + a->floats);
@@ -340,6 +344,8 @@ static inrf_status make_arch(const inrf_arch *ar, int pad, dev_arch *d, size_t *
     return INRF_OK;
 }
 
+static inrf_status upload_on_device(const inrf_pack *pack, int device, inrf_cuda_pack **out);
+
 inrf_status inrf_cuda_pack_upload(const inrf_pack *pack, int device, inrf_cuda_pack **out)
 {
     *out = NULL;
@@ -355,7 +361,18 @@ inrf_status inrf_cuda_pack_upload(const inrf_pack *pack, int device, inrf_cuda_p
         return st;
     if (device < 0 || device >= n)
         return inrf_report(INRF_E_INVALID_ARG, "no such CUDA device");
-    CK(cudaSetDevice(device), "cudaSetDevice");
+    int prev;
+    if ((st = device_enter(device, &prev)) != INRF_OK)
+        return st;
+    st = upload_on_device(pack, device, out);
+    device_leave(prev);
+    return st;
+}
+
+/* inrf_cuda_pack_upload's work, device current. */
+static inrf_status upload_on_device(const inrf_pack *pack, int device, inrf_cuda_pack **out)
+{
+    inrf_status st = INRF_OK;
     inrf_cuda_pack *p = (inrf_cuda_pack *)calloc(1, sizeof *p);
     if (!p)
         return inrf_report(INRF_E_NOMEM, "out of memory");
@@ -424,13 +441,19 @@ void inrf_cuda_pack_free(inrf_cuda_pack *p)
 {
     if (!p)
         return;
+    int prev;
+    const int entered = device_enter(p->device, &prev) == INRF_OK;
     cudaFree(p->bytes);
     cudaFree(p->items);
     cudaFree(p->archs);
-    cudaFree(p->idx);
-    cudaFree(p->win);
+    if (entered)
+        device_leave(prev);
     free(p);
 }
+
+static inrf_status decode_on_device(inrf_cuda_pack *p, const uint32_t *indices, size_t n,
+                                    const float *windows, const inrf_batch_options *o, void *out,
+                                    cudaStream_t st);
 
 inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint32_t *indices, size_t n,
                                    const float *windows, const inrf_batch_options *o, void *out,
@@ -445,26 +468,51 @@ inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint32_t *indices, s
     for (int c = 0; c < 3; c++)
         if (!(o->std[c] > 0) || o->mean[c] != o->mean[c])
             return inrf_report(INRF_E_INVALID_ARG, "cuda decode: mean/std invalid");
+    /* before the indices are read: a launch has at most 2^31 - 1 blocks,
+     * and the output's offsets are size_t */
+    const size_t esz = o->type == INRF_BATCH_U8 ? 1 : o->type == INRF_BATCH_F32 ? 4 : 2;
+    const size_t sample_bytes = (size_t)o->width * o->height * p->channels * esz;
+    if (n > INRF_CUDA_MAX_BLOCKS || (n && sample_bytes > SIZE_MAX / n)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "cuda decode: %zu samples: a batch takes at most %u, "
+                 "and bytes that size_t counts", n, INRF_CUDA_MAX_BLOCKS);
+        return inrf_report(INRF_E_LIMIT, msg);
+    }
     for (size_t s = 0; s < n; s++)
         if (indices[s] >= p->count)
             return inrf_report(INRF_E_INVALID_ARG, "cuda decode: image index out of range");
     if (n == 0)
         return INRF_OK;
-    cudaStream_t st = (cudaStream_t)stream;
-    CK(cudaSetDevice(p->device), "cudaSetDevice");
-    if (n > p->cap) {
-        cudaFree(p->idx);
-        cudaFree(p->win);
-        p->idx = NULL, p->win = NULL, p->cap = 0;
-        CK(cudaMalloc((void **)&p->idx, n * sizeof *p->idx), "cudaMalloc");
-        CK(cudaMalloc((void **)&p->win, n * 4 * sizeof *p->win), "cudaMalloc");
-        p->cap = n;
+    int prev;
+    inrf_status st = device_enter(p->device, &prev);
+    if (st != INRF_OK)
+        return st;
+    st = decode_on_device(p, indices, n, windows, o, out, (cudaStream_t)stream);
+    device_leave(prev);
+    return st;
+}
+
+/* inrf_cuda_decode_batch's work on valid arguments, the pack's device
+ * current. */
+static inrf_status decode_on_device(inrf_cuda_pack *p, const uint32_t *indices, size_t n,
+                                    const float *windows, const inrf_batch_options *o, void *out,
+                                    cudaStream_t st)
+{
+    /* the call's own copy of its windows and indices, allocated and freed
+     * in the order of its stream: concurrent calls (other streams, other
+     * threads) never share one, and it lives until the kernel has read it */
+    const size_t win_bytes = windows ? n * 4 * sizeof *windows : 0;
+    uint8_t *args = NULL;
+    CK(cudaMallocAsync((void **)&args, win_bytes + n * sizeof *indices, st), "cudaMallocAsync");
+    float *win = windows ? (float *)args : NULL;
+    uint32_t *idx = (uint32_t *)(args + win_bytes);
+    cudaError_t e = cudaMemcpyAsync(idx, indices, n * sizeof *indices, cudaMemcpyHostToDevice, st);
+    if (e == cudaSuccess && windows)
+        e = cudaMemcpyAsync(win, windows, win_bytes, cudaMemcpyHostToDevice, st);
+    if (e != cudaSuccess) {
+        cudaFreeAsync(args, st);
+        return cuda_fail(e, "copying indices and windows");
     }
-    CK(cudaMemcpyAsync(p->idx, indices, n * sizeof *indices, cudaMemcpyHostToDevice, st),
-       "copying indices");
-    if (windows)
-        CK(cudaMemcpyAsync(p->win, windows, n * 4 * sizeof *windows, cudaMemcpyHostToDevice, st),
-           "copying windows");
     kparams kp;
     kp.width = o->width;
     kp.height = o->height;
@@ -482,8 +530,10 @@ inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint32_t *indices, s
     }
     const decode_kernel_fn kernel = decode_kernel(p->width);
     INRF_LAUNCH(kernel, (unsigned)n, BLOCK_THREADS(p->width), smem, st)
-    (p->bytes, p->items, p->archs, p->idx, windows ? p->win : NULL, kp, out);
-    CK(cudaGetLastError(), "launching the decode kernel");
+    (p->bytes, p->items, p->archs, idx, win, kp, out);
+    e = cudaGetLastError();
+    cudaFreeAsync(args, st);
+    CK(e, "launching the decode kernel");
     return INRF_OK;
 }
 

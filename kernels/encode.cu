@@ -2,8 +2,8 @@
  * stage of Adam steps with train_math.h's per-pixel and per-parameter math,
  * and inrf_cuda_encode_batch drives libinrf's batch schedule with it.
  *
- * Block layout (one image a block, T threads, T from 32 to 256 chosen by
- * occupancy):
+ * Block layout (one image a block, T threads, T from 32 to 256 a function
+ * of the network's widths: encode_block_threads):
  * - shared memory: the weights the passes see (P floats: the master weights
  *   or their fake-quantised copy), the gradient (P floats, also the
  *   fake quantiser's scratch), and the columns of a chunk of T pixels
@@ -21,6 +21,7 @@
  * Correct first: each pass reads its weights and columns from shared
  * memory; register-blocked passes for fixed widths are the next speed-up. */
 #include <cuda_runtime.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,7 @@ __global__ void encode_stage_kernel(const __grid_constant__ kargs a)
 /* Device state of a batch encode: allocated at the first stage. */
 typedef struct gpu_trainer {
     int device;
+    cudaStream_t stream;      /* all the work, in order */
     size_t n, P;
     uint8_t *pixels;          /* [n][npix][C] */
     float *params;            /* params, m, v, best: [4][n][P] */
@@ -205,29 +207,34 @@ static size_t smem_bytes(const inrf_tm_net *net, unsigned T)
     return floats * sizeof(float) + 33 * sizeof(double);
 }
 
-/* The block size that keeps the most threads resident: few rows per
- * pixel allow many pixels per block. */
+/* Shared memory a block may use on every device the kernels are built for
+ * (sm_80 to sm_90): 99 KiB, the opt-in limit of sm_86 and sm_89. */
+#define ENCODE_SMEM_BUDGET (99 * 1024)
+
+/* The threads of a block for net: the largest of 256, 128, 64 and 32 whose
+ * shared memory (smem_bytes) fits ENCODE_SMEM_BUDGET, else 32; so 128 for
+ * 3 x 15 RGB (53 KB), 32 for networks too large for any. A function of the
+ * network's widths alone, never of the device or of the compiler's
+ * register count (an occupancy query): the block size sets the order of
+ * the loss sums, so the same images encode to the same files on every
+ * GPU. */
+static unsigned encode_block_threads(const inrf_tm_net *net)
+{
+    unsigned T = 256;
+    while (T > 32 && smem_bytes(net, T) > ENCODE_SMEM_BUDGET)
+        T /= 2;
+    return T;
+}
+
+/* The block size for net, and its shared memory allowed on the device. */
 static inrf_status pick_block(gpu_trainer *g, const inrf_tm_net *net)
 {
     int optin = 0;
     CK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, g->device),
        "cudaDeviceGetAttribute");
-    int best = 0;
-    for (unsigned T = 256; T >= 32; T /= 2) {
-        size_t smem = smem_bytes(net, T);
-        if (smem > (size_t)optin)
-            continue;
-        CK(cudaFuncSetAttribute(encode_stage_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                (int)smem),
-           "cudaFuncSetAttribute");
-        int blocks = 0;
-        CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, encode_stage_kernel, (int)T,
-                                                         smem),
-           "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
-        if (blocks * (int)T > best) /* ties keep the larger block */
-            best = blocks * (int)T, g->threads = T, g->smem = smem;
-    }
-    if (!best)
+    g->threads = encode_block_threads(net);
+    g->smem = smem_bytes(net, g->threads);
+    if (g->smem > (size_t)optin)
         return inrf_report(INRF_E_UNSUPPORTED, "cuda encode: the network's weights and a "
                                                "chunk of 32 pixels exceed a block's shared "
                                                "memory");
@@ -237,25 +244,31 @@ static inrf_status pick_block(gpu_trainer *g, const inrf_tm_net *net)
     return INRF_OK;
 }
 
-/* Allocations and the images' pixels, once per batch. */
+/* Allocations (in the order of the stream) and the images' pixels, once
+ * per batch. */
 static inrf_status setup(gpu_trainer *g, const inrf_tm_batch *b)
 {
     const inrf_image *im = b->images;
     const size_t px = (size_t)im[0].width * im[0].height * im[0].channels;
     g->n = b->n;
     g->P = b->net.nparams;
+    if (g->n > SIZE_MAX / 4 / sizeof(float) / g->P)
+        return inrf_report(INRF_E_LIMIT, "cuda encode: the batch's weights exceed size_t");
     inrf_status st = pick_block(g, &b->net);
     if (st != INRF_OK)
         return st;
-    CK(cudaMalloc((void **)&g->pixels, g->n * px), "cudaMalloc");
-    CK(cudaMalloc((void **)&g->params, 4 * g->n * g->P * sizeof(float)), "cudaMalloc");
-    CK(cudaMalloc((void **)&g->keep, g->n * g->P), "cudaMalloc");
-    CK(cudaMalloc((void **)&g->active, g->n), "cudaMalloc");
-    CK(cudaMalloc((void **)&g->best_psnr, g->n * sizeof(double)), "cudaMalloc");
-    CK(cudaMalloc((void **)&g->adam_t, g->n * sizeof(long long)), "cudaMalloc");
-    CK(cudaMalloc((void **)&g->taken, g->n * sizeof(int)), "cudaMalloc");
-    CK(cudaMalloc((void **)&g->image_key, g->n * sizeof(uint64_t)), "cudaMalloc");
-    CK(cudaMemcpy(g->image_key, b->image_key, g->n * sizeof(uint64_t), cudaMemcpyHostToDevice),
+    cudaStream_t q = g->stream;
+    const size_t n = g->n, NP = g->n * g->P;
+    CK(cudaMallocAsync((void **)&g->pixels, n * px, q), "cudaMallocAsync");
+    CK(cudaMallocAsync((void **)&g->params, 4 * NP * sizeof(float), q), "cudaMallocAsync");
+    CK(cudaMallocAsync((void **)&g->keep, NP, q), "cudaMallocAsync");
+    CK(cudaMallocAsync((void **)&g->active, n, q), "cudaMallocAsync");
+    CK(cudaMallocAsync((void **)&g->best_psnr, n * sizeof(double), q), "cudaMallocAsync");
+    CK(cudaMallocAsync((void **)&g->adam_t, n * sizeof(long long), q), "cudaMallocAsync");
+    CK(cudaMallocAsync((void **)&g->taken, n * sizeof(int), q), "cudaMallocAsync");
+    CK(cudaMallocAsync((void **)&g->image_key, n * sizeof(uint64_t), q), "cudaMallocAsync");
+    CK(cudaMemcpyAsync(g->image_key, b->image_key, g->n * sizeof(uint64_t),
+                       cudaMemcpyHostToDevice, g->stream),
        "upload");
     g->host_t = (long long *)malloc(g->n * sizeof(long long));
     g->host_taken = (int *)malloc(g->n * sizeof(int));
@@ -267,22 +280,23 @@ static inrf_status setup(gpu_trainer *g, const inrf_tm_batch *b)
         return inrf_report(INRF_E_NOMEM, "cuda encode: out of memory");
     for (size_t i = 0; i < g->n; i++)
         memcpy(host + i * px, im[i].pixels, px);
-    cudaError_t e = cudaMemcpy(g->pixels, host, g->n * px, cudaMemcpyHostToDevice);
+    cudaError_t e = cudaMemcpyAsync(g->pixels, host, g->n * px, cudaMemcpyHostToDevice, g->stream);
+    if (e == cudaSuccess) /* host is the copy's source until then */
+        e = cudaStreamSynchronize(g->stream);
     free(host);
     CK(e, "copying the images");
     return INRF_OK;
 }
 
+/* Device memory goes back in the order of the stream (cudaFree would
+ * wait for the whole device). */
 static void gpu_trainer_free(gpu_trainer *g)
 {
-    cudaFree(g->pixels);
-    cudaFree(g->params);
-    cudaFree(g->keep);
-    cudaFree(g->active);
-    cudaFree(g->best_psnr);
-    cudaFree(g->adam_t);
-    cudaFree(g->taken);
-    cudaFree(g->image_key);
+    void *const dev[] = {g->pixels,    g->params, g->keep,  g->active,
+                         g->best_psnr, g->adam_t, g->taken, g->image_key};
+    for (size_t k = 0; k < sizeof dev / sizeof dev[0]; k++)
+        if (dev[k])
+            cudaFreeAsync(dev[k], g->stream);
     free(g->host_t);
     free(g->host_taken);
 }
@@ -322,37 +336,45 @@ static inrf_status gpu_run_stage(void *self, const inrf_tm_batch *b, const inrf_
     if (!g->params && (st = setup(g, b)) != INRF_OK)
         return st;
     const size_t NP = g->n * g->P;
+    cudaStream_t q = g->stream;
     CK(cudaSetDevice(g->device), "cudaSetDevice");
-    CK(cudaMemcpy(g->params, b->params, NP * sizeof(float), cudaMemcpyHostToDevice), "upload");
-    CK(cudaMemcpy(g->params + NP, b->m, NP * sizeof(float), cudaMemcpyHostToDevice), "upload");
-    CK(cudaMemcpy(g->params + 2 * NP, b->v, NP * sizeof(float), cudaMemcpyHostToDevice),
+    CK(cudaMemcpyAsync(g->params, b->params, NP * sizeof(float), cudaMemcpyHostToDevice, q),
        "upload");
-    CK(cudaMemcpy(g->keep, b->keep, NP, cudaMemcpyHostToDevice), "upload");
+    CK(cudaMemcpyAsync(g->params + NP, b->m, NP * sizeof(float), cudaMemcpyHostToDevice, q),
+       "upload");
+    CK(cudaMemcpyAsync(g->params + 2 * NP, b->v, NP * sizeof(float), cudaMemcpyHostToDevice, q),
+       "upload");
+    CK(cudaMemcpyAsync(g->keep, b->keep, NP, cudaMemcpyHostToDevice, q), "upload");
     if (b->active)
-        CK(cudaMemcpy(g->active, b->active, g->n, cudaMemcpyHostToDevice), "upload");
+        CK(cudaMemcpyAsync(g->active, b->active, g->n, cudaMemcpyHostToDevice, q), "upload");
     for (size_t i = 0; i < g->n; i++)
         g->host_t[i] = b->adam_t[i];
-    CK(cudaMemcpy(g->adam_t, g->host_t, g->n * sizeof(long long), cudaMemcpyHostToDevice),
+    CK(cudaMemcpyAsync(g->adam_t, g->host_t, g->n * sizeof(long long), cudaMemcpyHostToDevice,
+                       q),
        "upload");
-    CK(cudaMemset(g->taken, 0xff, g->n * sizeof(int)), "cudaMemset"); /* -1: running */
+    CK(cudaMemsetAsync(g->taken, 0xff, g->n * sizeof(int), q), "cudaMemsetAsync"); /* -1: running */
     kargs a = make_args(g, b, s);
     for (int s0 = 0; s0 <= s->steps; s0 += EVALS_PER_LAUNCH) {
         a.s_begin = s0;
         a.s_end = s0 + EVALS_PER_LAUNCH < s->steps + 1 ? s0 + EVALS_PER_LAUNCH : s->steps + 1;
-        INRF_LAUNCH(encode_stage_kernel, (unsigned)g->n, g->threads, g->smem, 0)(a);
+        INRF_LAUNCH(encode_stage_kernel, (unsigned)g->n, g->threads, g->smem, q)(a);
         CK(cudaGetLastError(), "launching the encode kernel");
-        CK(cudaDeviceSynchronize(), "encode kernel");
+        CK(cudaStreamSynchronize(q), "encode kernel");
         if (s->tick && s->tick(s->ctx, a.s_end - 1))
             return inrf_report(INRF_E_INTERRUPTED, "encode: interrupted");
     }
-    CK(cudaMemcpy(b->params, g->params, NP * sizeof(float), cudaMemcpyDeviceToHost), "download");
-    CK(cudaMemcpy(b->m, g->params + NP, NP * sizeof(float), cudaMemcpyDeviceToHost), "download");
-    CK(cudaMemcpy(b->v, g->params + 2 * NP, NP * sizeof(float), cudaMemcpyDeviceToHost),
+    CK(cudaMemcpyAsync(b->params, g->params, NP * sizeof(float), cudaMemcpyDeviceToHost, q),
        "download");
-    CK(cudaMemcpy(b->best_psnr, g->best_psnr, g->n * sizeof(double), cudaMemcpyDeviceToHost),
+    CK(cudaMemcpyAsync(b->m, g->params + NP, NP * sizeof(float), cudaMemcpyDeviceToHost, q),
        "download");
-    CK(cudaMemcpy(g->host_taken, g->taken, g->n * sizeof(int), cudaMemcpyDeviceToHost),
+    CK(cudaMemcpyAsync(b->v, g->params + 2 * NP, NP * sizeof(float), cudaMemcpyDeviceToHost, q),
        "download");
+    CK(cudaMemcpyAsync(b->best_psnr, g->best_psnr, g->n * sizeof(double),
+                       cudaMemcpyDeviceToHost, q),
+       "download");
+    CK(cudaMemcpyAsync(g->host_taken, g->taken, g->n * sizeof(int), cudaMemcpyDeviceToHost, q),
+       "download");
+    CK(cudaStreamSynchronize(q), "download");
     for (size_t i = 0; i < g->n; i++) { /* -1: sat the stage out */
         b->taken[i] = g->host_taken[i] > 0 ? g->host_taken[i] : 0;
         b->adam_t[i] += b->taken[i];
@@ -362,10 +384,19 @@ static inrf_status gpu_run_stage(void *self, const inrf_tm_batch *b, const inrf_
 
 inrf_status inrf_cuda_encode_batch(const inrf_image *images, size_t n,
                                    const inrf_encode_options *opt, int device, inrf_model **out,
-                                   inrf_encode_stats *stats)
+                                   inrf_encode_stats *stats, void *stream)
 {
     if (!images || !n || !out)
         return inrf_report(INRF_E_INVALID_ARG, "cuda encode: no images or NULL output");
+    /* before the images are read: a launch has at most 2^31 - 1 blocks, one
+     * an image, and the pixels of all of them must fit in size_t */
+    const size_t px = (size_t)images[0].width * images[0].height * images[0].channels;
+    if (n > INRF_CUDA_MAX_BLOCKS || (px && n > SIZE_MAX / px)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "cuda encode: %zu images: a batch takes at most %u, and "
+                 "pixels that size_t counts", n, INRF_CUDA_MAX_BLOCKS);
+        return inrf_report(INRF_E_LIMIT, msg);
+    }
     for (size_t i = 0; i < n; i++) {
         out[i] = NULL;
         if (images[i].width != images[0].width || images[i].height != images[0].height ||
@@ -379,12 +410,18 @@ inrf_status inrf_cuda_encode_batch(const inrf_image *images, size_t n,
         return st;
     if (device < 0 || device >= count)
         return inrf_report(INRF_E_INVALID_ARG, "no such CUDA device");
-    CK(cudaSetDevice(device), "cudaSetDevice");
+    int prev;
+    if ((st = device_enter(device, &prev)) != INRF_OK)
+        return st;
     gpu_trainer g;
     memset(&g, 0, sizeof g);
     g.device = device;
+    g.stream = (cudaStream_t)stream;
     inrf_batch_trainer tr = {gpu_run_stage, &g};
     st = inrf_encode_batch_with(images, n, opt, &tr, out, stats);
+    /* the stream's work has ended (each stage waits for it): the device
+     * memory is free to go */
     gpu_trainer_free(&g);
+    device_leave(prev);
     return st;
 }

@@ -431,7 +431,7 @@ static void run_job(batch *b, job *j)
     enc.threads = b->threads;
 #ifdef INRF_HAVE_CUDA
     if (b->gpu) /* the batched GPU encoder, on a batch of one: the same schedule */
-        st = inrf_cuda_encode_batch(&img, 1, &enc, 0, &model, &j->stats);
+        st = inrf_cuda_encode_batch(&img, 1, &enc, 0, &model, &j->stats, NULL);
     else
 #endif
         st = inrf_encode(&img, &enc, &model, &j->stats);

@@ -422,7 +422,8 @@ static int encode_gpu(run *r, const size_t *todo, size_t ntodo, int jobs)
                 group[g1 - g0] = img[order[g1]];
             inrf_encode_options eo;
             encode_options(r, &eo, r->o->enc.seed);
-            inrf_status st = inrf_cuda_encode_batch(group, g1 - g0, &eo, 0, models, stats);
+            inrf_status st =
+                inrf_cuda_encode_batch(group, g1 - g0, &eo, 0, models, stats, NULL);
             for (size_t k = g0; ok && k < g1; k++)
                 ok = record_one(r, todo[k0 + order[k]], st, models[k - g0], &stats[k - g0]);
             for (size_t k = g0; k < g1; k++) {

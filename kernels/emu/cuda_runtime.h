@@ -18,9 +18,14 @@
  *   memory, so that reads of unwritten memory show;
  * - launches with more than 48 KiB of dynamic shared memory without
  *   cudaFuncAttributeMaxDynamicSharedMemorySize, beyond the device's
- *   opt-in limit, or with more than 1,024 threads a block;
- * - cudaMemcpy whose pointers are not on the sides its kind names.
- * INRF_EMU_DEVICES=0 in the environment emulates a machine without a GPU.
+ *   opt-in limit, with more than 1,024 threads a block, or a grid beyond
+ *   2^31 - 1 x 65,535 x 65,535 blocks;
+ * - cudaMemcpy whose pointers are not on the sides its kind names;
+ * - vector loads from shared memory (check_shared_load) outside the
+ *   block's dynamic shared memory or not aligned to their size.
+ * INRF_EMU_DEVICES=0 in the environment emulates a machine without a GPU,
+ * INRF_EMU_SMEM_PER_SM=bytes a device of less shared memory a
+ * multiprocessor (what occupancy queries answer).
  *
  * The device emulated: 132 multiprocessors, 227 KiB of opt-in shared
  * memory a block, 228 KiB and 2,048 threads a multiprocessor (an H100). */
@@ -69,7 +74,11 @@ typedef enum cudaFuncAttribute {
 typedef struct CUstream_st *cudaStream_t;
 
 cudaError_t cudaGetDeviceCount(int *count);
+/* The current device is the calling host thread's, 0 at first, as in
+ * CUDA; with INRF_EMU_DEVICES=2 or more, tests see whether a call gives
+ * its caller's back. */
 cudaError_t cudaSetDevice(int device);
+cudaError_t cudaGetDevice(int *device);
 cudaError_t cudaDeviceGetAttribute(int *value, cudaDeviceAttr attr, int device);
 cudaError_t cudaMalloc(void **ptr, size_t size);
 cudaError_t cudaFree(void *ptr);
@@ -77,6 +86,15 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t size, cudaMemcpyKind k
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t size, cudaMemcpyKind kind,
                             cudaStream_t stream);
 cudaError_t cudaMemset(void *ptr, int value, size_t size);
+cudaError_t cudaMemsetAsync(void *ptr, int value, size_t size, cudaStream_t stream);
+/* Streams: work runs when it is queued (a launch or copy has ended when
+ * its call returns), so stream order holds trivially; a stream is a
+ * handle that must come from cudaStreamCreate, and the stream-ordered
+ * allocator frees at once what it is given. */
+cudaError_t cudaStreamCreate(cudaStream_t *stream);
+cudaError_t cudaStreamDestroy(cudaStream_t stream);
+cudaError_t cudaMallocAsync(void **ptr, size_t size, cudaStream_t stream);
+cudaError_t cudaFreeAsync(void *ptr, cudaStream_t stream);
 cudaError_t cudaDeviceSynchronize(void);
 cudaError_t cudaStreamSynchronize(cudaStream_t stream);
 cudaError_t cudaGetLastError(void);
@@ -85,6 +103,8 @@ const char *cudaGetErrorString(cudaError_t error);
 /* The C forms of the function-pointer calls (the C++ templates below). */
 cudaError_t inrf_emu_func_set_attribute(const void *func, cudaFuncAttribute attr, int value);
 cudaError_t inrf_emu_occupancy(int *blocks, const void *func, int threads, size_t smem);
+/* The threads a block of the last launch (any thread's) had, for tests. */
+unsigned inrf_emu_last_block_threads(void);
 
 #ifdef __cplusplus
 } /* extern "C" */
@@ -119,8 +139,12 @@ extern __thread uint3 threadIdx, blockIdx, blockDim, gridDim;
 void __syncthreads(void);
 
 namespace inrf_emu {
-/* The block's dynamic shared memory. */
+/* The block's dynamic shared memory (16-byte aligned, as it is declared). */
 void *shared_memory(void);
+/* A load of size bytes at p that the GPU makes in one access: p must lie
+ * in the block's dynamic shared memory and be aligned to size (a GPU
+ * faults on, or silently rounds, a misaligned vector access). */
+void check_shared_load(const void *p, size_t size);
 /* Exchange through the warp: every lane of the calling thread's warp
  * stores v, and gets the value of lane (its lane + delta) when that lane
  * is in the warp (else its own). */
@@ -130,6 +154,7 @@ struct launch_config {
     dim3 grid, block;
     size_t smem;
     const void *func;
+    cudaStream_t stream; /* NULL, or one of cudaStreamCreate */
 };
 /* Runs body(), the kernel with its arguments, on every thread of every
  * block; a failed check of the configuration becomes the launch error. */
@@ -168,6 +193,10 @@ template <class T> cudaError_t cudaMalloc(T **ptr, size_t size)
 {
     return cudaMalloc(reinterpret_cast<void **>(ptr), size);
 }
+template <class T> cudaError_t cudaMallocAsync(T **ptr, size_t size, cudaStream_t stream)
+{
+    return cudaMallocAsync(reinterpret_cast<void **>(ptr), size, stream);
+}
 template <class T> cudaError_t cudaFuncSetAttribute(T *func, cudaFuncAttribute attr, int value)
 {
     return inrf_emu_func_set_attribute(reinterpret_cast<const void *>(func), attr, value);
@@ -184,7 +213,8 @@ cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int *blocks, T *func, 
 #define INRF_DYNAMIC_SHARED(type, name) type *const name = (type *)inrf_emu::shared_memory()
 #define INRF_LAUNCH(kernel, grid, block, smem, stream)                                      \
     inrf_emu::launcher<std::remove_pointer_t<std::decay_t<decltype(kernel)>>>{              \
-        kernel, {dim3(grid), dim3(block), (size_t)(smem), reinterpret_cast<const void *>(kernel)}}
+        kernel, {dim3(grid), dim3(block), (size_t)(smem), reinterpret_cast<const void *>(kernel), \
+                 (cudaStream_t)(stream)}}
 
 #endif /* __cplusplus */
 

@@ -27,10 +27,19 @@ const int kDefaultSmem = 48 * 1024;
 const unsigned char kPoison = 0xff;
 
 thread_local cudaError_t last_error = cudaSuccess;
+thread_local int current_device = 0; /* cudaSetDevice's */
 
 std::mutex registry_mu;
 std::map<uintptr_t, size_t> allocations; /* device memory: start -> size */
 std::map<const void *, int> func_smem;    /* cudaFuncAttributeMaxDynamicSharedMemorySize */
+std::map<const void *, int> streams;      /* cudaStreamCreate's handles */
+
+/* Whether s is the default stream (NULL) or one cudaStreamCreate made. */
+bool stream_ok(cudaStream_t s)
+{
+    std::lock_guard<std::mutex> l(registry_mu);
+    return !s || streams.count(s);
+}
 
 [[noreturn]] void fatal(const char *what)
 {
@@ -42,6 +51,16 @@ cudaError_t fail(cudaError_t e)
 {
     last_error = e;
     return e;
+}
+
+std::atomic<unsigned> last_threads(0); /* of the last launch */
+
+/* Shared memory a multiprocessor, in bytes: the H100's, or
+ * INRF_EMU_SMEM_PER_SM's (another device for the occupancy query). */
+int smem_per_sm(void)
+{
+    const char *e = getenv("INRF_EMU_SMEM_PER_SM");
+    return e && atoi(e) > 0 ? atoi(e) : kSmemPerSm;
 }
 
 int devices(void)
@@ -220,6 +239,16 @@ void *inrf_emu::shared_memory(void)
     return self->smem;
 }
 
+void inrf_emu::check_shared_load(const void *p, size_t size)
+{
+    const block_state *b = self;
+    const uintptr_t a = (uintptr_t)p, base = (uintptr_t)b->smem;
+    if (a < base || a + size > base + b->smem_size)
+        fatal("a vector load outside the block's dynamic shared memory");
+    if (a % size != 0)
+        fatal("a vector load from shared memory not aligned to its size");
+}
+
 void inrf_emu::warp_exchange(const void *v, void *out, size_t size, unsigned mask, int delta)
 {
     block_state *b = self;
@@ -377,7 +406,8 @@ void init_block(block_state *b, const inrf_emu::launch_config &c)
     b->warp_gen.assign((nthreads + 31) / 32, 0);
     b->slots.assign(8 * nthreads, 0);
     b->smem_size = c.smem;
-    b->smem = (unsigned char *)malloc(c.smem ? c.smem : 1);
+    /* aligned as a GPU aligns it (at least 16 bytes) */
+    b->smem = (unsigned char *)aligned_alloc(16, c.smem ? c.smem : 1);
     if (!b->smem)
         fatal("out of memory for shared memory");
     memset(b->smem, kPoison, c.smem);
@@ -436,10 +466,17 @@ void inrf_emu::launch(const launch_config &c, void (*body)(void *), void *ctx)
         fail(cudaErrorNoDevice);
         return;
     }
-    if (nthreads < 1 || nthreads > (size_t)kMaxThreads || nblocks < 1) {
+    if (nthreads < 1 || nthreads > (size_t)kMaxThreads || nblocks < 1 ||
+        c.grid.x > 0x7fffffffu || c.grid.y > 65535 || c.grid.z > 65535) {
         fail(cudaErrorInvalidConfiguration);
         return;
     }
+    if (!stream_ok(c.stream)) {
+        fprintf(stderr, "inrf kernel emulator: a launch on no stream\n");
+        fail(cudaErrorInvalidValue);
+        return;
+    }
+    last_threads = (unsigned)nthreads;
     int limit = kDefaultSmem;
     {
         std::lock_guard<std::mutex> l(registry_mu);
@@ -522,7 +559,16 @@ cudaError_t cudaSetDevice(int device)
 {
     if (devices() < 1)
         return fail(cudaErrorNoDevice);
-    return device >= 0 && device < devices() ? cudaSuccess : fail(cudaErrorInvalidDevice);
+    if (device < 0 || device >= devices())
+        return fail(cudaErrorInvalidDevice);
+    current_device = device;
+    return cudaSuccess;
+}
+
+cudaError_t cudaGetDevice(int *device)
+{
+    *device = current_device;
+    return devices() < 1 ? fail(cudaErrorNoDevice) : cudaSuccess;
 }
 
 cudaError_t cudaDeviceGetAttribute(int *value, cudaDeviceAttr attr, int device)
@@ -533,7 +579,7 @@ cudaError_t cudaDeviceGetAttribute(int *value, cudaDeviceAttr attr, int device)
     case cudaDevAttrMaxThreadsPerBlock: *value = kMaxThreads; break;
     case cudaDevAttrMaxSharedMemoryPerBlock: *value = kDefaultSmem; break;
     case cudaDevAttrMultiProcessorCount: *value = kSmPerDevice; break;
-    case cudaDevAttrMaxSharedMemoryPerMultiprocessor: *value = kSmemPerSm; break;
+    case cudaDevAttrMaxSharedMemoryPerMultiprocessor: *value = smem_per_sm(); break;
     case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = kOptinSmem; break;
     default: return fail(cudaErrorInvalidValue);
     }
@@ -570,6 +616,45 @@ cudaError_t cudaFree(void *ptr)
     return cudaSuccess;
 }
 
+cudaError_t cudaStreamCreate(cudaStream_t *stream)
+{
+    *stream = nullptr;
+    if (devices() < 1)
+        return fail(cudaErrorNoDevice);
+    void *h = malloc(1);
+    if (!h)
+        return fail(cudaErrorMemoryAllocation);
+    std::lock_guard<std::mutex> l(registry_mu);
+    streams[h] = 1;
+    *stream = (cudaStream_t)h;
+    return cudaSuccess;
+}
+
+cudaError_t cudaStreamDestroy(cudaStream_t stream)
+{
+    std::lock_guard<std::mutex> l(registry_mu);
+    if (!stream || !streams.erase(stream)) {
+        fprintf(stderr, "inrf kernel emulator: cudaStreamDestroy of no stream\n");
+        return fail(cudaErrorInvalidValue);
+    }
+    free(stream);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMallocAsync(void **ptr, size_t size, cudaStream_t stream)
+{
+    if (!stream_ok(stream)) {
+        *ptr = nullptr;
+        return fail(cudaErrorInvalidValue);
+    }
+    return cudaMalloc(ptr, size);
+}
+
+cudaError_t cudaFreeAsync(void *ptr, cudaStream_t stream)
+{
+    return stream_ok(stream) ? cudaFree(ptr) : fail(cudaErrorInvalidValue);
+}
+
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t size, cudaMemcpyKind kind)
 {
     if (!size)
@@ -591,8 +676,7 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t size, cudaMemcpyKind k
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t size, cudaMemcpyKind kind,
                             cudaStream_t stream)
 {
-    (void)stream;
-    return cudaMemcpy(dst, src, size, kind);
+    return stream_ok(stream) ? cudaMemcpy(dst, src, size, kind) : fail(cudaErrorInvalidValue);
 }
 
 cudaError_t cudaMemset(void *ptr, int value, size_t size)
@@ -605,6 +689,11 @@ cudaError_t cudaMemset(void *ptr, int value, size_t size)
     return cudaSuccess;
 }
 
+cudaError_t cudaMemsetAsync(void *ptr, int value, size_t size, cudaStream_t stream)
+{
+    return stream_ok(stream) ? cudaMemset(ptr, value, size) : fail(cudaErrorInvalidValue);
+}
+
 cudaError_t cudaDeviceSynchronize(void)
 {
     return last_error;
@@ -612,8 +701,7 @@ cudaError_t cudaDeviceSynchronize(void)
 
 cudaError_t cudaStreamSynchronize(cudaStream_t stream)
 {
-    (void)stream;
-    return last_error;
+    return stream_ok(stream) ? last_error : fail(cudaErrorInvalidValue);
 }
 
 cudaError_t cudaGetLastError(void)
@@ -652,6 +740,11 @@ cudaError_t inrf_emu_func_set_attribute(const void *func, cudaFuncAttribute attr
     return cudaSuccess;
 }
 
+unsigned inrf_emu_last_block_threads(void)
+{
+    return last_threads;
+}
+
 cudaError_t inrf_emu_occupancy(int *blocks, const void *func, int threads, size_t smem)
 {
     (void)func;
@@ -661,7 +754,7 @@ cudaError_t inrf_emu_occupancy(int *blocks, const void *func, int threads, size_
     if (smem > (size_t)kOptinSmem)
         return cudaSuccess;
     int by_threads = kThreadsPerSm / (((threads + 31) / 32) * 32);
-    int by_smem = (int)(kSmemPerSm / (smem + 1024)); /* 1 KiB reserved a block */
+    int by_smem = (int)(smem_per_sm() / (smem + 1024)); /* 1 KiB reserved a block */
     int n = by_threads < by_smem ? by_threads : by_smem;
     *blocks = n < kBlocksPerSm ? n : kBlocksPerSm;
     return cudaSuccess;

@@ -11,6 +11,10 @@
 extern "C" {
 #endif
 
+/* Every call below that takes a device makes it current for its work and
+ * gives the calling thread back its current device (cudaSetDevice) before
+ * it returns. */
+
 /* Usable CUDA devices; INRF_E_NO_DEVICE when there are none (no driver,
  * no GPU), with the runtime's reason in inrf_last_error(). */
 INRF_NODISCARD inrf_status inrf_cuda_devices(int *count);
@@ -37,7 +41,12 @@ void inrf_cuda_pack_free(inrf_cuda_pack *p);
  * and windows (4 floats a sample, NULL = whole images) are host arrays.
  * u8 and f32 results equal the CPU decoder's bit for bit; f16 is the f32
  * value rounded to nearest. stream: a cudaStream_t, or NULL (the default
- * stream); the call returns once the work is queued. */
+ * stream); the call returns once the work is queued. Each call copies its
+ * indices and windows into device memory of its own (allocated and freed
+ * in stream order), so threads may decode from one pack at once, on the
+ * same stream or on different ones. n is at most 2^31 - 1 (one block a
+ * sample) and the batch's bytes must fit in size_t: else INRF_E_LIMIT,
+ * before indices are read or anything is allocated. */
 INRF_NODISCARD inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint32_t *indices,
                                                   size_t n, const float *windows,
                                                   const inrf_batch_options *opt, void *out,
@@ -52,12 +61,21 @@ INRF_NODISCARD inrf_status inrf_cuda_sync(void *stream);
  * train_math.h): one thread block per image trains it, libinrf prunes and
  * builds the files. out: n models; stats: n entries, or NULL. Rate control
  * (target_psnr, max_bytes) runs as in inrf_encode, its rounds on the GPU.
- * Networks whose weights and a chunk of 32 pixels exceed a block's shared
- * memory are INRF_E_UNSUPPORTED. The progress callback is called between
- * launches (a few hundred steps). */
+ * A block has 256, 128, 64 or 32 threads: the most whose weights,
+ * gradient and chunk of pixels fit 99 KiB of shared memory, a function of
+ * the network alone, so that a batch encodes to the same files on every
+ * GPU. Networks whose weights and a chunk of 32 pixels exceed a block's
+ * shared memory are INRF_E_UNSUPPORTED. The progress callback is called between
+ * launches (a few hundred steps). n is at most 2^31 - 1 (one block an
+ * image) and the images' pixels must fit in size_t: else INRF_E_LIMIT,
+ * before any image is read or anything is allocated. stream: a cudaStream_t of device, or
+ * NULL (the default stream): every copy and launch is queued on it, and
+ * the call waits on that stream only (never on the whole device); it
+ * returns once the work has ended. */
 INRF_NODISCARD inrf_status inrf_cuda_encode_batch(const inrf_image *images, size_t n,
                                                   const inrf_encode_options *opt, int device,
-                                                  inrf_model **out, inrf_encode_stats *stats);
+                                                  inrf_model **out, inrf_encode_stats *stats,
+                                                  void *stream);
 
 #ifdef __cplusplus
 }
