@@ -15,7 +15,7 @@ fake() { printf '#!/bin/sh\n%s\n' "$2" >"$1"; chmod +x "$1"; }
 fake "$kit/tests/test_cuda_math" 'echo "math: 12 checks passed"'
 fake "$kit/tests/test_cuda_decode" 'exit 77'
 fake "$kit/tests/test_cuda_encode" 'echo "encode: PSNR below the CPU" >&2; exit 1'
-fake "$kit/bench/gpu_decode" 'echo "decode: 123456 images/s"; sleep 30'
+fake "$kit/bench/gpu_decode" 'echo "decode: 123456 images/s"; [ -z "${SLOW:-}" ] || sleep 30'
 fake "$kit/bench/gpu_encode" 'echo "encode: 789 images/s"'
 fake "$kit/bin/inrtrain" 'echo "--device cuda: this build has no CUDA backend yet"'
 printf 'print("torch: 42 images/s")\n' >"$kit/bench/gpu_torch.py"
@@ -39,7 +39,7 @@ if ! command -v nvidia-smi >/dev/null 2>&1; then
          grep -q "^## summary: no GPU" "$tmp/none2/summary.md"'
 fi
 
-run env PATH="$P" INRF_KIT_GPU=1 INRF_KIT_CORE_S=12 "$kit/run" all "$tmp/gpu"
+run env PATH="$P" INRF_KIT_GPU=1 "$kit/run" all "$tmp/gpu"
 s=$tmp/gpu/summary.tsv
 check "GPU: a failing test fails the run" '[ $rc -eq 1 ]'
 check "GPU: a passing test is ok" 'grep -q "^test_cuda_math	ok" "$s"'
@@ -48,10 +48,39 @@ check "GPU: a failing test is named" 'grep -q "^test_cuda_encode	FAIL (exit 1)" 
 check "GPU: its messages are in the results" 'grep -q "PSNR below the CPU" "$tmp/gpu/results.md"'
 check "GPU: a refused sanitizer is unavailable" 'grep -q "^memcheck test_cuda_math	unavailable" "$s"'
 check "GPU: a missing ncu is unavailable" 'grep -q "^ncu decode_batch_kernel	unavailable (no ncu)" "$s"'
-check "GPU: the stage's time limit cuts a step" 'grep -q "^gpu_decode	timeout" "$s"'
-check "GPU: a step cut short keeps its figures" 'grep -q "123456 images/s" "$tmp/gpu/results.md"'
-check "GPU: a spent stage skips what is left" 'grep -q "^gpu_torch	skipped: stage time spent" "$s"'
+check "GPU: the benchmarks' figures are in the results" \
+    'grep -q "123456 images/s" "$tmp/gpu/results.md" && grep -q "42 images/s" "$tmp/gpu/results.md"'
 check "GPU: the train stage is not available" 'grep -q "^train	not available" "$s"'
+check "GPU: a kit without data says so" \
+    'grep -q "^gpu_encode train effort 9	not run: the kit carries no CIFAR-10 images" "$s"'
+check "GPU: the summary has a line a step" '[ "$(grep -c "^| " "$tmp/gpu/summary.md")" -eq 18 ]'
+
+# A kit with data: the benchmarks get lists of the images it carries.
+cp -R "$kit" "$tmp/kitdata"
+mkdir -p "$tmp/d/train/cat" "$tmp/d/test/cat" "$tmp/d/n01/train/n01"
+touch "$tmp/d/train/cat/0001.jpg" "$tmp/d/train/cat/0002.jpg" "$tmp/d/test/cat/0000.jpg" \
+    "$tmp/d/n01/train/n01/a.JPEG"
+mkdir -p "$tmp/kitdata/data"
+tar -czf "$tmp/kitdata/data/cifar10.tar.gz" -C "$tmp/d" train test
+tar -czf "$tmp/kitdata/data/imagenette.tar.gz" -C "$tmp/d/n01" train
+fake "$tmp/kitdata/bench/gpu_encode" 'echo "encode list of $(wc -l <"$1") images, effort $2"'
+printf 'import sys\nprint("torch args:", sys.argv[1], len(open(sys.argv[2]).readlines()))\n' \
+    >"$tmp/kitdata/bench/gpu_torch.py"
+run env PATH="$P" INRF_KIT_GPU=1 "$tmp/kitdata/run" core "$tmp/data"
+check "data: the training list holds the kit's training images" \
+    'grep -q "encode list of 2 images, effort 9" "$tmp/data/results.md"'
+check "data: the test list holds its test images" \
+    'grep -q "encode list of 1 images, effort 5" "$tmp/data/results.md"'
+check "data: PyTorch gets the Imagenette JPEGs" 'grep -q "torch args: --jpegs 1" "$tmp/data/results.md"'
+
+run env PATH="$P" INRF_KIT_GPU=1 INRF_KIT_CORE_S=8 SLOW=1 "$kit/run" core "$tmp/slow"
+s=$tmp/slow/summary.tsv
+check "time limit: the stage's limit cuts a step" 'grep -q "^gpu_decode	timeout" "$s"'
+check "time limit: a step cut short keeps its figures" 'grep -q "123456 images/s" "$tmp/slow/results.md"'
+check "time limit: a spent stage skips what is left" \
+    'grep -q "^gpu_torch	skipped: stage time spent" "$s" &&
+     grep -q "^memcheck test_cuda_encode	skipped: stage time spent" "$s"'
+check "time limit: nothing failed, so run exits 0" '[ $rc -eq 0 ]'
 
 # cuDNN and cuBLAS from a site-packages laid out like PyTorch's wheels.
 if command -v python3 >/dev/null 2>&1 && command -v cc >/dev/null 2>&1; then
