@@ -25,6 +25,8 @@ L=/usr/lib/$multi
 # The static archive of a library, or its usual -l flag when Debian ships none.
 static() { if [ -f "$L/$1" ]; then echo "$L/$1"; else echo "$2"; fi; }
 
+git -C "$src" rev-parse --git-dir >/dev/null 2>&1 ||
+    { echo "gpu-kit: $src is not a git checkout (the kit builds a clean copy of one)" >&2; exit 1; }
 rm -rf "$kit" "$kit.build"
 mkdir -p "$kit"
 kit=$(cd "$kit" && pwd)
@@ -39,9 +41,9 @@ autoreconf -fi >/dev/null 2>&1
 # inrtrain's CPU backend gets the reference BLAS (libblas-dev, with CBLAS):
 # a static OpenBLAS, kernels for every CPU, would be half the kit, and the
 # kit measures the GPU. Without it, OpenBLAS.
-if [ -f "$L/blas/libblas.a" ] && [ -f /usr/include/$multi/cblas-netlib.h ]; then
+if [ -f "$L/blas/libblas.a" ] && [ -f "/usr/include/$multi/cblas-netlib.h" ]; then
     blas="$L/blas/libblas.a $(gcc -print-file-name=libgfortran.a) $(gcc -print-file-name=libquadmath.a)"
-    mkdir "$work/blas" && ln -s /usr/include/$multi/cblas-netlib.h "$work/blas/cblas.h"
+    mkdir "$work/blas" && ln -s "/usr/include/$multi/cblas-netlib.h" "$work/blas/cblas.h"
     export CBLAS_CFLAGS="-I$work/blas"
 else
     blas=$(static openblas-pthread/libopenblas.a -lopenblas)
