@@ -55,6 +55,13 @@ check "GPU: a kit without data says so" \
     'grep -q "^gpu_encode train effort 9	not run: the kit carries no CIFAR-10 images" "$s"'
 check "GPU: the summary has a line a step" '[ "$(grep -c "^| " "$tmp/gpu/summary.md")" -eq 18 ]'
 
+# An ncu that the driver refuses the counters exits 0 all the same.
+mkdir "$tmp/ncupath"
+fake "$tmp/ncupath/ncu" 'echo "==ERROR== ERR_NVGPUCTRPERM - The user does not have permission"; exit 0'
+run env PATH="$tmp/ncupath:$P" INRF_KIT_GPU=1 "$kit/run" core "$tmp/ncu"
+check "ncu refused the counters: unavailable" \
+    'grep -q "^ncu decode_batch_kernel	unavailable (no permission" "$tmp/ncu/summary.tsv"'
+
 # A kit with data: the benchmarks get lists of the images it carries.
 cp -R "$kit" "$tmp/kitdata"
 mkdir -p "$tmp/d/train/cat" "$tmp/d/test/cat" "$tmp/d/n01/train/n01"
