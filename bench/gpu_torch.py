@@ -15,7 +15,9 @@ Prints CSV lines `what,images_per_s,image_steps_per_s,detail`
 - fit_loop: the reference per-image loop (one nn.Module SIREN, one image at
   a time), the same steps;
 - nvjpeg: torchvision.io.decode_jpeg on the GPU, batched, over the JPEGs of
-  --jpegs (Imagenette's 224x224), read into memory first.
+  --jpegs (Imagenette's 224x224), read into memory first; a batch that
+  nvJPEG refuses is decoded one file at a time, a file it refuses alone on
+  the CPU, and the count of those is in the detail.
 Needs a CUDA build of torch and torchvision; never run by the build.
 --device cpu --smoke runs every part on tiny batches on the CPU: a check of
 the script itself where there is no GPU, not a figure.
@@ -126,16 +128,38 @@ def bench_nvjpeg(listfile, batch=256):
     paths = [p.strip() for p in open(listfile) if p.strip()]
     data = [read_file(p) for p in paths]
 
+    cpu_files = set()  # indices of the files nvJPEG refuses alone
+    split = set()  # first indices of the batches it refuses
+    # lists of JPEGs: torchvision 0.19 and later (earlier ones raise
+    # RuntimeError on a list, as on a file they refuse)
+    batched = tuple(int(v) for v in torchvision.__version__.split(".")[:2]) >= (0, 19)
+
+    def one(i):
+        if i not in cpu_files:
+            try:
+                return decode_jpeg(data[i], device=DEV)
+            except RuntimeError:
+                cpu_files.add(i)
+        return decode_jpeg(data[i], device="cpu")
+
     def run():
         for c in range(0, len(data), batch):
-            try:  # batched decoding: torchvision 0.19 and later
+            if not batched:
+                for i in range(c, min(c + batch, len(data))):
+                    one(i)
+                continue
+            try:
                 decode_jpeg(data[c:c + batch], device=DEV)
-            except (TypeError, RuntimeError):
-                for d in data[c:c + batch]:
-                    decode_jpeg(d, device=DEV)
+            except RuntimeError:  # a batch refused: file by file
+                split.add(c)
+                for i in range(c, min(c + batch, len(data))):
+                    one(i)
 
     t = timed(run, 3)
-    print(f"nvjpeg,{len(data) / t:.0f},,{len(data)} JPEGs, batches of {batch}, "
+    how = f"batches of {batch}" if batched else "one at a time (no batched decode_jpeg)"
+    print(f"nvjpeg,{len(data) / t:.0f},,{len(data)} JPEGs, {how}, "
+          f"{len(split)} batches refused and decoded file by file, "
+          f"{len(cpu_files)} files refused by nvJPEG and decoded on the CPU, "
           f"torchvision {torchvision.__version__}")
 
 
