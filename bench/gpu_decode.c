@@ -65,6 +65,24 @@ static int bench(const char *name, unsigned layers, unsigned width, uint32_t sid
         fprintf(stderr, "gpu_decode: %s\n", inrf_last_error());
         return 1;
     }
+    inrf_batch_options o;
+    inrf_batch_options_init(&o);
+    o.width = o.height = out;
+    o.type = INRF_BATCH_F16;
+    /* the batch rounded to whole waves: a multiple of the samples that the
+     * device holds resident at once (at least one wave) */
+    size_t wave = 0;
+    if (inrf_cuda_decode_wave(gpu, &o, &wave) != INRF_OK) {
+        fprintf(stderr, "gpu_decode: %s\n", inrf_last_error());
+        return 1;
+    }
+    if (wave == 0) {
+        fprintf(stderr, "gpu_decode: %s: no block of the decode kernel fits a multiprocessor\n",
+                name);
+        return 1;
+    }
+    size_t waves = (batch + wave / 2) / wave;
+    batch = (unsigned)((waves ? waves : 1) * wave);
     uint32_t *idx = malloc(batch * sizeof *idx);
     float *win = malloc(batch * 4 * sizeof *win);
     for (unsigned s = 0; s < batch; s++) {
@@ -73,10 +91,6 @@ static int bench(const char *name, unsigned layers, unsigned width, uint32_t sid
         win[4 * s + 0] = flip ? 0.9f : -0.9f, win[4 * s + 1] = -0.8f;
         win[4 * s + 2] = flip ? -0.9f : 0.9f, win[4 * s + 3] = 0.95f;
     }
-    inrf_batch_options o;
-    inrf_batch_options_init(&o);
-    o.width = o.height = out;
-    o.type = INRF_BATCH_F16;
     void *dev = NULL;
     if (cudaMalloc(&dev, (size_t)batch * out * out * 3 * 2) != cudaSuccess)
         return 1;
@@ -99,7 +113,7 @@ static int bench(const char *name, unsigned layers, unsigned width, uint32_t sid
     double c0 = cli_now_seconds();
     st = inrf_pack_decode_batch(pack, idx, batch, win, &o, host);
     double c = cli_now_seconds() - c0;
-    printf("%s,%u,%u,%.0f,%.0f\n", name, out, batch, (double)batch * reps / t,
+    printf("%s,%u,%u,%zu,%.0f,%.0f\n", name, out, batch, wave, (double)batch * reps / t,
            st == INRF_OK ? batch / c : 0.0);
     cudaFree(dev);
     free(host);
@@ -119,7 +133,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "gpu_decode: %s\n", inrf_last_error());
         return 77;
     }
-    printf("preset,output,batch,gpu_images_per_s,cpu_images_per_s\n");
+    /* batch: about 16384 and 512 samples, rounded to whole waves (wave:
+     * the samples resident at once) */
+    printf("preset,output,batch,wave,gpu_images_per_s,cpu_images_per_s\n");
     int rc = bench("cifar10", 3, 15, 32, 32, 4096, 16384, reps);
     rc |= bench("imagenet", 10, 40, 224, 224, 512, 512, reps > 4 ? reps / 4 : 1);
     return rc;

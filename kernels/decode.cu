@@ -455,6 +455,40 @@ static inrf_status decode_on_device(inrf_cuda_pack *p, const uint32_t *indices, 
                                     const float *windows, const inrf_batch_options *o, void *out,
                                     cudaStream_t st);
 
+/* A launch's dynamic shared memory: the weights, then the coordinate
+ * tables where they fit (*table: their float offset, else -1). */
+static size_t launch_smem(const inrf_cuda_pack *p, const inrf_batch_options *o, int *table)
+{
+    const size_t t = (p->smem + sizeof(float) - 1) / sizeof(float);
+    *table = -1;
+    if ((t + o->width + o->height) * sizeof(float) > p->smem_max)
+        return p->smem;
+    *table = (int)t;
+    return (t + o->width + o->height) * sizeof(float);
+}
+
+inrf_status inrf_cuda_decode_wave(inrf_cuda_pack *p, const inrf_batch_options *o, size_t *wave)
+{
+    if (!p || !o || !wave)
+        return inrf_report(INRF_E_INVALID_ARG, "cuda decode wave: NULL argument");
+    if (o->abi != INRF_ABI_VERSION || o->width < 1 || o->height < 1 || o->width > 65536 ||
+        o->height > 65536)
+        return inrf_report(INRF_E_INVALID_ARG, "cuda decode wave: options invalid");
+    int prev, sms = 0, blocks = 0, table;
+    inrf_status st = device_enter(p->device, &prev);
+    if (st != INRF_OK)
+        return st;
+    cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, p->device);
+    if (e == cudaSuccess)
+        e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, decode_kernel(p->width),
+                                                          BLOCK_THREADS(p->width),
+                                                          launch_smem(p, o, &table));
+    device_leave(prev);
+    CK(e, "the decode kernel's occupancy");
+    *wave = (size_t)sms * (size_t)blocks;
+    return INRF_OK;
+}
+
 inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint32_t *indices, size_t n,
                                    const float *windows, const inrf_batch_options *o, void *out,
                                    void *stream)
@@ -520,14 +554,7 @@ static inrf_status decode_on_device(inrf_cuda_pack *p, const uint32_t *indices, 
     kp.zero_outside = o->zero_outside;
     for (int c = 0; c < 3; c++)
         kp.mean[c] = o->mean[c], kp.std[c] = o->std[c];
-    /* the coordinate tables after the weights, where they fit */
-    size_t smem = p->smem;
-    const size_t table = (p->smem + sizeof(float) - 1) / sizeof(float);
-    kp.table = -1;
-    if ((table + o->width + o->height) * sizeof(float) <= p->smem_max) {
-        kp.table = (int)table;
-        smem = (table + o->width + o->height) * sizeof(float);
-    }
+    const size_t smem = launch_smem(p, o, &kp.table);
     const decode_kernel_fn kernel = decode_kernel(p->width);
     INRF_LAUNCH(kernel, (unsigned)n, BLOCK_THREADS(p->width), smem, st)
     (p->bytes, p->items, p->archs, idx, win, kp, out);

@@ -240,6 +240,20 @@ int main(void)
         }
         if (gpu && k == 2) /* a row too long for the coordinate table */
             compare(pack, gpu, INRF_BATCH_F32, 1, 60000, 1);
+        if (gpu) { /* a wave: the multiprocessors times a whole number of blocks */
+            inrf_batch_options o;
+            inrf_batch_options_init(&o);
+            o.width = o.height = 32;
+            size_t wave = 0;
+            int sms = 0;
+            CHECK(inrf_cuda_decode_wave(gpu, &o, &wave) == INRF_OK, "wave: %s",
+                  inrf_last_error());
+            CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0) ==
+                      cudaSuccess && sms > 0 && wave >= (size_t)sms && wave % sms == 0,
+                  "wave %zu on %d multiprocessors", wave, sms);
+            CHECK(inrf_cuda_decode_wave(gpu, NULL, &wave) == INRF_E_INVALID_ARG,
+                  "wave without options");
+        }
         inrf_cuda_pack_free(gpu);
         inrf_pack_close(pack);
         free(d);

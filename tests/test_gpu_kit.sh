@@ -70,15 +70,17 @@ touch "$tmp/d/train/cat/0001.jpg" "$tmp/d/train/cat/0002.jpg" "$tmp/d/test/cat/0
 mkdir -p "$tmp/kitdata/data"
 tar -czf "$tmp/kitdata/data/cifar10.tar.gz" -C "$tmp/d" train test
 tar -czf "$tmp/kitdata/data/imagenette.tar.gz" -C "$tmp/d/n01" train
-fake "$tmp/kitdata/bench/gpu_encode" 'echo "encode list of $(wc -l <"$1") images, effort $2"'
-printf 'import sys\nprint("torch args:", sys.argv[1], len(open(sys.argv[2]).readlines()))\n' \
+fake "$tmp/kitdata/bench/gpu_encode" 'echo "encode list of $(wc -l <"$1") images, effort $2"
+echo "schedule: 1500$2 steps an image (mean over the batch)"'
+printf 'import sys\nprint("torch args:", *sys.argv[1:-1], len(open(sys.argv[-1]).readlines()))\n' \
     >"$tmp/kitdata/bench/gpu_torch.py"
 run env PATH="$P" INRF_KIT_GPU=1 "$tmp/kitdata/run" core "$tmp/data"
 check "data: the training list holds the kit's training images" \
     'grep -q "encode list of 2 images, effort 9" "$tmp/data/results.md"'
 check "data: the test list holds its test images" \
     'grep -q "encode list of 1 images, effort 5" "$tmp/data/results.md"'
-check "data: PyTorch gets the Imagenette JPEGs" 'grep -q "torch args: --jpegs 1" "$tmp/data/results.md"'
+check "data: PyTorch gets the Imagenette JPEGs and the effort-9 schedule's steps" \
+    'grep -q "torch args: --steps 15009 --jpegs 1" "$tmp/data/results.md"'
 
 run env PATH="$P" INRF_KIT_GPU=1 INRF_KIT_CORE_S=8 SLOW=1 "$kit/run" core "$tmp/slow"
 s=$tmp/slow/summary.tsv

@@ -52,6 +52,13 @@ INRF_NODISCARD inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint3
                                                   const inrf_batch_options *opt, void *out,
                                                   void *stream);
 
+/* The samples the device holds resident at once when decoding from p with
+ * opt (its multiprocessors x the decode kernel's resident blocks each, for
+ * the block size and shared memory of that launch): a batch of a multiple
+ * of *wave decodes in whole waves. */
+INRF_NODISCARD inrf_status inrf_cuda_decode_wave(inrf_cuda_pack *p,
+                                                 const inrf_batch_options *opt, size_t *wave);
+
 /* Waits for the work queued on stream and reports a failure of it. */
 INRF_NODISCARD inrf_status inrf_cuda_sync(void *stream);
 
