@@ -385,25 +385,16 @@ run "$inrpack" verify "$golden"
 check "verify: not a pack" '[ "$rc" -eq 1 ] && grep -q "not an .inrpack file" "$tmp/err"'
 
 # ------------------------------------------------------------ usage errors
-# usage INRPACK [COMMAND ...]: exit 2, pointing at the command's own help
-usage() {
-    "$@" >/dev/null 2>"$tmp/err"
-    [ $? -eq 2 ] || return 1
-    case ${2-} in
-    create | info | verify | extract | merge) grep -q "Try 'inrpack $2 --help'" "$tmp/err" ;;
-    *) grep -q "Try 'inrpack --help'" "$tmp/err" ;;
-    esac
-}
-check "no command: exit 2" 'usage "$inrpack"'
-check "unknown command: exit 2" 'usage "$inrpack" pack "$src"'
-check "create without -o: exit 2" 'usage "$inrpack" create "$src"'
-check "create with SRC and --list: exit 2" 'usage "$inrpack" create "$src" --list "$tmp/l.tsv" -o "$tmp/u.inrpack"'
-check "create --shard 3/3: exit 2" 'usage "$inrpack" create "$src" -o "$tmp/u.inrpack" --shard 3/3'
-check "create --channels 2: exit 2" 'usage "$inrpack" create "$src" -o "$tmp/u.inrpack" --channels 2'
-check "create --device tpu: exit 2" 'usage "$inrpack" create "$src" -o "$tmp/u.inrpack" --device tpu'
-check "create --effort 0: exit 2" 'usage "$inrpack" create "$src" -o "$tmp/u.inrpack" --effort 0'
-check "extract without -o: exit 2" 'usage "$inrpack" extract "$pack"'
-check "extract index out of range: exit 2" 'usage "$inrpack" extract "$pack" 8 -o "$tmp/u"'
+check "no command: exit 2" 'inrpack_usage "$inrpack"'
+check "unknown command: exit 2" 'inrpack_usage "$inrpack" pack "$src"'
+check "create without -o: exit 2" 'inrpack_usage "$inrpack" create "$src"'
+check "create with SRC and --list: exit 2" 'inrpack_usage "$inrpack" create "$src" --list "$tmp/l.tsv" -o "$tmp/u.inrpack"'
+check "create --shard 3/3: exit 2" 'inrpack_usage "$inrpack" create "$src" -o "$tmp/u.inrpack" --shard 3/3'
+check "create --channels 2: exit 2" 'inrpack_usage "$inrpack" create "$src" -o "$tmp/u.inrpack" --channels 2'
+check "create --device tpu: exit 2" 'inrpack_usage "$inrpack" create "$src" -o "$tmp/u.inrpack" --device tpu'
+check "create --effort 0: exit 2" 'inrpack_usage "$inrpack" create "$src" -o "$tmp/u.inrpack" --effort 0'
+check "extract without -o: exit 2" 'inrpack_usage "$inrpack" extract "$pack"'
+check "extract index out of range: exit 2" 'inrpack_usage "$inrpack" extract "$pack" 8 -o "$tmp/u"'
 check "usage errors write nothing" '[ ! -e "$tmp/u.inrpack" ] && [ ! -e "$tmp/u" ]'
 run "$inrpack" --version
 check "--version" '[ "$rc" -eq 0 ] && grep -q "^inrpack (inrf) " "$tmp/out"'

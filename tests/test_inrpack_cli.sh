@@ -151,20 +151,11 @@ check "create --strict: refused before encoding, naming it, no journal" \
      [ ! -e "$tmp/st.inrpack" ] && [ ! -e "$tmp/st.inrpack.journal" ]'
 
 # ------------------------------------------------ options and several packs
-# usage INRPACK [COMMAND ...]: exit 2, pointing at the command's own help
-usage() {
-    "$@" >/dev/null 2>"$tmp/err"
-    [ $? -eq 2 ] || return 1
-    case ${2-} in
-    create | info | verify | extract | merge) grep -q "Try 'inrpack $2 --help'" "$tmp/err" ;;
-    *) grep -q "Try 'inrpack --help'" "$tmp/err" ;;
-    esac
-}
-check "info --size: not an option of info, exit 2" 'usage "$inrpack" info --size 8 "$pack"'
-check "verify --format: not an option of verify, exit 2" 'usage "$inrpack" verify --format png "$pack"'
-check "extract --json: exit 2" 'usage "$inrpack" extract --json "$pack" -o "$tmp/u"'
-check "merge --size: exit 2" 'usage "$inrpack" merge --size 8 "$pack" -o "$tmp/u.inrpack"'
-check "info -o: exit 2" 'usage "$inrpack" info "$pack" -o "$tmp/u"'
+check "info --size: not an option of info, exit 2" 'inrpack_usage "$inrpack" info --size 8 "$pack"'
+check "verify --format: not an option of verify, exit 2" 'inrpack_usage "$inrpack" verify --format png "$pack"'
+check "extract --json: exit 2" 'inrpack_usage "$inrpack" extract --json "$pack" -o "$tmp/u"'
+check "merge --size: exit 2" 'inrpack_usage "$inrpack" merge --size 8 "$pack" -o "$tmp/u.inrpack"'
+check "info -o: exit 2" 'inrpack_usage "$inrpack" info "$pack" -o "$tmp/u"'
 check "usage errors write nothing" '[ ! -e "$tmp/u" ] && [ ! -e "$tmp/u.inrpack" ]'
 for cmd in create info verify extract merge; do
     run "$inrpack" $cmd --help

@@ -42,6 +42,17 @@ wait_journal() {
     done
 }
 
+# inrpack_usage INRPACK [COMMAND ...]: exit 2, pointing at the command's
+# own help (inrpack's suites).
+inrpack_usage() {
+    "$@" >/dev/null 2>"$tmp/err"
+    [ $? -eq 2 ] || return 1
+    case ${2-} in
+    create | info | verify | extract | merge) grep -q "Try 'inrpack $2 --help'" "$tmp/err" ;;
+    *) grep -q "Try 'inrpack --help'" "$tmp/err" ;;
+    esac
+}
+
 # finish: the closing line and the suite's exit status.
 finish() {
     echo "$passed passed, $failed failed"

@@ -635,3 +635,30 @@ int cli_plan_outputs(const char *dir, const char *ext, const char *output,
         ok &= cli_check_output(outputs[i], inputs, n, force);
     return ok ? -1 : CLI_EXIT_FAILURE;
 }
+
+int cli_file_args(int nargs, char **args, const char *dir, const char **output,
+                  const char ***inputs, size_t *n, const char *out_hint)
+{
+    if (nargs < 1)
+        return cli_usage_error("no input file");
+    *inputs = (const char **)args;
+    if (dir != NULL) {
+        if (*output != NULL)
+            return cli_usage_error("-d '%s' and -o '%s': give one or the other", dir, *output);
+        *n = (size_t)nargs;
+        for (size_t i = 0; i < *n; i++)
+            if (strcmp(args[i], "-") == 0)
+                return cli_usage_error("-d: standard input ('-') has no name to keep; "
+                                       "give it -o FILE");
+        return -1;
+    }
+    if (nargs > 2 || (nargs == 2 && *output != NULL))
+        return cli_usage_error("several inputs need -d DIR ('%s' is extra)",
+                               args[*output != NULL ? 1 : 2]);
+    *n = 1;
+    if (nargs == 2)
+        *output = args[1];
+    if (*output == NULL)
+        return cli_usage_error("no output: give %s, or -d DIR", out_hint);
+    return -1;
+}

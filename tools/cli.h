@@ -105,6 +105,14 @@ int cli_check_output(const char *out, const char *const *inputs, size_t n, int f
 int cli_plan_outputs(const char *dir, const char *ext, const char *output,
                      const char *const *inputs, size_t n, int force, char **outputs);
 
+/* The operands of a tool that turns files into files (inrenc, inrdec):
+ * with dir (-d DIR), every one of the nargs args is an input, none "-";
+ * else IN [OUT], OUT unless -o gave *output. Sets *inputs (pointing into
+ * args), *n and *output; out_hint names the missing output ("OUT.inrf (or
+ * '-' for standard output)"). -1 to go on, else a usage error's code. */
+int cli_file_args(int nargs, char **args, const char *dir, const char **output,
+                  const char ***inputs, size_t *n, const char *out_hint);
+
 /* Seconds on a monotonic clock, for elapsed times. */
 double cli_now_seconds(void);
 

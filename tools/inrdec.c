@@ -194,30 +194,10 @@ static int parse_args(int argc, char **argv, options *o)
         default: return cli_getopt_error(c, argv, longopts);
         }
     }
-    int nargs = argc - optind;
-    if (nargs < 1)
-        return cli_usage_error("no input file");
-    o->inputs = (const char **)argv + optind;
-    if (o->dir != NULL) {
-        if (o->output != NULL)
-            return cli_usage_error("-d '%s' and -o '%s': give one or the other", o->dir,
-                                   o->output);
-        o->n = (size_t)nargs;
-        for (size_t i = 0; i < o->n; i++)
-            if (strcmp(o->inputs[i], "-") == 0)
-                return cli_usage_error("-d: standard input ('-') has no name to keep; "
-                                       "give it -o FILE");
-    } else {
-        if (nargs > 2 || (nargs == 2 && o->output != NULL))
-            return cli_usage_error("several inputs need -d DIR ('%s' is extra)",
-                                   argv[optind + (o->output != NULL ? 1 : 2)]);
-        o->n = 1;
-        if (nargs == 2)
-            o->output = argv[optind + 1];
-        if (o->output == NULL)
-            return cli_usage_error("no output: give OUT or -o FILE (- for standard output), "
-                                   "or -d DIR");
-    }
+    int rc = cli_file_args(argc - optind, argv + optind, o->dir, &o->output, &o->inputs, &o->n,
+                           "OUT or -o FILE (- for standard output)");
+    if (rc >= 0)
+        return rc;
     if ((o->size.n || o->size.w) && o->scale > 0)
         return cli_usage_error("--size and --scale cannot be used together");
     if (o->cuda && o->crop)

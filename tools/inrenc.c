@@ -192,31 +192,8 @@ static int parse_args(int argc, char **argv, options *o)
     }
     if (o->strict && o->enc.target_psnr <= 0)
         return cli_usage_error("--strict needs --target-psnr");
-    int nargs = argc - optind;
-    if (nargs < 1)
-        return cli_usage_error("no input file");
-    o->inputs = (const char **)argv + optind;
-    if (o->dir != NULL) {
-        if (o->output != NULL)
-            return cli_usage_error("-d '%s' and -o '%s': give one or the other", o->dir,
-                                   o->output);
-        o->n = (size_t)nargs;
-        for (size_t i = 0; i < o->n; i++)
-            if (strcmp(o->inputs[i], "-") == 0)
-                return cli_usage_error("-d: standard input ('-') has no name to keep; "
-                                       "give it -o FILE");
-        return -1;
-    }
-    if (nargs > 2 || (nargs == 2 && o->output != NULL))
-        return cli_usage_error("several inputs need -d DIR ('%s' is extra)",
-                               argv[optind + (o->output != NULL ? 1 : 2)]);
-    o->n = 1;
-    if (nargs == 2)
-        o->output = argv[optind + 1];
-    if (o->output == NULL)
-        return cli_usage_error("no output: give OUT.inrf (or '-' for standard output), "
-                               "or -d DIR");
-    return -1;
+    return cli_file_args(argc - optind, argv + optind, o->dir, &o->output, &o->inputs, &o->n,
+                         "OUT.inrf (or '-' for standard output)");
 }
 
 /* ------------------------------------------------------------ comparison */
