@@ -406,8 +406,9 @@ void init_block(block_state *b, const inrf_emu::launch_config &c)
     b->warp_gen.assign((nthreads + 31) / 32, 0);
     b->slots.assign(8 * nthreads, 0);
     b->smem_size = c.smem;
-    /* aligned as a GPU aligns it (at least 16 bytes) */
-    b->smem = (unsigned char *)aligned_alloc(16, c.smem ? c.smem : 1);
+    /* 16-byte aligned, as the kernels' 16-byte loads need; aligned_alloc takes
+     * a size that is a multiple of the alignment */
+    b->smem = (unsigned char *)aligned_alloc(16, c.smem ? (c.smem + 15) & ~(size_t)15 : 16);
     if (!b->smem)
         fatal("out of memory for shared memory");
     memset(b->smem, kPoison, c.smem);
