@@ -362,6 +362,12 @@ void cli_json_number(FILE *f, double v)
         fputs("null", f);
 }
 
+void cli_json_key(FILE *f, int *first, const char *key)
+{
+    fprintf(f, "%s    \"%s\": ", *first ? "" : ",\n", key);
+    *first = 0;
+}
+
 int cli_json_array(int data_on_stdout, size_t n,
                    void (*item)(FILE *f, size_t i, const void *ctx), const void *ctx)
 {

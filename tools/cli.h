@@ -122,6 +122,9 @@ double cli_now_seconds(void);
  * not finite, since JSON has neither NaN nor infinity. */
 void cli_json_string(FILE *f, const char *s);
 void cli_json_number(FILE *f, double v);
+/* Starts the next key of an array item's object, one a line: ",\n" before
+ * every key but the first (*first, set to 0), then     "key": . */
+void cli_json_key(FILE *f, int *first, const char *key);
 /* The --json output of a tool that takes files: "[", item(f, i, ctx) for
  * i in 0..n-1 separated by ",\n", "]"; on standard output, or standard
  * error when data_on_stdout (an output named "-"). 1, or 0 after saying

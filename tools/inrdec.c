@@ -476,60 +476,54 @@ done:
 
 /* ---------------------------------------------------------------- JSON */
 
-static void json_key(FILE *f, int *first, const char *key)
-{
-    fprintf(f, "%s    \"%s\": ", *first ? "" : ",\n", key);
-    *first = 0;
-}
-
 /* One object of inrf-json(7)'s INRDEC section. */
 static void print_json_result(FILE *f, const options *o, const result *r)
 {
     int first = 1;
     fputs("  {\n", f);
-    json_key(f, &first, "path");
+    cli_json_key(f, &first, "path");
     cli_json_string(f, r->input);
-    json_key(f, &first, "output");
+    cli_json_key(f, &first, "output");
     cli_json_string(f, r->output);
     if (r->have_model) {
         const inrf_arch *a = &r->arch;
-        json_key(f, &first, "width");
+        cli_json_key(f, &first, "width");
         fprintf(f, "%u", a->width);
-        json_key(f, &first, "height");
+        cli_json_key(f, &first, "height");
         fprintf(f, "%u", a->height);
-        json_key(f, &first, "channels");
+        cli_json_key(f, &first, "channels");
         fprintf(f, "%u", a->channels);
-        json_key(f, &first, "kind");
+        cli_json_key(f, &first, "kind");
         fputs("\"siren\"", f);
-        json_key(f, &first, "layers");
+        cli_json_key(f, &first, "layers");
         fprintf(f, "%u", a->layers);
-        json_key(f, &first, "widths");
+        cli_json_key(f, &first, "widths");
         for (unsigned l = 0; l < a->layers; l++)
             fprintf(f, "%s%u", l ? ", " : "[", a->hidden[l]);
         fputc(']', f);
         if (r->bytes >= 0) {
-            json_key(f, &first, "bytes");
+            cli_json_key(f, &first, "bytes");
             fprintf(f, "%lld", r->bytes);
-            json_key(f, &first, "bits_per_pixel");
+            cli_json_key(f, &first, "bits_per_pixel");
             cli_json_number(f, (double)r->bytes * 8.0 / ((double)a->width * a->height));
         }
-        json_key(f, &first, "psnr");
+        cli_json_key(f, &first, "psnr");
         cli_json_number(f, r->psnr);
     }
     if (!r->ok) {
-        json_key(f, &first, "error");
+        cli_json_key(f, &first, "error");
         cli_json_string(f, r->error[0] ? r->error : "not decoded (interrupted)");
         fputs("\n  }", f);
         return;
     }
-    json_key(f, &first, "output_width");
+    cli_json_key(f, &first, "output_width");
     fprintf(f, "%llu", (unsigned long long)r->out_w);
-    json_key(f, &first, "output_height");
+    cli_json_key(f, &first, "output_height");
     fprintf(f, "%llu", (unsigned long long)r->out_h);
-    json_key(f, &first, "format");
+    cli_json_key(f, &first, "format");
     fputs(o->format == INRF_IMAGE_JPEG ? "\"jpeg\"" : o->format == INRF_IMAGE_PNM ? "\"pnm\""
                                                                                   : "\"png\"", f);
-    json_key(f, &first, "seconds");
+    cli_json_key(f, &first, "seconds");
     cli_json_number(f, r->seconds);
     fputs("\n  }", f);
 }

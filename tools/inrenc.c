@@ -554,72 +554,65 @@ static void print_summary(const batch *b, const job *j)
                 bits_per_pixel(jp->bytes, j->width, j->height), jp->quality, jp->psnr);
 }
 
-/* Starts the next key of an object, one a line. */
-static void json_key(FILE *f, int *first, const char *key)
-{
-    fprintf(f, "%s    \"%s\": ", *first ? "" : ",\n", key);
-    *first = 0;
-}
-
 /* One object of inrf-json(7)'s INRENC section. */
 static void print_json_job(FILE *f, const options *o, const job *j)
 {
     const inrf_encode_stats *s = &j->stats;
     int first = 1;
     fputs("  {\n", f);
-    json_key(f, &first, "path");
+    cli_json_key(f, &first, "path");
     cli_json_string(f, j->input);
-    json_key(f, &first, "output");
+    cli_json_key(f, &first, "output");
     cli_json_string(f, j->output);
     if (j->width) {
-        json_key(f, &first, "width");
+        cli_json_key(f, &first, "width");
         fprintf(f, "%u", j->width);
-        json_key(f, &first, "height");
+        cli_json_key(f, &first, "height");
         fprintf(f, "%u", j->height);
-        json_key(f, &first, "channels");
+        cli_json_key(f, &first, "channels");
         fprintf(f, "%u", j->channels);
     }
     if (j->state != JOB_DONE) {
-        json_key(f, &first, "error");
+        cli_json_key(f, &first, "error");
         cli_json_string(f, j->error[0] ? j->error : "not encoded (interrupted)");
         fputs("\n  }", f);
         return;
     }
-    json_key(f, &first, "kind");
+    cli_json_key(f, &first, "kind");
     fputs("\"siren\"", f);
-    json_key(f, &first, "layers");
+    cli_json_key(f, &first, "layers");
     fprintf(f, "%d", s->layers);
-    json_key(f, &first, "widths");
+    cli_json_key(f, &first, "widths");
     for (int l = 0; l < s->layers; l++)
         fprintf(f, "%s%d", l ? ", " : "[", s->hidden);
     fputc(']', f);
-    json_key(f, &first, "hidden");
+    cli_json_key(f, &first, "hidden");
     fprintf(f, "%d", s->hidden);
-    json_key(f, &first, "bytes");
+    cli_json_key(f, &first, "bytes");
     fprintf(f, "%zu", s->bytes);
-    json_key(f, &first, "bits_per_pixel");
+    cli_json_key(f, &first, "bits_per_pixel");
     cli_json_number(f, bits_per_pixel(s->bytes, j->width, j->height));
-    json_key(f, &first, "psnr");
+    cli_json_key(f, &first, "psnr");
     cli_json_number(f, s->psnr);
-    json_key(f, &first, "psnr_fp32");
+    cli_json_key(f, &first, "psnr_fp32");
     cli_json_number(f, s->psnr_fp32);
-    json_key(f, &first, "seconds");
+    cli_json_key(f, &first, "seconds");
     cli_json_number(f, j->seconds);
-    json_key(f, &first, "encode_seconds");
+    cli_json_key(f, &first, "encode_seconds");
     cli_json_number(f, s->seconds);
-    json_key(f, &first, "steps");
+    cli_json_key(f, &first, "steps");
     fprintf(f, "%d", s->steps);
-    json_key(f, &first, "prune_ratio");
+    cli_json_key(f, &first, "prune_ratio");
     cli_json_number(f, s->prune_ratio);
     if (o->enc.target_psnr > 0) {
-        json_key(f, &first, "target_psnr");
+        cli_json_key(f, &first, "target_psnr");
         cli_json_number(f, o->enc.target_psnr);
-        json_key(f, &first, "target_reached");
+        cli_json_key(f, &first, "target_reached");
         fputs(s->target_reached ? "true" : "false", f);
     }
     if (o->compare_jpeg) {
         const jpeg_result *jp = &j->jpeg;
-        json_key(f, &first, "jpeg");
+        cli_json_key(f, &first, "jpeg");
         if (jp->quality == 0) {
             fputs("null", f);
         } else {
