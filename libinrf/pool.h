@@ -1,0 +1,23 @@
+/* pool.h: the library's worker threads, a parallel loop over independent
+ * tasks whose waiting threads sleep instead of spinning. Private. */
+#ifndef INRF_POOL_H
+#define INRF_POOL_H
+
+#include <stddef.h>
+
+/* One task of a loop: task in [0, n); worker in [0, threads) names the
+ * thread that runs it, for per-thread scratch memory. */
+typedef void (*inrf_task_fn)(void *ctx, size_t task, int worker);
+
+/* Runs fn(ctx, i, worker) for every i in [0, n) on at most `threads`
+ * threads, the caller one of them, and returns when all have run. Tasks are
+ * claimed in order, but which thread runs which task varies from call to
+ * call: results must not depend on it. threads <= 0: the default
+ * (inrf_pool_default_threads). Called from inside a task, the loop runs on
+ * the calling thread alone. */
+void inrf_parallel_for(size_t n, int threads, inrf_task_fn fn, void *ctx);
+
+/* The default thread count: the CPUs this process may run on. */
+int inrf_pool_default_threads(void);
+
+#endif /* INRF_POOL_H */
