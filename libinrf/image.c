@@ -8,8 +8,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config.h"
+#ifdef INRF_IMAGE_IO
 #include <png.h>
 #include <turbojpeg.h>
+#endif
 
 #include "internal.h"
 
@@ -128,6 +131,7 @@ static inrf_status check_pixels(const char *what, uint32_t width, uint32_t heigh
     return INRF_OK;
 }
 
+#ifdef INRF_IMAGE_IO
 /* ------------------------------------------------- sample conversions */
 
 static inline uint8_t scale16(unsigned v) { return (uint8_t)((v * 255u + 32767u) / 65535u); }
@@ -384,6 +388,32 @@ static inrf_status jpeg_read_memory(const uint8_t *data, size_t size,
     return INRF_OK;
 }
 
+#else /* !INRF_IMAGE_IO */
+
+/* Built --without-image-io: PNG and JPEG are refused, PNM stays. */
+static inrf_status no_image_io(const char *format)
+{
+    return inrf_fail(INRF_E_UNSUPPORTED,
+                     "%s: this libinrf was built without PNG and JPEG (configure "
+                     "--without-image-io); only PNM (P5, P6) is read and written",
+                     format);
+}
+
+static inrf_status png_read_memory(const uint8_t *data, size_t size,
+                                   const inrf_image_read_options *opt, inrf_image *out)
+{
+    (void)data, (void)size, (void)opt, (void)out;
+    return no_image_io("PNG");
+}
+
+static inrf_status jpeg_read_memory(const uint8_t *data, size_t size,
+                                    const inrf_image_read_options *opt, inrf_image *out)
+{
+    (void)data, (void)size, (void)opt, (void)out;
+    return no_image_io("JPEG");
+}
+#endif /* INRF_IMAGE_IO */
+
 /* -------------------------------------------------------- PNM reading */
 
 /* Netpbm's binary formats (netpbm.sourceforge.net/doc/ppm.html, pgm.html):
@@ -572,6 +602,7 @@ inrf_status inrf_image_read_file(const char *path, const inrf_image_read_options
     return st;
 }
 
+#ifdef INRF_IMAGE_IO
 /* -------------------------------------------------------- PNG writing */
 
 typedef struct png_writer {
@@ -698,6 +729,21 @@ static inrf_status jpeg_write_memory(const inrf_image *img, int quality, void **
     tjDestroy(tj);
     return st;
 }
+
+#else /* !INRF_IMAGE_IO */
+
+static inrf_status png_write_memory(const inrf_image *img, void **data, size_t *size)
+{
+    (void)img, (void)data, (void)size;
+    return no_image_io("PNG");
+}
+
+static inrf_status jpeg_write_memory(const inrf_image *img, int quality, void **data, size_t *size)
+{
+    (void)img, (void)quality, (void)data, (void)size;
+    return no_image_io("JPEG");
+}
+#endif /* INRF_IMAGE_IO */
 
 /* -------------------------------------------------------- PNM writing */
 

@@ -2,21 +2,28 @@
 # kernels and its pkg-config file.
 lib_LTLIBRARIES = libinrf/libinrf.la
 inrfincludedir = $(includedir)/inrf
-# The public headers; libinrf/private/inrf/ holds the math and layouts that
-# the library, the CUDA kernels and the tests share, installed nowhere.
+# The public headers (tests/test_install.sh checks the list); inrf/cuda.h
+# only with libinrf_cuda. libinrf/private/inrf/ holds the math and layouts
+# that the library, the CUDA kernels and the tests share, installed nowhere.
 inrfinclude_HEADERS = \
 	libinrf/include/inrf/types.h \
 	libinrf/include/inrf/model.h \
 	libinrf/include/inrf/image.h \
 	libinrf/include/inrf/encode.h \
 	libinrf/include/inrf/pack.h \
-	libinrf/include/inrf/cuda.h \
 	libinrf/include/inrf/inrf.h
+INRF_CUDA_H = libinrf/include/inrf/cuda.h
+INRF_PUB_H = $(inrfinclude_HEADERS) $(INRF_CUDA_H)
 INRF_PRIV_H = \
 	libinrf/private/inrf/siren_math.h \
 	libinrf/private/inrf/record.h \
 	libinrf/private/inrf/train_math.h
 noinst_HEADERS = $(INRF_PRIV_H)
+if HAVE_CUDA
+inrfinclude_HEADERS += $(INRF_CUDA_H)
+else
+noinst_HEADERS += $(INRF_CUDA_H)
+endif
 
 LIB_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden -DINRF_BUILDING_LIBRARY \
 	$(PNG_CFLAGS) $(ZSTD_CFLAGS) $(TURBOJPEG_CFLAGS) $(XXHASH_CFLAGS)

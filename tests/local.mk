@@ -5,7 +5,7 @@ AM_TESTS_ENVIRONMENT = top_srcdir='$(top_srcdir)'; top_builddir='$(top_builddir)
 if HAVE_CMOCKA
 TEST_LIBS = libinrf/libinrf.la $(CMOCKA_LIBS) $(LIBM)
 TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PNG_CFLAGS) $(TURBOJPEG_CFLAGS) $(XXHASH_CFLAGS) $(ZSTD_CFLAGS)
-check_PROGRAMS += tests/test_math tests/test_format tests/test_decode tests/test_image \
+check_PROGRAMS += tests/test_math tests/test_format tests/test_decode \
 	tests/test_encode tests/test_rate tests/test_pack tests/test_record
 tests_test_math_SOURCES = tests/test_math.c
 tests_test_math_CFLAGS = $(TEST_CFLAGS)
@@ -36,8 +36,13 @@ tests_test_resize_SOURCES = tests/test_resize.c
 tests_test_resize_CFLAGS = $(TEST_CFLAGS)
 tests_test_resize_LDADD = $(TEST_LIBS)
 TESTS += tests/test_resize
-TESTS += tests/test_math tests/test_format tests/test_decode tests/test_image tests/test_encode \
+TESTS += tests/test_math tests/test_format tests/test_decode tests/test_encode \
 	tests/test_rate tests/test_pack tests/test_record
+# PNG and JPEG through libpng and libjpeg-turbo themselves.
+if IMAGE_IO
+check_PROGRAMS += tests/test_image
+TESTS += tests/test_image
+endif
 # libinrf/fileio.c: links, FIFOs and folders as outputs, devices as inputs.
 check_PROGRAMS += tests/test_fileio
 tests_test_fileio_SOURCES = tests/test_fileio.c
@@ -73,10 +78,10 @@ tests_fuzz_replay_image_LDADD = libinrf/libinrf.la
 tests_fuzz_replay_image_CFLAGS = $(AM_CFLAGS) -DREPLAY_CORPUS='"corpus_image"'
 TESTS += tests/fuzz/replay_image
 FUZZ_JOURNAL_SOURCES = tests/fuzz/fuzz_journal.c tools/pack_journal.c tools/inrpack.h \
-	tools/cli.c tools/cli.h tests/fuzz/harness.h
+	tests/fuzz/harness.h
 check_PROGRAMS += tests/fuzz/replay_journal
 tests_fuzz_replay_journal_SOURCES = $(FUZZ_JOURNAL_SOURCES) tests/fuzz/replay.c
-tests_fuzz_replay_journal_LDADD = libinrf/libinrf.la $(XXHASH_LIBS)
+tests_fuzz_replay_journal_LDADD = $(CLI_LIBS) libinrf/libinrf.la $(XXHASH_LIBS)
 tests_fuzz_replay_journal_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS) -DREPLAY_CORPUS='"corpus_journal"'
 TESTS += tests/fuzz/replay_journal
 if ENABLE_FUZZ
@@ -99,7 +104,7 @@ noinst_PROGRAMS += tests/fuzz/fuzz_journal
 tests_fuzz_fuzz_journal_SOURCES = $(FUZZ_JOURNAL_SOURCES)
 tests_fuzz_fuzz_journal_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_journal_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
-tests_fuzz_fuzz_journal_LDADD = libinrf/libinrf.la $(XXHASH_LIBS)
+tests_fuzz_fuzz_journal_LDADD = $(CLI_LIBS) libinrf/libinrf.la $(XXHASH_LIBS)
 FUZZ_HARNESSES = tests/fuzz/fuzz_read tests/fuzz/fuzz_pack tests/fuzz/fuzz_image \
 	tests/fuzz/fuzz_journal
 endif
@@ -121,24 +126,29 @@ tests_test_cuda_encode_emu_LDADD = $(EMU_LIBS)
 tests_test_cuda_encode_emu_LDFLAGS = $(AM_LDFLAGS) $(SAN_CXXFLAGS)
 TESTS += tests/test_cuda_decode_emu tests/test_cuda_encode_emu
 # The tools built with the emulated kernels, for their --device cuda paths
-# (tests/test_gpu_tools_emu.sh).
+# (tests/test_gpu_tools_emu.sh): the application layer, and --device's
+# choice built again for kernels that are there.
 check_PROGRAMS += tests/emu/inrdec tests/emu/inrenc tests/emu/inrpack
+check_LTLIBRARIES = tests/emu/libcli_device.la
 EMU_TOOL_CPPFLAGS = $(EMU_CPPFLAGS) -DINRF_HAVE_CUDA=1
+tests_emu_libcli_device_la_SOURCES = tools/cli_device.c
+tests_emu_libcli_device_la_CPPFLAGS = $(EMU_TOOL_CPPFLAGS)
+EMU_TOOL_LIBS = $(CLI_LIBS) tests/emu/libcli_device.la $(EMU_LIBS)
 tests_emu_inrdec_SOURCES = $(tools_inrdec_SOURCES)
 tests_emu_inrdec_CPPFLAGS = $(EMU_TOOL_CPPFLAGS)
 nodist_EXTRA_tests_emu_inrdec_SOURCES = kernels/emu/cxx_link.cpp
-tests_emu_inrdec_LDADD = $(EMU_LIBS)
+tests_emu_inrdec_LDADD = $(EMU_TOOL_LIBS)
 tests_emu_inrdec_LDFLAGS = $(AM_LDFLAGS) $(SAN_CXXFLAGS)
 tests_emu_inrenc_SOURCES = $(tools_inrenc_SOURCES)
 tests_emu_inrenc_CPPFLAGS = $(EMU_TOOL_CPPFLAGS)
 nodist_EXTRA_tests_emu_inrenc_SOURCES = kernels/emu/cxx_link.cpp
-tests_emu_inrenc_LDADD = $(EMU_LIBS)
+tests_emu_inrenc_LDADD = $(EMU_TOOL_LIBS) -lpthread
 tests_emu_inrenc_LDFLAGS = $(AM_LDFLAGS) $(SAN_CXXFLAGS)
 tests_emu_inrpack_SOURCES = $(tools_inrpack_SOURCES)
 tests_emu_inrpack_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS)
 tests_emu_inrpack_CPPFLAGS = $(EMU_TOOL_CPPFLAGS)
 nodist_EXTRA_tests_emu_inrpack_SOURCES = kernels/emu/cxx_link.cpp
-tests_emu_inrpack_LDADD = $(EMU_LIBS) $(XXHASH_LIBS)
+tests_emu_inrpack_LDADD = $(EMU_TOOL_LIBS) $(XXHASH_LIBS)
 tests_emu_inrpack_LDFLAGS = $(AM_LDFLAGS) $(SAN_CXXFLAGS)
 TESTS += tests/test_gpu_tools_emu.sh
 endif
@@ -146,7 +156,7 @@ endif
 # The shared math under nvcc, run on the GPU when there is one (else 77).
 if HAVE_CUDA
 check_DATA = tests/test_cuda_math
-tests/test_cuda_math: $(srcdir)/tests/test_cuda_math.cu $(inrfinclude_HEADERS) $(INRF_PRIV_H)
+tests/test_cuda_math: $(srcdir)/tests/test_cuda_math.cu $(INRF_PUB_H) $(INRF_PRIV_H)
 	$(AM_V_GEN)$(MKDIR_P) tests && $(NVCC) $(NVCC_FLAGS) -o $@ $(srcdir)/tests/test_cuda_math.cu
 TESTS += tests/test_cuda_math
 CLEANFILES += tests/test_cuda_math
@@ -154,17 +164,15 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/test_cuda_decode
 tests_test_cuda_decode_SOURCES = tests/test_cuda_decode.c tests/golden.c tests/golden.h tests/check.h
 tests_test_cuda_decode_CPPFLAGS = $(AM_CPPFLAGS) -I$(CUDA_HOME)/include
-tests_test_cuda_decode_LDADD = kernels/libinrf_cuda.a libinrf/libinrf.la $(CUDA_LIBS) $(LIBM)
+tests_test_cuda_decode_LDADD = $(CUDA_KIT_LIBS)
 tests_test_cuda_decode_LDFLAGS = $(AM_LDFLAGS) $(CUDA_RPATH)
-EXTRA_tests_test_cuda_decode_DEPENDENCIES = kernels/libinrf_cuda.a
 TESTS += tests/test_cuda_decode
 # The GPU batch encoder against the CPU encoder (77 without a device).
 check_PROGRAMS += tests/test_cuda_encode
 tests_test_cuda_encode_SOURCES = tests/test_cuda_encode.c tests/check.h
 tests_test_cuda_encode_CPPFLAGS = $(AM_CPPFLAGS) -I$(CUDA_HOME)/include
-tests_test_cuda_encode_LDADD = kernels/libinrf_cuda.a libinrf/libinrf.la $(CUDA_LIBS) $(LIBM)
+tests_test_cuda_encode_LDADD = $(CUDA_KIT_LIBS)
 tests_test_cuda_encode_LDFLAGS = $(AM_LDFLAGS) $(CUDA_RPATH)
-EXTRA_tests_test_cuda_encode_DEPENDENCIES = kernels/libinrf_cuda.a
 TESTS += tests/test_cuda_encode
 endif
 endif

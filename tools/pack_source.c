@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "inrpack.h"
+#include "pack_source.h"
 
 static int cmp_str(const void *a, const void *b)
 {

@@ -9,7 +9,7 @@
 #include <omp.h>
 #endif
 
-#include "../tools/inrpack.h"
+#include "../tools/pack_source.h"
 #include "data.h"
 #include "error.h"
 #include "inrf/siren_math.h"

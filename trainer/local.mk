@@ -1,5 +1,9 @@
 # trainer/local.mk: build rules of inrtrain, its tests and benchmarks;
-# included by the top-level Makefile.am (one non-recursive build).
+# included by the top-level Makefile.am (one non-recursive build). None of
+# it is built --without-trainer (no CBLAS).
+EXTRA_DIST += tests/gen_resnet18_golden.py bench/train_cpu_torch.py tests/test_inrtrain.sh \
+	bench/train-cpu trainer/inrtrain-plot.in tests/test_inrtrain_plot.sh
+if BUILD_TRAINER
 
 # The model and its backends, linked by inrtrain, the tests and the bench.
 # It needs libinrf's headers only (inrf_status), not the library.
@@ -44,28 +48,25 @@ TESTS += tests/test_checkpoint
 endif
 
 # tests/golden/resnet18.bin ships with tests/golden; its generator and the
-# PyTorch benchmark need torch and are never run by the build.
-EXTRA_DIST += tests/gen_resnet18_golden.py bench/train_cpu_torch.py
+# PyTorch benchmark (both in EXTRA_DIST above) need torch and are never run
+# by the build.
 
 # inrtrain: the tool, its data sources and checkpoints; the ImageFolder
-# listing is the one inrpack uses (tools/pack_source.c).
+# listing is the one inrpack uses (the application layer, tools/libcli.la).
 bin_PROGRAMS += trainer/inrtrain
 trainer_inrtrain_SOURCES = trainer/inrtrain.c trainer/data.c trainer/data.h \
-	trainer/checkpoint.c trainer/checkpoint.h tools/pack_source.c tools/inrpack.h \
-	tools/cli.c tools/cli.h
+	trainer/checkpoint.c trainer/checkpoint.h
 trainer_inrtrain_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS)
-trainer_inrtrain_LDADD = $(TRAINER_LIBS) libinrf/libinrf.la $(XXHASH_LIBS)
+trainer_inrtrain_LDADD = $(CLI_LIBS) $(TRAINER_LIBS) libinrf/libinrf.la $(XXHASH_LIBS)
 trainer_inrtrain_LDFLAGS = $(AM_LDFLAGS) $(OPENMP_CFLAGS)
 dist_man_MANS += man/inrtrain.1
 TESTS += tests/test_inrtrain.sh
-EXTRA_DIST += tests/test_inrtrain.sh bench/train-cpu
 
 # inrtrain-plot: the curves of inrtrain's logs (gnuplot), installed with it;
 # its version is the package's.
 bin_SCRIPTS = trainer/inrtrain-plot
 dist_man_MANS += man/inrtrain-plot.1
 MOSTLYCLEANFILES = trainer/inrtrain-plot
-EXTRA_DIST += trainer/inrtrain-plot.in tests/test_inrtrain_plot.sh
 TESTS += tests/test_inrtrain_plot.sh
 trainer/inrtrain-plot: $(srcdir)/trainer/inrtrain-plot.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) trainer && \
@@ -90,4 +91,5 @@ tests_fuzz_fuzz_checkpoint_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS) -fsanitize=fuz
 tests_fuzz_fuzz_checkpoint_LDFLAGS = $(AM_LDFLAGS) $(OPENMP_CFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_checkpoint_LDADD = $(TRAINER_LIBS) libinrf/libinrf.la $(XXHASH_LIBS)
 FUZZ_HARNESSES += tests/fuzz/fuzz_checkpoint
+endif
 endif

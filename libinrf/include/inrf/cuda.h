@@ -18,7 +18,7 @@ extern "C" {
 
 /* Usable CUDA devices; INRF_E_NO_DEVICE when there are none (no driver,
  * no GPU), with the runtime's reason in inrf_last_error(). */
-INRF_NODISCARD inrf_status inrf_cuda_devices(int *count);
+INRF_API INRF_NODISCARD inrf_status inrf_cuda_devices(int *count);
 
 typedef struct inrf_cuda_pack inrf_cuda_pack;
 
@@ -29,9 +29,9 @@ typedef struct inrf_cuda_pack inrf_cuda_pack;
  * inrf_pack_verify says. Architectures wider
  * than 64 neurons, or whose dense weights do not fit in a block's shared
  * memory, are refused with INRF_E_UNSUPPORTED. */
-INRF_NODISCARD inrf_status inrf_cuda_pack_upload(const inrf_pack *pack, int device,
-                                                 inrf_cuda_pack **out);
-void inrf_cuda_pack_free(inrf_cuda_pack *p);
+INRF_API INRF_NODISCARD inrf_status inrf_cuda_pack_upload(const inrf_pack *pack, int device,
+                                                          inrf_cuda_pack **out);
+INRF_API void inrf_cuda_pack_free(inrf_cuda_pack *p);
 
 /* Output types beyond inrf_batch_type: binary16, for mixed precision. */
 #define INRF_BATCH_F16 2
@@ -48,20 +48,22 @@ void inrf_cuda_pack_free(inrf_cuda_pack *p);
  * same stream or on different ones. n is at most 2^31 - 1 (one block a
  * sample) and the batch's bytes must fit in size_t: else INRF_E_LIMIT,
  * before indices are read or anything is allocated. */
-INRF_NODISCARD inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint32_t *indices,
-                                                  size_t n, const float *windows,
-                                                  const inrf_batch_options *opt, void *out,
-                                                  void *stream);
+INRF_API INRF_NODISCARD inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p,
+                                                           const uint32_t *indices, size_t n,
+                                                           const float *windows,
+                                                           const inrf_batch_options *opt,
+                                                           void *out, void *stream);
 
 /* The samples the device holds resident at once when decoding from p with
  * opt (its multiprocessors x the decode kernel's resident blocks each, for
  * the block size and shared memory of that launch): a batch of a multiple
  * of *wave decodes in whole waves. */
-INRF_NODISCARD inrf_status inrf_cuda_decode_wave(inrf_cuda_pack *p,
-                                                 const inrf_batch_options *opt, size_t *wave);
+INRF_API INRF_NODISCARD inrf_status inrf_cuda_decode_wave(inrf_cuda_pack *p,
+                                                          const inrf_batch_options *opt,
+                                                          size_t *wave);
 
 /* Waits for the work queued on stream and reports a failure of it. */
-INRF_NODISCARD inrf_status inrf_cuda_sync(void *stream);
+INRF_API INRF_NODISCARD inrf_status inrf_cuda_sync(void *stream);
 
 /* Encodes n images of one size and channel count (else INRF_E_INVALID_ARG)
  * on device `device`, with the schedule of inrf_encode (stage 1 fit, the
@@ -80,10 +82,10 @@ INRF_NODISCARD inrf_status inrf_cuda_sync(void *stream);
  * NULL (the default stream): every copy and launch is queued on it, and
  * the call waits on that stream only (never on the whole device); it
  * returns once the work has ended. */
-INRF_NODISCARD inrf_status inrf_cuda_encode_batch(const inrf_image *images, size_t n,
-                                                  const inrf_encode_options *opt, int device,
-                                                  inrf_model **out, inrf_encode_stats *stats,
-                                                  void *stream);
+INRF_API INRF_NODISCARD inrf_status inrf_cuda_encode_batch(const inrf_image *images, size_t n,
+                                                           const inrf_encode_options *opt,
+                                                           int device, inrf_model **out,
+                                                           inrf_encode_stats *stats, void *stream);
 
 #ifdef __cplusplus
 }
