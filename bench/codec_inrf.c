@@ -199,7 +199,7 @@ static int encode_one(const char *path, const inrf_encode_options *base, const c
         printf("\n");
         fflush(stdout); /* a long run can be followed line by line */
     }
-    free(data);
+    inrf_free(data);
     inrf_model_free(m);
     inrf_image_free(&img);
     return st == INRF_OK;

@@ -121,7 +121,7 @@ static int bench(const char *name, unsigned layers, unsigned width, uint32_t sid
     free(win);
     inrf_cuda_pack_free(gpu);
     inrf_pack_close(pack);
-    free(d);
+    inrf_free(d);
     return 0;
 }
 

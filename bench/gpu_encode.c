@@ -31,7 +31,7 @@ static int file_ok(const inrf_model *m)
     int ok = inrf_write_memory(m, NULL, &d, &size) == INRF_OK &&
              inrf_read_memory(d, size, NULL, &r) == INRF_OK;
     inrf_model_free(r);
-    free(d);
+    inrf_free(d);
     return ok;
 }
 

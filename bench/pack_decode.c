@@ -186,7 +186,7 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
     for (size_t k = 0; k < n; k++)
-        free(jpg[k]);
+        inrf_free(jpg[k]);
     free(jpg);
     free(jn);
     inrf_pack_close(p);

@@ -471,7 +471,7 @@ inrf_status inrf_cuda_decode_wave(inrf_cuda_pack *p, const inrf_batch_options *o
 {
     if (!p || !o || !wave)
         return inrf_report(INRF_E_INVALID_ARG, "cuda decode wave: NULL argument");
-    if (o->abi != INRF_ABI_VERSION || o->width < 1 || o->height < 1 || o->width > 65536 ||
+    if (!INRF_ABI_COMPATIBLE(o->abi) || o->width < 1 || o->height < 1 || o->width > 65536 ||
         o->height > 65536)
         return inrf_report(INRF_E_INVALID_ARG, "cuda decode wave: options invalid");
     int prev, sms = 0, blocks = 0, table;
@@ -495,7 +495,7 @@ inrf_status inrf_cuda_decode_batch(inrf_cuda_pack *p, const uint32_t *indices, s
 {
     if (!p || !o || (n && (!indices || !out)))
         return inrf_report(INRF_E_INVALID_ARG, "cuda decode: NULL argument");
-    if (o->abi != INRF_ABI_VERSION || o->width < 1 || o->height < 1 || o->width > 65536 ||
+    if (!INRF_ABI_COMPATIBLE(o->abi) || o->width < 1 || o->height < 1 || o->width > 65536 ||
         o->height > 65536 || (uint64_t)o->width * o->height >= (1ull << 32) ||
         o->type < INRF_BATCH_U8 || o->type > INRF_BATCH_F16)
         return inrf_report(INRF_E_INVALID_ARG, "cuda decode: options invalid");

@@ -15,6 +15,10 @@
 
 void inrf_decode_options_init_(inrf_decode_options *opt, int abi)
 {
+    if (!inrf_abi_init_ok(abi)) {
+        opt->abi = abi; /* another layout: nothing else is written */
+        return;
+    }
     memset(opt, 0, sizeof *opt);
     opt->abi = abi;
     opt->window[0] = opt->window[1] = -1.0;
@@ -63,8 +67,10 @@ static inrf_status check_decode(const inrf_model *m, const inrf_decode_options *
 {
     if (!m || !opt || !pixels)
         return inrf_fail(INRF_E_INVALID_ARG, "decode: NULL argument");
-    if (opt->abi != INRF_ABI_VERSION)
-        return inrf_fail(INRF_E_INVALID_ARG, "decode options not initialised for this library");
+    inrf_status st = inrf_check_abi(opt->abi, opt->reserved_, INRF_RESERVED_COUNT(opt),
+                                    "decode options", "inrf_decode_options_init");
+    if (st != INRF_OK)
+        return st;
     *w = opt->width ? opt->width : m->arch.width;
     *h = opt->height ? opt->height : m->arch.height;
     if ((uint64_t)*w * *h > ((uint64_t)1 << 34))

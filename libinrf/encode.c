@@ -21,6 +21,10 @@
 
 void inrf_encode_options_init_(inrf_encode_options *opt, int abi)
 {
+    if (!inrf_abi_init_ok(abi)) {
+        opt->abi = abi; /* another layout: nothing else is written */
+        return;
+    }
     memset(opt, 0, sizeof *opt);
     opt->abi = abi;
     opt->effort = 5;
@@ -677,8 +681,10 @@ inrf_status inrf_encode_check(const inrf_image *img, const inrf_encode_options *
     if (!img || !img->pixels || (img->channels != 1 && img->channels != 3) || !img->width ||
         !img->height)
         return inrf_fail(INRF_E_INVALID_ARG, "encode: no image");
-    if (o->abi != INRF_ABI_VERSION)
-        return inrf_fail(INRF_E_INVALID_ARG, "encode options not initialised for this library");
+    inrf_status st = inrf_check_abi(o->abi, o->reserved_, INRF_RESERVED_COUNT(o),
+                                    "encode options", "inrf_encode_options_init");
+    if (st != INRF_OK)
+        return st;
     if (o->preset < 0 || o->preset > INRF_PRESET_IMAGENET || o->effort < 1 || o->effort > 9 ||
         o->layers < 0 || o->layers > INRF_MAX_SINE_LAYERS || o->hidden < 0 ||
         o->hidden > INRF_MAX_WIDTH || o->steps < 0 || o->threads < 0 || o->quant < 0 ||
@@ -691,7 +697,7 @@ inrf_status inrf_encode_check(const inrf_image *img, const inrf_encode_options *
      * (the writer refuses it otherwise): say so before any training. */
     inrf_arch a;
     plan_arch(img, o, &a);
-    inrf_status st = inrf_arch_check_writable(&a);
+    st = inrf_arch_check_writable(&a);
     /* an option error: what the options ask for cannot be written */
     return st == INRF_E_LIMIT ? INRF_E_INVALID_ARG : st;
 }
@@ -932,6 +938,7 @@ inrf_status inrf_encode(const inrf_image *img, const inrf_encode_options *opt, i
         opt->progress(&t.prog, opt->user); /* too late to stop: the file is made */
     }
     if (stats) {
+        memset(stats, 0, sizeof *stats);
         stats->psnr = r.psnr;
         stats->psnr_fp32 = fp32;
         stats->bytes = r.bytes;

@@ -433,6 +433,7 @@ static inrf_status finish_all(batch_state *s, inrf_model **out, inrf_encode_stat
     }
     const double seconds = (inrf_encode_now() - s->t0) / (double)n;
     for (size_t i = 0; stats && i < n; i++) {
+        memset(&stats[i], 0, sizeof stats[i]);
         stats[i].psnr = r[i].psnr;
         stats[i].psnr_fp32 = s->fp32[i];
         stats[i].bytes = r[i].bytes;

@@ -110,6 +110,10 @@ void inrf_image_read_options_init_(inrf_image_read_options *opt, int abi)
 {
     if (opt == NULL)
         return;
+    if (!inrf_abi_init_ok(abi)) {
+        opt->abi = abi; /* another layout: nothing else is written */
+        return;
+    }
     memset(opt, 0, sizeof *opt);
     opt->abi = abi;
     opt->max_pixels = DEFAULT_MAX_PIXELS;
@@ -534,11 +538,10 @@ static inrf_status pnm_read_memory(const uint8_t *data, size_t size,
 
 static inrf_status check_read_options(const inrf_image_read_options *opt)
 {
-    if (opt != NULL && opt->abi != INRF_ABI_VERSION)
-        return inrf_fail(INRF_E_INVALID_ARG,
-                         "image read options: ABI %d, library %d (use inrf_image_read_options_init)",
-                         opt->abi, INRF_ABI_VERSION);
-    return INRF_OK;
+    if (opt == NULL)
+        return INRF_OK;
+    return inrf_check_abi(opt->abi, opt->reserved_, INRF_RESERVED_COUNT(opt), "image read options",
+                          "inrf_image_read_options_init");
 }
 
 inrf_status inrf_image_read_memory(const void *data, size_t size,

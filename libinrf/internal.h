@@ -17,6 +17,20 @@
 /* Records a detailed message for inrf_last_error() and returns status. */
 inrf_status inrf_fail(inrf_status status, const char *fmt, ...) INRF_PRINTF(2, 3);
 
+/* Checks an options struct from the caller (inrf/types.h, "ABI version"):
+ * abi from its init function (`init`, named in the message) of this major
+ * version, and its reserved_ fields (count of them) all 0, which an older
+ * minor's caller leaves so and a newer minor's may have used. `what` names
+ * the struct ("decode options"). INRF_E_INVALID_ARG with a message. */
+inrf_status inrf_check_abi(int abi, const uint64_t *reserved, size_t count, const char *what,
+                           const char *init);
+#define INRF_RESERVED_COUNT(opt) (sizeof (opt)->reserved_ / sizeof (opt)->reserved_[0])
+
+/* For the options init functions: a caller built for another major version
+ * has another layout, so only the struct's abi field (always its first) is
+ * written, and the first call that uses the struct refuses it. */
+static inline int inrf_abi_init_ok(int abi) { return INRF_ABI_COMPATIBLE(abi); }
+
 /* a * b into *out unless it overflows size_t (returns 0 then). */
 static inline int inrf_mul_ok(size_t a, size_t b, size_t *out)
 {

@@ -34,11 +34,27 @@ struct inrf_pack {
 
 void inrf_pack_options_init_(inrf_pack_options *opt, int abi)
 {
+    if (!inrf_abi_init_ok(abi)) {
+        opt->abi = abi; /* another layout: nothing else is written */
+        return;
+    }
     memset(opt, 0, sizeof *opt);
     opt->abi = abi;
     opt->verify_records = 1;
     opt->max_file_bytes = (uint64_t)1 << 40;
     inrf_read_options_init_(&opt->limits, abi);
+}
+
+/* The options' ABI and reserved fields, and those of their limits. */
+static inrf_status check_pack_options(const inrf_pack_options *opt)
+{
+    inrf_status st = inrf_check_abi(opt->abi, opt->reserved_, INRF_RESERVED_COUNT(opt),
+                                    "pack options", "inrf_pack_options_init");
+    if (st == INRF_OK)
+        st = inrf_check_abi(opt->limits.abi, opt->limits.reserved_,
+                            INRF_RESERVED_COUNT(&opt->limits), "pack options' limits",
+                            "inrf_pack_options_init");
+    return st;
 }
 
 /* Next code point of valid UTF-8 (RFC 3629: shortest form, no
@@ -405,8 +421,8 @@ inrf_status inrf_pack_open_memory(const void *data, size_t size, const inrf_pack
     if (!opt) {
         inrf_pack_options_init(&def);
         opt = &def;
-    } else if (opt->abi != INRF_ABI_VERSION || opt->limits.abi != INRF_ABI_VERSION) {
-        return inrf_fail(INRF_E_INVALID_ARG, "pack options not initialised for this library");
+    } else if (check_pack_options(opt) != INRF_OK) {
+        return INRF_E_INVALID_ARG;
     }
     /* max_file_bytes applies to the header's length (parse_header) */
     inrf_pack *p = calloc(1, sizeof *p);
@@ -444,8 +460,8 @@ inrf_status inrf_pack_open(const char *path, const inrf_pack_options *opt, inrf_
     if (!opt) {
         inrf_pack_options_init(&def);
         opt = &def;
-    } else if (opt->abi != INRF_ABI_VERSION || opt->limits.abi != INRF_ABI_VERSION) {
-        return inrf_fail(INRF_E_INVALID_ARG, "pack options not initialised for this library");
+    } else if (check_pack_options(opt) != INRF_OK) {
+        return INRF_E_INVALID_ARG;
     }
     inrf_blob blob;
     size_t max = opt->max_file_bytes > SIZE_MAX ? SIZE_MAX : (size_t)opt->max_file_bytes;
@@ -541,6 +557,10 @@ inrf_status inrf_pack_verify(const inrf_pack *p, uint32_t *bad, size_t max, size
 
 void inrf_batch_options_init_(inrf_batch_options *opt, int abi)
 {
+    if (!inrf_abi_init_ok(abi)) {
+        opt->abi = abi; /* another layout: nothing else is written */
+        return;
+    }
     memset(opt, 0, sizeof *opt);
     opt->abi = abi;
     opt->type = INRF_BATCH_F32;
@@ -553,8 +573,10 @@ static inrf_status check_batch(const inrf_pack *p, const uint32_t *idx, size_t n
 {
     if (!p || (!idx && n) || !o || (!out && n))
         return inrf_fail(INRF_E_INVALID_ARG, "batch decode: NULL argument");
-    if (o->abi != INRF_ABI_VERSION)
-        return inrf_fail(INRF_E_INVALID_ARG, "batch options not initialised for this library");
+    inrf_status st = inrf_check_abi(o->abi, o->reserved_, INRF_RESERVED_COUNT(o),
+                                    "batch options", "inrf_batch_options_init");
+    if (st != INRF_OK)
+        return st;
     if (o->width < 1 || o->width > 65536 || o->height < 1 || o->height > 65536)
         return inrf_fail(INRF_E_INVALID_ARG, "batch decode: output %ux%u outside 1..65536",
                          o->width, o->height);

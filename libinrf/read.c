@@ -15,6 +15,10 @@
 
 void inrf_read_options_init_(inrf_read_options *opt, int abi)
 {
+    if (!inrf_abi_init_ok(abi)) {
+        opt->abi = abi; /* another layout: nothing else is written */
+        return;
+    }
     memset(opt, 0, sizeof *opt);
     opt->abi = abi;
     opt->max_file_bytes = INRF_DEFAULT_MAX_FILE_BYTES;
@@ -148,6 +152,7 @@ inrf_status inrf_scan_memory(const void *data, size_t size, inrf_chunk_info *inf
             (st == INRF_E_FORMAT && end - pos >= INRF_CHUNK_HEADER_SIZE)) {
             if (info && n < max) {
                 inrf_chunk_info *ci = &info[n];
+                memset(ci, 0, sizeof *ci);
                 type_name(c.type, ci->type);
                 ci->flags = c.flags;
                 ci->offset = pos;
@@ -528,8 +533,9 @@ inrf_status inrf_read_memory(const void *data, size_t size, const inrf_read_opti
     if (!opt) {
         inrf_read_options_init(&def);
         opt = &def;
-    } else if (opt->abi != INRF_ABI_VERSION) {
-        return inrf_fail(INRF_E_INVALID_ARG, "read options not initialised for this library");
+    } else if (inrf_check_abi(opt->abi, opt->reserved_, INRF_RESERVED_COUNT(opt), "read options",
+                              "inrf_read_options_init") != INRF_OK) {
+        return INRF_E_INVALID_ARG;
     }
     const uint8_t *d = data ? data : (const uint8_t *)"";
     uint32_t length = 0;
@@ -571,8 +577,9 @@ inrf_status inrf_read_file(const char *path, const inrf_read_options *opt, inrf_
     if (!opt) {
         inrf_read_options_init(&def);
         opt = &def;
-    } else if (opt->abi != INRF_ABI_VERSION) { /* before its max_file_bytes is used */
-        return inrf_fail(INRF_E_INVALID_ARG, "read options not initialised for this library");
+    } else if (inrf_check_abi(opt->abi, opt->reserved_, INRF_RESERVED_COUNT(opt), "read options",
+                              "inrf_read_options_init") != INRF_OK) {
+        return INRF_E_INVALID_ARG; /* before its max_file_bytes is used */
     }
     inrf_blob blob;
     const inrf_magic_check magic = {INRF_MAGIC_SIZE, check_magic, NULL};

@@ -1,7 +1,8 @@
-/* status.c: status texts, the per-thread detailed error message, and the
- * library version. */
+/* status.c: status texts, the per-thread detailed error message, the
+ * library and ABI versions, and inrf_free. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -55,3 +56,25 @@ inrf_status inrf_report(inrf_status status, const char *message)
 }
 
 const char *inrf_version_string(void) { return INRF_VERSION_STRING; }
+
+void inrf_free(void *ptr) { free(ptr); }
+
+inrf_status inrf_check_abi(int abi, const uint64_t *reserved, size_t count, const char *what,
+                           const char *init)
+{
+    unsigned major = (unsigned)abi >> 8, minor = (unsigned)abi & 0xff;
+    if (abi == 0)
+        return inrf_fail(INRF_E_INVALID_ARG, "%s: not initialised (call %s first)", what, init);
+    if (!INRF_ABI_COMPATIBLE(abi))
+        return inrf_fail(INRF_E_INVALID_ARG,
+                         "%s: initialised for libinrf ABI %u.%u, this library's is %d.%d "
+                         "(another major version: rebuild against its headers)",
+                         what, major, minor, INRF_ABI_MAJOR, INRF_ABI_MINOR);
+    for (size_t i = 0; i < count; i++)
+        if (reserved[i] != 0)
+            return inrf_fail(INRF_E_INVALID_ARG,
+                             "%s: reserved_[%zu] is set (ABI %u.%u has fields that this "
+                             "library, ABI %d.%d, does not know)",
+                             what, i, major, minor, INRF_ABI_MAJOR, INRF_ABI_MINOR);
+    return INRF_OK;
+}

@@ -14,6 +14,10 @@
 
 void inrf_write_options_init_(inrf_write_options *opt, int abi)
 {
+    if (!inrf_abi_init_ok(abi)) {
+        opt->abi = abi; /* another layout: nothing else is written */
+        return;
+    }
     memset(opt, 0, sizeof *opt);
     opt->abi = abi;
     opt->compress = 1;
@@ -155,9 +159,14 @@ inrf_status inrf_write_memory(const inrf_model *m, const inrf_write_options *opt
     if (!opt) {
         inrf_write_options_init(&def);
         opt = &def;
-    } else if (opt->abi != INRF_ABI_VERSION || opt->compress < 0 || opt->compress > 2 ||
-               opt->zstd_level < 1 || opt->zstd_level > ZSTD_maxCLevel()) {
-        return inrf_fail(INRF_E_INVALID_ARG, "write options invalid or not initialised");
+    } else if (inrf_check_abi(opt->abi, opt->reserved_, INRF_RESERVED_COUNT(opt), "write options",
+                              "inrf_write_options_init") != INRF_OK) {
+        return INRF_E_INVALID_ARG;
+    } else if (opt->compress < 0 || opt->compress > 2 || opt->zstd_level < 1 ||
+               opt->zstd_level > ZSTD_maxCLevel()) {
+        return inrf_fail(INRF_E_INVALID_ARG,
+                         "write options: compress %d outside 0..2 or zstd_level %d outside 1..%d",
+                         opt->compress, opt->zstd_level, ZSTD_maxCLevel());
     }
     inrf_status st = inrf_model_check(m);
     if (st != INRF_OK)

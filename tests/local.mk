@@ -43,6 +43,12 @@ if IMAGE_IO
 check_PROGRAMS += tests/test_image
 TESTS += tests/test_image
 endif
+# The options structs' ABI version and reserved fields (inrf/types.h).
+check_PROGRAMS += tests/test_abi
+tests_test_abi_SOURCES = tests/test_abi.c
+tests_test_abi_CFLAGS = $(TEST_CFLAGS)
+tests_test_abi_LDADD = $(TEST_LIBS)
+TESTS += tests/test_abi
 # libinrf/fileio.c: links, FIFOs and folders as outputs, devices as inputs.
 check_PROGRAMS += tests/test_fileio
 tests_test_fileio_SOURCES = tests/test_fileio.c

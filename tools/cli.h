@@ -71,8 +71,8 @@ int cli_parse_double(const char *what, const char *s, double min, double max, do
 int cli_stdout_is_tty(void);
 int cli_stderr_is_tty(void);
 
-/* Reads a whole file ("-": standard input) into a malloc'd buffer (free()
- * it). Fails, printing "PROG: PATH: reason", on errors and when the file is
+/* Reads a whole file ("-": standard input) into a buffer of libinrf's
+ * (inrf_free it). Fails, printing "PROG: PATH: reason", on errors and when the file is
  * larger than max_bytes. Returns 1 on success, 0 on failure. */
 int cli_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *size);
 

@@ -278,7 +278,7 @@ static inrf_status decode_cuda(const inrf_model *m, uint32_t w, uint32_t h, uint
         cudaFree(dev);
     inrf_cuda_pack_free(gpu);
     inrf_pack_close(pack);
-    free(data);
+    inrf_free(data);
     inrf_pack_writer_free(wr);
     return st;
 #else

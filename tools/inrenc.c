@@ -204,7 +204,7 @@ static inrf_status jpeg_bytes(const inrf_image *img, int q, size_t *bytes)
     void *data;
     inrf_status st = inrf_image_write_memory(img, INRF_IMAGE_JPEG, q, &data, bytes);
     if (st == INRF_OK)
-        free(data);
+        inrf_free(data);
     return st;
 }
 
@@ -254,7 +254,7 @@ static inrf_status compare_jpeg(const inrf_image *img, size_t budget, jpeg_resul
     ropt.keep_grey = img->channels == 1;
     inrf_image back;
     st = inrf_image_read_memory(data, r->bytes, &ropt, &back);
-    free(data);
+    inrf_free(data);
     if (st != INRF_OK)
         return st;
     r->quality = q;

@@ -328,7 +328,7 @@ done:
     }
     inrf_model_free(model);
     free(chunks);
-    free(data);
+    inrf_free(data);
     return ok;
 }
 

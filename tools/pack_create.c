@@ -249,7 +249,7 @@ static inrf_status load_image(const src_item *it, int channels, unsigned long re
         return st;
     *hash = XXH3_64bits(data, size);
     st = inrf_image_read_memory(data, size, &ro, img);
-    free(data);
+    inrf_free(data);
     if (st != INRF_OK)
         return st;
     if (channels == 1 && img->channels == 3) {
@@ -313,7 +313,7 @@ static int record_one(run *r, size_t i, inrf_status st, const inrf_model *m,
         st = inrf_write_memory(m, &wo, &file, &size);
     }
     if (st == INRF_E_INTERRUPTED || cli_interrupted) {
-        free(file);
+        inrf_free(file);
         return 0;
     }
     int ok = 1;
@@ -347,7 +347,7 @@ static int record_one(run *r, size_t i, inrf_status st, const inrf_model *m,
             draw_progress(r, 0);
         }
     }
-    free(file);
+    inrf_free(file);
     return ok;
 }
 
@@ -521,7 +521,7 @@ static int resume(run *r, const char *jpath, int jobs)
         if (read_source(&r->l->item[seqs[k]], &data, &size) == INRF_OK) {
             r->hash[seqs[k]] = XXH3_64bits(data, size);
             state[seqs[k]] = 2;
-            free(data);
+            inrf_free(data);
         }
     }
     for (size_t k = 0; ok && k < c.n; k++) {

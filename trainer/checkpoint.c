@@ -332,7 +332,7 @@ inrf_status trn_ckpt_read_meta(const char *path, trn_ckpt_meta *meta)
     rd r;
     uint32_t count;
     inrf_status st = open_ckpt(path, &data, &r, meta, &count);
-    free(data);
+    inrf_free(data);
     if (st != INRF_OK)
         trn_ckpt_meta_free(meta);
     return st;
@@ -405,7 +405,7 @@ inrf_status trn_ckpt_load(const char *path, trn_resnet18 *m, trn_backend *be, in
     if (st == INRF_OK)
         st = be->sync(be);
     free(host);
-    free(data);
+    inrf_free(data);
     if (st != INRF_OK)
         trn_ckpt_meta_free(meta);
     return st;

@@ -27,7 +27,8 @@ typedef enum inrf_quant {
     INRF_QUANT_INT8_ROW = 2,  /* int8 with one scale per output row */
 } inrf_quant;
 
-/* Progress of an encode, given to the callback. */
+/* Progress of an encode, given to the callback. Only the library makes it,
+ * so later minor ABI versions may append fields. */
 typedef struct inrf_encode_progress {
     int stage;                /* 1 fit, 2 prune 20 %, 3 dynamic prune, 4 quantise */
     int step, steps;          /* step within the whole schedule, and its total */
@@ -84,6 +85,8 @@ typedef struct inrf_encode_options {
                                  max_bytes = floor(bpp * width * height / 8)
                                  (the smaller of the two when both are set);
                                  default 0 (off) */
+    uint64_t reserved_[8];    /* 0 (set by the init function); the fields of
+                                 later minor ABI versions (inrf/types.h) */
 } inrf_encode_options;
 
 INRF_API void inrf_encode_options_init_(inrf_encode_options *opt, int abi);
@@ -102,6 +105,8 @@ typedef struct inrf_encode_stats {
     int target_reached;       /* with target_psnr: 1 when psnr reaches it, 0 when
                                  the file is the best made but falls short;
                                  -1 without a target */
+    uint64_t reserved_[8];    /* 0 as returned; the fields of later minor ABI
+                                 versions (inrf/types.h) */
 } inrf_encode_stats;
 
 /* Fits a model to img (8-bit, 1 or 3 channels). stats may be NULL. The

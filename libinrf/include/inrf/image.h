@@ -29,6 +29,8 @@ typedef struct inrf_image_read_options {
     size_t max_file_bytes;     /* default 1 GiB */
     int keep_grey;             /* 1: grey sources stay 1 channel; 0 (default):
                                   everything becomes RGB */
+    uint64_t reserved_[8];     /* 0 (set by the init function); the fields of
+                                  later minor ABI versions (inrf/types.h) */
 } inrf_image_read_options;
 
 INRF_API void inrf_image_read_options_init_(inrf_image_read_options *opt, int abi);
@@ -55,6 +57,8 @@ INRF_API void inrf_image_read_options_init_(inrf_image_read_options *opt, int ab
  *   is read. Plain (P1, P2, P3), bitmap (P4) and PAM (P7) files are
  *   refused (INRF_E_IMAGE, naming the type).
  * The format is found from the data (signature), never the file name.
+ * A libinrf configured --without-image-io reads and writes PNM only: PNG
+ * and JPEG fail with INRF_E_UNSUPPORTED, the message saying why.
  * Limits are checked on the header, before pixels are allocated
  * (INRF_E_LIMIT). out is overwritten (zeroed on failure). opt may be
  * NULL (defaults). */
@@ -71,7 +75,7 @@ INRF_API inrf_image_format inrf_image_sniff(const void *data, size_t size);
  * case-insensitive). */
 INRF_API inrf_image_format inrf_image_format_from_name(const char *path);
 
-/* Encodes to a malloc'd buffer (free() it). quality 1..100 for JPEG
+/* Encodes to a buffer (free with inrf_free). quality 1..100 for JPEG
  * (4:2:0 below 90, 4:4:4 from 90, greyscale for 1 channel; standard
  * Huffman tables, as TurboJPEG 2.1 has no flag for optimised ones),
  * ignored for PNG (8-bit, default zlib level) and PNM (P5 for one channel,

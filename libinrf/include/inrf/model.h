@@ -137,6 +137,8 @@ typedef struct inrf_read_options {
     unsigned max_layers;       /* sine layers, 1..64, default 64 */
     unsigned max_width;        /* neurons per layer, 1..1024, default 1024 */
     size_t max_params;         /* weights + biases, default 2^22 */
+    uint64_t reserved_[8];     /* 0 (set by the init function); the fields of
+                                  later minor ABI versions (inrf/types.h) */
 } inrf_read_options;
 
 INRF_API void inrf_read_options_init_(inrf_read_options *opt, int abi);
@@ -159,6 +161,8 @@ typedef struct inrf_chunk_info {
     uint32_t stored_bytes;     /* payload bytes as stored */
     uint32_t raw_bytes;        /* payload bytes after decompression */
     int checksum_ok;           /* 1 good, 0 bad, -1 not checked (truncated) */
+    uint64_t reserved_[2];     /* 0 as returned; the fields of later minor ABI
+                                  versions (inrf/types.h) */
 } inrf_chunk_info;
 
 /* Walks the chunks without building a model: checks the file header and
@@ -178,12 +182,14 @@ typedef struct inrf_write_options {
     int zstd_level;            /* 1..22, default 19 */
     int store_psnr;            /* write a 'qual' chunk when model->psnr is
                                   finite; default 1 */
+    uint64_t reserved_[8];     /* 0 (set by the init function); the fields of
+                                  later minor ABI versions (inrf/types.h) */
 } inrf_write_options;
 
 INRF_API void inrf_write_options_init_(inrf_write_options *opt, int abi);
 #define inrf_write_options_init(opt) inrf_write_options_init_((opt), INRF_ABI_VERSION)
 
-/* Serialises to a malloc'd buffer (free() it). opt may be NULL. */
+/* Serialises to a buffer (free with inrf_free). opt may be NULL. */
 INRF_API INRF_NODISCARD inrf_status inrf_write_memory(const inrf_model *model,
                                                       const inrf_write_options *opt,
                                                       void **data, size_t *size);
@@ -195,7 +201,7 @@ INRF_API INRF_NODISCARD inrf_status inrf_write_file(const inrf_model *model,
 
 /* The model's weights as one record: the WGHT payload of spec/inrf.md,
  * uncompressed, which is also the record of an .inrpack (spec/inrpack.md).
- * malloc'd (free() it). */
+ * Free with inrf_free. */
 INRF_API INRF_NODISCARD inrf_status inrf_model_record(const inrf_model *model, void **data,
                                                       size_t *size);
 
@@ -219,8 +225,8 @@ INRF_API INRF_NODISCARD inrf_status inrf_file_write_atomic(const char *path, con
  * written fail with a message naming path. Creates nothing; "-" is OK. */
 INRF_API INRF_NODISCARD inrf_status inrf_file_check_output(const char *path);
 
-/* Reads a whole file (or standard input for "-") into a malloc'd buffer
- * (free() it); INRF_E_LIMIT past max_bytes. */
+/* Reads a whole file (or standard input for "-") into a buffer (free with
+ * inrf_free); INRF_E_LIMIT past max_bytes. */
 INRF_API INRF_NODISCARD inrf_status inrf_file_read(const char *path, size_t max_bytes,
                                                    void **data, size_t *size);
 
@@ -230,7 +236,7 @@ INRF_API INRF_NODISCARD inrf_status inrf_file_read(const char *path, size_t max_
  * (bad magic)" (kind e.g. "an .inrf file"), having read only those bytes:
  * a pipe or a device (/dev/zero) is refused at once rather than read up to
  * max_bytes. A file shorter than the magic is returned for the caller's
- * parser to call truncated. */
+ * parser to call truncated. Free *data with inrf_free. */
 INRF_API INRF_NODISCARD inrf_status inrf_file_read_magic(const char *path, size_t max_bytes,
                                                          const char *const *magics,
                                                          size_t count, size_t magic_size,
@@ -275,6 +281,8 @@ typedef struct inrf_decode_options {
                                   bit, and window is ignored; default 0 */
     uint32_t crop_x, crop_y;   /* origin of the pixel crop, default 0 */
     int threads;               /* OpenMP threads; 0 = runtime default */
+    uint64_t reserved_[8];     /* 0 (set by the init function); the fields of
+                                  later minor ABI versions (inrf/types.h) */
 } inrf_decode_options;
 
 INRF_API void inrf_decode_options_init_(inrf_decode_options *opt, int abi);

@@ -30,6 +30,8 @@ typedef struct inrf_pack_options {
                                   decoded, until inrf_pack_verify passes */
     uint64_t max_file_bytes;   /* default 2^40 */
     inrf_read_options limits;  /* per-model limits (layers, widths, params) */
+    uint64_t reserved_[8];     /* 0 (set by the init function); the fields of
+                                  later minor ABI versions (inrf/types.h) */
 } inrf_pack_options;
 
 INRF_API void inrf_pack_options_init_(inrf_pack_options *opt, int abi);
@@ -60,7 +62,9 @@ INRF_API const char *inrf_pack_class_name(const inrf_pack *pack, uint32_t c);
 /* Architecture a; width and height are 0 (they are per image). */
 INRF_API const inrf_arch *inrf_pack_arch(const inrf_pack *pack, uint32_t a);
 
-/* One image: its index entry and a view of its record, no copy. */
+/* One image: its index entry and a view of its record, no copy. Only the
+ * library makes these (callers get pointers), so later minor ABI versions
+ * may append fields. */
 typedef struct inrf_pack_item {
     uint64_t offset;           /* of the record in the file */
     uint64_t checksum;         /* XXH3-64 of the record */
@@ -105,6 +109,8 @@ typedef struct inrf_batch_options {
                                   of a padded random crop; 0 (default): the
                                   network is evaluated there too */
     int threads;               /* OpenMP threads, 0 = runtime default */
+    uint64_t reserved_[8];     /* 0 (set by the init function); the fields of
+                                  later minor ABI versions (inrf/types.h) */
 } inrf_batch_options;
 
 INRF_API void inrf_batch_options_init_(inrf_batch_options *opt, int abi);
@@ -156,7 +162,7 @@ INRF_API INRF_NODISCARD inrf_status inrf_pack_writer_add_record(inrf_pack_writer
 /* Images added so far. */
 INRF_API uint32_t inrf_pack_writer_count(const inrf_pack_writer *w);
 /* Serialises, images in increasing seq (two with the same seq: error), to
- * a malloc'd buffer (free() it) or to path as inrf_file_write_atomic
+ * a buffer (free with inrf_free) or to path as inrf_file_write_atomic
  * writes (a regular file atomically). The writer stays
  * usable. */
 INRF_API INRF_NODISCARD inrf_status inrf_pack_writer_finish_memory(inrf_pack_writer *w,

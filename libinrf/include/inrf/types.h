@@ -21,13 +21,25 @@ extern "C" {
 #define INRF_NODISCARD
 #endif
 
-/* Library version (semantic); also the ABI version that option structs
- * record through their init functions. */
+/* Library version (semantic). */
 #define INRF_VERSION_MAJOR 0
 #define INRF_VERSION_MINOR 1
 #define INRF_VERSION_PATCH 0
 #define INRF_VERSION_STRING "0.1.0"
-#define INRF_ABI_VERSION 1
+
+/* The ABI version of the public structs, which options structs record
+ * through their init functions (inrf_decode_options_init and the like):
+ * major << 8 | minor. The major changes when a struct's layout or a
+ * field's meaning does; a minor adds fields in a struct's reserved space
+ * (its reserved_ fields, which the init functions set to 0). A library
+ * refuses options of another major (INRF_E_INVALID_ARG, the message naming
+ * both versions) and accepts those of an older minor; of a newer minor, only
+ * while the fields it added, unknown here, are left 0. */
+#define INRF_ABI_MAJOR 1
+#define INRF_ABI_MINOR 0
+#define INRF_ABI_VERSION (INRF_ABI_MAJOR << 8 | INRF_ABI_MINOR)
+/* Whether a struct of ABI version abi has this header's layout. */
+#define INRF_ABI_COMPATIBLE(abi) ((unsigned)(abi) >> 8 == INRF_ABI_MAJOR)
 
 /* ---------------------------------------------------------------- status */
 
@@ -68,6 +80,16 @@ INRF_API inrf_status inrf_report(inrf_status status, const char *message);
 
 /* Library version as "0.1.0". */
 INRF_API const char *inrf_version_string(void);
+
+/* Frees a buffer that the library allocated and handed to the caller: the
+ * data of inrf_write_memory, inrf_model_record, inrf_file_read,
+ * inrf_file_read_magic, inrf_image_write_memory and
+ * inrf_pack_writer_finish_memory (each says "free with inrf_free"). NULL
+ * is ignored. Use it rather than free(): the library and its caller need
+ * not share an allocator (a static C runtime, a binding from another
+ * language, a malloc of the caller's own). Structs with their own free
+ * function (inrf_model_free, inrf_image_free, ...) are freed by it. */
+INRF_API void inrf_free(void *ptr);
 
 #ifdef __cplusplus
 }
