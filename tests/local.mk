@@ -197,6 +197,11 @@ EXTRA_DIST += tests/test_outputs.sh
 TESTS += tests/test_codec_tools.sh
 EXTRA_DIST += tests/test_codec_tools.sh
 
+# make install DESTDIR=...: the public surface and nothing else, and a
+# program built against it with pkg-config.
+TESTS += tests/test_install.sh
+EXTRA_DIST += tests/test_install.sh
+
 # The run script's stages on a fake kit (no GPU or nvcc needed).
 TESTS += tests/test_gpu_kit.sh
 EXTRA_DIST += tests/test_gpu_kit.sh
