@@ -718,217 +718,288 @@ static int check_outputs(const options *o, const char *ckpt)
     return ok;
 }
 
-static int do_train(const options *o)
+/* What a training run holds between its stages (do_train). */
+typedef struct train_state {
+    char **names;              /* the training set's class names (its strings) */
+    uint32_t classes, n;       /* classes, training images */
+    trn_ckpt_meta old;         /* the checkpoint resumed; zeros without --resume */
+    float norm[6];             /* a resumed run's mean and std */
+    int width;                 /* the model's base width */
+    uint32_t start_epoch;
+    uint64_t step;
+    options eff;               /* the options in force (run_schedule) */
+    trn_ckpt_meta meta;        /* the header of every checkpoint written */
+    epoch_stats es;            /* the last epoch's */
+    double tl, ta;             /* the last test loss and accuracy, NAN without */
+    int stopped;               /* --stop-after ended the epochs early */
+} train_state;
+
+static void free_train(run *r, train_state *t)
 {
-    if (!check_outputs(o, o->ckpt))
-        return CLI_EXIT_FAILURE;
-    run r = {.o = o, .threads = o->threads};
-    trn_ckpt_meta meta = {0}, old = {0};
-    /* the quick checks first (the files and folders opened, the classes),
-     * then the pass over the data (a pack's records verified, a folder's
-     * files sniffed), then the model */
-    inrf_status st = open_source(o->train, o->train_dir, &r.train);
+    trn_ckpt_meta_free(&t->old);
+    free(t->names);
+    free_run(r);
+}
+
+/* The data sources and their classes (the model's): the quick checks first
+ * (the files and folders opened, the classes), then the pass over the data
+ * (a pack's records verified, a folder's files sniffed). */
+static inrf_status open_data(const options *o, run *r, train_state *t)
+{
+    inrf_status st = open_source(o->train, o->train_dir, &r->train);
     if (st == INRF_OK && (o->test || o->test_dir))
-        st = open_source(o->test, o->test_dir, &r.test);
-    uint32_t classes = st == INRF_OK ? trn_data_classes(r.train) : 0;
-    char **names = st == INRF_OK ? malloc((classes ? classes : 1) * sizeof *names) : NULL;
-    if (st == INRF_OK && !names)
+        st = open_source(o->test, o->test_dir, &r->test);
+    t->classes = st == INRF_OK ? trn_data_classes(r->train) : 0;
+    t->names = st == INRF_OK ? malloc((t->classes ? t->classes : 1) * sizeof *t->names) : NULL;
+    if (st == INRF_OK && !t->names)
         st = trn_fail(INRF_E_NOMEM, "out of memory");
-    for (uint32_t c = 0; names && c < classes; c++)
-        names[c] = (char *)trn_data_class_name(r.train, c);
+    for (uint32_t c = 0; t->names && c < t->classes; c++)
+        t->names[c] = (char *)trn_data_class_name(r->train, c);
     if (st == INRF_OK)
-        st = model_classes(o->train ? o->train : o->train_dir, names, classes);
-    if (st == INRF_OK && r.test)
-        st = same_classes(r.test, names, classes, "the test set");
-    if (st == INRF_OK && r.test)
-        st = check_source(o, r.test, o->test, o->test_dir);
+        st = model_classes(o->train ? o->train : o->train_dir, t->names, t->classes);
+    if (st == INRF_OK && r->test)
+        st = same_classes(r->test, t->names, t->classes, "the test set");
+    if (st == INRF_OK && r->test)
+        st = check_source(o, r->test, o->test, o->test_dir);
     if (st == INRF_OK)
-        st = check_source(o, r.train, o->train, o->train_dir);
-    if (st != INRF_OK) {
-        free(names);
-        free_run(&r);
-        return fail_trn(st);
-    }
-    uint32_t n = trn_data_count(r.train);
-    if (n < 2) {
-        free(names);
-        free_run(&r);
-        cli_error("the training set has %u images; at least 2 are needed", n);
-        return CLI_EXIT_FAILURE;
-    }
-    /* size: given, or the first image's; batch and normalisation by size */
+        st = check_source(o, r->train, o->train, o->train_dir);
+    return st;
+}
+
+/* Image size (given, or the first image's); batch and normalisation by
+ * size. */
+static void choose_shape(const options *o, run *r)
+{
     uint32_t w0 = 0, h0 = 0;
-    trn_data_source_size(r.train, 0, &w0, &h0);
+    trn_data_source_size(r->train, 0, &w0, &h0);
     if (!w0 && !o->size) /* a folder: its first image says */
-        w0 = trn_data_first_width(r.train);
-    r.size = o->size ? o->size : w0 ? (int)w0 : 32;
-    r.batch = o->batch ? o->batch : r.size <= 64 ? 128 : 64;
-    r.mean = r.size <= 64 ? cifar_mean : imagenet_mean;
-    r.std = r.size <= 64 ? cifar_std : imagenet_std;
-    uint32_t start_epoch = 0;
-    uint64_t step = 0;
-    float norm[6];
-    if (o->resume && (st = trn_ckpt_read_meta(o->resume, &old)) == INRF_OK) {
-        /* the checkpoint decides everything that shapes the run */
-        if (old.classes != classes || (o->width_set && (int)old.base_width != o->width) ||
-            (o->size && (int)old.image_size != o->size))
-            st = trn_fail(INRF_E_INVALID_ARG, "%s: made for %u classes, width %u, size %u: not "
-                          "this training set and options", o->resume, old.classes,
-                          old.base_width, old.image_size);
-        for (uint32_t c = 0; st == INRF_OK && c < classes; c++)
-            if (strcmp(old.class_names[c], names[c]) != 0)
-                st = trn_fail(INRF_E_INVALID_ARG, "%s: class %u is \"%s\", the training set's "
-                              "\"%s\"", o->resume, c, old.class_names[c], names[c]);
-        r.size = (int)old.image_size;
-        r.batch = (int)old.batch;
-        memcpy(norm, old.mean, sizeof old.mean); /* the normalisation it began with */
-        memcpy(norm + 3, old.std, sizeof old.std);
-        r.mean = norm, r.std = norm + 3;
-    }
-    int width = o->resume && st == INRF_OK ? (int)old.base_width : o->width;
-    if (st == INRF_OK)
-        st = check_memory(&r, (int)classes, width,
-                          o->resume ? "the checkpoint's batch" : "--batch");
-    if (st == INRF_OK)
-        st = make_model(&r, (int)classes, width, o->seed);
-    if (st == INRF_OK && o->resume) {
-        trn_ckpt_meta_free(&old);
-        st = trn_ckpt_load(o->resume, r.model, r.be, 1, &old);
-        /* every epoch takes the same steps: another count is another
-         * training set (or a forged file) */
-        uint64_t per_epoch = st == INRF_OK ? ((uint64_t)n - 1 + old.batch - 1) / old.batch : 0;
-        uint64_t steps = (uint64_t)old.epochs_done * per_epoch;
-        if (st == INRF_OK && old.step != steps)
-            st = trn_fail(INRF_E_INVALID_ARG, "%s: checkpoint step %llu, but %u epochs of this "
-                          "training set at batch %u make %llu steps", o->resume,
-                          (unsigned long long)old.step, old.epochs_done, old.batch,
-                          (unsigned long long)steps);
-        if (st == INRF_OK) {
-            start_epoch = old.epochs_done;
-            step = old.step;
-            if (old.seed != o->seed || old.epochs != (uint32_t)o->epochs || old.lr != o->lr ||
-                (o->batch && old.batch != (uint32_t)o->batch) || old.smoothing != o->smoothing ||
-                old.decay_all != (uint32_t)o->decay_all)
-                cli_error("warning: %s was made with other options (--seed, --epochs, --lr, "
-                          "--batch, --label-smoothing or --decay-all); a resumed run goes on "
-                          "with the checkpoint's", o->resume);
-        }
-    }
-    if (st == INRF_OK && r.test)
-        st = load_test(&r);
-    if (st != INRF_OK) {
-        trn_ckpt_meta_free(&old);
-        free(names);
-        free_run(&r);
-        return fail_trn(st);
-    }
-    options eff = *o; /* a resumed run keeps the checkpoint's schedule */
+        w0 = trn_data_first_width(r->train);
+    r->size = o->size ? o->size : w0 ? (int)w0 : 32;
+    r->batch = o->batch ? o->batch : r->size <= 64 ? 128 : 64;
+    r->mean = r->size <= 64 ? cifar_mean : imagenet_mean;
+    r->std = r->size <= 64 ? cifar_std : imagenet_std;
+}
+
+/* --resume: the checkpoint decides everything that shapes the run, and must
+ * be of this training set's classes (and of --width and --size, if given). */
+static inrf_status resume_shape(const options *o, run *r, train_state *t)
+{
+    inrf_status st = trn_ckpt_read_meta(o->resume, &t->old);
+    if (st != INRF_OK)
+        return st;
+    const trn_ckpt_meta *old = &t->old;
+    if (old->classes != t->classes || (o->width_set && (int)old->base_width != o->width) ||
+        (o->size && (int)old->image_size != o->size))
+        st = trn_fail(INRF_E_INVALID_ARG, "%s: made for %u classes, width %u, size %u: not "
+                      "this training set and options", o->resume, old->classes,
+                      old->base_width, old->image_size);
+    for (uint32_t c = 0; st == INRF_OK && c < t->classes; c++)
+        if (strcmp(old->class_names[c], t->names[c]) != 0)
+            st = trn_fail(INRF_E_INVALID_ARG, "%s: class %u is \"%s\", the training set's "
+                          "\"%s\"", o->resume, c, old->class_names[c], t->names[c]);
+    r->size = (int)old->image_size;
+    r->batch = (int)old->batch;
+    memcpy(t->norm, old->mean, sizeof old->mean); /* the normalisation it began with */
+    memcpy(t->norm + 3, old->std, sizeof old->std);
+    r->mean = t->norm, r->std = t->norm + 3;
+    return st;
+}
+
+/* --resume: the weights and the position. Every epoch takes the same
+ * steps: another count is another training set (or a forged file). */
+static inrf_status load_resumed(const options *o, run *r, train_state *t)
+{
+    trn_ckpt_meta_free(&t->old);
+    inrf_status st = trn_ckpt_load(o->resume, r->model, r->be, 1, &t->old);
+    const trn_ckpt_meta *old = &t->old;
+    uint64_t per_epoch = st == INRF_OK ? ((uint64_t)t->n - 1 + old->batch - 1) / old->batch : 0;
+    uint64_t steps = (uint64_t)old->epochs_done * per_epoch;
+    if (st == INRF_OK && old->step != steps)
+        st = trn_fail(INRF_E_INVALID_ARG, "%s: checkpoint step %llu, but %u epochs of this "
+                      "training set at batch %u make %llu steps", o->resume,
+                      (unsigned long long)old->step, old->epochs_done, old->batch,
+                      (unsigned long long)steps);
+    if (st != INRF_OK)
+        return st;
+    t->start_epoch = old->epochs_done;
+    t->step = old->step;
+    if (old->seed != o->seed || old->epochs != (uint32_t)o->epochs || old->lr != o->lr ||
+        (o->batch && old->batch != (uint32_t)o->batch) || old->smoothing != o->smoothing ||
+        old->decay_all != (uint32_t)o->decay_all)
+        cli_error("warning: %s was made with other options (--seed, --epochs, --lr, "
+                  "--batch, --label-smoothing or --decay-all); a resumed run goes on "
+                  "with the checkpoint's", o->resume);
+    return INRF_OK;
+}
+
+/* The options in force (a resumed run keeps the checkpoint's schedule) and
+ * the header of the checkpoints the run writes. */
+static void run_schedule(const options *o, run *r, train_state *t)
+{
+    options *eff = &t->eff;
+    *eff = *o;
     if (o->resume) {
-        eff.seed = old.seed, eff.epochs = (int)old.epochs, eff.lr = old.lr;
-        eff.momentum = old.momentum, eff.wd = old.weight_decay, eff.smoothing = old.smoothing;
-        eff.decay_all = (int)old.decay_all;
+        const trn_ckpt_meta *old = &t->old;
+        eff->seed = old->seed, eff->epochs = (int)old->epochs, eff->lr = old->lr;
+        eff->momentum = old->momentum, eff->wd = old->weight_decay;
+        eff->smoothing = old->smoothing, eff->decay_all = (int)old->decay_all;
     }
-    r.o = &eff;
-    eff.width = width;
-    meta = (trn_ckpt_meta){classes, (uint32_t)eff.width, (uint32_t)r.size, start_epoch,
-                           (uint32_t)eff.epochs, (uint32_t)r.batch, eff.seed, step, eff.lr,
-                           eff.momentum, eff.wd, eff.smoothing, (uint32_t)eff.decay_all,
-                           {r.mean[0], r.mean[1], r.mean[2]}, {r.std[0], r.std[1], r.std[2]},
-                           names};
-    const char *ckpt_path = o->ckpt; /* main: MODEL.ckpt by default */
-    FILE *logf = o->log ? fopen(o->log, o->resume ? "a" : "w") : NULL;
-    if (o->log && !logf)
-        cli_error("warning: %s: cannot open the log: %s", o->log, strerror(errno));
-    long batches = (long)((n - 1 + (uint32_t)r.batch - 1) / (uint32_t)r.batch);
-    long total_steps = batches * eff.epochs;
+    r->o = eff;
+    eff->width = t->width;
+    t->meta = (trn_ckpt_meta){t->classes, (uint32_t)eff->width, (uint32_t)r->size,
+                              t->start_epoch, (uint32_t)eff->epochs, (uint32_t)r->batch,
+                              eff->seed, t->step, eff->lr, eff->momentum, eff->wd,
+                              eff->smoothing, (uint32_t)eff->decay_all,
+                              {r->mean[0], r->mean[1], r->mean[2]},
+                              {r->std[0], r->std[1], r->std[2]}, t->names};
+}
+
+/* The epochs from t->start_epoch, each followed by a test pass (with a test
+ * set), a checkpoint, a line of the log and one on stderr; --stop-after
+ * ends them early (t->stopped). */
+static inrf_status train_epochs(const options *o, run *r, train_state *t, FILE *logf)
+{
+    const options *eff = &t->eff;
+    const uint32_t n = t->n;
+    long batches = (long)((n - 1 + (uint32_t)r->batch - 1) / (uint32_t)r->batch);
+    long total_steps = batches * eff->epochs;
+    inrf_status st = INRF_OK;
     uint32_t *perm = malloc(n * sizeof *perm);
-    float *host_x = malloc((size_t)r.batch * r.size * r.size * TRN_CHANNELS * sizeof(float));
-    int32_t *host_labels = malloc((size_t)r.batch * sizeof(int32_t));
-    float *wins = malloc((size_t)r.batch * 4 * sizeof(float));
+    float *host_x = malloc((size_t)r->batch * r->size * r->size * TRN_CHANNELS * sizeof(float));
+    int32_t *host_labels = malloc((size_t)r->batch * sizeof(int32_t));
+    float *wins = malloc((size_t)r->batch * 4 * sizeof(float));
     if (!perm || !host_x || !host_labels || !wins)
         st = trn_fail(INRF_E_NOMEM, "out of memory");
     const char *first;
-    size_t skipped = trn_data_skipped(r.train, &first);
+    size_t skipped = trn_data_skipped(r->train, &first);
     char left_out[64] = "";
     if (skipped)
         snprintf(left_out, sizeof left_out, " (%zu left out)", skipped);
     if (st == INRF_OK && o->verbosity >= 0)
         fprintf(stderr, "inrtrain: %u %s images%s, %u classes, %s%dx%d, batch %d, %d epoch(s), "
                         "%zu parameters, %s backend%s\n",
-                n, trn_data_kind(r.train), left_out, classes, r.test ? "" : "no test set, ", r.size,
-                r.size, r.batch, eff.epochs, trn_resnet18_param_count(r.model), r.be->name,
-                start_epoch ? " (resumed)" : "");
+                n, trn_data_kind(r->train), left_out, t->classes, r->test ? "" : "no test set, ",
+                r->size, r->size, r->batch, eff->epochs, trn_resnet18_param_count(r->model),
+                r->be->name, t->start_epoch ? " (resumed)" : "");
     cli_catch_signals(1);
-    epoch_stats es = {0};
-    double tl = NAN, ta = NAN;
-    int stopped = 0;
-    for (uint32_t e = start_epoch; st == INRF_OK && e < (uint32_t)eff.epochs; e++) {
-        float lr = trn_lr_cosine(eff.lr, (long)step, total_steps);
-        st = train_epoch(&r, e, &step, total_steps, perm, host_x, host_labels, wins, &es);
-        if (st == INRF_OK && r.test)
-            st = evaluate(&r, &tl, &ta);
+    for (uint32_t e = t->start_epoch; st == INRF_OK && e < (uint32_t)eff->epochs; e++) {
+        float lr = trn_lr_cosine(eff->lr, (long)t->step, total_steps);
+        st = train_epoch(r, e, &t->step, total_steps, perm, host_x, host_labels, wins, &t->es);
+        if (st == INRF_OK && r->test)
+            st = evaluate(r, &t->tl, &t->ta);
         if (st != INRF_OK)
             break;
-        meta.epochs_done = e + 1;
-        meta.step = step;
-        if ((st = trn_ckpt_save(ckpt_path, r.model, r.be, &meta)) != INRF_OK)
+        t->meta.epochs_done = e + 1;
+        t->meta.step = t->step;
+        if ((st = trn_ckpt_save(o->ckpt, r->model, r->be, &t->meta)) != INRF_OK)
             break;
         if (logf)
-            log_epoch(logf, e + 1, lr, &es, tl, ta);
+            log_epoch(logf, e + 1, lr, &t->es, t->tl, t->ta);
         if (o->verbosity >= 0) {
             if (cli_stderr_is_tty())
                 fputc('\r', stderr);
             char test[64] = "";
-            if (r.test)
-                snprintf(test, sizeof test, "  test loss %.4f acc %.2f%%", tl, 100 * ta);
+            if (r->test)
+                snprintf(test, sizeof test, "  test loss %.4f acc %.2f%%", t->tl, 100 * t->ta);
             fprintf(stderr, "epoch %u/%d  lr %.5f  train loss %.4f acc %.2f%%%s  %.1f img/s  "
                             "data %.0f%%  %.0f s\n",
-                    e + 1, eff.epochs, lr, es.loss, 100 * es.acc, test, es.images / es.seconds,
-                    100 * es.data_seconds / es.seconds, es.seconds);
+                    e + 1, eff->epochs, lr, t->es.loss, 100 * t->es.acc, test,
+                    t->es.images / t->es.seconds, 100 * t->es.data_seconds / t->es.seconds,
+                    t->es.seconds);
         }
-        if (o->stop_after && e + 1 == (uint32_t)o->stop_after && e + 1 < (uint32_t)eff.epochs) {
+        if (o->stop_after && e + 1 == (uint32_t)o->stop_after && e + 1 < (uint32_t)eff->epochs) {
             if (o->verbosity >= 0)
                 fprintf(stderr, "inrtrain: stopped after epoch %u; --resume %s goes on\n", e + 1,
-                        ckpt_path);
-            stopped = 1;
+                        o->ckpt);
+            t->stopped = 1;
             break;
         }
     }
     cli_catch_signals(0);
-    int rc = CLI_EXIT_OK;
-    if (st == INRF_OK && stopped) {
-        /* no model file: the run is not finished */
-    } else if (st == INRF_OK && (st = trn_ckpt_save(o->out, r.model, r.be, &meta)) == INRF_OK) {
-        if (o->verbosity >= 0 && r.test)
-            fprintf(stderr, "inrtrain: %s: %u epoch%s, test accuracy %.2f%%\n", o->out,
-                    meta.epochs_done, meta.epochs_done == 1 ? "" : "s", 100 * ta);
-        else if (o->verbosity >= 0)
-            fprintf(stderr, "inrtrain: %s: %u epoch%s, train accuracy %.2f%%\n", o->out,
-                    meta.epochs_done, meta.epochs_done == 1 ? "" : "s", 100 * es.acc);
-    } else {
-        if (st == INRF_E_INTERRUPTED || cli_interrupted) {
-            if (cli_stderr_is_tty())
-                fputc('\n', stderr);
-            if (meta.epochs_done > start_epoch || o->resume)
-                cli_error("interrupted; %s holds the last finished epoch: rerun with --resume %s",
-                          ckpt_path, o->resume && meta.epochs_done == start_epoch ? o->resume
-                                                                                  : ckpt_path);
-            else
-                cli_error("interrupted before the first epoch ended: nothing to resume");
-        } else {
-            fail_trn(st);
-        }
-        rc = CLI_EXIT_FAILURE;
-    }
-    if (logf)
-        fclose(logf);
-    trn_ckpt_meta_free(&old);
     free(perm);
     free(host_x);
     free(host_labels);
     free(wins);
-    free(names);
-    free_run(&r);
+    return st;
+}
+
+/* The end of a run (st: how the epochs went): the model file when it is
+ * finished, nothing when --stop-after stopped it, else what went wrong and
+ * how to go on. */
+static int finish_train(const options *o, run *r, train_state *t, inrf_status st)
+{
+    const trn_ckpt_meta *meta = &t->meta;
+    if (st == INRF_OK && t->stopped)
+        return CLI_EXIT_OK; /* no model file: the run is not finished */
+    if (st == INRF_OK && (st = trn_ckpt_save(o->out, r->model, r->be, meta)) == INRF_OK) {
+        if (o->verbosity >= 0 && r->test)
+            fprintf(stderr, "inrtrain: %s: %u epoch%s, test accuracy %.2f%%\n", o->out,
+                    meta->epochs_done, meta->epochs_done == 1 ? "" : "s", 100 * t->ta);
+        else if (o->verbosity >= 0)
+            fprintf(stderr, "inrtrain: %s: %u epoch%s, train accuracy %.2f%%\n", o->out,
+                    meta->epochs_done, meta->epochs_done == 1 ? "" : "s", 100 * t->es.acc);
+        return CLI_EXIT_OK;
+    }
+    if (st == INRF_E_INTERRUPTED || cli_interrupted) {
+        if (cli_stderr_is_tty())
+            fputc('\n', stderr);
+        if (meta->epochs_done > t->start_epoch || o->resume)
+            cli_error("interrupted; %s holds the last finished epoch: rerun with --resume %s",
+                      o->ckpt, o->resume && meta->epochs_done == t->start_epoch ? o->resume
+                                                                                : o->ckpt);
+        else
+            cli_error("interrupted before the first epoch ended: nothing to resume");
+    } else {
+        fail_trn(st);
+    }
+    return CLI_EXIT_FAILURE;
+}
+
+/* inrtrain's training run: the outputs checked, the data opened and
+ * checked, the model made (or resumed), the epochs, the model file. */
+static int do_train(const options *o)
+{
+    if (!check_outputs(o, o->ckpt))
+        return CLI_EXIT_FAILURE;
+    run r = {.o = o, .threads = o->threads};
+    train_state t = {.tl = NAN, .ta = NAN};
+    inrf_status st = open_data(o, &r, &t);
+    if (st != INRF_OK) {
+        free_train(&r, &t);
+        return fail_trn(st);
+    }
+    t.n = trn_data_count(r.train);
+    if (t.n < 2) {
+        free_train(&r, &t);
+        cli_error("the training set has %u images; at least 2 are needed", t.n);
+        return CLI_EXIT_FAILURE;
+    }
+    choose_shape(o, &r);
+    if (o->resume)
+        st = resume_shape(o, &r, &t);
+    t.width = o->resume && st == INRF_OK ? (int)t.old.base_width : o->width;
+    if (st == INRF_OK)
+        st = check_memory(&r, (int)t.classes, t.width,
+                          o->resume ? "the checkpoint's batch" : "--batch");
+    if (st == INRF_OK)
+        st = make_model(&r, (int)t.classes, t.width, o->seed);
+    if (st == INRF_OK && o->resume)
+        st = load_resumed(o, &r, &t);
+    if (st == INRF_OK && r.test)
+        st = load_test(&r);
+    if (st != INRF_OK) {
+        free_train(&r, &t);
+        return fail_trn(st);
+    }
+    run_schedule(o, &r, &t);
+    FILE *logf = o->log ? fopen(o->log, o->resume ? "a" : "w") : NULL;
+    if (o->log && !logf)
+        cli_error("warning: %s: cannot open the log: %s", o->log, strerror(errno));
+    st = train_epochs(o, &r, &t, logf);
+    int rc = finish_train(o, &r, &t, st);
+    if (logf)
+        fclose(logf);
+    free_train(&r, &t);
     return rc;
 }
 

@@ -13,7 +13,10 @@ trainer_libtrainer_la_SOURCES = \
 	trainer/error.h \
 	trainer/error.c \
 	trainer/cpu_backend.h \
+	trainer/cpu_internal.h \
 	trainer/cpu_backend.c \
+	trainer/winograd.h \
+	trainer/winograd.c \
 	trainer/resnet18.h \
 	trainer/resnet18.c
 # Training tolerates rounding differences, so multiply-adds may contract.
