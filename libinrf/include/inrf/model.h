@@ -93,7 +93,7 @@ INRF_API void inrf_model_free(inrf_model *model);
 /* Deep copy. */
 INRF_API INRF_NODISCARD inrf_status inrf_model_clone(const inrf_model *model, inrf_model **out);
 
-/* SIREN initialisation (DESIGN.md): first layer U(-1/in, 1/in), the others
+/* SIREN initialisation (Sitzmann et al., 2020): first layer U(-1/in, 1/in), the others
  * U(+-sqrt(6/in)/w0); biases U(+-1/sqrt(in)). Deterministic for a seed. */
 INRF_API void inrf_model_init(inrf_model *model, uint64_t seed);
 

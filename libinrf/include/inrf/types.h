@@ -59,7 +59,7 @@ typedef enum inrf_status {
     INRF_E_LIMIT = 10,       /* exceeds a configured reader limit */
     INRF_E_IMAGE = 11,       /* an image file (PNG/JPEG) cannot be read/written */
     INRF_E_COMPRESS = 12,    /* zstd failed to compress or decompress */
-    INRF_E_CUDA = 13,        /* a CUDA runtime, cuBLAS or cuDNN call failed */
+    INRF_E_CUDA = 13,        /* a CUDA runtime call failed */
     INRF_E_NO_DEVICE = 14,   /* no usable GPU */
     INRF_E_INTERRUPTED = 15, /* stopped by a signal or a callback */
 } inrf_status;
