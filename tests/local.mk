@@ -201,6 +201,10 @@ EXTRA_DIST += tests/test_codec_tools.sh
 # program built against it with pkg-config.
 TESTS += tests/test_install.sh
 EXTRA_DIST += tests/test_install.sh
+# It runs last: installing relinks libinrf_cuda in the build tree (libtool
+# relinks a library that depends on another uninstalled one), which the
+# other tests' programs load.
+tests/test_install.log: $(TEST_LOGS:tests/test_install.log=)
 
 # The run script's stages on a fake kit (no GPU or nvcc needed).
 TESTS += tests/test_gpu_kit.sh
