@@ -19,8 +19,8 @@ endif
 
 if HAVE_CUDA
 # libinrf_cuda (inrf/cuda.h): the CUDA kernels as a libtool library,
-# installed beside libinrf, shared and static as libinrf is (static with
-# --enable-static: the gpu-kit's build). nvcc compiles each .cu once into
+# installed beside libinrf, shared and static as libinrf is (the gpu-kit
+# links the static one, --disable-shared). nvcc compiles each .cu once into
 # a position-independent object that a hand-written libtool object file
 # (.lo) names for both kinds, since libtool cannot drive nvcc itself.
 # Symbols are hidden unless marked INRF_API (inrf/types.h).
