@@ -61,7 +61,7 @@ inrf_status inrf_arch_check_writable(const inrf_arch *arch);
 /* The arena arrays behind layer l's optional q, scale and mask. */
 void inrf_layer_storage(inrf_model *m, unsigned l, int8_t **q, float **scale, uint8_t **mask);
 
-/* Shared by the .inrf and .inrpack code (read.c, write.c, pack.c): the
+/* Shared by the .inrf and .inrpack code (read.c, write.c, pack_*.c): the
  * NHDR payload (spec/inrf.md "NHDR") and the layer records of WGHT, which
  * are also the records of a pack. */
 inrf_status inrf_nhdr_parse(inrf_arch *arch, const uint8_t *d, size_t n,

@@ -1,0 +1,162 @@
+/* pack_decode.c: the CPU batch decoder of the training data path: samples
+ * of a pack decoded at one size, cropped, flipped and normalised. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "inrf/pack.h"
+#include "inrf/record.h"
+#include "inrf/siren_math.h"
+#include "internal.h"
+#include "pack_internal.h"
+
+void inrf_batch_options_init_(inrf_batch_options *opt, int abi)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->abi = abi;
+    opt->type = INRF_BATCH_F32;
+    for (int c = 0; c < 3; c++)
+        opt->std[c] = 1.0f;
+}
+
+static inrf_status check_batch(const inrf_pack *p, const uint32_t *idx, size_t n,
+                               const float *win, const inrf_batch_options *o, const void *out)
+{
+    if (!p || (!idx && n) || !o || (!out && n))
+        return inrf_fail(INRF_E_INVALID_ARG, "batch decode: NULL argument");
+    if (o->abi != INRF_ABI_VERSION)
+        return inrf_fail(INRF_E_INVALID_ARG, "batch options not initialised for this library");
+    if (o->width < 1 || o->width > 65536 || o->height < 1 || o->height > 65536)
+        return inrf_fail(INRF_E_INVALID_ARG, "batch decode: output %ux%u outside 1..65536",
+                         o->width, o->height);
+    if (o->type != INRF_BATCH_U8 && o->type != INRF_BATCH_F32)
+        return inrf_fail(INRF_E_INVALID_ARG, "batch decode: type %d unknown", o->type);
+    for (int c = 0; c < 3; c++)
+        if (!(isfinite(o->mean[c]) && isfinite(o->std[c]) && o->std[c] > 0))
+            return inrf_fail(INRF_E_INVALID_ARG, "batch decode: mean/std not finite and positive");
+    if (o->threads < 0)
+        return inrf_fail(INRF_E_INVALID_ARG, "batch decode: negative thread count");
+    for (size_t s = 0; s < n; s++) {
+        if (idx[s] >= p->count)
+            return inrf_fail(INRF_E_INVALID_ARG, "batch decode: sample %zu: image %u of %u", s,
+                             idx[s], p->count);
+        for (int k = 0; win && k < 4; k++)
+            if (!isfinite(win[4 * s + k]))
+                return inrf_fail(INRF_E_INVALID_ARG, "batch decode: sample %zu: window not finite",
+                                 s);
+    }
+    return INRF_OK;
+}
+
+/* Sample s of a batch on the calling thread. grid: W + H floats and W + H
+ * flags of scratch. */
+static inrf_status decode_sample(const inrf_pack *p, inrf_pack_scratch *sc, uint32_t i, const float *win,
+                                 const inrf_batch_options *o, void *dst, float *cx, uint8_t *zx)
+{
+    const uint32_t W = o->width, H = o->height;
+    const inrf_pack_item *it = &p->items[i];
+    inrf_model *m;
+    inrf_status st = inrf_pack_scratch_get(p, sc, it->arch, &m);
+    if (st != INRF_OK)
+        return st;
+    if (p->verified) {
+        /* the expansion the GPU kernels share (inrf/record.h), bounded by
+         * the record: the bytes verified at opening may have changed since
+         * (a mapped file rewritten in place) */
+        const uint8_t *rec = it->record, *end = it->record + it->size;
+        for (unsigned l = 0; l <= m->arch.layers; l++) {
+            inrf_layer_loc loc;
+            if (!inrf_layer_locate(rec, (size_t)(end - rec), m->layer[l].in, m->layer[l].out,
+                                   &loc) ||
+                !inrf_layer_expand(&loc, m->layer[l].w, m->layer[l].b))
+                return inrf_fail(INRF_E_FORMAT, "record %u (class %s, offset %llu): layer %u "
+                                 "malformed: the pack changed after it was verified", i,
+                                 p->names[it->label], (unsigned long long)it->offset, l);
+            rec = loc.end;
+        }
+    } else if ((st = inrf_pack_check_record(p, i, m)) != INRF_OK) {
+        /* a pack opened without verification: each record is checked (its
+         * checksum too) before it is decoded */
+        return st;
+    }
+    double x0 = win ? win[0] : -1.0, y0 = win ? win[1] : -1.0;
+    double x1 = win ? win[2] : 1.0, y1 = win ? win[3] : 1.0;
+    float *cy = cx + W;
+    uint8_t *zy = zx + W;
+    for (uint32_t x = 0; x < W; x++) {
+        cx[x] = inrf_coord(x, W, x0, x1);
+        zx[x] = cx[x] < -1.0f || cx[x] > 1.0f;
+    }
+    for (uint32_t y = 0; y < H; y++) {
+        cy[y] = inrf_coord(y, H, y0, y1);
+        zy[y] = cy[y] < -1.0f || cy[y] > 1.0f;
+    }
+    const unsigned C = p->channels;
+    inrf_sink sink = {0};
+    if (o->type == INRF_BATCH_U8) {
+        sink.u8 = dst;
+        sink.stride = (size_t)W * C;
+    } else {
+        sink.f32 = dst;
+        sink.stride = (size_t)W * C * sizeof(float);
+        sink.mean = o->mean;
+        sink.std = o->std;
+    }
+    if (o->zero_outside)
+        sink.zero_x = zx, sink.zero_y = zy;
+    return inrf_decode_grid(m, W, H, cx, cy, &sink, 1);
+}
+
+inrf_status inrf_pack_decode_batch(const inrf_pack *p, const uint32_t *idx, size_t n,
+                                   const float *win, const inrf_batch_options *o, void *out)
+{
+    inrf_status st = check_batch(p, idx, n, win, o, out);
+    if (st != INRF_OK || n == 0)
+        return st;
+    const size_t per = (size_t)o->width * o->height * p->channels *
+                       (o->type == INRF_BATCH_U8 ? 1 : sizeof(float));
+    inrf_status first = INRF_OK;
+    size_t first_s = SIZE_MAX;
+    char msg[512] = "";
+    int nt = o->threads;
+#ifdef _OPENMP
+    if (nt <= 0)
+        nt = omp_get_max_threads();
+#else
+    nt = 1;
+#endif
+    if ((size_t)nt > n)
+        nt = (int)n;
+    /* One sample a thread at a time: samples are many and alike, and the
+     * record is expanded once per sample. */
+#pragma omp parallel num_threads(nt)
+    {
+        inrf_pack_scratch sc = {calloc(p->archs, sizeof(inrf_model *))};
+        float *grid = malloc(((size_t)o->width + o->height) * (sizeof(float) + 1));
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t s = 0; s < (int64_t)n; s++) {
+            inrf_status ss =
+                sc.m && grid ? decode_sample(p, &sc, idx[s], win ? win + 4 * s : NULL, o,
+                                             (uint8_t *)out + per * (size_t)s, grid,
+                                             (uint8_t *)(grid + o->width + o->height))
+                             : inrf_fail(INRF_E_NOMEM, "batch decode: out of memory");
+            if (ss != INRF_OK) {
+#pragma omp critical(inrf_pack_batch)
+                if ((size_t)s < first_s) {
+                    first_s = (size_t)s;
+                    first = ss;
+                    snprintf(msg, sizeof msg, "%s", inrf_last_error());
+                }
+            }
+        }
+        free(grid);
+        inrf_pack_scratch_free(p, &sc);
+    }
+    if (first != INRF_OK)
+        return inrf_fail(first, "batch decode: sample %zu: %s", first_s, msg);
+    return INRF_OK;
+}
