@@ -1,18 +1,17 @@
 /* pack_decode.c: the CPU batch decoder of the training data path: samples
  * of a pack decoded at one size, cropped, flipped and normalised. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "inrf/pack.h"
 #include "inrf/record.h"
 #include "inrf/siren_math.h"
 #include "internal.h"
 #include "pack_internal.h"
+#include "pool.h"
 
 void inrf_batch_options_init_(inrf_batch_options *opt, int abi)
 {
@@ -55,7 +54,8 @@ static inrf_status check_batch(const inrf_pack *p, const uint32_t *idx, size_t n
 /* Sample s of a batch on the calling thread. grid: W + H floats and W + H
  * flags of scratch. */
 static inrf_status decode_sample(const inrf_pack *p, inrf_pack_scratch *sc, uint32_t i, const float *win,
-                                 const inrf_batch_options *o, void *dst, float *cx, uint8_t *zx)
+                                 const inrf_batch_options *o, void *dst, float *cx, uint8_t *zx,
+                                 int threads)
 {
     const uint32_t W = o->width, H = o->height;
     const inrf_pack_item *it = &p->items[i];
@@ -108,7 +108,52 @@ static inrf_status decode_sample(const inrf_pack *p, inrf_pack_scratch *sc, uint
     }
     if (o->zero_outside)
         sink.zero_x = zx, sink.zero_y = zy;
-    return inrf_decode_grid(m, W, H, cx, cy, &sink, 1);
+    return inrf_decode_grid(m, W, H, cx, cy, &sink, threads);
+}
+
+/* Batch threads follow the work: a thread for every PIXELS_PER_THREAD
+ * output pixels, a sample a task (samples are many and alike, and the
+ * record is expanded once per sample). A batch that runs on one thread
+ * leaves the threads to its samples' own decodes (one large image). */
+enum { PIXELS_PER_THREAD = 4096 };
+
+/* A batch's shared state; the first failure under the lock. */
+typedef struct batch_job {
+    const inrf_pack *p;
+    const uint32_t *idx;
+    const float *win;
+    const inrf_batch_options *o;
+    uint8_t *out;
+    size_t per;                /* bytes of one sample */
+    inrf_pack_scratch *sc;     /* [threads]: each worker's models */
+    float **grid;              /* [threads]: each worker's coordinates and flags */
+    int inner;                 /* threads of each sample's decode */
+    inrf_status first;
+    size_t first_s;
+    char msg[512];
+    pthread_mutex_t lock;
+} batch_job;
+
+static void batch_task(void *ctx, size_t s, int worker)
+{
+    batch_job *j = ctx;
+    const inrf_batch_options *o = j->o;
+    float *grid = j->grid[worker];
+    inrf_status st =
+        j->sc[worker].m && grid
+            ? decode_sample(j->p, &j->sc[worker], j->idx[s], j->win ? j->win + 4 * s : NULL, o,
+                            j->out + j->per * s, grid, (uint8_t *)(grid + o->width + o->height),
+                            j->inner)
+            : inrf_fail(INRF_E_NOMEM, "batch decode: out of memory");
+    if (st == INRF_OK)
+        return;
+    pthread_mutex_lock(&j->lock);
+    if (s < j->first_s) {
+        j->first_s = s;
+        j->first = st;
+        snprintf(j->msg, sizeof j->msg, "%s", inrf_last_error());
+    }
+    pthread_mutex_unlock(&j->lock);
 }
 
 inrf_status inrf_pack_decode_batch(const inrf_pack *p, const uint32_t *idx, size_t n,
@@ -117,46 +162,41 @@ inrf_status inrf_pack_decode_batch(const inrf_pack *p, const uint32_t *idx, size
     inrf_status st = check_batch(p, idx, n, win, o, out);
     if (st != INRF_OK || n == 0)
         return st;
-    const size_t per = (size_t)o->width * o->height * p->channels *
-                       (o->type == INRF_BATCH_U8 ? 1 : sizeof(float));
-    inrf_status first = INRF_OK;
-    size_t first_s = SIZE_MAX;
-    char msg[512] = "";
-    int nt = o->threads;
-#ifdef _OPENMP
-    if (nt <= 0)
-        nt = omp_get_max_threads();
-#else
-    nt = 1;
-#endif
-    if ((size_t)nt > n)
-        nt = (int)n;
-    /* One sample a thread at a time: samples are many and alike, and the
-     * record is expanded once per sample. */
-#pragma omp parallel num_threads(nt)
-    {
-        inrf_pack_scratch sc = {calloc(p->archs, sizeof(inrf_model *))};
-        float *grid = malloc(((size_t)o->width + o->height) * (sizeof(float) + 1));
-#pragma omp for schedule(dynamic, 1)
-        for (int64_t s = 0; s < (int64_t)n; s++) {
-            inrf_status ss =
-                sc.m && grid ? decode_sample(p, &sc, idx[s], win ? win + 4 * s : NULL, o,
-                                             (uint8_t *)out + per * (size_t)s, grid,
-                                             (uint8_t *)(grid + o->width + o->height))
-                             : inrf_fail(INRF_E_NOMEM, "batch decode: out of memory");
-            if (ss != INRF_OK) {
-#pragma omp critical(inrf_pack_batch)
-                if ((size_t)s < first_s) {
-                    first_s = (size_t)s;
-                    first = ss;
-                    snprintf(msg, sizeof msg, "%s", inrf_last_error());
-                }
-            }
-        }
-        free(grid);
-        inrf_pack_scratch_free(p, &sc);
+    const uint64_t pixels = (uint64_t)o->width * o->height;
+    uint64_t nt = o->threads > 0 ? (uint64_t)o->threads : (uint64_t)inrf_pool_default_threads();
+    uint64_t by_work = n > UINT32_MAX ? n : (uint64_t)n * pixels / PIXELS_PER_THREAD;
+    if (nt > by_work)
+        nt = by_work;
+    if (nt > n)
+        nt = n;
+    if (nt > 256) /* the pool's limit */
+        nt = 256;
+    if (nt < 1)
+        nt = 1;
+    batch_job j = {.p = p, .idx = idx, .win = win, .o = o, .out = out,
+                   .per = pixels * p->channels * (o->type == INRF_BATCH_U8 ? 1 : sizeof(float)),
+                   .inner = nt == 1 ? o->threads : 1, .first = INRF_OK, .first_s = SIZE_MAX};
+    j.sc = calloc(nt, sizeof *j.sc);
+    j.grid = calloc(nt, sizeof *j.grid);
+    if (!j.sc || !j.grid) {
+        free(j.sc);
+        free(j.grid);
+        return inrf_fail(INRF_E_NOMEM, "batch decode: out of memory");
     }
-    if (first != INRF_OK)
-        return inrf_fail(first, "batch decode: sample %zu: %s", first_s, msg);
+    for (size_t w = 0; w < nt; w++) { /* NULL: that worker's samples fail */
+        j.sc[w].m = calloc(p->archs, sizeof(inrf_model *));
+        j.grid[w] = malloc(((size_t)o->width + o->height) * (sizeof(float) + 1));
+    }
+    pthread_mutex_init(&j.lock, NULL);
+    inrf_parallel_for(n, (int)nt, batch_task, &j);
+    pthread_mutex_destroy(&j.lock);
+    for (size_t w = 0; w < nt; w++) {
+        free(j.grid[w]);
+        inrf_pack_scratch_free(p, &j.sc[w]);
+    }
+    free(j.grid);
+    free(j.sc);
+    if (j.first != INRF_OK)
+        return inrf_fail(j.first, "batch decode: sample %zu: %s", j.first_s, j.msg);
     return INRF_OK;
 }

@@ -1,17 +1,16 @@
 /* pack_verify.c: the records of an open pack checked (spec/inrpack.md
- * "Records", "Verification"): checksum, padding and weights, on all threads. */
+ * "Records", "Verification"): checksum, padding and weights, on the pool. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include <xxhash.h>
 
 #include "inrf/pack.h"
 #include "internal.h"
 #include "pack_internal.h"
+#include "pool.h"
 
 /* A model of architecture a, for parsing records into (weights only). */
 static inrf_status scratch_model(const inrf_pack *p, uint32_t a, inrf_model **m)
@@ -59,46 +58,82 @@ void inrf_pack_scratch_free(const inrf_pack *p, inrf_pack_scratch *s)
     free(s->m);
 }
 
-/* Runs check_record over all records on all threads; records the first
- * failure's status and message, and the bad indices. */
+/* Verification threads follow the work: a thread for every
+ * BYTES_PER_THREAD of the pack (about a millisecond of checksums and
+ * parsing); tasks of CHUNK records. */
+#define BYTES_PER_THREAD ((size_t)1 << 20)
+enum { CHUNK = 64 };
+
+/* A verification's shared state; the failures under the lock. */
+typedef struct verify_job {
+    const inrf_pack *p;
+    inrf_pack_scratch *s;      /* [threads]: each worker's models */
+    uint32_t *bad;
+    size_t max, nb;
+    inrf_status first;
+    uint32_t first_i;
+    char msg[512];
+    pthread_mutex_t lock;
+} verify_job;
+
+static void verify_task(void *ctx, size_t task, int worker)
+{
+    verify_job *j = ctx;
+    const inrf_pack *p = j->p;
+    inrf_pack_scratch *s = &j->s[worker];
+    uint32_t i1 = p->count - (uint32_t)task * CHUNK > CHUNK ? (uint32_t)task * CHUNK + CHUNK
+                                                             : p->count;
+    for (uint32_t i = (uint32_t)task * CHUNK; i < i1; i++) {
+        inrf_model *m = NULL;
+        inrf_status st = s->m ? inrf_pack_scratch_get(p, s, p->items[i].arch, &m)
+                              : inrf_fail(INRF_E_NOMEM, "out of memory");
+        if (st == INRF_OK)
+            st = inrf_pack_check_record(p, i, m);
+        if (st == INRF_OK)
+            continue;
+        pthread_mutex_lock(&j->lock);
+        if (j->bad && j->nb < j->max)
+            j->bad[j->nb] = i;
+        j->nb++;
+        if (i < j->first_i) {
+            j->first_i = i;
+            j->first = st;
+            snprintf(j->msg, sizeof j->msg, "%s", inrf_last_error());
+        }
+        pthread_mutex_unlock(&j->lock);
+    }
+}
+
+/* Runs check_record over all records on the library's threads; records
+ * the first failure's status and message, and the bad indices. */
 inrf_status inrf_pack_check_records(const inrf_pack *p, uint32_t *bad, size_t max, size_t *nbad)
 {
-    inrf_status first = INRF_OK;
-    uint32_t first_i = UINT32_MAX;
-    char msg[512] = "";
-    size_t nb = 0;
-#pragma omp parallel
-    {
-        inrf_pack_scratch s = {calloc(p->archs, sizeof(inrf_model *))};
-#pragma omp for schedule(dynamic, 64)
-        for (int64_t i = 0; i < (int64_t)p->count; i++) {
-            inrf_model *m = NULL;
-            inrf_status st = s.m ? inrf_pack_scratch_get(p, &s, p->items[i].arch, &m)
-                                 : inrf_fail(INRF_E_NOMEM, "out of memory");
-            if (st == INRF_OK)
-                st = inrf_pack_check_record(p, (uint32_t)i, m);
-            if (st != INRF_OK) {
-#pragma omp critical(inrf_pack_bad)
-                {
-                    if (bad && nb < max)
-                        bad[nb] = (uint32_t)i;
-                    nb++;
-                    if ((uint32_t)i < first_i) {
-                        first_i = (uint32_t)i;
-                        first = st;
-                        snprintf(msg, sizeof msg, "%s", inrf_last_error());
-                    }
-                }
-            }
-        }
-        inrf_pack_scratch_free(p, &s);
-    }
-    if (bad && nb > 1) /* threads finish out of order */
-        qsort(bad, nb < max ? nb : max, sizeof *bad, inrf_pack_cmp_u32);
+    size_t tasks = ((size_t)p->count + CHUNK - 1) / CHUNK;
+    size_t nt = (size_t)inrf_pool_default_threads(), by_work = p->size / BYTES_PER_THREAD;
+    if (nt > by_work)
+        nt = by_work;
+    if (nt > tasks)
+        nt = tasks;
+    if (nt < 1)
+        nt = 1;
+    verify_job j = {.p = p, .bad = bad, .max = max, .first = INRF_OK, .first_i = UINT32_MAX};
+    j.s = calloc(nt, sizeof *j.s);
+    if (!j.s)
+        return inrf_fail(INRF_E_NOMEM, "out of memory");
+    for (size_t w = 0; w < nt; w++)
+        j.s[w].m = calloc(p->archs, sizeof(inrf_model *)); /* NULL: that worker fails */
+    pthread_mutex_init(&j.lock, NULL);
+    inrf_parallel_for(tasks, (int)nt, verify_task, &j);
+    pthread_mutex_destroy(&j.lock);
+    for (size_t w = 0; w < nt; w++)
+        inrf_pack_scratch_free(p, &j.s[w]);
+    free(j.s);
+    if (bad && j.nb > 1) /* threads finish out of order */
+        qsort(bad, j.nb < max ? j.nb : max, sizeof *bad, inrf_pack_cmp_u32);
     if (nbad)
-        *nbad = nb;
-    if (first != INRF_OK)
-        return inrf_fail(first, "%s", msg);
+        *nbad = j.nb;
+    if (j.first != INRF_OK)
+        return inrf_fail(j.first, "%s", j.msg);
     return INRF_OK;
 }
 

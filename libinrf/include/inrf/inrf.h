@@ -334,7 +334,9 @@ typedef struct inrf_decode_options {
                                   the decode at canvas_w x canvas_h, bit for
                                   bit, and window is ignored; default 0 */
     uint32_t crop_x, crop_y;   /* origin of the pixel crop, default 0 */
-    int threads;               /* OpenMP threads; 0 = runtime default */
+    int threads;               /* threads at most, 0 (default) = the CPUs this
+                                  process may run on; fewer when the image is
+                                  small (none for a few thousand pixels) */
 } inrf_decode_options;
 
 INRF_API void inrf_decode_options_init_(inrf_decode_options *opt, int abi);

@@ -104,7 +104,8 @@ typedef struct inrf_batch_options {
                                   are 0 before normalisation, the zero padding
                                   of a padded random crop; 0 (default): the
                                   network is evaluated there too */
-    int threads;               /* OpenMP threads, 0 = runtime default */
+    int threads;               /* threads at most, 0 (default) = the CPUs this
+                                  process may run on; fewer for a small batch */
 } inrf_batch_options;
 
 INRF_API void inrf_batch_options_init_(inrf_batch_options *opt, int abi);
