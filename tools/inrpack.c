@@ -29,13 +29,14 @@ static void help(void)
 /* The options of the small subcommands; each accepts only its own. */
 enum {
     SUB_OUT = 1 << 0, SUB_FORCE = 1 << 1, SUB_JSON = 1 << 2, SUB_SIZE = 1 << 3,
-    SUB_FORMAT = 1 << 4, SUB_QUIET = 1 << 5, SUB_VERBOSE = 1 << 6
+    SUB_FORMAT = 1 << 4, SUB_QUIET = 1 << 5, SUB_VERBOSE = 1 << 6, SUB_THREADS = 1 << 7
 };
 
 typedef struct sub_opts {
     const char *out;
     int json, verbosity, format_inrf, force;
     cli_size size;             /* extract --size */
+    int threads;               /* extract --threads: 0 = the CPUs */
     int first_arg;
 } sub_opts;
 
@@ -61,6 +62,9 @@ static void sub_help(const sub_spec *sp)
         printf("      --size N|WxH      decode at shorter side N (aspect kept) or at WxH\n");
     if (sp->opts & SUB_FORMAT)
         printf("      --format png|inrf PNG images (default) or the records as .inrf files\n");
+    if (sp->opts & SUB_THREADS)
+        printf("  -j, --threads N       decode threads, 0 = all cores (default 0; a small\n"
+               "                        image decodes on one)\n");
     if (sp->opts & SUB_QUIET)
         printf("  -q, --quiet           %s\n", strcmp(sp->name, "verify") == 0
                                                       ? "no OK line: the exit status says it"
@@ -84,7 +88,8 @@ static int parse_sub(int argc, char **argv, const sub_spec *sp, sub_opts *o)
                {SUB_SIZE, {"size", required_argument, NULL, OPT_SIZE}},
                {SUB_FORMAT, {"format", required_argument, NULL, OPT_FORMAT}},
                {SUB_QUIET, {"quiet", no_argument, NULL, 'q'}},
-               {SUB_VERBOSE, {"verbose", no_argument, NULL, 'v'}}};
+               {SUB_VERBOSE, {"verbose", no_argument, NULL, 'v'}},
+               {SUB_THREADS, {"threads", required_argument, NULL, 'j'}}};
     struct option longopts[sizeof all / sizeof all[0] + 2];
     char shorts[16] = ":h";
     size_t n = 0;
@@ -119,6 +124,13 @@ static int parse_sub(int argc, char **argv, const sub_spec *sp, sub_opts *o)
             break;
         case 'q': o->verbosity = -1; break;
         case 'v': o->verbosity = 1; break;
+        case 'j': {
+            unsigned long v;
+            if (!cli_parse_uint("--threads", optarg, 0, 4096, &v))
+                return CLI_EXIT_USAGE;
+            o->threads = (int)v;
+            break;
+        }
         case 'h': sub_help(sp); return -1;
         default:
             return cli_getopt_error(c, argv, longopts);
@@ -523,6 +535,7 @@ static int extract_one(const inrf_pack *p, const char *pack_path, uint32_t i, co
             inrf_decode_options_init(&d);
             d.width = (uint32_t)w;
             d.height = (uint32_t)h;
+            d.threads = o->threads;
             st = inrf_decode_u8(m, &d, img.pixels, 0);
             if (st == INRF_OK)
                 st = inrf_image_write_file(&img, path, INRF_IMAGE_PNG, 0);
@@ -573,7 +586,7 @@ static const sub_spec extract_spec = {
     "extract", "inrpack extract [OPTIONS] PACK [INDEX...] -o DIR",
     "Decodes the images (all, or those of the indices given) to DIR/<class>/<seq>.png;\n"
     "a damaged record is named and skipped, the others extracted (exit status 1).",
-    SUB_OUT | SUB_FORCE | SUB_SIZE | SUB_FORMAT | SUB_QUIET | SUB_VERBOSE, 1};
+    SUB_OUT | SUB_FORCE | SUB_SIZE | SUB_FORMAT | SUB_QUIET | SUB_VERBOSE | SUB_THREADS, 1};
 
 static int cmd_extract(int argc, char **argv)
 {
