@@ -51,11 +51,11 @@ static inrf_status check_batch(const inrf_pack *p, const uint32_t *idx, size_t n
     return INRF_OK;
 }
 
-/* Sample s of a batch on the calling thread. grid: W + H floats and W + H
- * flags of scratch. */
-static inrf_status decode_sample(const inrf_pack *p, inrf_pack_scratch *sc, uint32_t i, const float *win,
-                                 const inrf_batch_options *o, void *dst, float *cx, uint8_t *zx,
-                                 int threads)
+/* Image i as a sample of a batch, its grid decoded on at most `threads`
+ * threads. cx, zx: W + H floats and W + H flags of scratch. */
+static inrf_status decode_sample(const inrf_pack *p, inrf_pack_scratch *sc, uint32_t i,
+                                 const float *win, const inrf_batch_options *o, void *dst,
+                                 float *cx, uint8_t *zx, int threads)
 {
     const uint32_t W = o->width, H = o->height;
     const inrf_pack_item *it = &p->items[i];

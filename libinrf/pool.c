@@ -114,8 +114,11 @@ static void *helper_main(void *unused)
         /* nothing to join: spin a little for the next loop, then sleep */
         unsigned seen = pool.gen;
         pthread_mutex_unlock(&pool.lock);
-        for (int k = 0; k < SPIN_HELPER && __atomic_load_n(&pool.gen, __ATOMIC_RELAXED) == seen; k++)
+        for (int k = 0; k < SPIN_HELPER; k++) {
+            if (__atomic_load_n(&pool.gen, __ATOMIC_RELAXED) != seen)
+                break;
             cpu_pause();
+        }
         pthread_mutex_lock(&pool.lock);
         if (pool.gen == seen) {
             pool.sleeping++;
