@@ -12,8 +12,8 @@
 
 #include "bytes.h"
 #include "format.h"
+#include "inrf/kind.h"
 #include "inrf/pack.h"
-#include "inrf/record.h"
 #include "inrf/siren_math.h"
 #include "internal.h"
 #include "pack_internal.h"
@@ -183,9 +183,12 @@ static inrf_status parse_archs(inrf_pack *p)
         if (e[1] || e[2] || e[3])
             return inrf_fail(INRF_E_FORMAT, "architecture %u: reserved bytes %02x %02x %02x, must "
                              "be 0", a, e[1], e[2], e[3]);
-        size_t n = INRF_NHDR_FIXED + 2u * e[5];
+        /* the payload's size, as its kind reads it; one that cannot fit
+         * (SIREN: layers > 64) is cut, and the NHDR parser says so */
+        const inrf_kind_ops *k = inrf_kind_find(e[4]);
+        size_t n = k ? k->nhdr_size(e + 4, INRP_ARCH_SIZE - 4) : 1;
         if (n > INRP_ARCH_SIZE - 4)
-            n = INRP_ARCH_SIZE - 4; /* layers > 64: the NHDR parser says so */
+            n = INRP_ARCH_SIZE - 4;
         inrf_status st = inrf_nhdr_parse(ar, e + 4, n, &p->limits);
         if (st != INRF_OK)
             return inrf_fail(st, "architecture %u: %s", a, inrf_last_error());
@@ -589,20 +592,17 @@ static inrf_status decode_sample(const inrf_pack *p, scratch *sc, uint32_t i, co
     if (st != INRF_OK)
         return st;
     if (p->verified) {
-        /* the expansion the GPU kernels share (inrf/record.h), bounded by
-         * the record: the bytes verified at opening may have changed since
-         * (a mapped file rewritten in place) */
-        const uint8_t *rec = it->record, *end = it->record + it->size;
-        for (unsigned l = 0; l <= m->arch.layers; l++) {
-            inrf_layer_loc loc;
-            if (!inrf_layer_locate(rec, (size_t)(end - rec), m->layer[l].in, m->layer[l].out,
-                                   &loc) ||
-                !inrf_layer_expand(&loc, m->layer[l].w, m->layer[l].b))
-                return inrf_fail(INRF_E_FORMAT, "record %u (class %s, offset %llu): layer %u "
-                                 "malformed: the pack changed after it was verified", i,
-                                 p->names[it->label], (unsigned long long)it->offset, l);
-            rec = loc.end;
-        }
+        /* the kind's loader of a verified record (SIREN: the expansion the
+         * GPU kernels share, inrf/record.h), bounded by the record: the
+         * bytes verified at opening may have changed since (a mapped file
+         * rewritten in place) */
+        const inrf_kind_ops *k = inrf_kind_find(m->arch.kind);
+        st = k->weights_load ? k->weights_load(m, it->record, it->size)
+                             : k->weights_parse(m, it->record, it->size);
+        if (st != INRF_OK)
+            return inrf_fail(INRF_E_FORMAT, "record %u (class %s, offset %llu): %s: the pack "
+                             "changed after it was verified", i, p->names[it->label],
+                             (unsigned long long)it->offset, inrf_last_error());
     } else if ((st = check_record(p, i, m)) != INRF_OK) {
         /* a pack opened without verification: each record is checked (its
          * checksum too) before it is decoded */
