@@ -1,18 +1,19 @@
 /* decode.cu: the fused batch decoder on the GPU: pack records resident in
- * device memory, one block a sample, weights expanded into shared memory,
- * each pixel evaluated with libinrf's shared SIREN math (siren_math.h). */
-#include <cuda_fp16.h>
-#include <cuda_runtime.h>
+ * device memory, one block a sample, the sample's weights in shared
+ * memory, each pixel evaluated by the GPU evaluator of the pack's network
+ * kind (the table below); SIREN's evaluator, with libinrf's shared SIREN
+ * math (siren_math.h), comes first. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "inrf/inrf.h"
-#include "inrf/cuda.h"
+#include "inrf/kind.h"
 #include "inrf/record.h"
 
-#include "cuda_status.h"
+#include "decode_kernel.h"
+
+/* ================================================ SIREN's GPU evaluator */
 
 /* The widest sine layer the kernel evaluates (in local memory), and the
  * widest it evaluates in registers from a padded layout (eval_pixel). */
@@ -39,40 +40,6 @@ typedef struct dev_arch {
     int padded;
 } dev_arch;
 
-typedef struct dev_item {
-    unsigned long long offset; /* of the record in the pack */
-    uint32_t size;             /* record bytes: no read goes past them */
-    int arch;
-} dev_item;
-
-struct inrf_cuda_pack {
-    int device;
-    uint8_t *bytes;            /* the pack */
-    dev_item *items;
-    dev_arch *archs;
-    uint32_t count, narchs;
-    unsigned channels;
-    size_t smem;               /* dynamic shared memory a block needs */
-    size_t smem_max;           /* the most a block may have */
-    int width;                 /* the kernel variant (kernel_width) */
-};
-
-
-inrf_status inrf_cuda_devices(int *count)
-{
-    *count = 0;
-    cudaError_t e = cudaGetDeviceCount(count);
-    if (e != cudaSuccess) {
-        *count = 0;
-        return cuda_fail(e == cudaErrorInsufficientDriver ? e : cudaErrorNoDevice,
-                         "no usable CUDA device");
-    }
-    if (*count == 0)
-        return inrf_report(INRF_E_NO_DEVICE, "no CUDA device");
-    return INRF_OK;
-}
-
-/* ----------------------------------------------------------------- kernel */
 
 /* Layer l of the record at rec into shared memory (rows `stride` floats
  * apart), the block's threads sharing the work. Pruned layers: each thread
@@ -115,14 +82,6 @@ __device__ static void expand_layer(const inrf_layer_loc *loc, float *w, int str
     for (int j = threadIdx.x; j < (int)loc->out; j += blockDim.x)
         b[j] = inrf_layer_bias(loc, (unsigned)j);
 }
-
-typedef struct kparams {
-    uint32_t width, height;
-    int type, zero_outside;
-    int table;                 /* float offset in shared memory of the sample
-                                  coordinates (width x, then height y), or -1 */
-    float mean[3], std[3];
-} kparams;
 
 /* Four weights from shared memory in one 16-byte load (the compiler splits
  * plain float4 loads of the widest variant into four). p must be 16-byte
@@ -229,6 +188,16 @@ static int kernel_width(int widest)
            : widest <= KMAX_PADDED ? KMAX_PADDED : KMAX_WIDTH;
 }
 
+/* eval_pixel as decode_pixels calls it. */
+template <int W> struct siren_pixel {
+    const dev_arch *a;
+    const float *smem;
+    __device__ __forceinline__ void operator()(float x, float y, float v[3]) const
+    {
+        eval_pixel<W>(a, smem, x, y, v);
+    }
+};
+
 template <int W>
 __global__ void decode_batch_kernel(const uint8_t *__restrict__ pack,
                                     const dev_item *__restrict__ items,
@@ -255,39 +224,9 @@ __global__ void decode_batch_kernel(const uint8_t *__restrict__ pack,
         expand_layer(&loc, smem + a->woff[l], a->stride[l], smem + a->boff[l], prefix);
         rec = loc.end;
     }
-    /* a column's x and a row's y, once a block (binary64 divisions) */
-    const double x0 = win ? win[4 * s + 0] : -1.0, y0 = win ? win[4 * s + 1] : -1.0;
-    const double x1 = win ? win[4 * s + 2] : 1.0, y1 = win ? win[4 * s + 3] : 1.0;
-    float *xs = kp.table >= 0 ? smem + kp.table : NULL, *ys = xs ? xs + kp.width : NULL;
-    for (uint32_t k = threadIdx.x; xs && k < kp.width; k += blockDim.x)
-        xs[k] = inrf_coord(k, kp.width, x0, x1);
-    for (uint32_t k = threadIdx.x; ys && k < kp.height; k += blockDim.x)
-        ys[k] = inrf_coord(k, kp.height, y0, y1);
-    __syncthreads();
-
-    const int C = a->channels;
-    const uint32_t npix = kp.width * kp.height; /* below 2^32: the host checks */
-    for (uint32_t p = threadIdx.x; p < npix; p += blockDim.x) {
-        const uint32_t i = p % kp.width, j = p / kp.width;
-        const float x = xs ? xs[i] : inrf_coord(i, kp.width, x0, x1);
-        const float y = ys ? ys[j] : inrf_coord(j, kp.height, y0, y1);
-        const int zero = kp.zero_outside && (x < -1.0f || x > 1.0f || y < -1.0f || y > 1.0f);
-        float v[3];
-        eval_pixel<W>(a, smem, x, y, v);
-        const size_t o = ((size_t)s * npix + p) * (size_t)C;
-#pragma unroll
-        for (int c = 0; c < 3; c++) {
-            if (c >= C)
-                break;
-            float u = zero ? 0.0f : inrf_output_unit(v[c], a->output_map == INRF_OUTPUT_SIGNED);
-            if (kp.type == INRF_BATCH_U8)
-                ((uint8_t *)out)[o + c] = inrf_unit_to_u8(u);
-            else if (kp.type == INRF_BATCH_F32)
-                ((float *)out)[o + c] = (u - kp.mean[c]) / kp.std[c];
-            else
-                ((__half *)out)[o + c] = __float2half_rn((u - kp.mean[c]) / kp.std[c]);
-        }
-    }
+    sample_coords c;
+    sample_setup(smem, win, s, kp, &c);
+    decode_pixels(siren_pixel<W>{a, smem}, c, kp, s, a->channels, a->output_map, out);
 }
 
 typedef void (*decode_kernel_fn)(const uint8_t *, const dev_item *, const dev_arch *,
@@ -344,6 +283,124 @@ static inrf_status make_arch(const inrf_arch *ar, int pad, dev_arch *d, size_t *
     return INRF_OK;
 }
 
+/* The pack's kernel variant and its architectures' tables on the device
+ * (inrf_cuda_kind.prepare). */
+static inrf_status siren_prepare(const inrf_pack *pack, void **archs_out, size_t *smem_out,
+                                 const void **kernel, int *threads)
+{
+    const uint32_t narchs = inrf_pack_archs(pack);
+    int width = 0;
+    for (uint32_t a = 0; a < narchs; a++) /* the kernel variant */
+        for (int l = 0; l < inrf_pack_arch(pack, a)->layers; l++)
+            if (inrf_pack_arch(pack, a)->hidden[l] > width)
+                width = inrf_pack_arch(pack, a)->hidden[l];
+    width = kernel_width(width);
+    dev_arch *archs = (dev_arch *)calloc(narchs, sizeof *archs);
+    if (!archs)
+        return inrf_report(INRF_E_NOMEM, "out of memory");
+    inrf_status st = INRF_OK;
+    *smem_out = 0;
+    for (uint32_t a = 0; st == INRF_OK && a < narchs; a++) {
+        size_t smem = 0;
+        st = make_arch(inrf_pack_arch(pack, a), width <= KMAX_PADDED ? width : 0, &archs[a],
+                       &smem);
+        *smem_out = smem > *smem_out ? smem : *smem_out;
+    }
+    cudaError_t e = cudaSuccess;
+    if (st == INRF_OK &&
+        (e = cudaMalloc(archs_out, narchs * sizeof *archs)) == cudaSuccess &&
+        (e = cudaMemcpy(*archs_out, archs, narchs * sizeof *archs, cudaMemcpyHostToDevice)) !=
+            cudaSuccess) {
+        cudaFree(*archs_out);
+        *archs_out = NULL;
+    }
+    free(archs);
+    if (st == INRF_OK && e != cudaSuccess)
+        st = cuda_fail(e, "uploading the pack");
+    *kernel = (const void *)decode_kernel(width);
+    *threads = BLOCK_THREADS(width);
+    return st;
+}
+
+static void siren_launch(const void *kernel, const inrf_cuda_launch *l)
+{
+    const decode_kernel_fn k = reinterpret_cast<decode_kernel_fn>(const_cast<void *>(kernel));
+    INRF_LAUNCH(k, l->n, l->threads, l->smem, l->stream)
+    (l->pack, l->items, (const dev_arch *)l->archs, l->idx, l->win, l->kp, l->out);
+}
+
+static const inrf_cuda_kind siren_cuda = {INRF_KIND_SIREN, siren_prepare, siren_launch};
+
+/* ============================================ the kinds' GPU evaluators */
+
+/* Every kind built in, as libinrf/kinds.c lists the kinds: a new kind
+ * adds its evaluator here. */
+static const inrf_cuda_kind *const builtin[] = {&siren_cuda};
+
+#define MAX_REGISTERED 4
+static const inrf_cuda_kind *registered[MAX_REGISTERED]; /* tests only */
+
+static const inrf_cuda_kind *cuda_kind_find(unsigned kind)
+{
+    for (size_t i = 0; i < sizeof builtin / sizeof *builtin; i++)
+        if (builtin[i]->kind == kind)
+            return builtin[i];
+    for (size_t i = 0; i < MAX_REGISTERED; i++)
+        if (registered[i] && registered[i]->kind == kind)
+            return registered[i];
+    return NULL;
+}
+
+inrf_status inrf_cuda_kind_register_(const inrf_cuda_kind *kind)
+{
+    if (!kind || kind->kind != INRF_KIND_TESTING)
+        return inrf_report(INRF_E_INVALID_ARG, "only kind 255 (testing) may be registered");
+    inrf_cuda_kind_unregister_(kind->kind);
+    for (size_t i = 0; i < MAX_REGISTERED; i++)
+        if (!registered[i]) {
+            registered[i] = kind;
+            return INRF_OK;
+        }
+    return inrf_report(INRF_E_LIMIT, "too many kinds registered");
+}
+
+void inrf_cuda_kind_unregister_(unsigned kind)
+{
+    for (size_t i = 0; i < MAX_REGISTERED; i++)
+        if (registered[i] && registered[i]->kind == kind)
+            registered[i] = NULL;
+}
+
+/* ==================================================== the batch decoder */
+
+struct inrf_cuda_pack {
+    int device;
+    uint8_t *bytes;            /* the pack */
+    dev_item *items;
+    void *archs;               /* the kind's table of architectures */
+    uint32_t count, narchs;
+    unsigned channels;
+    const inrf_cuda_kind *kind;
+    const void *kernel;        /* the kind's kernel for this pack */
+    int threads;               /* a block's */
+    size_t smem;               /* dynamic shared memory a block needs */
+    size_t smem_max;           /* the most a block may have */
+};
+
+inrf_status inrf_cuda_devices(int *count)
+{
+    *count = 0;
+    cudaError_t e = cudaGetDeviceCount(count);
+    if (e != cudaSuccess) {
+        *count = 0;
+        return cuda_fail(e == cudaErrorInsufficientDriver ? e : cudaErrorNoDevice,
+                         "no usable CUDA device");
+    }
+    if (*count == 0)
+        return inrf_report(INRF_E_NO_DEVICE, "no CUDA device");
+    return INRF_OK;
+}
+
 static inrf_status upload_on_device(const inrf_pack *pack, int device, inrf_cuda_pack **out);
 
 inrf_status inrf_cuda_pack_upload(const inrf_pack *pack, int device, inrf_cuda_pack **out)
@@ -369,10 +426,27 @@ inrf_status inrf_cuda_pack_upload(const inrf_pack *pack, int device, inrf_cuda_p
     return st;
 }
 
+/* The GPU evaluator of the pack's one kind. */
+static inrf_status pack_kind(const inrf_pack *pack, const inrf_cuda_kind **kind)
+{
+    char msg[160];
+    const unsigned k = inrf_pack_arch(pack, 0)->kind;
+    for (uint32_t a = 1; a < inrf_pack_archs(pack); a++)
+        if (inrf_pack_arch(pack, a)->kind != k) {
+            snprintf(msg, sizeof msg, "the GPU decoder takes packs of one network kind, not "
+                     "kinds %u and %u", k, inrf_pack_arch(pack, a)->kind);
+            return inrf_report(INRF_E_UNSUPPORTED, msg);
+        }
+    if (!(*kind = cuda_kind_find(k))) {
+        snprintf(msg, sizeof msg, "network kind %u: no GPU decoder", k);
+        return inrf_report(INRF_E_UNSUPPORTED, msg);
+    }
+    return INRF_OK;
+}
+
 /* inrf_cuda_pack_upload's work, device current. */
 static inrf_status upload_on_device(const inrf_pack *pack, int device, inrf_cuda_pack **out)
 {
-    inrf_status st = INRF_OK;
     inrf_cuda_pack *p = (inrf_cuda_pack *)calloc(1, sizeof *p);
     if (!p)
         return inrf_report(INRF_E_NOMEM, "out of memory");
@@ -380,21 +454,11 @@ static inrf_status upload_on_device(const inrf_pack *pack, int device, inrf_cuda
     p->count = inrf_pack_count(pack);
     p->narchs = inrf_pack_archs(pack);
     p->channels = inrf_pack_channels(pack);
-    dev_arch *archs = (dev_arch *)calloc(p->narchs, sizeof *archs);
     dev_item *items = (dev_item *)calloc(p->count ? p->count : 1, sizeof *items);
-    if (!archs || !items)
-        st = inrf_report(INRF_E_NOMEM, "out of memory");
-    for (uint32_t a = 0; a < p->narchs; a++) /* the kernel variant */
-        for (int l = 0; l < inrf_pack_arch(pack, a)->layers; l++)
-            if (inrf_pack_arch(pack, a)->hidden[l] > p->width)
-                p->width = inrf_pack_arch(pack, a)->hidden[l];
-    p->width = kernel_width(p->width);
-    for (uint32_t a = 0; st == INRF_OK && a < p->narchs; a++) {
-        size_t smem = 0;
-        st = make_arch(inrf_pack_arch(pack, a), p->width <= KMAX_PADDED ? p->width : 0,
-                       &archs[a], &smem);
-        p->smem = smem > p->smem ? smem : p->smem;
-    }
+    inrf_status st = items ? pack_kind(pack, &p->kind)
+                           : inrf_report(INRF_E_NOMEM, "out of memory");
+    if (st == INRF_OK)
+        st = p->kind->prepare(pack, &p->archs, &p->smem, &p->kernel, &p->threads);
     int smem_max = 0;
     if (st == INRF_OK &&
         cudaDeviceGetAttribute(&smem_max, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) ==
@@ -414,20 +478,15 @@ static inrf_status upload_on_device(const inrf_pack *pack, int device, inrf_cuda
         if ((e = cudaMalloc((void **)&p->bytes, bytes)) == cudaSuccess &&
             (e = cudaMalloc((void **)&p->items, (p->count ? p->count : 1) * sizeof *items)) ==
                 cudaSuccess &&
-            (e = cudaMalloc((void **)&p->archs, p->narchs * sizeof *archs)) == cudaSuccess &&
-            (e = cudaMemcpy(p->bytes, host, bytes, cudaMemcpyHostToDevice)) == cudaSuccess &&
-            (e = cudaMemcpy(p->items, items, p->count * sizeof *items,
-                            cudaMemcpyHostToDevice)) == cudaSuccess)
-            e = cudaMemcpy(p->archs, archs, p->narchs * sizeof *archs, cudaMemcpyHostToDevice);
+            (e = cudaMemcpy(p->bytes, host, bytes, cudaMemcpyHostToDevice)) == cudaSuccess)
+            e = cudaMemcpy(p->items, items, p->count * sizeof *items, cudaMemcpyHostToDevice);
         p->smem_max = smem_max > 48 * 1024 ? (size_t)smem_max : 48 * 1024;
         if (e == cudaSuccess && p->smem_max > 48 * 1024)
-            e = cudaFuncSetAttribute(decode_kernel(p->width),
-                                     cudaFuncAttributeMaxDynamicSharedMemorySize,
+            e = cudaFuncSetAttribute(p->kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                      (int)p->smem_max);
         if (e != cudaSuccess)
             st = cuda_fail(e, "uploading the pack");
     }
-    free(archs);
     free(items);
     if (st != INRF_OK) {
         inrf_cuda_pack_free(p);
@@ -480,8 +539,7 @@ inrf_status inrf_cuda_decode_wave(inrf_cuda_pack *p, const inrf_batch_options *o
         return st;
     cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, p->device);
     if (e == cudaSuccess)
-        e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, decode_kernel(p->width),
-                                                          BLOCK_THREADS(p->width),
+        e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, p->kernel, p->threads,
                                                           launch_smem(p, o, &table));
     device_leave(prev);
     CK(e, "the decode kernel's occupancy");
@@ -554,10 +612,19 @@ static inrf_status decode_on_device(inrf_cuda_pack *p, const uint32_t *indices, 
     kp.zero_outside = o->zero_outside;
     for (int c = 0; c < 3; c++)
         kp.mean[c] = o->mean[c], kp.std[c] = o->std[c];
-    const size_t smem = launch_smem(p, o, &kp.table);
-    const decode_kernel_fn kernel = decode_kernel(p->width);
-    INRF_LAUNCH(kernel, (unsigned)n, BLOCK_THREADS(p->width), smem, st)
-    (p->bytes, p->items, p->archs, idx, win, kp, out);
+    inrf_cuda_launch l;
+    l.pack = p->bytes;
+    l.items = p->items;
+    l.archs = p->archs;
+    l.idx = idx;
+    l.win = win;
+    l.kp = kp;
+    l.out = out;
+    l.n = (unsigned)n;
+    l.threads = p->threads;
+    l.smem = launch_smem(p, o, &l.kp.table);
+    l.stream = st;
+    p->kind->launch(p->kernel, &l);
     e = cudaGetLastError();
     cudaFreeAsync(args, st);
     CK(e, "launching the decode kernel");
