@@ -47,9 +47,9 @@ typedef struct inrf_cuda_launch {
     cudaStream_t stream;
 } inrf_cuda_launch;
 
-/* A kind's GPU evaluator: the kernel of one pack (all of whose
+/* A kind's GPU evaluator (struct inrf_cuda_kind of cuda_kinds.h): the kernel of one pack (all of whose
  * architectures are of the kind) and its launch. */
-typedef struct inrf_cuda_kind {
+struct inrf_cuda_kind {
     unsigned kind;             /* NHDR.kind */
     /* The device table of the pack's architectures (*archs: device memory,
      * cudaFree()d with the pack), the shared memory a block needs for a
@@ -61,19 +61,9 @@ typedef struct inrf_cuda_kind {
                            const void **kernel, int *threads);
     /* Queues the kernel that prepare named. */
     void (*launch)(const void *kernel, const inrf_cuda_launch *l);
-} inrf_cuda_kind;
+};
 
-/* Testing hook (kind.h's inrf_kind_register_ for the GPU decoder): only
- * kind INRF_KIND_TESTING; not thread-safe. Exported by libinrf_cuda and
- * its emulation; the tools never call it. */
-#ifdef __cplusplus
-extern "C" {
-#endif
-INRF_API INRF_NODISCARD inrf_status inrf_cuda_kind_register_(const inrf_cuda_kind *kind);
-INRF_API void inrf_cuda_kind_unregister_(unsigned kind);
-#ifdef __cplusplus
-}
-#endif
+#include "cuda_kinds.h" /* the testing hook */
 
 /* ---------------------------------------------------------- device side */
 

@@ -7,7 +7,7 @@
 if HAVE_CMOCKA
 check_LIBRARIES += kernels/libinrf_cuda_emu.a
 kernels_libinrf_cuda_emu_a_SOURCES = kernels/emu/emu.cpp kernels/emu/decode.cpp \
-	kernels/decode_kernel.h kernels/emu/encode.cpp kernels/emu/cuda_runtime.h kernels/emu/cuda_runtime_api.h \
+	kernels/decode_kernel.h kernels/cuda_kinds.h kernels/emu/encode.cpp kernels/emu/cuda_runtime.h kernels/emu/cuda_runtime_api.h \
 	kernels/emu/cuda_fp16.h
 EMU_CPPFLAGS = -I$(srcdir)/kernels/emu $(AM_CPPFLAGS)
 EMU_CXXFLAGS = -std=c++17 -O2 -ffp-contract=off -pthread $(WARN_CXXFLAGS) -Wno-unknown-pragmas \
@@ -27,7 +27,7 @@ NVCC_ARCH = -gencode arch=compute_80,code=sm_80 -gencode arch=compute_86,code=sm
 CUDA_LIBS = -L$(CUDA_HOME)/lib64 -lcudart -lstdc++
 CUDA_RPATH = -Wl,-rpath,$(CUDA_HOME)/lib64
 kernels/libinrf_cuda.a: $(srcdir)/kernels/decode.cu $(srcdir)/kernels/encode.cu \
-		$(srcdir)/kernels/cuda_status.h $(srcdir)/kernels/decode_kernel.h \
+		$(srcdir)/kernels/cuda_status.h $(srcdir)/kernels/decode_kernel.h $(srcdir)/kernels/cuda_kinds.h \
 		$(inrfinclude_HEADERS) $(INRF_PRIV_H)
 	$(AM_V_GEN)$(MKDIR_P) kernels && \
 	$(NVCC) $(NVCC_FLAGS) $(NVCC_ARCH) -Xcompiler -fPIC -c $(srcdir)/kernels/decode.cu \
@@ -37,4 +37,4 @@ kernels/libinrf_cuda.a: $(srcdir)/kernels/decode.cu $(srcdir)/kernels/encode.cu 
 	rm -f $@ && $(AR) rcs $@ kernels/decode_cu.o kernels/encode_cu.o
 CLEANFILES += kernels/decode_cu.o kernels/encode_cu.o kernels/libinrf_cuda.a
 endif
-EXTRA_DIST += kernels/decode.cu kernels/encode.cu kernels/cuda_status.h kernels/decode_kernel.h
+EXTRA_DIST += kernels/decode.cu kernels/encode.cu kernels/cuda_status.h kernels/decode_kernel.h kernels/cuda_kinds.h
