@@ -16,7 +16,8 @@ INRF_PRIV_H = \
 	libinrf/private/inrf/siren_math.h \
 	libinrf/private/inrf/record.h \
 	libinrf/private/inrf/train_math.h \
-	libinrf/private/inrf/kind.h
+	libinrf/private/inrf/kind.h \
+	libinrf/private/inrf/le.h
 noinst_HEADERS = $(INRF_PRIV_H)
 
 LIB_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden -DINRF_BUILDING_LIBRARY \

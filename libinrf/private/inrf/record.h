@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "inrf/le.h"
 #include "inrf/siren_math.h"
 
 /* Where the parts of one layer record are. */
@@ -25,18 +26,6 @@ typedef struct inrf_layer_loc {
     const uint8_t *biases;
     const uint8_t *end;        /* the next record */
 } inrf_layer_loc;
-
-INRF_HD uint32_t inrf_rec_ld32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-INRF_HD float inrf_rec_ldf32(const uint8_t *p)
-{
-    union { uint32_t u; float f; } v;
-    v.u = inrf_rec_ld32(p);
-    return v.f;
-}
 
 /* Locates the parts of the record at p, of which n bytes remain, for a
  * layer of in x out (spec/inrf.md 7.1). Returns 1; or 0 when the header
@@ -58,7 +47,7 @@ INRF_HD int inrf_layer_locate(const uint8_t *p, size_t n, unsigned in, unsigned 
     if (n < 8 || p[0] > 3 || p[1] > 1 || (p[2] & 0xfe) || p[3])
         return 0;
     const unsigned enc = p[0], pruned = p[2] & 1;
-    const uint32_t nnz = inrf_rec_ld32(p + 4);
+    const uint32_t nnz = inrf_ld32(p + 4);
     if (nnz > count || (!pruned && nnz != count))
         return 0;
     const uint64_t m = pruned ? (count + 7) / 8 : 0;
@@ -85,10 +74,10 @@ INRF_HD float inrf_layer_value(const inrf_layer_loc *l, size_t v, unsigned row)
     if (v >= l->nnz) /* a bitmap that keeps more than nnz */
         return 0.0f;
     switch (l->encoding) {
-    case 0: return inrf_rec_ldf32(l->values + 4 * v);
-    case 1: return inrf_f16_to_f32((uint16_t)(l->values[2 * v] | l->values[2 * v + 1] << 8));
+    case 0: return inrf_ldf32(l->values + 4 * v);
+    case 1: return inrf_f16_to_f32(inrf_ld16(l->values + 2 * v));
     default: {
-        float s = inrf_rec_ldf32(l->scales + 4 * (l->encoding == 2 ? 0 : row));
+        float s = inrf_ldf32(l->scales + 4 * (l->encoding == 2 ? 0 : row));
         return (float)(int8_t)l->values[v] * s;
     }
     }
@@ -99,8 +88,8 @@ INRF_HD float inrf_layer_bias(const inrf_layer_loc *l, unsigned j)
     if (!l->biases) /* a record inrf_layer_locate refused */
         return 0.0f;
     if (l->bias_f16)
-        return inrf_f16_to_f32((uint16_t)(l->biases[2 * j] | l->biases[2 * j + 1] << 8));
-    return inrf_rec_ldf32(l->biases + 4 * j);
+        return inrf_f16_to_f32(inrf_ld16(l->biases + 2 * j));
+    return inrf_ldf32(l->biases + 4 * j);
 }
 
 /* Whether weight k (row-major) is kept. */

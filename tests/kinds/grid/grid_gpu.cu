@@ -45,7 +45,7 @@ __global__ void grid_kernel(const uint8_t *__restrict__ pack, const dev_item *__
     e.g.gw = a.gw;
     e.g.gh = a.gh;
     e.g.channels = a.channels;
-    e.g.scale = e.ok ? inrf_rec_ldf32(rec) : 0.0f;
+    e.g.scale = e.ok ? inrf_ldf32(rec) : 0.0f;
     e.g.q = (const int8_t *)(rec + 4);
     sample_coords c;
     sample_setup(smem, win, s, kp, &c);
