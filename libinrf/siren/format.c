@@ -86,14 +86,34 @@ size_t inrf_siren_weights_max(const inrf_arch *a)
     return n;
 }
 
-static inrf_status need(size_t have, size_t want, unsigned l, const char *what)
+/* The layout problem that inrf_layer_locate_why found in layer l, as the
+ * reader reports it. */
+static inrf_status layout_error(int why, unsigned l, const uint8_t *d, size_t count)
 {
-    if (have < want)
-        return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: %s runs past the chunk", l, what);
-    return INRF_OK;
+    static const char *const past[] = {"bitmap", "scales", "values", "biases"};
+    switch (why) {
+    case INRF_LOC_HEADER:
+        return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: header runs past the chunk", l);
+    case INRF_LOC_ENCODING:
+        return inrf_fail(INRF_E_UNSUPPORTED, "WGHT: layer %u: encoding %u unknown", l, d[0]);
+    case INRF_LOC_BIAS_ENCODING:
+        return inrf_fail(INRF_E_UNSUPPORTED, "WGHT: layer %u: bias encoding %u unknown", l, d[1]);
+    case INRF_LOC_FLAGS:
+        return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: flags 0x%02x: reserved bits set", l, d[2]);
+    case INRF_LOC_RESERVED:
+        return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: reserved byte %u, must be 0", l, d[3]);
+    case INRF_LOC_NNZ:
+        return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: nnz %u, the layer has %zu weights%s", l,
+                         inrf_ld32(d + 4), count,
+                         d[2] & INRF_LAYER_FLAG_PRUNED ? "" : " (not pruned)");
+    default:
+        return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: %s runs past the chunk", l,
+                         past[why - INRF_LOC_BITMAP]);
+    }
 }
 
-/* spec "Layer record". */
+/* spec "Layer record": the layout as the decoders read it (record.h),
+ * then every value. */
 static inrf_status parse_layer(inrf_model *m, unsigned l, const uint8_t *d, size_t n, size_t *used)
 {
     inrf_layer *L = &m->layer[l];
@@ -101,57 +121,37 @@ static inrf_status parse_layer(inrf_model *m, unsigned l, const uint8_t *d, size
     float *ss;
     uint8_t *ms;
     inrf_layer_storage(m, l, &qs, &ss, &ms);
-    size_t count = (size_t)L->in * L->out, pos = INRF_LAYER_HEADER_SIZE;
-    inrf_status st = need(n, INRF_LAYER_HEADER_SIZE, l, "header");
-    if (st != INRF_OK)
-        return st;
-    unsigned enc = d[0], benc = d[1], flags = d[2];
-    uint32_t nnz = inrf_ld32(d + 4);
-    if (enc >= INRF_ENC_COUNT)
-        return inrf_fail(INRF_E_UNSUPPORTED, "WGHT: layer %u: encoding %u unknown", l, enc);
-    if (benc != INRF_ENC_F32 && benc != INRF_ENC_F16)
-        return inrf_fail(INRF_E_UNSUPPORTED, "WGHT: layer %u: bias encoding %u unknown", l, benc);
-    if (flags & ~INRF_LAYER_FLAG_PRUNED)
-        return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: flags 0x%02x: reserved bits set", l, flags);
-    if (d[3])
-        return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: reserved byte %u, must be 0", l, d[3]);
-    if (nnz > count || (!(flags & INRF_LAYER_FLAG_PRUNED) && nnz != count))
-        return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: nnz %u, the layer has %zu weights%s", l,
-                         nnz, count, flags & INRF_LAYER_FLAG_PRUNED ? "" : " (not pruned)");
+    const size_t count = (size_t)L->in * L->out;
+    inrf_layer_loc loc;
+    int why = inrf_layer_locate_why(d, n, L->in, L->out, &loc);
+    if (why != INRF_LOC_OK)
+        return layout_error(why, l, d, count);
+    const unsigned enc = loc.encoding;
     L->encoding = (uint8_t)enc;
-    L->bias_encoding = (uint8_t)benc;
-    L->nnz = nnz;
+    L->bias_encoding = (uint8_t)(loc.bias_f16 ? INRF_ENC_F16 : INRF_ENC_F32);
+    L->nnz = loc.nnz;
     L->mask = NULL;
-    if (flags & INRF_LAYER_FLAG_PRUNED) {
+    if (loc.bitmap) {
         size_t mb = (count + 7) / 8;
-        if ((st = need(n - pos, mb, l, "bitmap")) != INRF_OK)
-            return st;
-        memcpy(ms, d + pos, mb);
-        pos += mb;
+        memcpy(ms, loc.bitmap, mb);
         if ((count & 7) && (ms[mb - 1] >> (count & 7)))
             return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: bitmap padding bits set", l);
         size_t pop = 0;
         for (size_t i = 0; i < mb; i++)
             pop += (size_t)__builtin_popcount(ms[i]);
-        if (pop != nnz)
+        if (pop != loc.nnz)
             return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: bitmap keeps %zu weights, nnz is %u",
-                             l, pop, nnz);
+                             l, pop, loc.nnz);
         L->mask = ms;
     }
     size_t nscale = enc == INRF_ENC_INT8 ? 1 : enc == INRF_ENC_INT8_ROW ? L->out : 0;
-    if ((st = need(n - pos, 4 * nscale, l, "scales")) != INRF_OK)
-        return st;
     for (size_t i = 0; i < nscale; i++) {
-        ss[i] = inrf_ldf32(d + pos + 4 * i);
+        ss[i] = inrf_ldf32(loc.scales + 4 * i);
         if (!(isfinite(ss[i]) && ss[i] > 0.0f))
             return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: scale %zu is %g, not finite and > 0",
                              l, i, (double)ss[i]);
     }
-    pos += 4 * nscale;
-    size_t vb = enc == INRF_ENC_F32 ? 4 : enc == INRF_ENC_F16 ? 2 : 1;
-    if ((st = need(n - pos, vb * nnz, l, "values")) != INRF_OK)
-        return st;
-    const uint8_t *v = d + pos;
+    const uint8_t *v = loc.values;
     size_t iv = 0;
     for (size_t k = 0; k < count; k++) {
         int keep = !L->mask || ((L->mask[k >> 3] >> (k & 7)) & 1);
@@ -182,22 +182,18 @@ static inrf_status parse_layer(inrf_model *m, unsigned l, const uint8_t *d, size
         L->w[k] = w;
         qs[k] = q;
     }
-    pos += vb * nnz;
-    size_t bb = benc == INRF_ENC_F32 ? 4 : 2;
-    if ((st = need(n - pos, bb * L->out, l, "biases")) != INRF_OK)
-        return st;
+    const uint8_t *b = loc.biases;
     for (unsigned j = 0; j < L->out; j++) {
-        if (bb == 2 && !inrf_f16_finite(inrf_ld16(d + pos + 2 * j)))
+        if (loc.bias_f16 && !inrf_f16_finite(inrf_ld16(b + 2 * j)))
             return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: bias %u (f16 0x%04x) is Inf or NaN", l,
-                             j, inrf_ld16(d + pos + 2 * j));
-        L->b[j] = bb == 4 ? inrf_ldf32(d + pos + 4 * j) : inrf_f16_to_f32(inrf_ld16(d + pos + 2 * j));
+                             j, inrf_ld16(b + 2 * j));
+        L->b[j] = loc.bias_f16 ? inrf_f16_to_f32(inrf_ld16(b + 2 * j)) : inrf_ldf32(b + 4 * j);
         if (!isfinite(L->b[j]))
             return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: bias %u not finite", l, j);
     }
-    pos += bb * L->out;
     L->q = nscale ? qs : NULL;
     L->scale = nscale ? ss : NULL;
-    *used = pos;
+    *used = (size_t)(loc.end - d);
     return INRF_OK;
 }
 
