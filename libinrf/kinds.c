@@ -4,9 +4,12 @@
 #include "internal.h"
 #include "siren/siren.h"
 
-/* Every kind built into libinrf. A new kind: its section in the spec, its
- * folder (libinrf/<kind>/, its sources in libinrf/local.mk), and one line
- * here (its GPU evaluator: one line in kernels/decode.cu's table). */
+/* Every kind built into libinrf. A new kind (kind.h says what it
+ * implements): its section in spec/inrf.md, its folder libinrf/<kind>/
+ * (sources listed in libinrf/local.mk, its GPU evaluator's in
+ * kernels/local.mk), and one line here; its GPU evaluator one line in the
+ * matching table of kernels/decode.cu, libinrf_cuda's (a library of its
+ * own, which libinrf cannot name). */
 static const inrf_kind_ops *const builtin[] = {
     &inrf_siren_kind,
 };

@@ -1,8 +1,11 @@
 /* kind.h: the network-kind interface: everything the container code (read,
  * write, packs, decoders, inspection tools) asks of a kind, which
- * NHDR.kind selects (spec/inrf.md "Network kinds"). The kinds built in
- * are listed in one table, libinrf/kinds.c. Private: shared by libinrf,
- * the kernels and the tests, installed nowhere. */
+ * NHDR.kind selects (spec/inrf.md 6.1 "Network kinds"). The kinds built
+ * in are listed in one table, libinrf/kinds.c; their GPU evaluators
+ * (kernels/decode_kernel.h) in kernels/decode.cu. SIREN (libinrf/siren/)
+ * is the example of a kind with layers, tests/kinds/grid/ of one without.
+ * Private: shared by libinrf, the kernels and the tests, installed
+ * nowhere. */
 #ifndef INRF_KIND_H
 #define INRF_KIND_H
 
