@@ -9,6 +9,13 @@
 #include "inrf/kind.h"
 #include "internal.h"
 
+/* The layouts model.h promises: the kinds' room in inrf_arch is SIREN's
+ * fields, so the struct's size does not depend on the kinds built in. */
+_Static_assert(sizeof(((inrf_arch *)0)->params) ==
+                   sizeof(((inrf_arch *)0)->hidden) + 2 * sizeof(float),
+               "inrf_arch: params must cover SIREN's fields exactly");
+_Static_assert(sizeof(inrf_arch) == 152, "inrf_arch changed size: a new ABI");
+
 /* The kind of an architecture, or the failure that names the unknown one. */
 inrf_status inrf_kind_of(const inrf_arch *a, const inrf_kind_ops **kind)
 {

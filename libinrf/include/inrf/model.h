@@ -83,15 +83,15 @@ typedef struct inrf_arch {
 } inrf_arch;
 
 /* Version of inrf_model's layout, recorded in every model the library
- * makes (inrf_model.struct_version). The ABI rule: models are allocated
+ * makes (struct_version, struct_size). The ABI rule: models are allocated
  * by the library only (inrf_model_create, inrf_read_*, inrf_pack_model,
  * the encoders), never by value or by a caller's malloc; the fields below
  * never move; a new field takes reserved_ room or goes at the end, with a
  * new version, and a caller built against a newer header reads it only
- * when struct_version (or struct_size) says the model holds it. The union is the room every
- * kind shares: its size is SIREN's layer table, and a kind that is not
- * SIREN keeps its weights behind `weights` (a private layout, read through
- * the library's functions and inrf_model_info). */
+ * when struct_version (or struct_size) says the model holds it. The union
+ * is the room every kind shares: its size is SIREN's layer table, and a
+ * kind that is not SIREN keeps its weights behind `weights` (a private
+ * layout, read through the library's functions and inrf_model_info). */
 #define INRF_MODEL_VERSION 1
 
 typedef struct inrf_model {
