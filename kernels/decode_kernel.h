@@ -47,8 +47,9 @@ typedef struct inrf_cuda_launch {
     cudaStream_t stream;
 } inrf_cuda_launch;
 
-/* A kind's GPU evaluator (struct inrf_cuda_kind of cuda_kinds.h): the kernel of one pack (all of whose
- * architectures are of the kind) and its launch. */
+/* A kind's GPU evaluator (struct inrf_cuda_kind of cuda_kinds.h): the
+ * kernel of one pack (all of whose architectures are of the kind) and its
+ * launch. */
 struct inrf_cuda_kind {
     unsigned kind;             /* NHDR.kind */
     /* The device table of the pack's architectures (*archs: device memory,

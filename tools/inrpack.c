@@ -310,8 +310,8 @@ static void info_text(const inrf_pack *p, const char *path, const pack_stats *s,
     }
     for (uint32_t a = 0; a < s->na; a++) {
         char buf[256];
-        printf("  arch %-7u %s: %u images\n", a, arch_text(p, a, INRF_INFO_SUMMARY, buf, sizeof buf),
-               s->per_arch[a]);
+        printf("  arch %-7u %s: %u images\n", a,
+               arch_text(p, a, INRF_INFO_SUMMARY, buf, sizeof buf), s->per_arch[a]);
     }
     for (uint32_t c = 0; c < s->nc; c++)
         printf("  class %-6u %s: %u images\n", c, inrf_pack_class_name(p, c), s->per_class[c]);

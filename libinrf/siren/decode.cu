@@ -328,5 +328,7 @@ static void siren_launch(const void *kernel, const inrf_cuda_launch *l)
     (l->pack, l->items, (const dev_arch *)l->archs, l->idx, l->win, l->kp, l->out);
 }
 
-extern "C" const inrf_cuda_kind inrf_siren_cuda_kind = {INRF_KIND_SIREN, siren_prepare, siren_launch};
+/* The entry of kernels/decode.cu's table. */
+extern "C" const inrf_cuda_kind inrf_siren_cuda_kind = {INRF_KIND_SIREN, siren_prepare,
+                                                        siren_launch};
 

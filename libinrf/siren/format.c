@@ -21,7 +21,8 @@ size_t inrf_siren_nhdr_size(const uint8_t *d, size_t avail)
 
 /* spec "NHDR" (d[0] is SIREN): fills the network fields of a (whose width, height and
  * channels are already set) and checks them against the spec and opt. */
-inrf_status inrf_siren_nhdr_parse(inrf_arch *a, const uint8_t *d, size_t n, const inrf_read_options *opt)
+inrf_status inrf_siren_nhdr_parse(inrf_arch *a, const uint8_t *d, size_t n,
+                                  const inrf_read_options *opt)
 {
     if (n < INRF_NHDR_FIXED)
         return inrf_fail(INRF_E_FORMAT, "NHDR: %zu bytes, too short", n);
