@@ -100,6 +100,30 @@ static void test_register_only_testing(void **state)
     assert_string_equal(inrf_kind_name(1), "unknown");
 }
 
+/* SIREN's text through the interface, as inrinfo and inrpack print it. */
+static void test_siren_info(void **state)
+{
+    (void)state;
+    inrf_arch a;
+    inrf_model *m = NULL;
+    inrf_arch_siren(&a, 8, 8, 3, 2, 5);
+    assert_int_equal(inrf_model_create(&a, &m), INRF_OK);
+    char text[1024];
+    assert_int_equal(inrf_arch_info(&a, INRF_INFO_SUMMARY, text, sizeof text),
+                     strlen("SIREN 2 x 5, w0 30/30"));
+    assert_string_equal(text, "SIREN 2 x 5, w0 30/30");
+    inrf_model_info(m, INRF_INFO_NETWORK, text, sizeof text);
+    assert_string_equal(text, "  network:     SIREN, 2 sine layers, widths 5 5\n"
+                              "  omega:       30 first, 30 hidden\n"
+                              "  output:      unit ([0, 1])\n");
+    inrf_model_info(m, INRF_INFO_WEIGHTS, text, sizeof text);
+    /* the output layer's row: 5 -> 3, f32, 15 weights, 8 + 60 + 12 bytes */
+    assert_non_null(strstr(text, "        2  5 -> 3       f32      f32   no            15     0.00%        80\n"));
+    assert_int_equal(inrf_model_info(m, INRF_INFO_SUMMARY, text, sizeof text), 0);
+    assert_int_equal(inrf_arch_info(&a, INRF_INFO_JSON, text, sizeof text), 0);
+    inrf_model_free(m);
+}
+
 static void test_write_read_round_trip(void **state)
 {
     (void)state;
@@ -457,6 +481,7 @@ int main(int argc, char **argv)
         return write_files(argv[2], argv[3]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_register_only_testing),
+        cmocka_unit_test(test_siren_info),
         cmocka_unit_test(test_write_read_round_trip),
         cmocka_unit_test(test_read_refuses_bad_payloads),
         cmocka_unit_test(test_decode_any_size),
