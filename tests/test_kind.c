@@ -118,7 +118,8 @@ static void test_siren_info(void **state)
                               "  output:      unit ([0, 1])\n");
     inrf_model_info(m, INRF_INFO_WEIGHTS, text, sizeof text);
     /* the output layer's row: 5 -> 3, f32, 15 weights, 8 + 60 + 12 bytes */
-    assert_non_null(strstr(text, "        2  5 -> 3       f32      f32   no            15     0.00%        80\n"));
+    assert_non_null(strstr(text, "        2  5 -> 3       f32      f32   no            15"
+                                 "     0.00%        80\n"));
     assert_int_equal(inrf_model_info(m, INRF_INFO_SUMMARY, text, sizeof text), 0);
     assert_int_equal(inrf_arch_info(&a, INRF_INFO_JSON, text, sizeof text), 0);
     inrf_model_free(m);
