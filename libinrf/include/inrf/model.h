@@ -56,6 +56,15 @@ typedef struct inrf_layer {
     float *scale;              /* 1 (INT8) or out (INT8_ROW) scales, else NULL */
 } inrf_layer;
 
+/* The unions of inrf_arch and inrf_model are anonymous (C11, C++ and a
+ * GNU extension before C11): __extension__ keeps a C99 -pedantic build
+ * of a program that includes this header quiet. */
+#if defined(__GNUC__)
+#define INRF_ANONYMOUS __extension__
+#else
+#define INRF_ANONYMOUS
+#endif
+
 /* The architecture: everything but the weights. The first fields are
  * every kind's (IHDR, and NHDR's kind and output mapping); the union holds
  * the kind's own NHDR fields, SIREN's by name, any other kind's in params
@@ -72,7 +81,7 @@ typedef struct inrf_arch {
                                   0 for kinds without layers */
     uint8_t colour_space;      /* 0 = sRGB, the only one of format 1.0 */
     uint8_t reserved_[3];      /* 0; keeps the struct free of padding */
-    union {
+    INRF_ANONYMOUS union {
         struct {               /* kind INRF_KIND_SIREN */
             uint16_t hidden[INRF_MAX_SINE_LAYERS]; /* width of each sine layer, 1..1024 */
             float omega_first; /* w0 of the first sine layer, > 0 (default 30) */
@@ -96,7 +105,7 @@ typedef struct inrf_arch {
 
 typedef struct inrf_model {
     inrf_arch arch;            /* arch.kind tags the union */
-    union {
+    INRF_ANONYMOUS union {
         inrf_layer layer[INRF_MAX_SINE_LAYERS + 1]; /* SIREN: L sine layers, then
                                                         the output layer */
         void *weights;         /* other kinds: their weights (private) */
