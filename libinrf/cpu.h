@@ -4,7 +4,7 @@
 #ifndef INRF_CPU_H
 #define INRF_CPU_H
 
-#include "decode_tile.h"
+#include "siren/decode_tile.h"
 #include "train.h"
 
 typedef enum inrf_cpu_level {

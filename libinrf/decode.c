@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "cpu.h"
+#include "inrf/kind.h"
 #include "inrf/siren_math.h"
 #include "internal.h"
 #include "pool.h"
@@ -30,31 +31,7 @@ void inrf_window_from_pixels(double window[4], uint32_t full_w, uint32_t full_h,
     window[3] = 2.0 * (y + (double)h) / full_h - 1.0;
 }
 
-uint64_t inrf_model_macs_per_pixel(const inrf_model *m)
-{
-    uint64_t n = 0;
-    for (unsigned l = 0; l <= m->arch.layers; l++)
-        n += (uint64_t)m->layer[l].in * m->layer[l].out;
-    return n;
-}
-
 const char *inrf_decode_kernel_name(void) { return inrf_cpu_level_name(inrf_cpu_level_pick()); }
-
-static void make_net(const inrf_model *m, inrf_tile_net *net)
-{
-    memset(net, 0, sizeof *net);
-    net->layers = m->arch.layers;
-    net->omega_first = m->arch.omega_first;
-    net->omega_hidden = m->arch.omega_hidden;
-    for (unsigned l = 0; l <= m->arch.layers; l++) {
-        net->in[l] = m->layer[l].in;
-        net->out[l] = m->layer[l].out;
-        net->w[l] = m->layer[l].w;
-        net->b[l] = m->layer[l].b;
-        if (l < m->arch.layers && m->layer[l].out > net->max_width)
-            net->max_width = m->layer[l].out;
-    }
-}
 
 static inrf_status check_decode(const inrf_model *m, const inrf_decode_options *opt,
                                 const void *pixels, uint32_t *w, uint32_t *h)
@@ -122,8 +99,7 @@ static void store_tile(const inrf_sink *sink, float *res, unsigned C, int signed
 
 /* What every tile of one grid decode shares. */
 typedef struct grid {
-    const inrf_tile_net *net;
-    inrf_tile_fn forward;
+    const inrf_cpu_eval *eval; /* the model's kind's */
     const inrf_sink *sink;
     const float *cx, *cy;
     uint32_t W;
@@ -135,7 +111,7 @@ typedef struct grid {
 /* Tile t of the grid; scratch: the tile kernel's, then xy and res. */
 static void decode_tile(const grid *g, int64_t t, float *scratch)
 {
-    float *xy = scratch + inrf_tile_scratch_floats(g->net), *res = xy + 2 * INRF_TILE;
+    float *xy = scratch + g->eval->scratch_floats, *res = xy + 2 * INRF_TILE;
     uint64_t first = (uint64_t)t * INRF_TILE;
     unsigned count = g->npix - first < INRF_TILE ? (unsigned)(g->npix - first) : INRF_TILE;
     /* pixel (i, j) of the first sample; then step along the rows (one
@@ -149,7 +125,7 @@ static void decode_tile(const grid *g, int64_t t, float *scratch)
         xy[p] = g->cx[ii[p]];
         xy[INRF_TILE + p] = g->cy[jj[p]];
     }
-    g->forward(g->net, xy, res, scratch);
+    g->eval->tile(g->eval->state, xy, res, scratch);
     store_tile(g->sink, res, g->C, g->signed_out, ii, jj, count, g->sink->stride);
 }
 
@@ -198,23 +174,28 @@ static void grid_task(void *ctx, size_t task, int worker)
 inrf_status inrf_decode_grid(const inrf_model *m, uint32_t W, uint32_t H, const float *cx,
                              const float *cy, const inrf_sink *sink, int threads)
 {
-    inrf_tile_net net;
-    make_net(m, &net);
+    const inrf_kind_ops *kind;
+    inrf_cpu_eval ev;
+    inrf_status st = inrf_kind_of(&m->arch, &kind);
+    if (st != INRF_OK || (st = kind->cpu_eval(m, &ev)) != INRF_OK)
+        return st;
     const unsigned C = m->arch.channels;
-    const grid g = {&net, inrf_cpu_tile_forward(), sink, cx, cy, W, (uint64_t)W * H, C,
+    const grid g = {&ev, sink, cx, cy, W, (uint64_t)W * H, C,
                     m->arch.output_map == INRF_OUTPUT_SIGNED};
     const int64_t ntiles = (int64_t)((g.npix + INRF_TILE - 1) / INRF_TILE);
     const uint64_t ntasks = ((uint64_t)ntiles + TILES_PER_TASK - 1) / TILES_PER_TASK;
     /* a multiple of 64 bytes: each worker's scratch stays aligned */
-    const size_t floats =
-        ((inrf_tile_scratch_floats(&net) + (2 + C) * (size_t)INRF_TILE) + 15) & ~(size_t)15;
+    const size_t floats = ((ev.scratch_floats + (2 + C) * (size_t)INRF_TILE) + 15) & ~(size_t)15;
     const int nt = grid_threads(threads, g.npix, inrf_model_macs_per_pixel(m), ntasks);
     float *scratch = aligned_alloc(64, (size_t)nt * floats * sizeof(float));
-    if (!scratch)
+    if (!scratch) {
+        inrf_cpu_eval_free(&ev);
         return inrf_fail(INRF_E_NOMEM, "decode: out of memory");
+    }
     grid_job job = {&g, ntiles, scratch, floats};
     inrf_parallel_for((size_t)ntasks, nt, grid_task, &job);
     free(scratch);
+    inrf_cpu_eval_free(&ev);
     return INRF_OK;
 }
 

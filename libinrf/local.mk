@@ -15,7 +15,9 @@ inrfinclude_HEADERS = \
 INRF_PRIV_H = \
 	libinrf/private/inrf/siren_math.h \
 	libinrf/private/inrf/record.h \
-	libinrf/private/inrf/train_math.h
+	libinrf/private/inrf/train_math.h \
+	libinrf/private/inrf/kind.h \
+	libinrf/private/inrf/le.h
 noinst_HEADERS = $(INRF_PRIV_H)
 
 LIB_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden -DINRF_BUILDING_LIBRARY \
@@ -26,12 +28,12 @@ libinrf_libinrf_la_SOURCES = \
 	libinrf/format.h \
 	libinrf/bytes.h \
 	libinrf/status.c \
+	libinrf/kinds.c \
 	libinrf/model.c \
 	libinrf/read.c \
 	libinrf/write.c \
 	libinrf/fileio.c \
 	libinrf/decode.c \
-	libinrf/decode_tile.h \
 	libinrf/cpu.c \
 	libinrf/cpu.h \
 	libinrf/simd.h \
@@ -48,22 +50,32 @@ libinrf_libinrf_la_SOURCES = \
 	libinrf/image.c \
 	libinrf/resize.c \
 	libinrf/pool.c \
-	libinrf/pool.h
+	libinrf/pool.h \
+	$(SIREN_SOURCES)
 libinrf_libinrf_la_CFLAGS = $(LIB_CFLAGS)
 libinrf_libinrf_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(INRF_LT_VERSION) -no-undefined
 libinrf_libinrf_la_LIBADD = libinrf/libtile_generic.la \
 	$(PNG_LIBS) $(ZSTD_LIBS) $(TURBOJPEG_LIBS) $(XXHASH_LIBS) $(OPENMP_CFLAGS) $(LIBM)
 
+# SIREN, kind 0: its own folder (libinrf/kinds.c lists the kinds).
+SIREN_SOURCES = \
+	libinrf/siren/siren.h \
+	libinrf/siren/kind.c \
+	libinrf/siren/model.c \
+	libinrf/siren/format.c \
+	libinrf/siren/eval.c \
+	libinrf/siren/decode_tile.h
+
 # The SIMD tile kernel: one source, built once per instruction set and
 # chosen at run time (decode.c).
 noinst_LTLIBRARIES += libinrf/libtile_generic.la
-libinrf_libtile_generic_la_SOURCES = libinrf/decode_tile.c
+libinrf_libtile_generic_la_SOURCES = libinrf/siren/decode_tile.c
 libinrf_libtile_generic_la_CFLAGS = $(LIB_CFLAGS) -DINRF_TILE_SUFFIX=generic
 if SIMD_X86
 noinst_LTLIBRARIES += libinrf/libtile_avx2.la libinrf/libtile_avx512.la
-libinrf_libtile_avx2_la_SOURCES = libinrf/decode_tile.c
+libinrf_libtile_avx2_la_SOURCES = libinrf/siren/decode_tile.c
 libinrf_libtile_avx2_la_CFLAGS = $(LIB_CFLAGS) -DINRF_TILE_SUFFIX=avx2 -mavx2 -mfma
-libinrf_libtile_avx512_la_SOURCES = libinrf/decode_tile.c
+libinrf_libtile_avx512_la_SOURCES = libinrf/siren/decode_tile.c
 libinrf_libtile_avx512_la_CFLAGS = $(LIB_CFLAGS) -DINRF_TILE_SUFFIX=avx512 \
 	-mavx512f -mavx512vl -mavx512dq -mavx2 -mfma -mprefer-vector-width=512
 libinrf_libinrf_la_LIBADD += libinrf/libtile_avx2.la libinrf/libtile_avx512.la

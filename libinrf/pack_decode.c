@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inrf/kind.h"
 #include "inrf/pack.h"
-#include "inrf/record.h"
 #include "inrf/siren_math.h"
 #include "internal.h"
 #include "pack_internal.h"
@@ -64,20 +64,17 @@ static inrf_status decode_sample(const inrf_pack *p, inrf_pack_scratch *sc, uint
     if (st != INRF_OK)
         return st;
     if (p->verified) {
-        /* the expansion the GPU kernels share (inrf/record.h), bounded by
-         * the record: the bytes verified at opening may have changed since
-         * (a mapped file rewritten in place) */
-        const uint8_t *rec = it->record, *end = it->record + it->size;
-        for (unsigned l = 0; l <= m->arch.layers; l++) {
-            inrf_layer_loc loc;
-            if (!inrf_layer_locate(rec, (size_t)(end - rec), m->layer[l].in, m->layer[l].out,
-                                   &loc) ||
-                !inrf_layer_expand(&loc, m->layer[l].w, m->layer[l].b))
-                return inrf_fail(INRF_E_FORMAT, "record %u (class %s, offset %llu): layer %u "
-                                 "malformed: the pack changed after it was verified", i,
-                                 p->names[it->label], (unsigned long long)it->offset, l);
-            rec = loc.end;
-        }
+        /* the kind's loader of a verified record (SIREN: the expansion the
+         * GPU kernels share, inrf/record.h), bounded by the record: the
+         * bytes verified at opening may have changed since (a mapped file
+         * rewritten in place) */
+        const inrf_kind_ops *k = inrf_kind_find(m->arch.kind);
+        st = k->weights_load ? k->weights_load(m, it->record, it->size)
+                             : k->weights_parse(m, it->record, it->size);
+        if (st != INRF_OK)
+            return inrf_fail(INRF_E_FORMAT, "record %u (class %s, offset %llu): %s: the pack "
+                             "changed after it was verified", i, p->names[it->label],
+                             (unsigned long long)it->offset, inrf_last_error());
     } else if ((st = inrf_pack_check_record(p, i, m)) != INRF_OK) {
         /* a pack opened without verification: each record is checked (its
          * checksum too) before it is decoded */

@@ -9,6 +9,7 @@
 
 #include "bytes.h"
 #include "format.h"
+#include "inrf/kind.h"
 #include "inrf/pack.h"
 #include "internal.h"
 #include "pack_internal.h"
@@ -156,9 +157,12 @@ static inrf_status parse_archs(inrf_pack *p)
         if (e[1] || e[2] || e[3])
             return inrf_fail(INRF_E_FORMAT, "architecture %u: reserved bytes %02x %02x %02x, must "
                              "be 0", a, e[1], e[2], e[3]);
-        size_t n = INRF_NHDR_FIXED + 2u * e[5];
+        /* the payload's size, as its kind reads it; one that cannot fit
+         * (SIREN: layers > 64) is cut, and the NHDR parser says so */
+        const inrf_kind_ops *k = inrf_kind_find(e[4]);
+        size_t n = k ? k->nhdr_size(e + 4, INRP_ARCH_SIZE - 4) : 1;
         if (n > INRP_ARCH_SIZE - 4)
-            n = INRP_ARCH_SIZE - 4; /* layers > 64: the NHDR parser says so */
+            n = INRP_ARCH_SIZE - 4;
         inrf_status st = inrf_nhdr_parse(ar, e + 4, n, &p->limits);
         if (st != INRF_OK)
             return inrf_fail(st, "architecture %u: %s", a, inrf_last_error());

@@ -126,6 +126,20 @@ tests_test_cuda_encode_emu_CPPFLAGS = $(EMU_CPPFLAGS)
 tests_test_cuda_encode_emu_LDADD = $(EMU_LIBS)
 tests_test_cuda_encode_emu_LDFLAGS = $(AM_LDFLAGS) $(SAN_CXXFLAGS)
 TESTS += tests/test_cuda_decode_emu tests/test_cuda_encode_emu
+# The network-kind seam with the testing kind (tests/kinds/grid, kind 255),
+# registered in this program only: CPU, packs and the emulated GPU decoder;
+# the tools refuse its files (tests/test_kind_tools.sh).
+GRID_KIND_SOURCES = tests/kinds/grid/grid.h tests/kinds/grid/grid_math.h \
+	tests/kinds/grid/grid.c tests/kinds/grid/grid_gpu_emu.cpp
+check_PROGRAMS += tests/test_kind
+tests_test_kind_SOURCES = tests/test_kind.c $(GRID_KIND_SOURCES)
+tests_test_kind_CPPFLAGS = $(EMU_CPPFLAGS) -I$(srcdir)/tests -I$(srcdir)/kernels -I$(srcdir)/libinrf
+tests_test_kind_CFLAGS = $(TEST_CFLAGS)
+tests_test_kind_CXXFLAGS = $(EMU_CXXFLAGS)
+tests_test_kind_LDADD = $(EMU_LIBS) $(CMOCKA_LIBS)
+tests_test_kind_LDFLAGS = $(AM_LDFLAGS) $(SAN_CXXFLAGS)
+TESTS += tests/test_kind tests/test_kind_tools.sh
+EXTRA_DIST += tests/kinds/grid/grid_gpu.cu tests/test_kind_tools.sh
 # The tools built with the emulated kernels, for their --device cuda paths
 # (tests/test_gpu_tools_emu.sh).
 check_PROGRAMS += tests/emu/inrdec tests/emu/inrenc tests/emu/inrpack

@@ -196,14 +196,12 @@ static uint32_t *bad_records(const inrf_pack *p, const char *path, size_t *nbad,
     return bad;
 }
 
-/* The network kind as JSON names it: lower case ("siren"). */
-static void json_kind(unsigned kind)
+/* Architecture a as its kind describes it (inrf_arch_info: a summary,
+ * or JSON members); short, so a line's buffer holds it. */
+static const char *arch_text(const inrf_pack *p, uint32_t a, int part, char *buf, size_t n)
 {
-    char k[32];
-    snprintf(k, sizeof k, "%s", inrf_kind_name(kind));
-    for (char *c = k; *c; c++)
-        *c = (char)tolower((unsigned char)*c);
-    cli_json_string(stdout, k);
+    inrf_arch_info(inrf_pack_arch(p, a), part, buf, n);
+    return buf;
 }
 
 static void json_u32_array(const uint32_t *v, size_t n)
@@ -286,17 +284,9 @@ static void info_json(const inrf_pack *p, const char *path, const pack_stats *s,
     }
     printf("],\n  \"architectures\": [");
     for (uint32_t a = 0; a < s->na; a++) {
-        const inrf_arch *ar = inrf_pack_arch(p, a);
-        printf("%s{\"kind\": ", a ? ", " : "");
-        json_kind(ar->kind);
-        printf(", \"layers\": %u, \"widths\": [", ar->layers);
-        for (unsigned l = 0; l < ar->layers; l++)
-            printf("%s%u", l ? ", " : "", ar->hidden[l]);
-        printf("], \"omega_first\": ");
-        cli_json_number(stdout, ar->omega_first);
-        printf(", \"omega_hidden\": ");
-        cli_json_number(stdout, ar->omega_hidden);
-        printf(", \"images\": %u}", s->per_arch[a]);
+        char buf[1024];
+        printf("%s{%s, \"images\": %u}", a ? ", " : "",
+               arch_text(p, a, INRF_INFO_ARCH_JSON, buf, sizeof buf), s->per_arch[a]);
     }
     printf("],\n  \"lowest_psnr\": [");
     for (uint32_t k = 0; k < s->nworst; k++) {
@@ -331,9 +321,9 @@ static void info_text(const inrf_pack *p, const char *path, const pack_stats *s,
         printf("%s (inrpack verify names each)\n", nbad > 20 ? " ..." : "");
     }
     for (uint32_t a = 0; a < s->na; a++) {
-        const inrf_arch *ar = inrf_pack_arch(p, a);
-        printf("  arch %-7u %s %u x %u, w0 %g/%g: %u images\n", a, inrf_kind_name(ar->kind),
-               ar->layers, ar->hidden[0], ar->omega_first, ar->omega_hidden, s->per_arch[a]);
+        char buf[256];
+        printf("  arch %-7u %s: %u images\n", a,
+               arch_text(p, a, INRF_INFO_SUMMARY, buf, sizeof buf), s->per_arch[a]);
     }
     for (uint32_t c = 0; c < s->nc; c++)
         printf("  class %-6u %s: %u images\n", c, inrf_pack_class_name(p, c), s->per_class[c]);

@@ -19,7 +19,7 @@
  * register file (32 zmm, 16 ymm) so that nothing spills. Within those
  * bounds the choice hardly matters (bench/RESULTS.md): the FMA port is the
  * limit, and the sine costs about 10 of its slots per 16 or 8 pixels. */
-#include "simd.h"
+#include "../simd.h"
 #if defined(VL) && VL == 16
 #define NV 2  /* the whole 32-pixel tile */
 #define JB 8  /* 16 accumulators + 2 inputs + 1 weight of 32 zmm; 40 = 5 x 8 */
