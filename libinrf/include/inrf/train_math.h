@@ -20,10 +20,11 @@
 #include "inrf/inrf.h"
 #include "inrf/siren_math.h"
 
-/* A network as the per-pixel functions see it: all parameters in one float
- * array (layer l's weights [out][in] at woff[l], its biases at boff[l], in
- * layer order: the layout of libinrf's CPU trainer), and the rows of a
- * pixel's column. Layer `layers` is the linear output layer. */
+/* A network as every trainer sees it (the CPU's, libinrf/encode_cpu.c on
+ * train_kernel.c, and the GPU's): all parameters in one float array (layer
+ * l's weights [out][in] at woff[l], its biases at boff[l], in layer
+ * order), and the rows of a pixel's column. Layer `layers` is the linear
+ * output layer. */
 typedef struct inrf_tm_net {
     unsigned layers;                          /* sine layers L */
     unsigned in[INRF_MAX_SINE_LAYERS + 1];    /* fan-in of layer l */
@@ -34,6 +35,7 @@ typedef struct inrf_tm_net {
     unsigned drow[INRF_MAX_SINE_LAYERS + 1];  /* column row of layer l's first delta */
     unsigned nparams;                         /* weights and biases */
     unsigned rows;                            /* floats of a pixel's column */
+    unsigned max_width;                       /* widest sine layer */
     float omega_first, omega_hidden;
 } inrf_tm_net;
 
@@ -43,6 +45,7 @@ INRF_HD void inrf_tm_net_init(inrf_tm_net *n, const inrf_arch *arch)
     const unsigned L = arch->layers;
     unsigned off = 0;
     n->layers = L;
+    n->max_width = 0;
     for (unsigned l = 0; l <= L; l++) {
         n->in[l] = l == 0 ? 2u : arch->hidden[l - 1];
         n->out[l] = l == L ? arch->channels : arch->hidden[l];
@@ -52,6 +55,8 @@ INRF_HD void inrf_tm_net_init(inrf_tm_net *n, const inrf_arch *arch)
         off += n->out[l];
         /* layer l's inputs are layer l - 1's outputs, after its inputs */
         n->hrow[l] = l == 0 ? 0u : n->hrow[l - 1] + n->in[l - 1];
+        if (l < L && n->out[l] > n->max_width)
+            n->max_width = n->out[l];
     }
     n->nparams = off;
     unsigned d = n->hrow[L] + n->in[L];
@@ -368,6 +373,14 @@ INRF_API INRF_NODISCARD inrf_status inrf_encode_batch_with(const inrf_image *ima
                                                            const inrf_batch_trainer *trainer,
                                                            inrf_model **out,
                                                            inrf_encode_stats *stats);
+
+/* The CPU's batched trainer (libinrf/encode_cpu.c, on the SIMD training
+ * pass), the one inrf_encode runs: threads 0 = the default (the CPUs this
+ * process may run on); the bits do not depend on them. Free it with
+ * inrf_cpu_trainer_free. */
+INRF_API INRF_NODISCARD inrf_status inrf_cpu_trainer_create(int threads,
+                                                            inrf_batch_trainer *out);
+INRF_API void inrf_cpu_trainer_free(inrf_batch_trainer *tr);
 
 #ifdef __cplusplus
 }
