@@ -5,7 +5,8 @@
 #ifndef INRF_CUDA_H
 #define INRF_CUDA_H
 
-#include "inrf/inrf.h"
+#include "inrf/encode.h"
+#include "inrf/pack.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -4,7 +4,8 @@
 #ifndef INRF_ENCODE_H
 #define INRF_ENCODE_H
 
-#include "inrf/inrf.h"
+#include "inrf/image.h"
+#include "inrf/model.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -3,7 +3,7 @@
 #ifndef INRF_IMAGE_H
 #define INRF_IMAGE_H
 
-#include "inrf/inrf.h"
+#include "inrf/types.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -4,7 +4,7 @@
 #ifndef INRF_PACK_H
 #define INRF_PACK_H
 
-#include "inrf/inrf.h"
+#include "inrf/model.h"
 
 #ifdef __cplusplus
 extern "C" {
