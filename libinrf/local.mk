@@ -41,6 +41,7 @@ libinrf_libinrf_la_SOURCES = \
 	libinrf/encode.c \
 	libinrf/encode_internal.h \
 	libinrf/encode_batch.c \
+	libinrf/encode_cpu.c \
 	libinrf/quality.c \
 	libinrf/pack_read.c \
 	libinrf/pack_verify.c \
@@ -81,9 +82,9 @@ libinrf_libtile_avx512_la_CFLAGS = $(LIB_CFLAGS) -DINRF_TILE_SUFFIX=avx512 \
 libinrf_libinrf_la_LIBADD += libinrf/libtile_avx2.la libinrf/libtile_avx512.la
 endif
 
-# The training kernel, likewise per instruction set. It needs no
-# bit-exactness, so multiply-adds may contract into FMA.
-TRAIN_CFLAGS = $(LIB_CFLAGS) -ffp-contract=fast -Wno-psabi
+# The training kernel, likewise per instruction set, with explicit FMAs
+# only: every copy gives the same bits (libinrf/train.h).
+TRAIN_CFLAGS = $(LIB_CFLAGS) -Wno-psabi
 noinst_LTLIBRARIES += libinrf/libtrain_generic.la
 libinrf_libtrain_generic_la_SOURCES = libinrf/train_kernel.c
 libinrf_libtrain_generic_la_CFLAGS = $(TRAIN_CFLAGS) -DINRF_TILE_SUFFIX=generic

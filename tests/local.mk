@@ -10,6 +10,16 @@ check_PROGRAMS += tests/test_math tests/test_format tests/test_decode tests/test
 tests_test_math_SOURCES = tests/test_math.c
 tests_test_math_CFLAGS = $(TEST_CFLAGS)
 tests_test_math_LDADD = $(TEST_LIBS)
+# simd.h's vector sine, built per instruction set for test_math
+if SIMD_X86
+check_LTLIBRARIES = tests/libsine_avx2.la tests/libsine_avx512.la
+tests_libsine_avx2_la_SOURCES = tests/sine_simd.c
+tests_libsine_avx2_la_CFLAGS = $(AM_CFLAGS) -DSINE_SUFFIX=avx2 -mavx2 -mfma
+tests_libsine_avx512_la_SOURCES = tests/sine_simd.c
+tests_libsine_avx512_la_CFLAGS = $(AM_CFLAGS) -DSINE_SUFFIX=avx512 \
+	-mavx512f -mavx512vl -mavx512dq -mavx2 -mfma
+tests_test_math_LDADD += tests/libsine_avx2.la tests/libsine_avx512.la
+endif
 tests_test_format_SOURCES = tests/test_format.c tests/golden.c tests/golden.h
 tests_test_format_CFLAGS = $(TEST_CFLAGS)
 tests_test_format_LDADD = $(TEST_LIBS) $(XXHASH_LIBS) $(ZSTD_LIBS)
@@ -50,12 +60,15 @@ tests_test_pool_SOURCES = tests/test_pool.c libinrf/pool.c libinrf/pool.h
 tests_test_pool_CFLAGS = $(TEST_CFLAGS)
 tests_test_pool_LDADD = $(CMOCKA_LIBS) -lpthread
 TESTS += tests/test_pool
-# train_math.h against the CPU training pass, whose portable copy is built
-# into the test (libinrf's symbols are hidden).
+# train_math.h against the CPU training passes, every instruction set's
+# copy linked into the test (libinrf's symbols are hidden).
 check_PROGRAMS += tests/test_train_math
-tests_test_train_math_SOURCES = tests/test_train_math.c libinrf/train_kernel.c
-tests_test_train_math_CFLAGS = $(TEST_CFLAGS) -DINRF_TILE_SUFFIX=generic -Wno-psabi
-tests_test_train_math_LDADD = $(TEST_LIBS)
+tests_test_train_math_SOURCES = tests/test_train_math.c
+tests_test_train_math_CFLAGS = $(TEST_CFLAGS)
+tests_test_train_math_LDADD = libinrf/libtrain_generic.la $(TEST_LIBS)
+if SIMD_X86
+tests_test_train_math_LDADD += libinrf/libtrain_avx2.la libinrf/libtrain_avx512.la
+endif
 TESTS += tests/test_train_math
 endif
 
@@ -202,6 +215,9 @@ EXTRA_DIST += tests/test_outputs.sh
 # inrenc and inrdec as codec users expect them: -f, -d, PNM, --bpp, --json.
 TESTS += tests/test_codec_tools.sh
 EXTRA_DIST += tests/test_codec_tools.sh
+# the encoder's bytes for every thread count and CPU kernel
+TESTS += tests/test_encode_kernels.sh
+EXTRA_DIST += tests/test_encode_kernels.sh
 
 # The run script's stages on a fake kit (no GPU or nvcc needed).
 TESTS += tests/test_gpu_kit.sh
