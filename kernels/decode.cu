@@ -1,62 +1,72 @@
 /* decode.cu: the fused batch decoder on the GPU: pack records resident in
- * device memory, one block a sample, weights expanded into shared memory,
- * each pixel evaluated with libinrf's shared SIREN math (siren_math.h). */
-#include <cuda_fp16.h>
-#include <cuda_runtime.h>
+ * device memory, one block a sample, the sample's weights in shared
+ * memory, each pixel evaluated by the GPU evaluator of the pack's network
+ * kind (the table below; SIREN's is libinrf/siren/decode.cu). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "inrf/inrf.h"
-#include "inrf/cuda.h"
-#include "inrf/record.h"
+#include "inrf/kind.h"
 
-#include "cuda_status.h"
+#include "decode_kernel.h"
 
-/* The widest sine layer the kernel evaluates (in local memory), and the
- * widest it evaluates in registers from a padded layout (eval_pixel). */
-#define KMAX_WIDTH 64
-#define KMAX_PADDED 48
-#define KMAX_LAYERS INRF_MAX_SINE_LAYERS
-/* Threads a block (one sample): the wide variants hold 100+ registers a
- * thread, and smaller blocks let two samples share a multiprocessor, one
- * computing while the other expands its weights. */
-#define BLOCK_THREADS(W) ((W) <= 16 ? 256 : 128)
+/* ============================================ the kinds' GPU evaluators */
 
-/* An architecture as the kernel reads it: where each layer's weights
- * (rows of `stride` floats) and biases lie in shared memory. Padded to W
- * (the register kernels): the first layer has W rows of 2, the hidden
- * layers W rows of W, the output layer `channels` rows of W, W biases a
- * sine layer, the padding zeros; offsets of the hidden and output layers
- * are multiples of 4 floats, for 16-byte loads. Unpadded: in x out. */
-typedef struct dev_arch {
-    int layers, channels, output_map;
-    float omega_first, omega_hidden;
-    int in[KMAX_LAYERS + 1], out[KMAX_LAYERS + 1], stride[KMAX_LAYERS + 1];
-    int woff[KMAX_LAYERS + 1], boff[KMAX_LAYERS + 1]; /* float offsets in shared memory */
-    int floats;                                        /* weights + biases, padding included */
-    int padded;
-} dev_arch;
+/* Every kind's GPU evaluator, as libinrf/kinds.c lists the kinds: a new
+ * kind adds its evaluator here (from its folder, libinrf/<kind>/). */
+extern "C" const inrf_cuda_kind inrf_siren_cuda_kind; /* libinrf/siren/decode.cu */
+static const inrf_cuda_kind *const builtin[] = {&inrf_siren_cuda_kind};
 
-typedef struct dev_item {
-    unsigned long long offset; /* of the record in the pack */
-    uint32_t size;             /* record bytes: no read goes past them */
-    int arch;
-} dev_item;
+#define MAX_REGISTERED 4
+static const inrf_cuda_kind *registered[MAX_REGISTERED]; /* tests only */
+
+static const inrf_cuda_kind *cuda_kind_find(unsigned kind)
+{
+    for (size_t i = 0; i < sizeof builtin / sizeof *builtin; i++)
+        if (builtin[i]->kind == kind)
+            return builtin[i];
+    for (size_t i = 0; i < MAX_REGISTERED; i++)
+        if (registered[i] && registered[i]->kind == kind)
+            return registered[i];
+    return NULL;
+}
+
+inrf_status inrf_cuda_kind_register_(const inrf_cuda_kind *kind)
+{
+    if (!kind || kind->kind != INRF_KIND_TESTING)
+        return inrf_report(INRF_E_INVALID_ARG, "only kind 255 (testing) may be registered");
+    inrf_cuda_kind_unregister_(kind->kind);
+    for (size_t i = 0; i < MAX_REGISTERED; i++)
+        if (!registered[i]) {
+            registered[i] = kind;
+            return INRF_OK;
+        }
+    return inrf_report(INRF_E_LIMIT, "too many kinds registered");
+}
+
+void inrf_cuda_kind_unregister_(unsigned kind)
+{
+    for (size_t i = 0; i < MAX_REGISTERED; i++)
+        if (registered[i] && registered[i]->kind == kind)
+            registered[i] = NULL;
+}
+
+/* ==================================================== the batch decoder */
 
 struct inrf_cuda_pack {
     int device;
     uint8_t *bytes;            /* the pack */
     dev_item *items;
-    dev_arch *archs;
+    void *archs;               /* the kind's table of architectures */
     uint32_t count, narchs;
     unsigned channels;
+    const inrf_cuda_kind *kind;
+    const void *kernel;        /* the kind's kernel for this pack */
+    int threads;               /* a block's */
     size_t smem;               /* dynamic shared memory a block needs */
     size_t smem_max;           /* the most a block may have */
-    int width;                 /* the kernel variant (kernel_width) */
 };
-
 
 inrf_status inrf_cuda_devices(int *count)
 {
@@ -69,278 +79,6 @@ inrf_status inrf_cuda_devices(int *count)
     }
     if (*count == 0)
         return inrf_report(INRF_E_NO_DEVICE, "no CUDA device");
-    return INRF_OK;
-}
-
-/* ----------------------------------------------------------------- kernel */
-
-/* Layer l of the record at rec into shared memory (rows `stride` floats
- * apart), the block's threads sharing the work. Pruned layers: each thread
- * takes runs of 32 weights, whose first stored value is found from a
- * prefix count of the bitmap. */
-__device__ static void expand_layer(const inrf_layer_loc *loc, float *w, int stride, float *b,
-                                    int *prefix)
-{
-    const int count = (int)(loc->in * loc->out), in = (int)loc->in;
-    if (!loc->bitmap) {
-        for (int k = threadIdx.x; k < count; k += blockDim.x)
-            w[k / in * stride + k % in] = inrf_layer_value(loc, (size_t)k, (unsigned)(k / in));
-    } else {
-        const int runs = (count + 31) / 32;
-        for (int r = threadIdx.x; r < runs; r += blockDim.x) {
-            int c = 0;
-            for (int k = 32 * r; k < count && k < 32 * r + 32; k++)
-                c += inrf_layer_kept(loc, (size_t)k);
-            prefix[r] = c;
-        }
-        __syncthreads();
-        if (threadIdx.x == 0) /* exclusive scan: runs <= 64 * 64 / 32 */
-            for (int r = 0, sum = 0; r < runs; r++) {
-                int c = prefix[r];
-                prefix[r] = sum;
-                sum += c;
-            }
-        __syncthreads();
-        for (int r = threadIdx.x; r < runs; r += blockDim.x) {
-            size_t v = (size_t)prefix[r];
-            for (int k = 32 * r; k < count && k < 32 * r + 32; k++) {
-                int keep = inrf_layer_kept(loc, (size_t)k);
-                w[k / in * stride + k % in] = keep ? inrf_layer_value(loc, v, (unsigned)(k / in))
-                                                   : 0.0f;
-                v += (size_t)keep;
-            }
-        }
-        __syncthreads(); /* prefix is reused by the next pruned layer */
-    }
-    for (int j = threadIdx.x; j < (int)loc->out; j += blockDim.x)
-        b[j] = inrf_layer_bias(loc, (unsigned)j);
-}
-
-typedef struct kparams {
-    uint32_t width, height;
-    int type, zero_outside;
-    int table;                 /* float offset in shared memory of the sample
-                                  coordinates (width x, then height y), or -1 */
-    float mean[3], std[3];
-} kparams;
-
-/* Four weights from shared memory in one 16-byte load (the compiler splits
- * plain float4 loads of the widest variant into four). p must be 16-byte
- * aligned (the dynamic shared array is, and the layout's offsets are
- * multiples of 4 floats). volatile and the memory clobber keep the load
- * between the barriers around it: the compiler sees no other dependence
- * on the weights that the block's threads wrote. */
-__device__ __forceinline__ float4 load4(const float4 *p)
-{
-#ifdef INRF_CUDA_EMU
-    inrf_emu::check_shared_load(p, sizeof *p);
-    return *p;
-#else
-    float4 r;
-    asm volatile("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];"
-                 : "=f"(r.x), "=f"(r.y), "=f"(r.z), "=f"(r.w)
-                 : "r"((unsigned)__cvta_generic_to_shared(p))
-                 : "memory");
-    return r;
-#endif
-}
-
-/* bias + sum_k w[k] h[k] over a padded row of W weights, in order k = 0,
- * 1, ... (inrf_neuron's sum), four weights a load. */
-template <int W>
-__device__ __forceinline__ float dot_padded(const float4 *__restrict__ w, const float *h,
-                                            float bias)
-{
-    float acc = bias;
-#pragma unroll
-    for (int k = 0; k < W / 4; k++) {
-        const float4 q = load4(&w[k]);
-        acc = fmaf(q.x, h[4 * k + 0], acc);
-        acc = fmaf(q.y, h[4 * k + 1], acc);
-        acc = fmaf(q.z, h[4 * k + 2], acc);
-        acc = fmaf(q.w, h[4 * k + 3], acc);
-    }
-    return acc;
-}
-
-/* One pixel through the network: the sine layers, then the output layer
- * into v[0 .. channels - 1]. Sums run k = 0, 1, ... with fmaf, in
- * inrf_neuron's order, so the results are the CPU decoder's bits.
- * W <= KMAX_PADDED: the padded layout; every loop runs to W, unrolled, so
- * h and t are registers, and the weights come in 16-byte broadcasts. The
- * padding adds fmaf(0, 0, acc) terms, which leave acc unchanged (a -0 may
- * become +0, which no output can show), and padded neurons are sin(0) = 0.
- * Wider (W = KMAX_WIDTH): the unpadded layout, loops to the true sizes,
- * h and t in local memory. */
-template <int W>
-__device__ __forceinline__ void eval_pixel(const dev_arch *__restrict__ a,
-                                           const float *__restrict__ smem, float x, float y,
-                                           float v[3])
-{
-    const int L = a->layers;
-    float h[W], t[W];
-    if constexpr (W <= KMAX_PADDED) {
-        const float *__restrict__ w0 = smem + a->woff[0], *__restrict__ b0 = smem + a->boff[0];
-#pragma unroll
-        for (int n = 0; n < W; n++)
-            h[n] = inrf_activate(fmaf(w0[2 * n + 1], y, fmaf(w0[2 * n], x, b0[n])),
-                                 a->omega_first);
-        for (int l = 1; l < L; l++) {
-            const float4 *__restrict__ w = (const float4 *)(smem + a->woff[l]);
-            const float *__restrict__ b = smem + a->boff[l];
-#pragma unroll
-            for (int n = 0; n < W; n++)
-                t[n] = inrf_activate(dot_padded<W>(w + n * (W / 4), h, b[n]), a->omega_hidden);
-#pragma unroll
-            for (int n = 0; n < W; n++)
-                h[n] = t[n];
-        }
-        const float4 *__restrict__ w = (const float4 *)(smem + a->woff[L]);
-        const float *__restrict__ b = smem + a->boff[L];
-#pragma unroll
-        for (int c = 0; c < 3; c++)
-            if (c < a->channels)
-                v[c] = dot_padded<W>(w + c * (W / 4), h, b[c]);
-    } else {
-        h[0] = x;
-        h[1] = y;
-        for (int l = 0; l < L; l++) {
-            const float *w = smem + a->woff[l], *b = smem + a->boff[l];
-            const float om = l == 0 ? a->omega_first : a->omega_hidden;
-            for (int n = 0; n < a->out[l]; n++)
-                t[n] = inrf_activate(inrf_neuron(w + n * a->in[l], h, (unsigned)a->in[l], b[n]),
-                                     om);
-            for (int n = 0; n < a->out[l]; n++)
-                h[n] = t[n];
-        }
-        for (int c = 0; c < a->channels; c++)
-            v[c] = inrf_neuron(smem + a->woff[L] + c * a->in[L], h, (unsigned)a->in[L],
-                               smem[a->boff[L] + c]);
-    }
-}
-
-/* The widest sine layer of a pack's architectures, as the kernel variant
- * that evaluates it: 16, 32, 40, 48 or 64 (KMAX_WIDTH). */
-static int kernel_width(int widest)
-{
-    /* padding costs (W / width)^2 in multiply-adds: 40 (the imagenet
-     * preset) gets its own */
-    return widest <= 16 ? 16 : widest <= 32 ? 32 : widest <= 40 ? 40
-           : widest <= KMAX_PADDED ? KMAX_PADDED : KMAX_WIDTH;
-}
-
-template <int W>
-__global__ void decode_batch_kernel(const uint8_t *__restrict__ pack,
-                                    const dev_item *__restrict__ items,
-                                    const dev_arch *__restrict__ archs,
-                                    const uint32_t *__restrict__ idx,
-                                    const float *__restrict__ win, kparams kp, void *out)
-{
-    INRF_DYNAMIC_SHARED(float, smem);
-    const size_t s = blockIdx.x; /* up to 2^31 - 1: 4 s and s npix need 64 bits */
-    const dev_item it = items[idx[s]];
-    const dev_arch *a = &archs[it.arch];
-    int *prefix = (int *)(smem + a->floats);
-    const uint8_t *rec = pack + it.offset, *rec_end = rec + it.size;
-    if (a->padded) {
-        for (int k = threadIdx.x; k < a->floats; k += blockDim.x)
-            smem[k] = 0.0f;
-        __syncthreads();
-    }
-    for (int l = 0; l <= a->layers; l++) {
-        inrf_layer_loc loc;
-        /* a record changed since verification expands to zeros */
-        inrf_layer_locate(rec, (size_t)(rec_end - rec), (unsigned)a->in[l], (unsigned)a->out[l],
-                          &loc);
-        expand_layer(&loc, smem + a->woff[l], a->stride[l], smem + a->boff[l], prefix);
-        rec = loc.end;
-    }
-    /* a column's x and a row's y, once a block (binary64 divisions) */
-    const double x0 = win ? win[4 * s + 0] : -1.0, y0 = win ? win[4 * s + 1] : -1.0;
-    const double x1 = win ? win[4 * s + 2] : 1.0, y1 = win ? win[4 * s + 3] : 1.0;
-    float *xs = kp.table >= 0 ? smem + kp.table : NULL, *ys = xs ? xs + kp.width : NULL;
-    for (uint32_t k = threadIdx.x; xs && k < kp.width; k += blockDim.x)
-        xs[k] = inrf_coord(k, kp.width, x0, x1);
-    for (uint32_t k = threadIdx.x; ys && k < kp.height; k += blockDim.x)
-        ys[k] = inrf_coord(k, kp.height, y0, y1);
-    __syncthreads();
-
-    const int C = a->channels;
-    const uint32_t npix = kp.width * kp.height; /* below 2^32: the host checks */
-    for (uint32_t p = threadIdx.x; p < npix; p += blockDim.x) {
-        const uint32_t i = p % kp.width, j = p / kp.width;
-        const float x = xs ? xs[i] : inrf_coord(i, kp.width, x0, x1);
-        const float y = ys ? ys[j] : inrf_coord(j, kp.height, y0, y1);
-        const int zero = kp.zero_outside && (x < -1.0f || x > 1.0f || y < -1.0f || y > 1.0f);
-        float v[3];
-        eval_pixel<W>(a, smem, x, y, v);
-        const size_t o = ((size_t)s * npix + p) * (size_t)C;
-#pragma unroll
-        for (int c = 0; c < 3; c++) {
-            if (c >= C)
-                break;
-            float u = zero ? 0.0f : inrf_output_unit(v[c], a->output_map == INRF_OUTPUT_SIGNED);
-            if (kp.type == INRF_BATCH_U8)
-                ((uint8_t *)out)[o + c] = inrf_unit_to_u8(u);
-            else if (kp.type == INRF_BATCH_F32)
-                ((float *)out)[o + c] = (u - kp.mean[c]) / kp.std[c];
-            else
-                ((__half *)out)[o + c] = __float2half_rn((u - kp.mean[c]) / kp.std[c]);
-        }
-    }
-}
-
-typedef void (*decode_kernel_fn)(const uint8_t *, const dev_item *, const dev_arch *,
-                                 const uint32_t *, const float *, kparams, void *);
-
-static decode_kernel_fn decode_kernel(int width)
-{
-    switch (width) {
-    case 16: return decode_batch_kernel<16>;
-    case 32: return decode_batch_kernel<32>;
-    case 40: return decode_batch_kernel<40>;
-    case KMAX_PADDED: return decode_batch_kernel<KMAX_PADDED>;
-    default: return decode_batch_kernel<KMAX_WIDTH>;
-    }
-}
-
-/* ------------------------------------------------------------------- host */
-
-/* The kernel's table for architecture ar, laid out padded to pad (a
- * kernel_width up to KMAX_PADDED) or unpadded (pad 0); *smem: the shared
- * memory its block needs. */
-static inrf_status make_arch(const inrf_arch *ar, int pad, dev_arch *d, size_t *smem)
-{
-    memset(d, 0, sizeof *d);
-    d->layers = ar->layers;
-    d->channels = ar->channels;
-    d->output_map = ar->output_map;
-    d->omega_first = ar->omega_first;
-    d->omega_hidden = ar->omega_hidden;
-    d->padded = pad > 0;
-    int off = 0, in = 2, max_runs = 0;
-    for (int l = 0; l <= ar->layers; l++) {
-        int out = l < ar->layers ? ar->hidden[l] : ar->channels;
-        if (l < ar->layers && out > (pad ? pad : KMAX_WIDTH)) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "the GPU decoder takes sine layers of up to %d neurons, "
-                     "not %d", KMAX_WIDTH, out);
-            return inrf_report(INRF_E_UNSUPPORTED, msg);
-        }
-        const int rows = pad && l < ar->layers ? pad : out;
-        d->in[l] = in;
-        d->out[l] = out;
-        d->stride[l] = pad && l > 0 ? pad : in;
-        d->woff[l] = off;
-        off += rows * d->stride[l];
-        d->boff[l] = off;
-        off += rows;
-        if ((in * out + 31) / 32 > max_runs)
-            max_runs = (in * out + 31) / 32;
-        in = out;
-    }
-    d->floats = off;
-    *smem = (size_t)off * sizeof(float) + (size_t)max_runs * sizeof(int);
     return INRF_OK;
 }
 
@@ -369,10 +107,27 @@ inrf_status inrf_cuda_pack_upload(const inrf_pack *pack, int device, inrf_cuda_p
     return st;
 }
 
+/* The GPU evaluator of the pack's one kind. */
+static inrf_status pack_kind(const inrf_pack *pack, const inrf_cuda_kind **kind)
+{
+    char msg[160];
+    const unsigned k = inrf_pack_arch(pack, 0)->kind;
+    for (uint32_t a = 1; a < inrf_pack_archs(pack); a++)
+        if (inrf_pack_arch(pack, a)->kind != k) {
+            snprintf(msg, sizeof msg, "the GPU decoder takes packs of one network kind, not "
+                     "kinds %u and %u", k, inrf_pack_arch(pack, a)->kind);
+            return inrf_report(INRF_E_UNSUPPORTED, msg);
+        }
+    if (!(*kind = cuda_kind_find(k))) {
+        snprintf(msg, sizeof msg, "network kind %u: no GPU decoder", k);
+        return inrf_report(INRF_E_UNSUPPORTED, msg);
+    }
+    return INRF_OK;
+}
+
 /* inrf_cuda_pack_upload's work, device current. */
 static inrf_status upload_on_device(const inrf_pack *pack, int device, inrf_cuda_pack **out)
 {
-    inrf_status st = INRF_OK;
     inrf_cuda_pack *p = (inrf_cuda_pack *)calloc(1, sizeof *p);
     if (!p)
         return inrf_report(INRF_E_NOMEM, "out of memory");
@@ -380,21 +135,11 @@ static inrf_status upload_on_device(const inrf_pack *pack, int device, inrf_cuda
     p->count = inrf_pack_count(pack);
     p->narchs = inrf_pack_archs(pack);
     p->channels = inrf_pack_channels(pack);
-    dev_arch *archs = (dev_arch *)calloc(p->narchs, sizeof *archs);
     dev_item *items = (dev_item *)calloc(p->count ? p->count : 1, sizeof *items);
-    if (!archs || !items)
-        st = inrf_report(INRF_E_NOMEM, "out of memory");
-    for (uint32_t a = 0; a < p->narchs; a++) /* the kernel variant */
-        for (int l = 0; l < inrf_pack_arch(pack, a)->layers; l++)
-            if (inrf_pack_arch(pack, a)->hidden[l] > p->width)
-                p->width = inrf_pack_arch(pack, a)->hidden[l];
-    p->width = kernel_width(p->width);
-    for (uint32_t a = 0; st == INRF_OK && a < p->narchs; a++) {
-        size_t smem = 0;
-        st = make_arch(inrf_pack_arch(pack, a), p->width <= KMAX_PADDED ? p->width : 0,
-                       &archs[a], &smem);
-        p->smem = smem > p->smem ? smem : p->smem;
-    }
+    inrf_status st = items ? pack_kind(pack, &p->kind)
+                           : inrf_report(INRF_E_NOMEM, "out of memory");
+    if (st == INRF_OK)
+        st = p->kind->prepare(pack, &p->archs, &p->smem, &p->kernel, &p->threads);
     int smem_max = 0;
     if (st == INRF_OK &&
         cudaDeviceGetAttribute(&smem_max, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) ==
@@ -414,20 +159,15 @@ static inrf_status upload_on_device(const inrf_pack *pack, int device, inrf_cuda
         if ((e = cudaMalloc((void **)&p->bytes, bytes)) == cudaSuccess &&
             (e = cudaMalloc((void **)&p->items, (p->count ? p->count : 1) * sizeof *items)) ==
                 cudaSuccess &&
-            (e = cudaMalloc((void **)&p->archs, p->narchs * sizeof *archs)) == cudaSuccess &&
-            (e = cudaMemcpy(p->bytes, host, bytes, cudaMemcpyHostToDevice)) == cudaSuccess &&
-            (e = cudaMemcpy(p->items, items, p->count * sizeof *items,
-                            cudaMemcpyHostToDevice)) == cudaSuccess)
-            e = cudaMemcpy(p->archs, archs, p->narchs * sizeof *archs, cudaMemcpyHostToDevice);
+            (e = cudaMemcpy(p->bytes, host, bytes, cudaMemcpyHostToDevice)) == cudaSuccess)
+            e = cudaMemcpy(p->items, items, p->count * sizeof *items, cudaMemcpyHostToDevice);
         p->smem_max = smem_max > 48 * 1024 ? (size_t)smem_max : 48 * 1024;
         if (e == cudaSuccess && p->smem_max > 48 * 1024)
-            e = cudaFuncSetAttribute(decode_kernel(p->width),
-                                     cudaFuncAttributeMaxDynamicSharedMemorySize,
+            e = cudaFuncSetAttribute(p->kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                      (int)p->smem_max);
         if (e != cudaSuccess)
             st = cuda_fail(e, "uploading the pack");
     }
-    free(archs);
     free(items);
     if (st != INRF_OK) {
         inrf_cuda_pack_free(p);
@@ -480,8 +220,7 @@ inrf_status inrf_cuda_decode_wave(inrf_cuda_pack *p, const inrf_batch_options *o
         return st;
     cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, p->device);
     if (e == cudaSuccess)
-        e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, decode_kernel(p->width),
-                                                          BLOCK_THREADS(p->width),
+        e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, p->kernel, p->threads,
                                                           launch_smem(p, o, &table));
     device_leave(prev);
     CK(e, "the decode kernel's occupancy");
@@ -554,10 +293,19 @@ static inrf_status decode_on_device(inrf_cuda_pack *p, const uint32_t *indices, 
     kp.zero_outside = o->zero_outside;
     for (int c = 0; c < 3; c++)
         kp.mean[c] = o->mean[c], kp.std[c] = o->std[c];
-    const size_t smem = launch_smem(p, o, &kp.table);
-    const decode_kernel_fn kernel = decode_kernel(p->width);
-    INRF_LAUNCH(kernel, (unsigned)n, BLOCK_THREADS(p->width), smem, st)
-    (p->bytes, p->items, p->archs, idx, win, kp, out);
+    inrf_cuda_launch l;
+    l.pack = p->bytes;
+    l.items = p->items;
+    l.archs = p->archs;
+    l.idx = idx;
+    l.win = win;
+    l.kp = kp;
+    l.out = out;
+    l.n = (unsigned)n;
+    l.threads = p->threads;
+    l.smem = launch_smem(p, o, &l.kp.table);
+    l.stream = st;
+    p->kind->launch(p->kernel, &l);
     e = cudaGetLastError();
     cudaFreeAsync(args, st);
     CK(e, "launching the decode kernel");

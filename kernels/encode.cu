@@ -319,7 +319,7 @@ static kargs make_args(const gpu_trainer *g, const inrf_tm_batch *b, const inrf_
     a.seed = b->seed;
     a.stage = s->stage, a.steps = s->steps;
     a.lr0 = s->lr0;
-    /* the CPU trainer's scale: the mean over pixels and channels */
+    /* every trainer's scale: the mean over pixels and channels */
     a.two_scale = 2.0f * (1.0f / (float)((size_t)b->batch * b->net.out[b->net.layers]));
     a.image_key = g->image_key;
     a.adam_t = g->adam_t;

@@ -4,7 +4,7 @@
 #ifndef INRF_CPU_H
 #define INRF_CPU_H
 
-#include "decode_tile.h"
+#include "siren/decode_tile.h"
 #include "train.h"
 
 typedef enum inrf_cpu_level {
@@ -14,7 +14,8 @@ typedef enum inrf_cpu_level {
 } inrf_cpu_level;
 
 /* The best level this CPU runs; INRF_KERNEL=generic|avx2|avx512 asks for a
- * lower one (tests compare them). */
+ * lower one (tests compare them, one process each). Both are read at the
+ * first call, once per process. */
 inrf_cpu_level inrf_cpu_level_pick(void);
 const char *inrf_cpu_level_name(inrf_cpu_level level);
 inrf_tile_fn inrf_cpu_tile_forward(void);

@@ -1,17 +1,16 @@
 /* decode.c: CPU decoding of a model to pixels at any size and for any
- * window (spec "Decoding"): tiles of pixels spread over OpenMP threads,
- * each evaluated by the fastest tile kernel this CPU runs. */
+ * window (spec "Decoding"): tiles of pixels spread over the library's
+ * threads (pool.h), each evaluated by the fastest tile kernel this CPU runs. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "config.h"
 #include "cpu.h"
+#include "inrf/kind.h"
 #include "inrf/siren_math.h"
 #include "internal.h"
+#include "pool.h"
 
 void inrf_decode_options_init_(inrf_decode_options *opt, int abi)
 {
@@ -36,31 +35,7 @@ void inrf_window_from_pixels(double window[4], uint32_t full_w, uint32_t full_h,
     window[3] = 2.0 * (y + (double)h) / full_h - 1.0;
 }
 
-uint64_t inrf_model_macs_per_pixel(const inrf_model *m)
-{
-    uint64_t n = 0;
-    for (unsigned l = 0; l <= m->arch.layers; l++)
-        n += (uint64_t)m->layer[l].in * m->layer[l].out;
-    return n;
-}
-
 const char *inrf_decode_kernel_name(void) { return inrf_cpu_level_name(inrf_cpu_level_pick()); }
-
-static void make_net(const inrf_model *m, inrf_tile_net *net)
-{
-    memset(net, 0, sizeof *net);
-    net->layers = m->arch.layers;
-    net->omega_first = m->arch.omega_first;
-    net->omega_hidden = m->arch.omega_hidden;
-    for (unsigned l = 0; l <= m->arch.layers; l++) {
-        net->in[l] = m->layer[l].in;
-        net->out[l] = m->layer[l].out;
-        net->w[l] = m->layer[l].w;
-        net->b[l] = m->layer[l].b;
-        if (l < m->arch.layers && m->layer[l].out > net->max_width)
-            net->max_width = m->layer[l].out;
-    }
-}
 
 static inrf_status check_decode(const inrf_model *m, const inrf_decode_options *opt,
                                 const void *pixels, uint32_t *w, uint32_t *h)
@@ -130,8 +105,7 @@ static void store_tile(const inrf_sink *sink, float *res, unsigned C, int signed
 
 /* What every tile of one grid decode shares. */
 typedef struct grid {
-    const inrf_tile_net *net;
-    inrf_tile_fn forward;
+    const inrf_cpu_eval *eval; /* the model's kind's */
     const inrf_sink *sink;
     const float *cx, *cy;
     uint32_t W;
@@ -143,7 +117,7 @@ typedef struct grid {
 /* Tile t of the grid; scratch: the tile kernel's, then xy and res. */
 static void decode_tile(const grid *g, int64_t t, float *scratch)
 {
-    float *xy = scratch + inrf_tile_scratch_floats(g->net), *res = xy + 2 * INRF_TILE;
+    float *xy = scratch + g->eval->scratch_floats, *res = xy + 2 * INRF_TILE;
     uint64_t first = (uint64_t)t * INRF_TILE;
     unsigned count = g->npix - first < INRF_TILE ? (unsigned)(g->npix - first) : INRF_TILE;
     /* pixel (i, j) of the first sample; then step along the rows (one
@@ -157,57 +131,77 @@ static void decode_tile(const grid *g, int64_t t, float *scratch)
         xy[p] = g->cx[ii[p]];
         xy[INRF_TILE + p] = g->cy[jj[p]];
     }
-    g->forward(g->net, xy, res, scratch);
+    g->eval->tile(g->eval->state, xy, res, scratch);
     store_tile(g->sink, res, g->C, g->signed_out, ii, jj, count, g->sink->stride);
 }
 
+/* Decode threads follow the work: a thread for every MACS_PER_THREAD
+ * multiply-adds of the network (about 0.1 ms on one core), so that a
+ * decode of a few thousand pixels stays on the calling thread; tasks of
+ * TILES_PER_TASK tiles. At most MAX_THREADS (the pool's own limit). */
+#define MACS_PER_THREAD ((uint64_t)1 << 21)
+enum { TILES_PER_TASK = 4, MAX_THREADS = 256 };
+
+static int grid_threads(int threads, uint64_t npix, uint64_t macs, uint64_t ntasks)
+{
+    uint64_t nt = threads > 0 ? (uint64_t)threads : (uint64_t)inrf_pool_default_threads();
+    uint64_t by_work = npix * macs / MACS_PER_THREAD; /* npix <= 2^34, macs < 2^26 */
+    if (nt > by_work)
+        nt = by_work;
+    if (nt > ntasks)
+        nt = ntasks;
+    if (nt > MAX_THREADS)
+        nt = MAX_THREADS;
+    return nt > 0 ? (int)nt : 1;
+}
+
+/* A grid decode's tasks: worker w's scratch is at scratch + w * floats. */
+typedef struct grid_job {
+    const grid *g;
+    int64_t ntiles;
+    float *scratch;
+    size_t floats;
+} grid_job;
+
+static void grid_task(void *ctx, size_t task, int worker)
+{
+    const grid_job *j = ctx;
+    float *scratch = j->scratch + (size_t)worker * j->floats;
+    int64_t t0 = (int64_t)task * TILES_PER_TASK;
+    int64_t t1 = t0 + TILES_PER_TASK < j->ntiles ? t0 + TILES_PER_TASK : j->ntiles;
+    for (int64_t t = t0; t < t1; t++)
+        decode_tile(j->g, t, scratch);
+}
+
 /* Where decoded pixels go (internal.h): evaluates the W x H grid of
- * coordinates cx[i], cy[j] on `threads` threads. One thread (the batch
- * decoder's case: a sample a thread) runs without an OpenMP region. */
+ * coordinates cx[i], cy[j] on at most `threads` threads (0: the default),
+ * as many as the work is worth. Every tile is computed alone, so the
+ * pixels do not depend on the thread count. */
 inrf_status inrf_decode_grid(const inrf_model *m, uint32_t W, uint32_t H, const float *cx,
                              const float *cy, const inrf_sink *sink, int threads)
 {
-    inrf_tile_net net;
-    make_net(m, &net);
+    const inrf_kind_ops *kind;
+    inrf_cpu_eval ev;
+    inrf_status st = inrf_kind_of(&m->arch, &kind);
+    if (st != INRF_OK || (st = kind->cpu_eval(m, &ev)) != INRF_OK)
+        return st;
     const unsigned C = m->arch.channels;
-    const grid g = {&net, inrf_cpu_tile_forward(), sink, cx, cy, W, (uint64_t)W * H, C,
+    const grid g = {&ev, sink, cx, cy, W, (uint64_t)W * H, C,
                     m->arch.output_map == INRF_OUTPUT_SIGNED};
     const int64_t ntiles = (int64_t)((g.npix + INRF_TILE - 1) / INRF_TILE);
-    const size_t scratch_bytes =
-        ((inrf_tile_scratch_floats(&net) + (2 + C) * (size_t)INRF_TILE) * sizeof(float) + 63) &
-        ~(size_t)63;
-    int nomem = 0;
-    int nt = threads > 0 ? threads : 1;
-#ifdef _OPENMP
-    if (threads <= 0)
-        nt = omp_get_max_threads();
-#endif
-    if (nt > ntiles)
-        nt = (int)(ntiles > 0 ? ntiles : 1);
-    if (nt == 1) {
-        float *scratch = aligned_alloc(64, scratch_bytes);
-        if (!scratch)
-            return inrf_fail(INRF_E_NOMEM, "decode: out of memory");
-        for (int64_t t = 0; t < ntiles; t++)
-            decode_tile(&g, t, scratch);
-        free(scratch);
-        return INRF_OK;
-    }
-#pragma omp parallel num_threads(nt)
-    {
-        float *scratch = aligned_alloc(64, scratch_bytes);
-        if (!scratch) {
-#pragma omp atomic write
-            nomem = 1;
-        }
-#pragma omp for schedule(dynamic, 4)
-        for (int64_t t = 0; t < ntiles; t++)
-            if (scratch)
-                decode_tile(&g, t, scratch);
-        free(scratch);
-    }
-    if (nomem)
+    const uint64_t ntasks = ((uint64_t)ntiles + TILES_PER_TASK - 1) / TILES_PER_TASK;
+    /* a multiple of 64 bytes: each worker's scratch stays aligned */
+    const size_t floats = ((ev.scratch_floats + (2 + C) * (size_t)INRF_TILE) + 15) & ~(size_t)15;
+    const int nt = grid_threads(threads, g.npix, inrf_model_macs_per_pixel(m), ntasks);
+    float *scratch = aligned_alloc(64, (size_t)nt * floats * sizeof(float));
+    if (!scratch) {
+        inrf_cpu_eval_free(&ev);
         return inrf_fail(INRF_E_NOMEM, "decode: out of memory");
+    }
+    grid_job job = {&g, ntiles, scratch, floats};
+    inrf_parallel_for((size_t)ntasks, nt, grid_task, &job);
+    free(scratch);
+    inrf_cpu_eval_free(&ev);
     return INRF_OK;
 }
 

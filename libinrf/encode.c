@@ -1,23 +1,18 @@
-/* encode.c: the encoder: fits a SIREN to an image with Adam and cosine
- * decay, then the Rapid-INR pipeline (pruning rounds, int8 quantisation)
- * with quantisation-aware fine-tuning and rate control. */
+/* encode.c: the encoder's plan (presets, stages and their steps), pruning,
+ * the file's model from float weights and its measures, and rate control's
+ * rounds; the schedule that runs them is encode_batch.c's. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "config.h"
 #include "bytes.h"
-#include "cpu.h"
 #include "encode_internal.h"
 #include "format.h"
 #include "inrf/siren_math.h"
 #include "inrf/train_math.h"
 #include "internal.h"
-#include "train.h"
 
 void inrf_encode_options_init_(inrf_encode_options *opt, int abi)
 {
@@ -124,174 +119,11 @@ inrf_status inrf_encode_plan_make(const inrf_image *img, const inrf_encode_optio
 
 /* ---------------------------------------------------------------- state */
 
-typedef struct trainer {
-    inrf_train_net net;
-    inrf_train_fn pass;
-    unsigned channels;
-    size_t npix;                  /* pixels of the image */
-    float *xy, *y;                /* [2][npix], [C][npix] */
-    size_t batch;                 /* pixels per step, multiple of INRF_TRAIN_ALIGN */
-    float *bxy, *by;              /* the step's batch when it is a sample */
-    float *params, *m, *v, *best, *qparams;
-    uint8_t *keep;                /* 1 where a weight may be non-zero */
-    float *grad;                  /* [threads][nparams] */
-    float *work;                  /* [threads][work floats] */
-    size_t work_n;
-    int threads;
-    uint64_t rng;
-    long step_total;              /* Adam's t */
-    int steps_done;
-    const inrf_encode_options *opt;
-    inrf_encode_progress prog;
-    double t0;
-    int quant_mode;               /* fake quantisation in the forward pass */
-    int half_io;
-} trainer;
-
 double inrf_encode_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static uint64_t next_rand(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* What the file will hold for the current float weights: the encodings of
- * stage 4 applied to a copy (straight-through estimator: gradients flow
- * to the float weights). Mirrors inrf_layer_encode. */
-static void fake_quantise(const trainer *t, const float *src, float *dst)
-{
-    const inrf_train_net *n = &t->net;
-    memcpy(dst, src, n->nparams * sizeof(float));
-    for (unsigned l = 0; l <= n->layers; l++) {
-        float *W = dst + n->woff[l], *b = dst + n->boff[l];
-        unsigned in = n->in[l], out = n->out[l];
-        int hidden = l > 0 && l < n->layers;
-        if (hidden && t->quant_mode != INRF_QUANT_NONE) {
-            unsigned rows = t->quant_mode == INRF_QUANT_INT8_ROW ? out : 1;
-            size_t span = (size_t)in * out / rows;
-            for (unsigned r = 0; r < rows; r++) {
-                float *w = W + r * span, amax = 0.0f;
-                for (size_t i = 0; i < span; i++)
-                    amax = fmaxf(amax, fabsf(w[i]));
-                float s = inrf_tm_int8_scale(amax);
-                for (size_t i = 0; i < span; i++)
-                    w[i] = inrf_tm_int8_round(w[i], s);
-            }
-        } else if (!hidden && t->half_io) {
-            for (size_t i = 0; i < (size_t)in * out; i++)
-                W[i] = inrf_tm_round_half(W[i]);
-        }
-        if (t->half_io)
-            for (unsigned j = 0; j < out; j++)
-                b[j] = inrf_tm_round_half(b[j]);
-    }
-}
-
-/* Fills the step's batch: all pixels, or a random sample. */
-static void pick_batch(trainer *t, const float **xy, const float **y, size_t *n, size_t *valid)
-{
-    if (t->batch >= t->npix) {
-        *xy = t->xy, *y = t->y;
-        *n = t->batch, *valid = t->npix;
-        return;
-    }
-    for (size_t p = 0; p < t->batch; p++) {
-        size_t s = next_rand(&t->rng) % t->npix;
-        t->bxy[p] = t->xy[s];
-        t->bxy[t->batch + p] = t->xy[t->npix + s];
-        for (unsigned c = 0; c < t->channels; c++)
-            t->by[c * t->batch + p] = t->y[c * t->npix + s];
-    }
-    *xy = t->bxy, *y = t->by;
-    *n = *valid = t->batch;
-}
-
-/* One forward/backward over the batch, split across threads; returns the
- * mean squared error and leaves the summed gradient in t->grad. */
-static double gradient(trainer *t, const float *params)
-{
-    const float *xy, *y;
-    size_t n, valid;
-    pick_batch(t, &xy, &y, &n, &valid);
-    const size_t P = t->net.nparams;
-    const float scale = 1.0f / (float)(valid * t->channels);
-    int T = t->threads;
-    size_t chunk = (n / INRF_TRAIN_ALIGN + T - 1) / T * INRF_TRAIN_ALIGN;
-    double sse = 0.0;
-#pragma omp parallel for num_threads(T) schedule(static, 1) reduction(+ : sse)
-    for (int i = 0; i < T; i++) {
-        float *g = t->grad + (size_t)i * P;
-        memset(g, 0, P * sizeof(float));
-        size_t p0 = (size_t)i * chunk;
-        if (p0 >= n)
-            continue;
-        size_t len = n - p0 < chunk ? n - p0 : chunk;
-        size_t ok = valid > p0 ? (valid - p0 < len ? valid - p0 : len) : 0;
-        /* per-thread slices of the [rows][n] arrays: rows stay n apart,
-         * so the kernel sees a contiguous copy */
-        float *w = t->work + (size_t)i * t->work_n;
-        float *cxy = w, *cy = w + 2 * chunk, *kw = cy + (size_t)t->channels * chunk;
-        for (int r = 0; r < 2; r++)
-            memcpy(cxy + r * len, xy + r * n + p0, len * sizeof(float));
-        for (unsigned c = 0; c < t->channels; c++)
-            memcpy(cy + c * len, y + c * n + p0, len * sizeof(float));
-        sse += t->pass(&t->net, params, cxy, cy, len, ok, scale, g, kw);
-    }
-    for (int i = 1; i < T; i++) /* fixed order: same bits for the same threads */
-        for (size_t k = 0; k < P; k++)
-            t->grad[k] += t->grad[(size_t)i * P + k];
-    return sse / (double)(valid * t->channels);
-}
-
-static double psnr_of_mse(double mse) { return mse > 0 ? 10.0 * log10(1.0 / mse) : 99.0; }
-
-/* Runs one stage of Adam with cosine decay from lr0 to lr0 / 20, keeping the
- * best weights seen (t->best). Returns the best training PSNR, or a
- * negative value when the progress callback asked to stop. */
-static double run_stage(trainer *t, int stage, int steps, float lr0, double stop_psnr)
-{
-    const size_t P = t->net.nparams;
-    double best = -1.0;
-    int s = 0;
-    t->prog.stage = stage;
-    for (; s <= steps; s++) {
-        const float *cur = t->params;
-        if (t->quant_mode != INRF_QUANT_NONE || t->half_io) {
-            fake_quantise(t, t->params, t->qparams);
-            cur = t->qparams;
-        }
-        double psnr = psnr_of_mse(gradient(t, cur));
-        if (psnr > best) { /* the loss is that of the weights before this step */
-            best = psnr;
-            memcpy(t->best, t->params, P * sizeof(float));
-        }
-        if ((s & 63) == 0 && t->opt->progress) {
-            t->prog.psnr = psnr;
-            t->prog.best_psnr = best;
-            t->prog.step = t->steps_done + s;
-            t->prog.seconds = inrf_encode_now() - t->t0;
-            if (t->opt->progress(&t->prog, t->opt->user))
-                return -1.0;
-        }
-        if (s == steps || (stop_psnr > 0 && best >= stop_psnr))
-            break;
-        float lr = inrf_tm_lr(lr0, s, steps), c1, c2;
-        inrf_tm_adam_corrections(++t->step_total, &c1, &c2);
-        for (size_t k = 0; k < P; k++)
-            t->params[k] = inrf_tm_adam(t->params[k], &t->m[k], &t->v[k], t->grad[k], lr, c1, c2,
-                                        t->keep[k]);
-    }
-    t->steps_done += s < steps ? s : steps;
-    memcpy(t->params, t->best, P * sizeof(float));
-    return best;
 }
 
 static int cmp_float(const void *a, const void *b)
@@ -302,7 +134,7 @@ static int cmp_float(const void *a, const void *b)
 
 /* Prunes the hidden layers (sine layers 1..L-1) to `ratio` of their weights
  * by magnitude, layer by layer (L1-unstructured). */
-void inrf_prune_hidden(const inrf_train_net *n, float *params, uint8_t *keep_all, float *m,
+void inrf_prune_hidden(const inrf_tm_net *n, float *params, uint8_t *keep_all, float *m,
                        float *v, float ratio)
 {
     for (unsigned l = 1; l < n->layers; l++) {
@@ -331,12 +163,7 @@ void inrf_prune_hidden(const inrf_train_net *n, float *params, uint8_t *keep_all
             m[k] = v[k] = 0.0f;
 }
 
-static void prune_hidden(trainer *t, float ratio)
-{
-    inrf_prune_hidden(&t->net, t->params, t->keep, t->m, t->v, ratio);
-}
-
-float inrf_pruned_fraction(const inrf_train_net *n, const uint8_t *keep)
+float inrf_pruned_fraction(const inrf_tm_net *n, const uint8_t *keep)
 {
     size_t all = 0, off = 0;
     for (unsigned l = 1; l < n->layers; l++) {
@@ -348,12 +175,10 @@ float inrf_pruned_fraction(const inrf_train_net *n, const uint8_t *keep)
     return all ? (float)off / all : 0.0f;
 }
 
-static float pruned_fraction(const trainer *t) { return inrf_pruned_fraction(&t->net, t->keep); }
-
 /* ------------------------------------------------------------ the model */
 
 /* Builds the file's model from float weights: masks, then encodings. */
-inrf_status inrf_encode_make_model(const inrf_train_net *n, const uint8_t *keep, int quant,
+inrf_status inrf_encode_make_model(const inrf_tm_net *n, const uint8_t *keep, int quant,
                                    int half_io, const inrf_arch *arch, const float *params,
                                    inrf_model **out)
 {
@@ -491,7 +316,7 @@ static size_t bytes_pruned(const inrf_encode_form *f, const inrf_encode_weights 
 inrf_status inrf_encode_fit_ratio(const inrf_encode_form *f, const inrf_encode_weights *w,
                                   size_t budget, float *ratio, size_t *smallest)
 {
-    const inrf_train_net *n = f->net;
+    const inrf_tm_net *n = f->net;
     float *p = malloc(n->nparams * (sizeof(float) + 1));
     if (!p)
         return inrf_fail(INRF_E_NOMEM, "encode: out of memory");
@@ -536,7 +361,7 @@ size_t inrf_encode_smallest(const inrf_encode_form *f, const inrf_encode_weights
     return smallest;
 }
 
-void inrf_encode_weights_copy(const inrf_train_net *n, const inrf_encode_weights *dst,
+void inrf_encode_weights_copy(const inrf_tm_net *n, const inrf_encode_weights *dst,
                               const inrf_encode_weights *src)
 {
     const size_t P = n->nparams;
@@ -702,28 +527,8 @@ inrf_status inrf_encode_check(const inrf_image *img, const inrf_encode_options *
     return st == INRF_E_LIMIT ? INRF_E_INVALID_ARG : st;
 }
 
-/* The parameter layout is train_math.h's, which the GPU trainer shares. */
-void inrf_train_net_init(inrf_train_net *n, const inrf_arch *a)
-{
-    inrf_tm_net tm;
-    inrf_tm_net_init(&tm, a);
-    memset(n, 0, sizeof *n);
-    n->layers = a->layers;
-    n->omega_first = a->omega_first;
-    n->omega_hidden = a->omega_hidden;
-    for (unsigned l = 0; l <= a->layers; l++) {
-        n->in[l] = tm.in[l];
-        n->out[l] = tm.out[l];
-        n->woff[l] = tm.woff[l];
-        n->boff[l] = tm.boff[l];
-        if (l < a->layers && n->out[l] > n->max_width)
-            n->max_width = n->out[l];
-    }
-    n->nparams = tm.nparams;
-}
-
 /* SIREN initialisation, through the model so that it is the library's. */
-inrf_status inrf_encode_init_params(const inrf_train_net *n, const inrf_arch *a, uint64_t seed,
+inrf_status inrf_encode_init_params(const inrf_tm_net *n, const inrf_arch *a, uint64_t seed,
                                     float *params)
 {
     inrf_model *init;
@@ -737,219 +542,5 @@ inrf_status inrf_encode_init_params(const inrf_train_net *n, const inrf_arch *a,
         memcpy(params + n->boff[l], init->layer[l].b, init->layer[l].out * sizeof(float));
     }
     inrf_model_free(init);
-    return INRF_OK;
-}
-
-static void trainer_free(trainer *t)
-{
-    free(t->xy);
-    free(t->params);
-    free(t->keep);
-    free(t->grad);
-    free(t->work);
-}
-
-static inrf_status trainer_init(trainer *t, const inrf_image *img, const inrf_arch *a,
-                                const inrf_encode_options *o)
-{
-    memset(t, 0, sizeof *t);
-    t->opt = o;
-    t->channels = img->channels;
-    t->npix = (size_t)img->width * img->height;
-    /* Measured on Kodak (10 x 40): random batches of 4,096 pixels reach a
-     * better PSNR in the same time than 8,192, and far better than full
-     * batches of 393,216. Small images train on every pixel each step. */
-    size_t cap = o->batch_pixels ? o->batch_pixels : (t->npix <= 16384 ? 16384 : 4096);
-    size_t want = t->npix < cap ? t->npix : cap;
-    t->batch = (want + INRF_TRAIN_ALIGN - 1) / INRF_TRAIN_ALIGN * INRF_TRAIN_ALIGN;
-#ifdef _OPENMP
-    t->threads = o->threads > 0 ? o->threads : omp_get_max_threads();
-#else
-    t->threads = 1;
-#endif
-    /* threads only help with enough pixels each */
-    while (t->threads > 1 && t->batch / t->threads < 256)
-        t->threads--;
-    t->rng = o->seed ^ 0x5eedf00dull;
-    t->pass = inrf_cpu_train_pass();
-
-    inrf_train_net *n = &t->net;
-    inrf_train_net_init(n, a);
-    const size_t P = n->nparams;
-    size_t chunk = (t->batch / INRF_TRAIN_ALIGN + t->threads - 1) / t->threads * INRF_TRAIN_ALIGN;
-    t->work_n = (2 + t->channels) * chunk + inrf_train_work_floats(n, chunk);
-    t->work_n = (t->work_n + 15) & ~(size_t)15;
-    size_t pix_n = (size_t)(2 + t->channels) * (t->batch > t->npix ? t->batch : t->npix);
-    size_t bat_n = t->batch < t->npix ? (size_t)(2 + t->channels) * t->batch : 0;
-    t->xy = calloc(pix_n + bat_n, sizeof(float));
-    t->params = calloc(5 * P, sizeof(float));
-    t->keep = malloc(P);
-    t->grad = calloc((size_t)t->threads * P, sizeof(float));
-    t->work = aligned_alloc(64, (t->threads * t->work_n * sizeof(float) + 63) & ~(size_t)63);
-    if (!t->xy || !t->params || !t->keep || !t->grad || !t->work) {
-        trainer_free(t);
-        return inrf_fail(INRF_E_NOMEM, "encode: out of memory");
-    }
-    size_t stride = t->batch > t->npix ? t->batch : t->npix; /* rows padded to the batch */
-    t->y = t->xy + 2 * stride;
-    if (bat_n) {
-        t->bxy = t->y + (size_t)t->channels * stride;
-        t->by = t->bxy + 2 * t->batch;
-    }
-    t->m = t->params + P, t->v = t->m + P, t->best = t->v + P, t->qparams = t->best + P;
-    memset(t->keep, 1, P);
-    /* coordinates and targets; padding pixels repeat the last one */
-    for (size_t p = 0; p < stride; p++) {
-        size_t s = p < t->npix ? p : t->npix - 1;
-        uint32_t i = (uint32_t)(s % img->width), j = (uint32_t)(s / img->width);
-        t->xy[p] = inrf_coord(i, img->width, -1.0, 1.0);
-        t->xy[stride + p] = inrf_coord(j, img->height, -1.0, 1.0);
-        for (unsigned c = 0; c < t->channels; c++)
-            t->y[c * stride + p] = img->pixels[s * t->channels + c] * (1.0f / 255.0f);
-    }
-    return INRF_OK;
-}
-
-/* The file of the schedule's weights, then rate control (inrf_rate): the
- * file to return in r->best, its PSNR stored in it. Every round starts from
- * the schedule's weights and random state, so that a round's file depends
- * on its budget alone. */
-static inrf_status rate_control(trainer *t, const inrf_encode_plan *plan, const inrf_image *img,
-                                size_t budget, inrf_rate *r)
-{
-    const inrf_encode_form form = {&t->net, &plan->arch, t->quant_mode, t->half_io};
-    const inrf_encode_weights cur = {t->params, t->m, t->v, t->keep};
-    const size_t P = t->net.nparams;
-    inrf_model *m;
-    double psnr;
-    size_t bytes;
-    memset(r, 0, sizeof *r);
-    inrf_status st = inrf_encode_measure(&form, &cur, img, t->threads, &m, &psnr, &bytes);
-    if (st != INRF_OK)
-        return st;
-    const double target = t->opt->target_psnr;
-    size_t smallest = budget || target > 0 ? inrf_encode_smallest(&form, &cur) : bytes;
-    st = inrf_rate_start(r, budget, target, smallest, t->steps_done, m, psnr, bytes,
-                         pruned_fraction(t), "encode");
-    if (st != INRF_OK || !r->next)
-        return st;
-    float *saved = malloc(P * (3 * sizeof(float) + 1));
-    if (!saved)
-        return inrf_fail(INRF_E_NOMEM, "encode: out of memory");
-    const inrf_encode_weights base = {saved, saved + P, saved + 2 * P, (uint8_t *)(saved + 3 * P)};
-    inrf_encode_weights_copy(&t->net, &base, &cur);
-    const uint64_t rng = t->rng;
-    const long adam_t = t->step_total;
-    while (st == INRF_OK && r->next) {
-        if ((st = inrf_rate_round_begin(&form, r, &base, &cur)) != INRF_OK)
-            break;
-        t->rng = rng, t->step_total = adam_t;
-        t->prog.steps += r->steps;
-        for (int k = 1; k <= INRF_RATE_PRUNE_STEPS && st == INRF_OK; k++) {
-            inrf_rate_round_prune(&form, r, &cur, k);
-            if (run_stage(t, 4, r->steps / INRF_RATE_PRUNE_STEPS, plan->rate_lr, 0) < 0)
-                st = inrf_fail(INRF_E_INTERRUPTED, "encode: interrupted");
-        }
-        if (st == INRF_OK)
-            st = inrf_rate_round_end(&form, r, &base, &cur, img, t->threads);
-    }
-    free(saved);
-    return st;
-}
-
-inrf_status inrf_encode(const inrf_image *img, const inrf_encode_options *opt, inrf_model **out,
-                        inrf_encode_stats *stats)
-{
-    inrf_encode_options def;
-    if (!out)
-        return inrf_fail(INRF_E_INVALID_ARG, "encode: NULL output");
-    *out = NULL;
-    if (!opt) {
-        inrf_encode_options_init(&def);
-        opt = &def;
-    }
-    inrf_status st = inrf_encode_check(img, opt);
-    if (st != INRF_OK)
-        return st;
-    double t0 = inrf_encode_now();
-    inrf_encode_plan plan;
-    if ((st = inrf_encode_plan_make(img, opt, &plan)) != INRF_OK)
-        return st;
-    const inrf_preset_info *pi = plan.preset;
-    const inrf_arch a = plan.arch;
-
-    trainer t;
-    if ((st = trainer_init(&t, img, &a, opt)) != INRF_OK)
-        return st;
-    t.t0 = t0;
-    if ((st = inrf_encode_init_params(&t.net, &a, opt->seed, t.params)) != INRF_OK) {
-        trainer_free(&t);
-        return st;
-    }
-
-    const float lr = plan.lr;
-    const int s1 = plan.s1, s2 = plan.s2, s3 = plan.s3, s4 = plan.s4;
-    t.prog.steps = s1 + s2 + s3 + s4;
-    const double stop = plan.stop;
-
-    double fp32 = run_stage(&t, 1, s1, lr, stop);
-    if (fp32 >= 0 && s2) {
-        prune_hidden(&t, 0.2f);
-        fp32 = fmax(fp32, run_stage(&t, 2, s2, lr * 0.4f, stop));
-    }
-    if (fp32 >= 0 && s3) {
-        float ratio = inrf_encode_dynamic_ratio(pi, fp32);
-        if (ratio > pruned_fraction(&t)) {
-            prune_hidden(&t, ratio);
-            double r = run_stage(&t, 3, s3, lr * inrf_encode_stage3_lr(s3), stop);
-            if (r < 0)
-                fp32 = r;
-        } else {
-            t.prog.steps -= s3; /* skipped: the progress total says what runs */
-        }
-    }
-    /* stage 4: quantise, fine-tune through the quantiser */
-    t.quant_mode = opt->quant;
-    t.half_io = opt->half_io;
-    if (fp32 >= 0 && s4) {
-        memset(t.m, 0, t.net.nparams * sizeof(float));
-        memset(t.v, 0, t.net.nparams * sizeof(float));
-        t.step_total = 0; /* fresh moments: fresh bias correction */
-        if (run_stage(&t, 4, s4, lr * 0.1f, 0) < 0)
-            fp32 = -1;
-    }
-    if (fp32 < 0) {
-        trainer_free(&t);
-        return inrf_fail(INRF_E_INTERRUPTED, "encode: interrupted");
-    }
-
-    inrf_rate r;
-    st = rate_control(&t, &plan, img, inrf_encode_budget(img, opt), &r);
-    if (st != INRF_OK) {
-        inrf_model_free(r.best);
-        trainer_free(&t);
-        return st;
-    }
-    inrf_model *m = r.best;
-    if (opt->progress) { /* the end: every step counted has run */
-        t.prog.step = t.steps_done;
-        t.prog.psnr = t.prog.best_psnr = r.psnr;
-        t.prog.seconds = inrf_encode_now() - t0;
-        opt->progress(&t.prog, opt->user); /* too late to stop: the file is made */
-    }
-    if (stats) {
-        memset(stats, 0, sizeof *stats);
-        stats->psnr = r.psnr;
-        stats->psnr_fp32 = fp32;
-        stats->bytes = r.bytes;
-        stats->seconds = inrf_encode_now() - t0;
-        stats->steps = t.steps_done;
-        stats->prune_ratio = r.prune;
-        stats->layers = a.layers;
-        stats->hidden = a.hidden[0];
-        stats->target_reached = opt->target_psnr > 0 ? r.psnr >= opt->target_psnr : -1;
-    }
-    trainer_free(&t);
-    *out = m;
     return INRF_OK;
 }

@@ -1,6 +1,6 @@
-/* encode_internal.h: the parts of the encoder's schedule that inrf_encode
- * (encode.c) and the batch encoder (encode_batch.c) share, so that both
- * follow one definition. Private to libinrf. */
+/* encode_internal.h: the encoder's plan, pruning, models and rate control
+ * (encode.c), which the one schedule (encode_batch.c) runs for inrf_encode
+ * and the batch encoders alike. Private to libinrf. */
 #ifndef INRF_ENCODE_INTERNAL_H
 #define INRF_ENCODE_INTERNAL_H
 
@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "inrf/inrf.h"
-#include "train.h"
+#include "inrf/train_math.h"
 
 typedef struct inrf_preset_info {
     unsigned layers, hidden;
@@ -42,22 +42,21 @@ double inrf_encode_now(void);
  * max_bytes and bpp's floor(bpp * width * height / 8); 0 = none. */
 size_t inrf_encode_budget(const inrf_image *img, const inrf_encode_options *o);
 
-/* The trainer's layout of arch's parameters; the SIREN initialisation of
- * the library (inrf_model_init) in it. */
-void inrf_train_net_init(inrf_train_net *n, const inrf_arch *arch);
-inrf_status inrf_encode_init_params(const inrf_train_net *n, const inrf_arch *arch, uint64_t seed,
+/* The SIREN initialisation of the library (inrf_model_init) in the
+ * trainers' layout of arch's parameters (inrf_tm_net_init). */
+inrf_status inrf_encode_init_params(const inrf_tm_net *n, const inrf_arch *arch, uint64_t seed,
                                     float *params);
 
 /* Prunes the hidden layers to `ratio` of their weights by magnitude
  * (L1-unstructured), clearing keep, the weights and their moments (m and
  * v may be NULL). */
-void inrf_prune_hidden(const inrf_train_net *n, float *params, uint8_t *keep, float *m, float *v,
+void inrf_prune_hidden(const inrf_tm_net *n, float *params, uint8_t *keep, float *m, float *v,
                        float ratio);
-float inrf_pruned_fraction(const inrf_train_net *n, const uint8_t *keep);
+float inrf_pruned_fraction(const inrf_tm_net *n, const uint8_t *keep);
 
 /* The file's model from float weights and their mask, with the encodings
  * of stage 4 (quant: inrf_quant of the hidden layers; half_io). */
-inrf_status inrf_encode_make_model(const inrf_train_net *n, const uint8_t *keep, int quant,
+inrf_status inrf_encode_make_model(const inrf_tm_net *n, const uint8_t *keep, int quant,
                                    int half_io, const inrf_arch *arch, const float *params,
                                    inrf_model **out);
 /* PSNR of a model decoded at the source size against the source. */
@@ -73,7 +72,7 @@ size_t inrf_encode_file_bytes(const inrf_model *m);
 /* What turns an image's float weights into its file: the network and the
  * encodings of stage 4. */
 typedef struct inrf_encode_form {
-    const inrf_train_net *net;
+    const inrf_tm_net *net;
     const inrf_arch *arch;
     int quant, half_io;
 } inrf_encode_form;
@@ -159,7 +158,7 @@ inrf_status inrf_rate_round_end(const inrf_encode_form *f, inrf_rate *r,
                                 const inrf_encode_weights *base, const inrf_encode_weights *cur,
                                 const inrf_image *img, int threads);
 /* Copies an image's state (base <-> cur). */
-void inrf_encode_weights_copy(const inrf_train_net *n, const inrf_encode_weights *dst,
+void inrf_encode_weights_copy(const inrf_tm_net *n, const inrf_encode_weights *dst,
                               const inrf_encode_weights *src);
 
 #endif /* INRF_ENCODE_INTERNAL_H */

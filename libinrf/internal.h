@@ -65,19 +65,16 @@ inrf_status inrf_blob_open_checked(const char *path, size_t max_bytes,
                                    const inrf_magic_check *check, inrf_blob *blob);
 void inrf_blob_close(inrf_blob *blob);
 
-/* Fan-in and fan-out of weight layer l (0..L; L is the output layer). */
-void inrf_layer_shape(const inrf_arch *arch, unsigned l, unsigned *in, unsigned *out);
-/* Weights and biases of an architecture. */
-size_t inrf_arch_params(const inrf_arch *arch);
+/* The kind of a (kind.h), or INRF_E_UNSUPPORTED naming the value. */
+struct inrf_kind_ops;
+inrf_status inrf_kind_of(const inrf_arch *a, const struct inrf_kind_ops **kind);
 /* inrf_arch_check, and the readers' default limits (format.h) that every
  * writer keeps to: INRF_E_LIMIT naming the parameter count. */
 inrf_status inrf_arch_check_writable(const inrf_arch *arch);
-/* The arena arrays behind layer l's optional q, scale and mask. */
-void inrf_layer_storage(inrf_model *m, unsigned l, int8_t **q, float **scale, uint8_t **mask);
 
-/* Shared by the .inrf and .inrpack code (read.c, write.c, pack.c): the
- * NHDR payload (spec/inrf.md "NHDR") and the layer records of WGHT, which
- * are also the records of a pack. */
+/* Shared by the .inrf and .inrpack code (read.c, write.c, pack_*.c), each
+ * through the kind: the NHDR payload (spec/inrf.md "NHDR"; d[0] names the
+ * kind), and the WGHT payload, which is also the record of a pack. */
 inrf_status inrf_nhdr_parse(inrf_arch *arch, const uint8_t *d, size_t n,
                             const inrf_read_options *opt);
 size_t inrf_nhdr_put(const inrf_arch *arch, uint8_t *nhdr);

@@ -17,7 +17,9 @@ INRF_PUB_H = $(inrfinclude_HEADERS) $(INRF_CUDA_H)
 INRF_PRIV_H = \
 	libinrf/private/inrf/siren_math.h \
 	libinrf/private/inrf/record.h \
-	libinrf/private/inrf/train_math.h
+	libinrf/private/inrf/train_math.h \
+	libinrf/private/inrf/kind.h \
+	libinrf/private/inrf/le.h
 noinst_HEADERS = $(INRF_PRIV_H)
 if HAVE_CUDA
 inrfinclude_HEADERS += $(INRF_CUDA_H)
@@ -33,12 +35,12 @@ libinrf_libinrf_la_SOURCES = \
 	libinrf/format.h \
 	libinrf/bytes.h \
 	libinrf/status.c \
+	libinrf/kinds.c \
 	libinrf/model.c \
 	libinrf/read.c \
 	libinrf/write.c \
 	libinrf/fileio.c \
 	libinrf/decode.c \
-	libinrf/decode_tile.h \
 	libinrf/cpu.c \
 	libinrf/cpu.h \
 	libinrf/simd.h \
@@ -46,37 +48,50 @@ libinrf_libinrf_la_SOURCES = \
 	libinrf/encode.c \
 	libinrf/encode_internal.h \
 	libinrf/encode_batch.c \
+	libinrf/encode_cpu.c \
 	libinrf/quality.c \
-	libinrf/pack.c \
+	libinrf/pack_read.c \
+	libinrf/pack_verify.c \
+	libinrf/pack_decode.c \
 	libinrf/pack_write.c \
 	libinrf/pack_internal.h \
 	libinrf/image.c \
 	libinrf/resize.c \
 	libinrf/pool.c \
-	libinrf/pool.h
+	libinrf/pool.h \
+	$(SIREN_SOURCES)
 libinrf_libinrf_la_CFLAGS = $(LIB_CFLAGS)
 libinrf_libinrf_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(INRF_LT_VERSION) -no-undefined
 libinrf_libinrf_la_LIBADD = libinrf/libtile_generic.la \
 	$(PNG_LIBS) $(ZSTD_LIBS) $(TURBOJPEG_LIBS) $(XXHASH_LIBS) $(OPENMP_CFLAGS) $(LIBM)
 
+# SIREN, kind 0: its own folder (libinrf/kinds.c lists the kinds).
+SIREN_SOURCES = \
+	libinrf/siren/siren.h \
+	libinrf/siren/kind.c \
+	libinrf/siren/model.c \
+	libinrf/siren/format.c \
+	libinrf/siren/eval.c \
+	libinrf/siren/decode_tile.h
+
 # The SIMD tile kernel: one source, built once per instruction set and
 # chosen at run time (decode.c).
 noinst_LTLIBRARIES += libinrf/libtile_generic.la
-libinrf_libtile_generic_la_SOURCES = libinrf/decode_tile.c
+libinrf_libtile_generic_la_SOURCES = libinrf/siren/decode_tile.c
 libinrf_libtile_generic_la_CFLAGS = $(LIB_CFLAGS) -DINRF_TILE_SUFFIX=generic
 if SIMD_X86
 noinst_LTLIBRARIES += libinrf/libtile_avx2.la libinrf/libtile_avx512.la
-libinrf_libtile_avx2_la_SOURCES = libinrf/decode_tile.c
+libinrf_libtile_avx2_la_SOURCES = libinrf/siren/decode_tile.c
 libinrf_libtile_avx2_la_CFLAGS = $(LIB_CFLAGS) -DINRF_TILE_SUFFIX=avx2 -mavx2 -mfma
-libinrf_libtile_avx512_la_SOURCES = libinrf/decode_tile.c
+libinrf_libtile_avx512_la_SOURCES = libinrf/siren/decode_tile.c
 libinrf_libtile_avx512_la_CFLAGS = $(LIB_CFLAGS) -DINRF_TILE_SUFFIX=avx512 \
 	-mavx512f -mavx512vl -mavx512dq -mavx2 -mfma -mprefer-vector-width=512
 libinrf_libinrf_la_LIBADD += libinrf/libtile_avx2.la libinrf/libtile_avx512.la
 endif
 
-# The training kernel, likewise per instruction set. It needs no
-# bit-exactness, so multiply-adds may contract into FMA.
-TRAIN_CFLAGS = $(LIB_CFLAGS) -ffp-contract=fast -Wno-psabi
+# The training kernel, likewise per instruction set, with explicit FMAs
+# only: every copy gives the same bits (libinrf/train.h).
+TRAIN_CFLAGS = $(LIB_CFLAGS) -Wno-psabi
 noinst_LTLIBRARIES += libinrf/libtrain_generic.la
 libinrf_libtrain_generic_la_SOURCES = libinrf/train_kernel.c
 libinrf_libtrain_generic_la_CFLAGS = $(TRAIN_CFLAGS) -DINRF_TILE_SUFFIX=generic

@@ -1,47 +1,32 @@
-/* model.c: the in-memory model: architecture checks, allocation in one
- * arena, SIREN initialisation, quantisation and pruning of layers. */
+/* model.c: the kind-neutral model: the checks every architecture shares,
+ * allocation and copies through the model's kind (kind.h), and names and
+ * inspection text for display. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bytes.h"
 #include "format.h"
-#include "inrf/siren_math.h"
+#include "inrf/kind.h"
 #include "internal.h"
 
-/* Storage behind every layer's optional arrays; the layer points into it
- * only while the array is in use (int8 encodings, pruning). */
-typedef struct arena {
-    size_t bytes;
-    int8_t *q[INRF_MAX_SINE_LAYERS + 1];
-    float *scale[INRF_MAX_SINE_LAYERS + 1];
-    uint8_t *mask[INRF_MAX_SINE_LAYERS + 1];
-    /* the block follows */
-} arena;
+/* The layouts model.h promises: the kinds' room in inrf_arch is SIREN's
+ * fields, so the struct's size does not depend on the kinds built in. */
+_Static_assert(sizeof(((inrf_arch *)0)->params) ==
+                   sizeof(((inrf_arch *)0)->hidden) + 2 * sizeof(float),
+               "inrf_arch: params must cover SIREN's fields exactly");
+_Static_assert(sizeof(inrf_arch) == 152, "inrf_arch changed size: a new ABI");
 
-void inrf_layer_shape(const inrf_arch *arch, unsigned l, unsigned *in, unsigned *out)
+/* The kind of an architecture, or the failure that names the unknown one. */
+inrf_status inrf_kind_of(const inrf_arch *a, const inrf_kind_ops **kind)
 {
-    *in = l == 0 ? 2u : arch->hidden[l - 1];
-    *out = l == arch->layers ? arch->channels : arch->hidden[l];
+    *kind = inrf_kind_find(a->kind);
+    if (!*kind)
+        return inrf_fail(INRF_E_UNSUPPORTED, "network kind %u unknown", a->kind);
+    return INRF_OK;
 }
 
-void inrf_arch_siren(inrf_arch *arch, uint32_t width, uint32_t height, uint8_t channels,
-                     uint8_t layers, uint16_t hidden)
-{
-    memset(arch, 0, sizeof *arch);
-    arch->width = width;
-    arch->height = height;
-    arch->channels = channels;
-    arch->kind = INRF_KIND_SIREN;
-    arch->output_map = INRF_OUTPUT_UNIT;
-    arch->layers = layers;
-    for (unsigned l = 0; l < layers && l < INRF_MAX_SINE_LAYERS; l++)
-        arch->hidden[l] = hidden;
-    arch->omega_first = 30.0f;
-    arch->omega_hidden = 30.0f;
-}
-
-inrf_status inrf_arch_check(const inrf_arch *a)
+/* spec "IHDR" and the kind's own fields. */
+static inrf_status arch_check(const inrf_arch *a, int writable)
 {
     if (!a)
         return inrf_fail(INRF_E_INVALID_ARG, "architecture is NULL");
@@ -52,54 +37,16 @@ inrf_status inrf_arch_check(const inrf_arch *a)
         return inrf_fail(INRF_E_UNSUPPORTED, "colour space %u unknown", a->colour_space);
     if (a->channels != 1 && a->channels != 3)
         return inrf_fail(INRF_E_FORMAT, "channels %u: must be 1 or 3", a->channels);
-    if (a->kind != INRF_KIND_SIREN)
-        return inrf_fail(INRF_E_UNSUPPORTED, "network kind %u unknown", a->kind);
-    if (a->output_map > INRF_OUTPUT_SIGNED)
-        return inrf_fail(INRF_E_UNSUPPORTED, "output mapping %u unknown", a->output_map);
-    if (a->layers < 1 || a->layers > INRF_MAX_SINE_LAYERS)
-        return inrf_fail(INRF_E_FORMAT, "%u sine layers outside 1..%u", a->layers,
-                         INRF_MAX_SINE_LAYERS);
-    for (unsigned l = 0; l < a->layers; l++)
-        if (a->hidden[l] < 1 || a->hidden[l] > INRF_MAX_WIDTH)
-            return inrf_fail(INRF_E_FORMAT, "layer %u width %u outside 1..%u", l, a->hidden[l],
-                             INRF_MAX_WIDTH);
-    if (!(isfinite(a->omega_first) && a->omega_first > 0))
-        return inrf_fail(INRF_E_FORMAT, "omega_first %g: must be finite and > 0",
-                         (double)a->omega_first);
-    if (!(isfinite(a->omega_hidden) && a->omega_hidden > 0))
-        return inrf_fail(INRF_E_FORMAT, "omega_hidden %g: must be finite and > 0",
-                         (double)a->omega_hidden);
-    return INRF_OK;
-}
-
-inrf_status inrf_arch_check_writable(const inrf_arch *a)
-{
-    inrf_status st = inrf_arch_check(a);
+    const inrf_kind_ops *k;
+    inrf_status st = inrf_kind_of(a, &k);
     if (st != INRF_OK)
         return st;
-    size_t params = inrf_arch_params(a);
-    if (params > INRF_DEFAULT_MAX_PARAMS)
-        return inrf_fail(INRF_E_LIMIT,
-                         "layers %u and hidden %u make %zu parameters (weights and biases), over "
-                         "the readers' default limit %zu (max_params)",
-                         a->layers, a->hidden[0], params, INRF_DEFAULT_MAX_PARAMS);
-    return INRF_OK;
+    return k->arch_check(a, writable);
 }
 
-size_t inrf_arch_params(const inrf_arch *arch)
-{
-    size_t n = 0;
-    for (unsigned l = 0; l <= arch->layers; l++) {
-        unsigned in, out;
-        inrf_layer_shape(arch, l, &in, &out);
-        n += (size_t)in * out + out;
-    }
-    return n;
-}
+inrf_status inrf_arch_check(const inrf_arch *a) { return arch_check(a, 0); }
 
-size_t inrf_model_params(const inrf_model *model) { return inrf_arch_params(&model->arch); }
-
-static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+inrf_status inrf_arch_check_writable(const inrf_arch *a) { return arch_check(a, 1); }
 
 inrf_status inrf_model_create(const inrf_arch *arch, inrf_model **out)
 {
@@ -109,43 +56,16 @@ inrf_status inrf_model_create(const inrf_arch *arch, inrf_model **out)
     inrf_status st = inrf_arch_check(arch);
     if (st != INRF_OK)
         return st;
-    /* Sizes are bounded by the spec limits (64 layers of 1024 x 1024), so
-     * nothing below overflows a 64-bit size_t. */
-    size_t bytes = align64(sizeof(arena));
-    for (unsigned l = 0; l <= arch->layers; l++) {
-        unsigned in, o;
-        inrf_layer_shape(arch, l, &in, &o);
-        size_t n = (size_t)in * o;
-        bytes += align64(n * sizeof(float)) + align64(o * sizeof(float)) + align64(n) +
-                 align64(o * sizeof(float)) + align64((n + 7) / 8);
-    }
     inrf_model *m = calloc(1, sizeof *m);
-    arena *a = m ? aligned_alloc(64, align64(bytes)) : NULL;
-    if (!a) {
-        free(m);
-        return inrf_fail(INRF_E_NOMEM, "model: cannot allocate %zu bytes", bytes);
-    }
-    memset(a, 0, align64(bytes));
-    a->bytes = bytes;
+    if (!m)
+        return inrf_fail(INRF_E_NOMEM, "model: out of memory");
     m->arch = *arch;
     m->psnr = NAN;
-    m->arena_ = a;
-    uint8_t *p = (uint8_t *)a + align64(sizeof(arena));
-    for (unsigned l = 0; l <= arch->layers; l++) {
-        inrf_layer *L = &m->layer[l];
-        unsigned in, o;
-        inrf_layer_shape(arch, l, &in, &o);
-        size_t n = (size_t)in * o;
-        L->in = (uint16_t)in;
-        L->out = (uint16_t)o;
-        L->encoding = INRF_ENC_F32;
-        L->bias_encoding = INRF_ENC_F32;
-        L->nnz = (uint32_t)n;
-        L->w = (float *)p, p += align64(n * sizeof(float));
-        L->b = (float *)p, p += align64(o * sizeof(float));
-        a->q[l] = (int8_t *)p, p += align64(n);
-        a->scale[l] = (float *)p, p += align64(o * sizeof(float));
-        a->mask[l] = p, p += align64((n + 7) / 8);
+    m->struct_version = INRF_MODEL_VERSION;
+    m->struct_size = (uint32_t)sizeof *m;
+    if ((st = inrf_kind_find(arch->kind)->model_alloc(m)) != INRF_OK) {
+        free(m);
+        return st;
     }
     *out = m;
     return INRF_OK;
@@ -155,7 +75,9 @@ void inrf_model_free(inrf_model *model)
 {
     if (!model)
         return;
-    free(model->arena_);
+    const inrf_kind_ops *k = inrf_kind_find(model->arch.kind);
+    if (k)
+        k->model_release(model);
     free(model);
 }
 
@@ -167,186 +89,49 @@ inrf_status inrf_model_clone(const inrf_model *src, inrf_model **out)
     inrf_status st = inrf_model_create(&src->arch, &m);
     if (st != INRF_OK)
         return st;
-    const arena *sa = src->arena_;
-    arena *da = m->arena_;
-    for (unsigned l = 0; l <= src->arch.layers; l++) {
-        const inrf_layer *S = &src->layer[l];
-        inrf_layer *D = &m->layer[l];
-        size_t n = (size_t)S->in * S->out;
-        memcpy(D->w, S->w, n * sizeof(float));
-        memcpy(D->b, S->b, S->out * sizeof(float));
-        memcpy(da->q[l], sa->q[l], n);
-        memcpy(da->scale[l], sa->scale[l], S->out * sizeof(float));
-        memcpy(da->mask[l], sa->mask[l], (n + 7) / 8);
-        D->encoding = S->encoding;
-        D->bias_encoding = S->bias_encoding;
-        D->nnz = S->nnz;
-        D->q = S->q ? da->q[l] : NULL;
-        D->scale = S->scale ? da->scale[l] : NULL;
-        D->mask = S->mask ? da->mask[l] : NULL;
-    }
+    inrf_kind_find(src->arch.kind)->model_copy(m, src);
     m->psnr = src->psnr;
     m->compress_mask = src->compress_mask;
     *out = m;
     return INRF_OK;
 }
 
-/* splitmix64: small, seedable, and the same on every platform. */
-static uint64_t splitmix64(uint64_t *s)
+size_t inrf_model_params(const inrf_model *m)
 {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [-a, a) from the top 24 bits. */
-static float uniform(uint64_t *s, float a)
-{
-    float u = (float)(splitmix64(s) >> 40) * (1.0f / 16777216.0f);
-    return (2.0f * u - 1.0f) * a;
-}
-
-void inrf_model_init(inrf_model *m, uint64_t seed)
-{
-    uint64_t s = seed;
-    for (unsigned l = 0; l <= m->arch.layers; l++) {
-        inrf_layer *L = &m->layer[l];
-        float a = l == 0 ? 1.0f / L->in : sqrtf(6.0f / L->in) / m->arch.omega_hidden;
-        float ab = 1.0f / sqrtf((float)L->in);
-        for (size_t i = 0; i < (size_t)L->in * L->out; i++)
-            L->w[i] = uniform(&s, a);
-        for (unsigned j = 0; j < L->out; j++)
-            L->b[j] = uniform(&s, ab);
-        L->encoding = L->bias_encoding = INRF_ENC_F32;
-        L->nnz = (uint32_t)L->in * L->out;
-        L->q = NULL;
-        L->scale = NULL;
-        L->mask = NULL;
-    }
-}
-
-static int kept(const uint8_t *mask, size_t k) { return !mask || ((mask[k >> 3] >> (k & 7)) & 1); }
-
-static float round_f16(float v) { return inrf_f16_to_f32(inrf_f32_to_f16(v)); }
-
-/* Symmetric int8 quantisation of w[0..n) (positions of the mask only). */
-static float quantise(float *w, int8_t *q, size_t n, const uint8_t *mask, size_t k0)
-{
-    float amax = 0.0f;
-    for (size_t i = 0; i < n; i++)
-        if (kept(mask, k0 + i) && fabsf(w[i]) > amax)
-            amax = fabsf(w[i]);
-    float s = amax > 0.0f ? amax / 127.0f : 1.0f;
-    for (size_t i = 0; i < n; i++) {
-        float r = kept(mask, k0 + i) ? rintf(w[i] / s) : 0.0f;
-        r = r > 127.0f ? 127.0f : (r < -127.0f ? -127.0f : r);
-        q[i] = (int8_t)r;
-        w[i] = (float)q[i] * s;
-    }
-    return s;
-}
-
-inrf_status inrf_layer_encode(inrf_model *m, unsigned l, inrf_encoding enc, inrf_encoding benc)
-{
-    if (!m || l > m->arch.layers || (unsigned)enc >= INRF_ENC_COUNT ||
-        (benc != INRF_ENC_F32 && benc != INRF_ENC_F16))
-        return inrf_fail(INRF_E_INVALID_ARG, "layer_encode: bad layer or encoding");
-    arena *a = m->arena_;
-    inrf_layer *L = &m->layer[l];
-    size_t n = (size_t)L->in * L->out;
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(L->w[i]))
-            return inrf_fail(INRF_E_INVALID_ARG, "layer %u: weight %zu is not finite", l, i);
-    L->q = NULL;
-    L->scale = NULL;
-    switch (enc) {
-    case INRF_ENC_F32:
-        break;
-    case INRF_ENC_F16:
-        for (size_t i = 0; i < n; i++)
-            L->w[i] = round_f16(L->w[i]);
-        break;
-    case INRF_ENC_INT8:
-        a->scale[l][0] = quantise(L->w, a->q[l], n, L->mask, 0);
-        L->q = a->q[l];
-        L->scale = a->scale[l];
-        break;
-    case INRF_ENC_INT8_ROW:
-        for (unsigned r = 0; r < L->out; r++)
-            a->scale[l][r] = quantise(L->w + (size_t)r * L->in, a->q[l] + (size_t)r * L->in,
-                                      L->in, L->mask, (size_t)r * L->in);
-        L->q = a->q[l];
-        L->scale = a->scale[l];
-        break;
-    }
-    if (benc == INRF_ENC_F16)
-        for (unsigned j = 0; j < L->out; j++)
-            L->b[j] = round_f16(L->b[j]);
-    L->encoding = (uint8_t)enc;
-    L->bias_encoding = (uint8_t)benc;
-    return INRF_OK;
-}
-
-inrf_status inrf_layer_set_mask(inrf_model *m, unsigned l, const uint8_t *mask)
-{
-    if (!m || l > m->arch.layers)
-        return inrf_fail(INRF_E_INVALID_ARG, "layer_set_mask: bad layer");
-    arena *a = m->arena_;
-    inrf_layer *L = &m->layer[l];
-    size_t n = (size_t)L->in * L->out;
-    if (!mask) {
-        L->mask = NULL;
-        L->nnz = (uint32_t)n;
-    } else {
-        memcpy(a->mask[l], mask, (n + 7) / 8);
-        if (n & 7) /* padding bits are reserved: keep them 0 */
-            a->mask[l][n >> 3] &= (uint8_t)((1u << (n & 7)) - 1);
-        L->mask = a->mask[l];
-        uint32_t nnz = 0;
-        for (size_t k = 0; k < n; k++) {
-            if (kept(L->mask, k))
-                nnz++;
-            else
-                L->w[k] = 0.0f;
-        }
-        L->nnz = nnz;
-    }
-    if (L->encoding == INRF_ENC_INT8 || L->encoding == INRF_ENC_INT8_ROW)
-        return inrf_layer_encode(m, l, (inrf_encoding)L->encoding,
-                                 (inrf_encoding)L->bias_encoding);
-    return INRF_OK;
-}
-
-static size_t value_bytes(unsigned enc)
-{
-    return enc == INRF_ENC_F32 ? 4 : enc == INRF_ENC_F16 ? 2 : 1;
-}
-
-size_t inrf_layer_bytes(const inrf_layer *L)
-{
-    size_t n = (size_t)L->in * L->out;
-    size_t scales = L->encoding == INRF_ENC_INT8 ? 1 : L->encoding == INRF_ENC_INT8_ROW ? L->out : 0;
-    return INRF_LAYER_HEADER_SIZE + (L->mask ? (n + 7) / 8 : 0) + 4 * scales +
-           (size_t)L->nnz * value_bytes(L->encoding) +
-           (size_t)L->out * value_bytes(L->bias_encoding);
+    const inrf_kind_ops *k = inrf_kind_find(m->arch.kind);
+    return k ? k->params(&m->arch) : 0;
 }
 
 size_t inrf_model_weight_bytes(const inrf_model *m)
 {
-    size_t n = 0;
-    for (unsigned l = 0; l <= m->arch.layers; l++)
-        n += inrf_layer_bytes(&m->layer[l]);
-    return n;
+    const inrf_kind_ops *k = inrf_kind_find(m->arch.kind);
+    return k ? k->weights_size(m) : 0;
 }
 
-/* Used by read.c to adopt the arena's storage for a parsed layer. */
-void inrf_layer_storage(inrf_model *m, unsigned l, int8_t **q, float **scale, uint8_t **mask)
+uint64_t inrf_model_macs_per_pixel(const inrf_model *m)
 {
-    arena *a = m->arena_;
-    *q = a->q[l];
-    *scale = a->scale[l];
-    *mask = a->mask[l];
+    const inrf_kind_ops *k = inrf_kind_find(m->arch.kind);
+    return k ? k->macs_per_pixel(m) : 0;
+}
+
+size_t inrf_model_info(const inrf_model *m, int part, char *buf, size_t size)
+{
+    const inrf_kind_ops *k = m ? inrf_kind_find(m->arch.kind) : NULL;
+    if (buf && size)
+        buf[0] = 0;
+    if (!k || part < INRF_INFO_NETWORK || part > INRF_INFO_JSON)
+        return 0;
+    return k->info(m, &m->arch, part, buf, size);
+}
+
+size_t inrf_arch_info(const inrf_arch *a, int part, char *buf, size_t size)
+{
+    const inrf_kind_ops *k = a ? inrf_kind_find(a->kind) : NULL;
+    if (buf && size)
+        buf[0] = 0;
+    if (!k || (part != INRF_INFO_SUMMARY && part != INRF_INFO_ARCH_JSON))
+        return 0;
+    return k->info(NULL, a, part, buf, size);
 }
 
 const char *inrf_encoding_name(unsigned encoding)
@@ -354,8 +139,6 @@ const char *inrf_encoding_name(unsigned encoding)
     static const char *const names[INRF_ENC_COUNT] = {"f32", "f16", "int8", "int8-row"};
     return encoding < INRF_ENC_COUNT ? names[encoding] : "unknown";
 }
-
-const char *inrf_kind_name(unsigned kind) { return kind == INRF_KIND_SIREN ? "SIREN" : "unknown"; }
 
 const char *inrf_output_map_name(unsigned map)
 {

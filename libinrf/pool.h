@@ -13,8 +13,11 @@ typedef void (*inrf_task_fn)(void *ctx, size_t task, int worker);
  * threads, the caller one of them, and returns when all have run. Tasks are
  * claimed in order, but which thread runs which task varies from call to
  * call: results must not depend on it. threads <= 0: the default
- * (inrf_pool_default_threads). Called from inside a task, the loop runs on
- * the calling thread alone. */
+ * (inrf_pool_default_threads); more threads than tasks are not started.
+ * Called from inside a task of a loop that runs on several threads, or
+ * while another thread's loop holds the pool, the loop runs on the calling
+ * thread alone (worker 0). Safe to call from any thread, and in a child
+ * after fork. */
 void inrf_parallel_for(size_t n, int threads, inrf_task_fn fn, void *ctx);
 
 /* The default thread count: the CPUs this process may run on. */

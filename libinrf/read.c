@@ -10,7 +10,7 @@
 
 #include "bytes.h"
 #include "format.h"
-#include "inrf/siren_math.h"
+#include "inrf/kind.h"
 #include "internal.h"
 
 void inrf_read_options_init_(inrf_read_options *opt, int abi)
@@ -216,45 +216,17 @@ static inrf_status parse_ihdr(parser *p, const uint8_t *d, size_t n)
     return INRF_OK;
 }
 
-/* spec "NHDR": fills the network fields of a (whose width, height and
- * channels are already set) and checks them against the spec and opt. */
+/* spec "NHDR": the kind (byte 0), whose own code parses the rest into a
+ * (width, height and channels already set), against the spec and opt. */
 inrf_status inrf_nhdr_parse(inrf_arch *a, const uint8_t *d, size_t n, const inrf_read_options *opt)
 {
-    if (n < INRF_NHDR_FIXED)
+    if (n < 1)
         return inrf_fail(INRF_E_FORMAT, "NHDR: %zu bytes, too short", n);
-    if (d[0] != INRF_KIND_SIREN)
+    const inrf_kind_ops *k = inrf_kind_find(d[0]);
+    if (!k)
         return inrf_fail(INRF_E_UNSUPPORTED, "NHDR: network kind %u unknown", d[0]);
     a->kind = d[0];
-    a->layers = d[1];
-    if (a->layers < 1 || a->layers > INRF_MAX_SINE_LAYERS)
-        return inrf_fail(INRF_E_FORMAT, "NHDR: %u sine layers outside 1..%u", a->layers,
-                         INRF_MAX_SINE_LAYERS);
-    if (n != INRF_NHDR_FIXED + 2u * a->layers)
-        return inrf_fail(INRF_E_FORMAT, "NHDR: %zu bytes, expected %u", n,
-                         INRF_NHDR_FIXED + 2u * a->layers);
-    if (a->layers > opt->max_layers)
-        return inrf_fail(INRF_E_LIMIT, "NHDR: %u sine layers over the limit %u", a->layers,
-                         opt->max_layers);
-    if (d[2] != INRF_COORDS_CENTRES)
-        return inrf_fail(INRF_E_UNSUPPORTED, "NHDR: coordinate convention %u unknown", d[2]);
-    if (d[3] > INRF_OUTPUT_SIGNED)
-        return inrf_fail(INRF_E_UNSUPPORTED, "NHDR: output mapping %u unknown", d[3]);
-    a->output_map = d[3];
-    a->omega_first = inrf_ldf32(d + 4);
-    a->omega_hidden = inrf_ldf32(d + 8);
-    for (unsigned l = 0; l < a->layers; l++) {
-        a->hidden[l] = inrf_ld16(d + INRF_NHDR_FIXED + 2 * l);
-        if (a->hidden[l] > opt->max_width && a->hidden[l] <= INRF_MAX_WIDTH)
-            return inrf_fail(INRF_E_LIMIT, "NHDR: layer %u width %u over the limit %u", l,
-                             a->hidden[l], opt->max_width);
-    }
-    inrf_status st = inrf_arch_check(a);
-    if (st != INRF_OK)
-        return inrf_fail(st, "NHDR: %s", inrf_last_error());
-    if (inrf_arch_params(a) > opt->max_params)
-        return inrf_fail(INRF_E_LIMIT, "NHDR: %zu parameters over the limit %zu",
-                         inrf_arch_params(a), opt->max_params);
-    return INRF_OK;
+    return k->nhdr_parse(a, d, n, opt);
 }
 
 static inrf_status parse_nhdr(parser *p, const uint8_t *d, size_t n)
@@ -269,150 +241,13 @@ static inrf_status parse_nhdr(parser *p, const uint8_t *d, size_t n)
     return INRF_OK;
 }
 
-/* Upper bound of the WGHT payload for the architecture (pruned, per-row
- * scales, f32): bounds a compressed payload's announced raw length. */
-static size_t wght_max_bytes(const inrf_arch *a)
-{
-    size_t n = 0;
-    for (unsigned l = 0; l <= a->layers; l++) {
-        unsigned in, out;
-        inrf_layer_shape(a, l, &in, &out);
-        size_t w = (size_t)in * out;
-        n += INRF_LAYER_HEADER_SIZE + (w + 7) / 8 + 4 * (size_t)out + 4 * w + 4 * (size_t)out;
-    }
-    return n;
-}
-
-static inrf_status need(size_t have, size_t want, unsigned l, const char *what)
-{
-    if (have < want)
-        return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: %s runs past the chunk", l, what);
-    return INRF_OK;
-}
-
-/* spec "Layer record". */
-static inrf_status parse_layer(inrf_model *m, unsigned l, const uint8_t *d, size_t n, size_t *used)
-{
-    inrf_layer *L = &m->layer[l];
-    int8_t *qs;
-    float *ss;
-    uint8_t *ms;
-    inrf_layer_storage(m, l, &qs, &ss, &ms);
-    size_t count = (size_t)L->in * L->out, pos = INRF_LAYER_HEADER_SIZE;
-    inrf_status st = need(n, INRF_LAYER_HEADER_SIZE, l, "header");
-    if (st != INRF_OK)
-        return st;
-    unsigned enc = d[0], benc = d[1], flags = d[2];
-    uint32_t nnz = inrf_ld32(d + 4);
-    if (enc >= INRF_ENC_COUNT)
-        return inrf_fail(INRF_E_UNSUPPORTED, "WGHT: layer %u: encoding %u unknown", l, enc);
-    if (benc != INRF_ENC_F32 && benc != INRF_ENC_F16)
-        return inrf_fail(INRF_E_UNSUPPORTED, "WGHT: layer %u: bias encoding %u unknown", l, benc);
-    if (flags & ~INRF_LAYER_FLAG_PRUNED)
-        return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: flags 0x%02x: reserved bits set", l, flags);
-    if (d[3])
-        return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: reserved byte %u, must be 0", l, d[3]);
-    if (nnz > count || (!(flags & INRF_LAYER_FLAG_PRUNED) && nnz != count))
-        return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: nnz %u, the layer has %zu weights%s", l,
-                         nnz, count, flags & INRF_LAYER_FLAG_PRUNED ? "" : " (not pruned)");
-    L->encoding = (uint8_t)enc;
-    L->bias_encoding = (uint8_t)benc;
-    L->nnz = nnz;
-    L->mask = NULL;
-    if (flags & INRF_LAYER_FLAG_PRUNED) {
-        size_t mb = (count + 7) / 8;
-        if ((st = need(n - pos, mb, l, "bitmap")) != INRF_OK)
-            return st;
-        memcpy(ms, d + pos, mb);
-        pos += mb;
-        if ((count & 7) && (ms[mb - 1] >> (count & 7)))
-            return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: bitmap padding bits set", l);
-        size_t pop = 0;
-        for (size_t i = 0; i < mb; i++)
-            pop += (size_t)__builtin_popcount(ms[i]);
-        if (pop != nnz)
-            return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: bitmap keeps %zu weights, nnz is %u",
-                             l, pop, nnz);
-        L->mask = ms;
-    }
-    size_t nscale = enc == INRF_ENC_INT8 ? 1 : enc == INRF_ENC_INT8_ROW ? L->out : 0;
-    if ((st = need(n - pos, 4 * nscale, l, "scales")) != INRF_OK)
-        return st;
-    for (size_t i = 0; i < nscale; i++) {
-        ss[i] = inrf_ldf32(d + pos + 4 * i);
-        if (!(isfinite(ss[i]) && ss[i] > 0.0f))
-            return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: scale %zu is %g, not finite and > 0",
-                             l, i, (double)ss[i]);
-    }
-    pos += 4 * nscale;
-    size_t vb = enc == INRF_ENC_F32 ? 4 : enc == INRF_ENC_F16 ? 2 : 1;
-    if ((st = need(n - pos, vb * nnz, l, "values")) != INRF_OK)
-        return st;
-    const uint8_t *v = d + pos;
-    size_t iv = 0;
-    for (size_t k = 0; k < count; k++) {
-        int keep = !L->mask || ((L->mask[k >> 3] >> (k & 7)) & 1);
-        float w = 0.0f;
-        int8_t q = 0;
-        if (keep) {
-            if (enc == INRF_ENC_F32) {
-                w = inrf_ldf32(v + 4 * iv);
-            } else if (enc == INRF_ENC_F16) {
-                uint16_t h = inrf_ld16(v + 2 * iv);
-                if (!inrf_f16_finite(h))
-                    return inrf_fail(INRF_E_FORMAT,
-                                     "WGHT: layer %u: weight %zu (f16 0x%04x) is Inf or NaN", l,
-                                     k, h);
-                w = inrf_f16_to_f32(h);
-            } else {
-                q = (int8_t)v[iv];
-                if (q == -128)
-                    return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: weight %zu is int8 -128", l,
-                                     k);
-                w = (float)q * ss[enc == INRF_ENC_INT8 ? 0 : k / L->in];
-            }
-            if (!isfinite(w))
-                return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: weight %zu not finite%s", l, k,
-                                 enc >= INRF_ENC_INT8 ? " (int8 times its scale overflows)" : "");
-            iv++;
-        }
-        L->w[k] = w;
-        qs[k] = q;
-    }
-    pos += vb * nnz;
-    size_t bb = benc == INRF_ENC_F32 ? 4 : 2;
-    if ((st = need(n - pos, bb * L->out, l, "biases")) != INRF_OK)
-        return st;
-    for (unsigned j = 0; j < L->out; j++) {
-        if (bb == 2 && !inrf_f16_finite(inrf_ld16(d + pos + 2 * j)))
-            return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: bias %u (f16 0x%04x) is Inf or NaN", l,
-                             j, inrf_ld16(d + pos + 2 * j));
-        L->b[j] = bb == 4 ? inrf_ldf32(d + pos + 4 * j) : inrf_f16_to_f32(inrf_ld16(d + pos + 2 * j));
-        if (!isfinite(L->b[j]))
-            return inrf_fail(INRF_E_FORMAT, "WGHT: layer %u: bias %u not finite", l, j);
-    }
-    pos += bb * L->out;
-    L->q = nscale ? qs : NULL;
-    L->scale = nscale ? ss : NULL;
-    *used = pos;
-    return INRF_OK;
-}
-
-/* spec "WGHT": the L + 1 layer records, into a model of the right
- * architecture. Also the parser of .inrpack records (the same bytes). */
+/* spec "WGHT", through the model's kind. Also the parser of .inrpack
+ * records (the same bytes). */
 inrf_status inrf_weights_parse(inrf_model *m, const uint8_t *d, size_t n)
 {
-    size_t pos = 0;
-    for (unsigned l = 0; l <= m->arch.layers; l++) {
-        size_t used = 0;
-        inrf_status st = parse_layer(m, l, d + pos, n - pos, &used);
-        if (st != INRF_OK)
-            return st;
-        pos += used;
-    }
-    if (pos != n)
-        return inrf_fail(INRF_E_FORMAT, "WGHT: %zu bytes after the last layer", n - pos);
-    return INRF_OK;
+    const inrf_kind_ops *k;
+    inrf_status st = inrf_kind_of(&m->arch, &k);
+    return st == INRF_OK ? k->weights_parse(m, d, n) : st;
 }
 
 static inrf_status parse_wght(parser *p, const uint8_t *d, size_t n)
@@ -493,9 +328,10 @@ static inrf_status parse_chunk(parser *p, const chunk *c)
     size_t n = c->length;
     uint8_t *raw = NULL;
     if (c->flags & INRF_CHUNK_FLAG_ZSTD) {
-        size_t bound = c->type == INRF_CHUNK_WGHT   ? wght_max_bytes(&p->arch)
+        size_t bound = c->type == INRF_CHUNK_WGHT
+                           ? inrf_kind_find(p->arch.kind)->weights_max(&p->arch)
                        : c->type == INRF_CHUNK_IHDR ? INRF_IHDR_SIZE
-                       : c->type == INRF_CHUNK_NHDR ? INRF_NHDR_FIXED + 2 * INRF_MAX_SINE_LAYERS
+                       : c->type == INRF_CHUNK_NHDR ? INRF_NHDR_MAX
                                                     : INRF_QUAL_SIZE;
         inrf_status st = inflate(c, bound, &raw, &n);
         if (st != INRF_OK)

@@ -9,7 +9,7 @@
 
 #include "bytes.h"
 #include "format.h"
-#include "inrf/siren_math.h"
+#include "inrf/kind.h"
 #include "internal.h"
 
 void inrf_write_options_init_(inrf_write_options *opt, int abi)
@@ -32,81 +32,13 @@ inrf_status inrf_model_check(const inrf_model *m)
     inrf_status st = inrf_arch_check_writable(&m->arch);
     if (st != INRF_OK)
         return st;
-    for (unsigned l = 0; l <= m->arch.layers; l++) {
-        const inrf_layer *L = &m->layer[l];
-        unsigned in, out;
-        inrf_layer_shape(&m->arch, l, &in, &out);
-        size_t n = (size_t)in * out;
-        if (L->in != in || L->out != out || L->encoding >= INRF_ENC_COUNT ||
-            (L->bias_encoding != INRF_ENC_F32 && L->bias_encoding != INRF_ENC_F16))
-            return inrf_fail(INRF_E_INVALID_ARG, "layer %u: shape or encoding inconsistent", l);
-        int int8 = L->encoding == INRF_ENC_INT8 || L->encoding == INRF_ENC_INT8_ROW;
-        if (int8 != (L->q != NULL && L->scale != NULL))
-            return inrf_fail(INRF_E_INVALID_ARG, "layer %u: int8 values missing (inrf_layer_encode)", l);
-        size_t nnz = 0;
-        for (size_t k = 0; k < n; k++) {
-            int keep = !L->mask || ((L->mask[k >> 3] >> (k & 7)) & 1);
-            nnz += (size_t)keep;
-            if (!isfinite(L->w[k]) || (int8 && L->q[k] == -128))
-                return inrf_fail(INRF_E_INVALID_ARG, "layer %u: weight %zu out of range", l, k);
-        }
-        if (nnz != L->nnz)
-            return inrf_fail(INRF_E_INVALID_ARG, "layer %u: nnz %u but %zu kept", l, L->nnz, nnz);
-        for (unsigned j = 0; j < out; j++)
-            if (!isfinite(L->b[j]))
-                return inrf_fail(INRF_E_INVALID_ARG, "layer %u: bias %u not finite", l, j);
-        for (unsigned j = 0; int8 && j < (L->encoding == INRF_ENC_INT8 ? 1u : out); j++)
-            if (!(isfinite(L->scale[j]) && L->scale[j] > 0))
-                return inrf_fail(INRF_E_INVALID_ARG, "layer %u: scale %u not positive", l, j);
-    }
-    return INRF_OK;
+    return inrf_kind_find(m->arch.kind)->weights_check(m);
 }
 
-static uint8_t *put_layer(uint8_t *p, const inrf_layer *L)
-{
-    size_t n = (size_t)L->in * L->out;
-    p[0] = L->encoding;
-    p[1] = L->bias_encoding;
-    p[2] = L->mask ? INRF_LAYER_FLAG_PRUNED : 0;
-    p[3] = 0;
-    inrf_st32(p + 4, L->nnz);
-    p += INRF_LAYER_HEADER_SIZE;
-    if (L->mask) {
-        memcpy(p, L->mask, (n + 7) / 8);
-        p += (n + 7) / 8;
-    }
-    size_t nscale = L->encoding == INRF_ENC_INT8 ? 1 : L->encoding == INRF_ENC_INT8_ROW ? L->out : 0;
-    for (size_t i = 0; i < nscale; i++, p += 4)
-        inrf_stf32(p, L->scale[i]);
-    for (size_t k = 0; k < n; k++) {
-        if (L->mask && !((L->mask[k >> 3] >> (k & 7)) & 1))
-            continue;
-        switch (L->encoding) {
-        case INRF_ENC_F32: inrf_stf32(p, L->w[k]), p += 4; break;
-        case INRF_ENC_F16: inrf_st16(p, inrf_f32_to_f16(L->w[k])), p += 2; break;
-        default: *p++ = (uint8_t)L->q[k]; break;
-        }
-    }
-    for (unsigned j = 0; j < L->out; j++) {
-        if (L->bias_encoding == INRF_ENC_F32)
-            inrf_stf32(p, L->b[j]), p += 4;
-        else
-            inrf_st16(p, inrf_f32_to_f16(L->b[j])), p += 2;
-    }
-    return p;
-}
-
+/* spec "NHDR": the kind writes its payload (at most INRF_NHDR_MAX bytes). */
 size_t inrf_nhdr_put(const inrf_arch *a, uint8_t *nhdr)
 {
-    nhdr[0] = a->kind;
-    nhdr[1] = a->layers;
-    nhdr[2] = INRF_COORDS_CENTRES;
-    nhdr[3] = a->output_map;
-    inrf_stf32(nhdr + 4, a->omega_first);
-    inrf_stf32(nhdr + 8, a->omega_hidden);
-    for (unsigned l = 0; l < a->layers; l++)
-        inrf_st16(nhdr + INRF_NHDR_FIXED + 2 * l, a->hidden[l]);
-    return INRF_NHDR_FIXED + 2u * a->layers;
+    return inrf_kind_find(a->kind)->nhdr_put(a, nhdr);
 }
 
 /* The WGHT payload (all layer records, uncompressed) of a checked model. */
@@ -116,9 +48,7 @@ static inrf_status weights_put(const inrf_model *m, uint8_t **raw, size_t *raw_n
     *raw = malloc(*raw_n);
     if (!*raw)
         return inrf_fail(INRF_E_NOMEM, "cannot allocate %zu bytes", *raw_n);
-    uint8_t *p = *raw;
-    for (unsigned l = 0; l <= m->arch.layers; l++)
-        p = put_layer(p, &m->layer[l]);
+    inrf_kind_find(m->arch.kind)->weights_put(m, *raw);
     return INRF_OK;
 }
 
@@ -172,7 +102,7 @@ inrf_status inrf_write_memory(const inrf_model *m, const inrf_write_options *opt
     if (st != INRF_OK)
         return st;
 
-    uint8_t ihdr[INRF_IHDR_SIZE], nhdr[INRF_NHDR_FIXED + 2 * INRF_MAX_SINE_LAYERS], qual[4];
+    uint8_t ihdr[INRF_IHDR_SIZE], nhdr[INRF_NHDR_MAX], qual[4];
     inrf_st32(ihdr, m->arch.width);
     inrf_st32(ihdr + 4, m->arch.height);
     ihdr[8] = m->arch.channels;

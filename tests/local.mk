@@ -10,6 +10,16 @@ check_PROGRAMS += tests/test_math tests/test_format tests/test_decode \
 tests_test_math_SOURCES = tests/test_math.c
 tests_test_math_CFLAGS = $(TEST_CFLAGS)
 tests_test_math_LDADD = $(TEST_LIBS)
+# simd.h's vector sine, built per instruction set for test_math
+if SIMD_X86
+check_LTLIBRARIES += tests/libsine_avx2.la tests/libsine_avx512.la
+tests_libsine_avx2_la_SOURCES = tests/sine_simd.c
+tests_libsine_avx2_la_CFLAGS = $(AM_CFLAGS) -DSINE_SUFFIX=avx2 -mavx2 -mfma
+tests_libsine_avx512_la_SOURCES = tests/sine_simd.c
+tests_libsine_avx512_la_CFLAGS = $(AM_CFLAGS) -DSINE_SUFFIX=avx512 \
+	-mavx512f -mavx512vl -mavx512dq -mavx2 -mfma
+tests_test_math_LDADD += tests/libsine_avx2.la tests/libsine_avx512.la
+endif
 tests_test_format_SOURCES = tests/test_format.c tests/golden.c tests/golden.h
 tests_test_format_CFLAGS = $(TEST_CFLAGS)
 tests_test_format_LDADD = $(TEST_LIBS) $(XXHASH_LIBS) $(ZSTD_LIBS)
@@ -55,12 +65,21 @@ tests_test_fileio_SOURCES = tests/test_fileio.c
 tests_test_fileio_CFLAGS = $(TEST_CFLAGS)
 tests_test_fileio_LDADD = $(TEST_LIBS)
 TESTS += tests/test_fileio
-# train_math.h against the CPU training pass, whose portable copy is built
-# into the test (libinrf's symbols are hidden).
+# libinrf/pool.c, built into the test (libinrf's symbols are hidden).
+check_PROGRAMS += tests/test_pool
+tests_test_pool_SOURCES = tests/test_pool.c libinrf/pool.c libinrf/pool.h
+tests_test_pool_CFLAGS = $(TEST_CFLAGS)
+tests_test_pool_LDADD = $(CMOCKA_LIBS) -lpthread
+TESTS += tests/test_pool
+# train_math.h against the CPU training passes, every instruction set's
+# copy linked into the test (libinrf's symbols are hidden).
 check_PROGRAMS += tests/test_train_math
-tests_test_train_math_SOURCES = tests/test_train_math.c libinrf/train_kernel.c
-tests_test_train_math_CFLAGS = $(TEST_CFLAGS) -DINRF_TILE_SUFFIX=generic -Wno-psabi
-tests_test_train_math_LDADD = $(TEST_LIBS)
+tests_test_train_math_SOURCES = tests/test_train_math.c
+tests_test_train_math_CFLAGS = $(TEST_CFLAGS)
+tests_test_train_math_LDADD = libinrf/libtrain_generic.la $(TEST_LIBS)
+if SIMD_X86
+tests_test_train_math_LDADD += libinrf/libtrain_avx2.la libinrf/libtrain_avx512.la
+endif
 TESTS += tests/test_train_math
 endif
 
@@ -131,11 +150,25 @@ tests_test_cuda_encode_emu_CPPFLAGS = $(EMU_CPPFLAGS)
 tests_test_cuda_encode_emu_LDADD = $(EMU_LIBS)
 tests_test_cuda_encode_emu_LDFLAGS = $(AM_LDFLAGS) $(SAN_CXXFLAGS)
 TESTS += tests/test_cuda_decode_emu tests/test_cuda_encode_emu
+# The network-kind seam with the testing kind (tests/kinds/grid, kind 255),
+# registered in this program only: CPU, packs and the emulated GPU decoder;
+# the tools refuse its files (tests/test_kind_tools.sh).
+GRID_KIND_SOURCES = tests/kinds/grid/grid.h tests/kinds/grid/grid_math.h \
+	tests/kinds/grid/grid.c tests/kinds/grid/grid_gpu_emu.cpp
+check_PROGRAMS += tests/test_kind
+tests_test_kind_SOURCES = tests/test_kind.c $(GRID_KIND_SOURCES)
+tests_test_kind_CPPFLAGS = $(EMU_CPPFLAGS) -I$(srcdir)/tests -I$(srcdir)/kernels -I$(srcdir)/libinrf
+tests_test_kind_CFLAGS = $(TEST_CFLAGS)
+tests_test_kind_CXXFLAGS = $(EMU_CXXFLAGS)
+tests_test_kind_LDADD = $(EMU_LIBS) $(CMOCKA_LIBS)
+tests_test_kind_LDFLAGS = $(AM_LDFLAGS) $(SAN_CXXFLAGS)
+TESTS += tests/test_kind tests/test_kind_tools.sh
+EXTRA_DIST += tests/kinds/grid/grid_gpu.cu tests/test_kind_tools.sh
 # The tools built with the emulated kernels, for their --device cuda paths
 # (tests/test_gpu_tools_emu.sh): the application layer, and --device's
 # choice built again for kernels that are there.
 check_PROGRAMS += tests/emu/inrdec tests/emu/inrenc tests/emu/inrpack
-check_LTLIBRARIES = tests/emu/libcli_device.la
+check_LTLIBRARIES += tests/emu/libcli_device.la
 EMU_TOOL_CPPFLAGS = $(EMU_CPPFLAGS) -DINRF_HAVE_CUDA=1
 tests_emu_libcli_device_la_SOURCES = tools/cli_device.c
 tests_emu_libcli_device_la_CPPFLAGS = $(EMU_TOOL_CPPFLAGS)
@@ -196,6 +229,9 @@ EXTRA_DIST += tests/test_outputs.sh
 # inrenc and inrdec as codec users expect them: -f, -d, PNM, --bpp, --json.
 TESTS += tests/test_codec_tools.sh
 EXTRA_DIST += tests/test_codec_tools.sh
+# the encoder's bytes for every thread count and CPU kernel
+TESTS += tests/test_encode_kernels.sh
+EXTRA_DIST += tests/test_encode_kernels.sh
 
 # make install DESTDIR=...: the public surface and nothing else, and a
 # program built against it with pkg-config.

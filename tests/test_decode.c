@@ -1,7 +1,8 @@
 /* test_decode.c: CPU decoding against two references (the per-pixel math
  * of siren_math.h, bit for bit, and binary64 with exact sine, within the
  * spec's tolerance), for every SIMD kernel; golden decode hashes; crops,
- * windows, flips, resampling, threads and strides. */
+ * windows, flips, resampling, threads and strides; no threads for a small
+ * decode. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <xxhash.h>
@@ -347,6 +350,62 @@ static void test_threads_and_stride(void **state)
     inrf_model_free(m);
 }
 
+/* This process's threads (Linux: /proc/self/status); 0 if unknown. */
+static int count_threads(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    int n = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* Thread counts follow the work: decoding a CIFAR-size image of a 3x15
+ * network (half a million multiply-adds) starts no thread, whatever the
+ * thread count asked. In a child, which has no threads of its own yet. */
+static void test_small_decode_no_threads(void **state)
+{
+    (void)state;
+    if (count_threads() == 0)
+        skip();
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(60); /* a hang becomes a failure */
+        inrf_arch a;
+        inrf_model *m;
+        inrf_arch_siren(&a, 32, 32, 3, 3, 15);
+        if (inrf_model_create(&a, &m) != INRF_OK)
+            _exit(2);
+        inrf_model_init(m, 5);
+        uint8_t px[32 * 32 * 3];
+        int before = count_threads();
+        for (int threads = 0; threads <= 4; threads++) {
+            inrf_decode_options o;
+            inrf_decode_options_init(&o);
+            o.threads = threads;
+            if (inrf_decode_u8(m, &o, px, 0) != INRF_OK)
+                _exit(2);
+        }
+        int after = count_threads();
+        inrf_model_free(m);
+        if (after != before) {
+            fprintf(stderr, "a 32x32 3x15 decode: %d threads before, %d after\n", before, after);
+            _exit(1);
+        }
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_decode_errors(void **state)
 {
     (void)state;
@@ -382,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_flip_window),
         cmocka_unit_test(test_resample),
         cmocka_unit_test(test_threads_and_stride),
+        cmocka_unit_test(test_small_decode_no_threads),
         cmocka_unit_test(test_decode_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "inrf/inrf.h"
+#include "inrf/train_math.h"
 
 /* A smooth test picture with some texture: gradients, a disc, stripes. */
 static inrf_image picture(uint32_t w, uint32_t h, uint8_t channels)
@@ -104,6 +105,99 @@ static void test_deterministic(void **state)
     for (int k = 0; k < 3; k++)
         free(d[k]);
     inrf_image_free(&img);
+}
+
+/* The file of m as written, in *d (freed by the caller). */
+static size_t file_of(const inrf_model *m, void **d)
+{
+    size_t n;
+    assert_int_equal(inrf_write_memory(m, NULL, d, &n), INRF_OK);
+    return n;
+}
+
+/* The bytes depend only on the image, the options and the seed: the same
+ * file at --effort 1 for 1 to 4 threads, on an image of one chunk of
+ * pixels (1,024, the cifar10 network) and one of three chunks whose
+ * network is heavy enough that a step's chunks run on several threads
+ * (sums in chunk order), with a target PSNR (rate control's rounds) and
+ * random pixel batches; and a batch of images through the library's CPU
+ * trainer gives each image the file it has alone, for any thread count. */
+static void test_same_bytes_any_threads(void **state)
+{
+    (void)state;
+    struct {
+        uint32_t w, h;
+        int layers, hidden, steps, batch;
+        double target;
+    } cases[] = {{32, 32, 0, 0, 0, 0, 0.0},      /* effort 1, the cifar10 preset */
+                 {32, 32, 0, 0, 0, 0, 30.0},     /* and rate control */
+                 {48, 48, 4, 40, 6, 0, 0.0},     /* three chunks a step, threads across them */
+                 {48, 48, 3, 15, 60, 600, 0.0}}; /* random batches of 600 pixels */
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        inrf_image img = picture(cases[c].w, cases[c].h, 3);
+        inrf_encode_options o;
+        inrf_encode_options_init(&o);
+        o.effort = 1;
+        o.layers = cases[c].layers, o.hidden = cases[c].hidden, o.steps = cases[c].steps;
+        o.batch_pixels = (uint32_t)cases[c].batch;
+        o.target_psnr = cases[c].target;
+        void *first = NULL;
+        size_t first_n = 0;
+        for (int t = 1; t <= 4; t++) {
+            inrf_model *m;
+            void *d;
+            o.threads = t;
+            assert_int_equal(inrf_encode(&img, &o, &m, NULL), INRF_OK);
+            size_t n = file_of(m, &d);
+            inrf_model_free(m);
+            if (!first) {
+                first = d, first_n = n;
+                continue;
+            }
+            if (n != first_n || memcmp(d, first, n) != 0)
+                fail_msg("case %zu: %d threads: not the bytes of 1 thread", c, t);
+            free(d);
+        }
+        free(first);
+        inrf_image_free(&img);
+    }
+    /* a batch: each image's file is the one it has alone */
+    enum { N = 3 };
+    inrf_image img[N];
+    void *alone[N];
+    size_t alone_n[N];
+    inrf_encode_options o;
+    inrf_encode_options_init(&o);
+    o.effort = 1;
+    for (int k = 0; k < N; k++) {
+        img[k] = picture(24, 20, 3);
+        img[k].pixels[k * 7] ^= 0x55; /* three different images */
+        inrf_model *m;
+        o.threads = 1;
+        assert_int_equal(inrf_encode(&img[k], &o, &m, NULL), INRF_OK);
+        alone_n[k] = file_of(m, &alone[k]);
+        inrf_model_free(m);
+    }
+    for (int t = 1; t <= 4; t++) {
+        inrf_batch_trainer tr;
+        inrf_model *m[N];
+        o.threads = t;
+        assert_int_equal(inrf_cpu_trainer_create(t, &tr), INRF_OK);
+        assert_int_equal(inrf_encode_batch_with(img, N, &o, &tr, m, NULL), INRF_OK);
+        inrf_cpu_trainer_free(&tr);
+        for (int k = 0; k < N; k++) {
+            void *d;
+            size_t n = file_of(m[k], &d);
+            if (n != alone_n[k] || memcmp(d, alone[k], n) != 0)
+                fail_msg("batch of %d, %d threads: image %d: not its file alone", N, t, k);
+            free(d);
+            inrf_model_free(m[k]);
+        }
+    }
+    for (int k = 0; k < N; k++) {
+        free(alone[k]);
+        inrf_image_free(&img[k]);
+    }
 }
 
 static void test_switches(void **state)
@@ -328,6 +422,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quality_and_pipeline),
         cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_same_bytes_any_threads),
         cmocka_unit_test(test_switches),
         cmocka_unit_test(test_pruning),
         cmocka_unit_test(test_max_bytes),

@@ -85,6 +85,11 @@ run "$inrpack" extract "$pack" 5 -o "$tmp/x2" --size 32
 check "extract --size 32 decodes at that size" \
     '[ "$rc" -eq 0 ] && p=$(find "$tmp/x2" -name "*.png") && [ -n "$p" ] &&
      [ "$(od -An -tx1 -j16 -N8 "$p" | tr -d " \n")" = "0000002000000020" ]'
+run "$inrpack" extract "$pack" 5 -o "$tmp/x3" --size 96 --threads 1
+run "$inrpack" extract "$pack" 5 -o "$tmp/x4" --size 96 -j 3
+check "extract --threads: the same pixels on 1 and 3 threads" \
+    '[ "$rc" -eq 0 ] && a=$(find "$tmp/x3" -name "*.png") && b=$(find "$tmp/x4" -name "*.png") &&
+     [ -n "$a" ] && cmp -s "$a" "$b"'
 
 # The pixel limit of inrdec: huge.inrpack holds tiny.inrpack's record
 # twice, its index claiming 20000x20000 (image 0) and 2^24 x 2^24 (image 1)
@@ -394,6 +399,7 @@ check "create --channels 2: exit 2" 'inrpack_usage "$inrpack" create "$src" -o "
 check "create --device tpu: exit 2" 'inrpack_usage "$inrpack" create "$src" -o "$tmp/u.inrpack" --device tpu'
 check "create --effort 0: exit 2" 'inrpack_usage "$inrpack" create "$src" -o "$tmp/u.inrpack" --effort 0'
 check "extract without -o: exit 2" 'inrpack_usage "$inrpack" extract "$pack"'
+check "extract --threads -1: exit 2" 'inrpack_usage "$inrpack" extract "$pack" -o "$tmp/u" --threads -1'
 check "extract index out of range: exit 2" 'inrpack_usage "$inrpack" extract "$pack" 8 -o "$tmp/u"'
 check "usage errors write nothing" '[ ! -e "$tmp/u.inrpack" ] && [ ! -e "$tmp/u" ]'
 run "$inrpack" --version

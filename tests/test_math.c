@@ -5,10 +5,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "config.h"
 #include "../libinrf/bytes.h"
 #include "inrf/inrf.h"
 #include "inrf/siren_math.h"
@@ -53,6 +55,74 @@ static void test_sincos(void **state)
     }
     assert_true(worst <= 2.5e-7);
     assert_true(worst > 0.0);
+}
+
+#ifdef INRF_SIMD_X86
+/* simd.h's vector sine, built per instruction set (tests/sine_simd.c) */
+void sine_lanes_avx2(const float *x, size_t n, float *sn, float *s, float *c);
+void sine_lanes_avx512(const float *x, size_t n, float *sn, float *s, float *c);
+#endif
+
+static float float_of(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* The vector sine of every instruction set this CPU runs, lane by lane,
+ * bit for bit against the scalar inrf_sin and inrf_sincos: edge cases (0,
+ * -0, the clamp at 2^22 and around it, infinities, NaN, subnormals, odd and
+ * even multiples of pi/2 and their neighbours) and a sweep of every 997th
+ * float bit pattern. */
+static void test_sin_vector_bits(void **state)
+{
+    (void)state;
+#ifdef INRF_SIMD_X86
+    static const float edge[] = {0.0f, -0.0f, 4194304.0f, -4194304.0f, 4194305.0f, 4194303.5f,
+                                 -4194305.0f, 1e30f, -1e30f, INFINITY, -INFINITY, NAN, -NAN,
+                                 1e-45f, -1e-45f, 1.17549435e-38f, 1.5707964f, -1.5707964f,
+                                 3.1415927f, -3.1415927f, 4.712389f, 6.2831855f, 3.140625f,
+                                 1.5707963f, 1.5707965f, 2097152.5f, -2097151.5f, 8192.0f,
+                                 0.5f, -0.5f, 30.0f, 15.0f};
+    const size_t ne = sizeof edge / sizeof *edge, nsweep = (1ull << 32) / 997 + 1;
+    const size_t n = (ne + nsweep + 15) / 16 * 16;
+    float *x = malloc(n * sizeof(float)), *out = malloc(3 * n * sizeof(float));
+    assert_non_null(x);
+    assert_non_null(out);
+    for (size_t i = 0; i < n; i++)
+        x[i] = i < ne ? edge[i] : float_of((uint32_t)((uint64_t)(i - ne) * 997));
+    struct {
+        const char *name;
+        void (*fn)(const float *, size_t, float *, float *, float *);
+        int ok;
+    } isa[] = {{"avx2", sine_lanes_avx2, 0}, {"avx512", sine_lanes_avx512, 0}};
+    __builtin_cpu_init();
+    isa[0].ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    isa[1].ok = isa[0].ok && __builtin_cpu_supports("avx512f") &&
+                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    int ran = 0;
+    for (size_t k = 0; k < sizeof isa / sizeof *isa; k++) {
+        if (!isa[k].ok)
+            continue; /* this CPU cannot run it */
+        isa[k].fn(x, n, out, out + n, out + 2 * n);
+        for (size_t i = 0; i < n; i++) {
+            float s, c, sn = inrf_sin(x[i]);
+            inrf_sincos(x[i], &s, &c);
+            if (memcmp(&out[i], &sn, 4) || memcmp(&out[n + i], &s, 4) ||
+                memcmp(&out[2 * n + i], &c, 4))
+                fail_msg("%s: x = %a: vsin %a, vsincos %a %a; scalar %a, %a %a", isa[k].name,
+                         (double)x[i], (double)out[i], (double)out[n + i],
+                         (double)out[2 * n + i], (double)sn, (double)s, (double)c);
+        }
+        ran++;
+    }
+    print_message("vector sine checked on %d instruction sets, %zu inputs each\n", ran, n);
+    free(x);
+    free(out);
+#else
+    skip();
+#endif
 }
 
 static void test_coord(void **state)
@@ -179,7 +249,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sin_error),     cmocka_unit_test(test_sincos),
-        cmocka_unit_test(test_coord),
+        cmocka_unit_test(test_sin_vector_bits), cmocka_unit_test(test_coord),
         cmocka_unit_test(test_output_mapping), cmocka_unit_test(test_neuron_order),
         cmocka_unit_test(test_f16),           cmocka_unit_test(test_psnr),
         cmocka_unit_test(test_status_texts),

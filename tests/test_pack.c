@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -462,6 +463,101 @@ static void test_forged(void **state)
     free(orig);
 }
 
+/* This process's threads (Linux: /proc/self/status); 0 if unknown. */
+static int count_threads(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    int n = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* Threads follow the work: opening a small pack and decoding a small
+ * batch start no thread (in a child, which has none yet); a pack of
+ * megabytes is verified, and a batch of 64 32x32 samples decoded, on
+ * several, with the same results as on one. */
+static void test_threads_follow_work(void **state)
+{
+    (void)state;
+    size_t size;
+    uint8_t *d = make_pack(6, &size);
+    if (count_threads() > 0) {
+        fflush(NULL);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            alarm(60); /* a hang becomes a failure */
+            int before = count_threads();
+            inrf_pack *p = NULL;
+            if (inrf_pack_open_memory(d, size, NULL, &p) != INRF_OK)
+                _exit(2);
+            uint32_t idx[9] = {0, 1, 2, 3, 4, 5, 2, 0, 1};
+            static uint8_t out[9 * 12 * 10 * 3];
+            inrf_batch_options o;
+            inrf_batch_options_init(&o);
+            o.width = 12, o.height = 10, o.type = INRF_BATCH_U8;
+            for (o.threads = 0; o.threads <= 3; o.threads++)
+                if (inrf_pack_decode_batch(p, idx, 9, NULL, &o, out) != INRF_OK)
+                    _exit(2);
+            inrf_pack_close(p);
+            _exit(count_threads() == before ? 0 : 1);
+        }
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    free(d);
+
+    enum { N = 600, B = 64, S = 32 };
+    d = make_pack(N, &size);
+    assert_true(size > ((size_t)2 << 20)); /* worth two threads */
+    inrf_pack *p = open_ok(d, size);
+    const uint32_t bad_at[3] = {100, 301, 599};
+    uint64_t off[3];
+    for (int k = 0; k < 3; k++)
+        off[k] = inrf_pack_get(p, bad_at[k])->offset;
+    uint32_t idx[B];
+    for (uint32_t s = 0; s < B; s++)
+        idx[s] = (s * 37u) % N;
+    uint8_t *one = malloc((size_t)B * S * S * 3), *many = malloc((size_t)B * S * S * 3);
+    inrf_batch_options o;
+    inrf_batch_options_init(&o);
+    o.width = o.height = S, o.type = INRF_BATCH_U8, o.threads = 1;
+    assert_int_equal(inrf_pack_decode_batch(p, idx, B, NULL, &o, one), INRF_OK);
+    for (o.threads = 0; o.threads <= 4; o.threads++) {
+        memset(many, 0, (size_t)B * S * S * 3);
+        assert_int_equal(inrf_pack_decode_batch(p, idx, B, NULL, &o, many), INRF_OK);
+        assert_memory_equal(one, many, (size_t)B * S * S * 3);
+    }
+    inrf_pack_close(p);
+    for (int k = 0; k < 3; k++)
+        d[off[k] + 5] ^= 0x10;
+    p = NULL;
+    assert_int_equal(inrf_pack_open_memory(d, size, NULL, &p), INRF_E_CHECKSUM);
+    assert_non_null(strstr(inrf_last_error(), "record 100 "));
+    inrf_pack_options po;
+    inrf_pack_options_init(&po);
+    po.verify_records = 0;
+    assert_int_equal(inrf_pack_open_memory(d, size, &po, &p), INRF_OK);
+    uint32_t bad[8];
+    size_t nbad = 0;
+    assert_int_equal(inrf_pack_verify(p, bad, 8, &nbad), INRF_E_CHECKSUM);
+    assert_non_null(strstr(inrf_last_error(), "record 100 "));
+    assert_int_equal(nbad, 3);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(bad[k], bad_at[k]);
+    inrf_pack_close(p);
+    free(one);
+    free(many);
+    free(d);
+}
+
 /* Batch decode = per-image decode with the same window, flip included,
  * in u8 and in normalised f32, on 1 and 2 threads. */
 static void test_batch_equals_decode(void **state)
@@ -908,6 +1004,7 @@ int main(void)
         cmocka_unit_test(test_bad_records_named),
         cmocka_unit_test(test_forged),
         cmocka_unit_test(test_batch_equals_decode),
+        cmocka_unit_test(test_threads_follow_work),
         cmocka_unit_test(test_batch_grey_encodings),
         cmocka_unit_test(test_zero_outside),
         cmocka_unit_test(test_batch_errors),

@@ -1,6 +1,7 @@
 /* test_train_math.c: train_math.h, the training math the GPU encoder runs,
- * against libinrf's CPU training pass and encoder formulas, and a CPU copy
- * of the GPU kernel's loop (cpu_run_stage) driving the batch schedule. */
+ * against libinrf's CPU training pass (every instruction set's copy, which
+ * must agree to the bit) and encoder formulas, and libinrf's CPU batch
+ * trainer driving the batch schedule. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,9 +13,10 @@
 
 #include <cmocka.h>
 
+#include "config.h"
 #include "inrf/inrf.h"
 #include "inrf/train_math.h"
-#include "../libinrf/train.h" /* the CPU pass, built into this test (Makefile.am) */
+#include "../libinrf/train.h" /* the CPU passes, linked into this test (Makefile.am) */
 
 static uint64_t rng_state = 42;
 static double uniform(double lo, double hi)
@@ -29,23 +31,6 @@ static inrf_arch arch_of(unsigned layers, unsigned width, unsigned channels)
     inrf_arch_siren(&a, 32, 32, (uint8_t)channels, (uint8_t)layers, (uint16_t)width);
     a.omega_first = 15.0f;
     return a;
-}
-
-/* The CPU trainer's view of the same network. */
-static inrf_train_net train_net_of(const inrf_tm_net *t)
-{
-    inrf_train_net n;
-    memset(&n, 0, sizeof n);
-    n.layers = t->layers;
-    for (unsigned l = 0; l <= t->layers; l++) {
-        n.in[l] = t->in[l], n.out[l] = t->out[l];
-        n.woff[l] = t->woff[l], n.boff[l] = t->boff[l];
-        if (l < t->layers && t->out[l] > n.max_width)
-            n.max_width = t->out[l];
-    }
-    n.nparams = t->nparams;
-    n.omega_first = t->omega_first, n.omega_hidden = t->omega_hidden;
-    return n;
 }
 
 /* SIREN-like random weights: a trained net's magnitudes, not zeros. */
@@ -93,16 +78,12 @@ static void check_gradients(unsigned layers, unsigned width, unsigned C)
     inrf_arch a = arch_of(layers, width, C);
     inrf_tm_net n;
     inrf_tm_net_init(&n, &a);
-    inrf_train_net tn = train_net_of(&n);
     const size_t npix = 320, valid = 300, P = n.nparams;
     float *w = malloc(P * sizeof(float)), *g_tm = malloc(P * sizeof(float));
     float *g_cpu = calloc(P, sizeof(float)), *xy = malloc(2 * npix * sizeof(float));
     float *y = malloc(C * npix * sizeof(float));
     uint8_t *target = malloc(C * npix);
-    size_t rows = 2 + C + 2 * tn.max_width;
-    for (unsigned l = 0; l < layers; l++)
-        rows += 2 * n.out[l];
-    float *work = aligned_alloc(64, rows * npix * sizeof(float));
+    float *work = aligned_alloc(64, inrf_train_work_floats(&n, npix) * sizeof(float));
     random_params(&n, w);
     for (size_t p = 0; p < npix; p++) {
         inrf_tm_pixel_xy(p * 7 % 1024, 32, 32, &xy[p], &xy[npix + p]);
@@ -112,7 +93,7 @@ static void check_gradients(unsigned layers, unsigned width, unsigned C)
         }
     }
     const float scale = 1.0f / (float)(valid * C);
-    double sse_cpu = inrf_train_pass_generic(&tn, w, xy, y, npix, valid, scale, g_cpu, work);
+    double sse_cpu = inrf_train_pass_generic(&n, w, xy, y, npix, valid, scale, g_cpu, work);
     double sse_tm = tm_gradient(&n, w, xy, target, npix, valid, 64, scale, g_tm);
     /* Float sums of a few hundred terms in other orders: atol relative to
      * the largest component, rtol to each (measured: differences below
@@ -143,6 +124,68 @@ static void test_gradients(void **state)
     check_gradients(3, 15, 3);
     check_gradients(3, 15, 1);
     check_gradients(1, 7, 3);
+}
+
+/* Every instruction set's copy of the CPU pass that this CPU runs gives
+ * the portable copy's bits: the gradient and the loss, on networks whose
+ * widths leave remainders to every block size, with padding pixels. */
+static void test_pass_same_bits(void **state)
+{
+    (void)state;
+    struct {
+        const char *name;
+        inrf_train_fn fn;
+        int ok;
+    } isa[] = {
+#ifdef INRF_SIMD_X86
+        {"avx2", inrf_train_pass_avx2, 0},
+        {"avx512", inrf_train_pass_avx512, 0},
+#endif
+        {"generic", inrf_train_pass_generic, 1},
+    };
+#ifdef INRF_SIMD_X86
+    __builtin_cpu_init();
+    isa[0].ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    isa[1].ok = isa[0].ok && __builtin_cpu_supports("avx512f") &&
+                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+#endif
+    static const unsigned shapes[][3] = {{3, 15, 3}, {2, 7, 1}, {4, 13, 3}, {10, 40, 3}, {1, 9, 3}};
+    int compared = 0;
+    for (size_t sh = 0; sh < sizeof shapes / sizeof *shapes; sh++) {
+        inrf_arch a = arch_of(shapes[sh][0], shapes[sh][1], shapes[sh][2]);
+        inrf_tm_net n;
+        inrf_tm_net_init(&n, &a);
+        const unsigned C = shapes[sh][2];
+        const size_t npix = 1024, valid = 1000, P = n.nparams;
+        float *w = malloc(P * sizeof(float)), *xy = malloc(2 * npix * sizeof(float));
+        float *y = malloc(C * npix * sizeof(float)), *g = malloc(2 * P * sizeof(float));
+        float *work = aligned_alloc(64, inrf_train_work_floats(&n, npix) * sizeof(float));
+        random_params(&n, w);
+        for (size_t p = 0; p < npix; p++) {
+            inrf_tm_pixel_xy(p * 13 % 4096, 64, 64, &xy[p], &xy[npix + p]);
+            for (unsigned c = 0; c < C; c++)
+                y[c * npix + p] = (float)uniform(0, 1);
+        }
+        const float scale = 1.0f / (float)(valid * C);
+        const size_t last = sizeof isa / sizeof *isa - 1;
+        memset(g + P, 0, P * sizeof(float));
+        double want = isa[last].fn(&n, w, xy, y, npix, valid, scale, g + P, work);
+        for (size_t k = 0; k < last; k++) {
+            if (!isa[k].ok)
+                continue;
+            memset(g, 0, P * sizeof(float));
+            double got = isa[k].fn(&n, w, xy, y, npix, valid, scale, g, work);
+            if (memcmp(&got, &want, sizeof got) != 0)
+                fail_msg("%s: loss %.17g, generic %.17g", isa[k].name, got, want);
+            for (size_t q = 0; q < P; q++)
+                if (memcmp(&g[q], &g[P + q], sizeof(float)) != 0)
+                    fail_msg("%s, %ux%u: parameter %zu: %a, generic %a", isa[k].name,
+                             shapes[sh][0], shapes[sh][1], q, (double)g[q], (double)g[P + q]);
+            compared++;
+        }
+        free(w), free(xy), free(y), free(g), free(work);
+    }
+    print_message("%d comparisons with the portable pass\n", compared);
 }
 
 /* The column layout: rows in order, parameters where the CPU has them. */
@@ -315,98 +358,18 @@ static void test_fake_quant(void **state)
         }
 }
 
-/* ---------------------------- the GPU kernel's loop, on the CPU */
+/* ------------------------------------ libinrf's CPU batch trainer */
 
-/* Block size of the copy: the kernel's default. */
-enum { T = 128 };
+/* The library's CPU trainer (inrf_cpu_trainer_create), created once. */
+static inrf_batch_trainer lib_trainer;
 
-/* The weights a pass sees: the master weights, or their fake-quantised
- * copy (as the kernel's publish step: read all, then write). */
-static void publish(const inrf_tm_net *n, const float *params, float *w, float *tmp,
-                    const inrf_tm_stage *st)
-{
-    memcpy(w, params, n->nparams * sizeof(float));
-    if (!st->quant && !st->half_io)
-        return;
-    for (unsigned k = 0; k < n->nparams; k++)
-        tmp[k] = inrf_tm_fake_quant(n, w, k, st->quant, st->half_io);
-    memcpy(w, tmp, n->nparams * sizeof(float));
-}
-
-/* One stage of one image, step by step as kernels/encode.cu runs it with
- * T threads: chunk by chunk, each "thread" a pixel, then each parameter's
- * sum over the chunk; the loss, the best weights, Adam. */
-static void cpu_image_stage(const inrf_tm_batch *b, const inrf_tm_stage *st, size_t i)
-{
-    const inrf_tm_net *n = &b->net;
-    const unsigned P = n->nparams, C = n->out[n->layers];
-    const size_t S = T + 1;
-    const inrf_image *img = &b->images[i];
-    const uint64_t npix = (uint64_t)img->width * img->height;
-    const int full = b->batch >= npix;
-    const float two_scale = 2.0f * (1.0f / (float)((size_t)b->batch * C));
-    float *params = b->params + i * P, *m = b->m + i * P, *v = b->v + i * P;
-    const uint8_t *keep = b->keep + i * P;
-    float *w = malloc(P * sizeof(float)), *g = malloc(P * sizeof(float));
-    float *tmp = malloc(P * sizeof(float)), *best = malloc(P * sizeof(float));
-    float *cols = malloc((size_t)n->rows * S * sizeof(float));
-    double best_psnr = -1.0;
-    int s = 0;
-    publish(n, params, w, tmp, st);
-    for (; s <= st->steps; s++) {
-        float tsse[T] = {0};
-        memset(g, 0, P * sizeof(float));
-        for (uint32_t c0 = 0; c0 < b->batch; c0 += T) {
-            unsigned cnt = b->batch - c0 < T ? b->batch - c0 : T;
-            for (unsigned t = 0; t < cnt; t++) {
-                uint64_t key = ((uint64_t)st->stage << 32) | (uint32_t)s;
-                uint64_t idx =
-                    full ? c0 + t : inrf_tm_sample(b->seed, b->image_key[i], key, c0 + t, npix);
-                float x, y;
-                inrf_tm_pixel_xy(idx, img->width, img->height, &x, &y);
-                tsse[t] += inrf_tm_pixel(n, w, cols + t, S, x, y, img->pixels + idx * C,
-                                         two_scale);
-            }
-            for (unsigned k = 0; k < P; k++) {
-                unsigned dr, hr;
-                inrf_tm_param_rows(n, k, &dr, &hr);
-                g[k] = inrf_tm_param_sum(cols, S, dr, hr, cnt, g[k]);
-            }
-        }
-        double sse = 0;
-        for (unsigned t = 0; t < T; t++)
-            sse += tsse[t];
-        double mse = sse / ((double)b->batch * C);
-        double psnr = mse > 0 ? 10.0 * log10(1.0 / mse) : 99.0;
-        if (psnr > best_psnr) {
-            best_psnr = psnr;
-            memcpy(best, params, P * sizeof(float));
-        }
-        if (s == st->steps || (st->stop > 0 && best_psnr >= st->stop))
-            break;
-        float lr = inrf_tm_lr(st->lr0, s, st->steps), c1, c2;
-        inrf_tm_adam_corrections(b->adam_t[i] + s + 1, &c1, &c2);
-        for (unsigned k = 0; k < P; k++)
-            params[k] = inrf_tm_adam(params[k], &m[k], &v[k], g[k], lr, c1, c2, keep[k]);
-        publish(n, params, w, tmp, st);
-    }
-    memcpy(params, best, P * sizeof(float));
-    b->best_psnr[i] = best_psnr;
-    b->taken[i] = s;
-    b->adam_t[i] += s;
-    free(w), free(g), free(tmp), free(best), free(cols);
-}
-
+/* Runs a stage on the library's trainer, counting the stages in self
+ * (int[5]). */
 static inrf_status cpu_run_stage(void *self, const inrf_tm_batch *b, const inrf_tm_stage *st)
 {
     int *stages = (int *)self;
     stages[st->stage]++;
-    for (size_t i = 0; i < b->n; i++) {
-        b->taken[i] = 0;
-        if (!b->active || b->active[i])
-            cpu_image_stage(b, st, i);
-    }
-    return INRF_OK;
+    return lib_trainer.run_stage(lib_trainer.self, b, st);
 }
 
 /* A w x h crop of a smooth picture with some texture, different for each k. */
@@ -479,7 +442,7 @@ static void test_fit_steps(void **state)
 }
 
 /* n test pictures and the options the batch tests share: 200 fit steps,
- * one thread (so that inrf_encode's bytes do not depend on the machine). */
+ * one thread. */
 static void batch_fixture(inrf_image *img, int n, inrf_encode_options *o)
 {
     for (int k = 0; k < n; k++)
@@ -691,6 +654,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout),
         cmocka_unit_test(test_gradients),
+        cmocka_unit_test(test_pass_same_bits),
         cmocka_unit_test(test_adam),
         cmocka_unit_test(test_f16),
         cmocka_unit_test(test_fake_quant),
@@ -700,5 +664,9 @@ int main(void)
         cmocka_unit_test(test_batch_rate_control),
         cmocka_unit_test(test_batch_budget_holds),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    if (inrf_cpu_trainer_create(0, &lib_trainer) != INRF_OK)
+        return 1;
+    int r = cmocka_run_group_tests(tests, NULL, NULL);
+    inrf_cpu_trainer_free(&lib_trainer);
+    return r;
 }

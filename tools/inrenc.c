@@ -103,8 +103,9 @@ static void usage(void)
            "%s"
            "      --strict          a --target-psnr not reached is an error: nothing\n"
            "                        written, exit 1 (default: a warning)\n"
-           "  -j, --threads N       one file: encoder threads; several: files encoded\n"
-           "                        at once, one thread each; 0 = all cores (default)\n"
+           "  -j, --threads N       one file: encoder threads at most (they follow the\n"
+           "                        work); several: files encoded at once, one thread\n"
+           "                        each; 0 = all cores (default)\n"
            "      --device D        auto (the GPU when usable; default), cpu or cuda\n"
            "      --json            print the results as a JSON array on standard\n"
            "                        output (standard error when OUT is '-'); see\n"
@@ -115,9 +116,9 @@ static void usage(void)
            "  -h, --help            show this help and exit\n"
            "  -V, --version         show the version and exit\n"
            "\n"
-           "The same --seed and --threads give the same bytes (and one file in a\n"
-           "batch the bytes of --threads 1). Exit status: 0 success, 1 failure (of\n"
-           "any file), 2 usage error. See inrenc(1).\n",
+           "The same input, options and --seed give the same bytes, with any --threads\n"
+           "and on any CPU (a file in a batch those it has alone). Exit status:\n"
+           "0 success, 1 failure (of any file), 2 usage error. See inrenc(1).\n",
            cli_program(), cli_program(), cli_program(), cli_encode_help);
 }
 

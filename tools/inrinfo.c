@@ -47,12 +47,20 @@ static const char *colour_space_name(int cs)
     return cs == 0 ? "sRGB" : "unknown";
 }
 
-static unsigned layer_count(const inrf_model *m) { return m->arch.layers + 1u; }
-
-static double sparsity_percent(const inrf_layer *l)
+/* Part of what the model's kind says about it (inrf_model_info: the
+ * network's kind writes its own lines). */
+static void print_kind_part(const inrf_model *m, int part)
 {
-    double total = (double)l->in * l->out;
-    return total > 0 ? 100.0 * (1.0 - (double)l->nnz / total) : 0.0;
+    char small[2048];
+    size_t n = inrf_model_info(m, part, small, sizeof small);
+    if (n < sizeof small) {
+        fputs(small, stdout);
+        return;
+    }
+    char *big = malloc(n + 1);
+    if (big != NULL && inrf_model_info(m, part, big, n + 1) == n)
+        fputs(big, stdout);
+    free(big);
 }
 
 static double bits_per_pixel(const report *r)
@@ -73,13 +81,7 @@ static void print_text(const report *r)
     printf("  image:       %u x %u, %u channel%s (%s), colour space %s\n", a->width,
            a->height, a->channels, a->channels == 1 ? "" : "s",
            a->channels == 1 ? "grey" : "RGB", colour_space_name(r->model->arch.colour_space));
-    printf("  network:     %s, %u sine layer%s, widths", inrf_kind_name(a->kind), a->layers,
-           a->layers == 1 ? "" : "s");
-    for (unsigned i = 0; i < a->layers; i++)
-        printf(" %u", a->hidden[i]);
-    printf("\n  omega:       %g first, %g hidden\n", a->omega_first, a->omega_hidden);
-    printf("  output:      %s (%s)\n", inrf_output_map_name(a->output_map),
-           a->output_map == INRF_OUTPUT_SIGNED ? "[-1, 1] mapped to [0, 1]" : "[0, 1]");
+    print_kind_part(m, INRF_INFO_NETWORK);
     printf("  parameters:  %zu\n", inrf_model_params(m));
     printf("  bits/pixel:  %.4f\n", bits_per_pixel(r));
     if (isnan(m->psnr))
@@ -100,18 +102,7 @@ static void print_text(const report *r)
         printf("  checksums:   chunk %s at offset %llu FAILED\n", r->bad->type,
                (unsigned long long)r->bad->offset);
 
-    printf("  layers:\n");
-    printf("    %5s  %-12s %-8s %-4s  %-6s %9s %9s %9s\n", "#", "shape", "weights", "bias",
-           "pruned", "nnz", "sparsity", "bytes");
-    for (unsigned i = 0; i < layer_count(m); i++) {
-        const inrf_layer *l = &m->layer[i];
-        char shape[32];
-        snprintf(shape, sizeof shape, "%u -> %u", l->in, l->out);
-        printf("    %5u  %-12s %-8s %-4s  %-6s %9u %8.2f%% %9llu\n", i, shape,
-               inrf_encoding_name(l->encoding), inrf_encoding_name(l->bias_encoding),
-               l->mask ? "yes" : "no", l->nnz, sparsity_percent(l),
-               (unsigned long long)inrf_layer_bytes(l));
-    }
+    print_kind_part(m, INRF_INFO_WEIGHTS);
 
     printf("  chunks:\n");
     printf("    %-4s  %10s  %10s  %10s  %10s  %s\n", "type", "offset", "flags", "stored",
@@ -125,16 +116,6 @@ static void print_text(const report *r)
 }
 
 /* ------------------------------------------------------------------ JSON */
-
-/* The network kind as JSON names it: lower case ("siren"). */
-static void json_kind(unsigned kind)
-{
-    char k[32];
-    snprintf(k, sizeof k, "%s", inrf_kind_name(kind));
-    for (char *c = k; *c; c++)
-        *c = (char)tolower((unsigned char)*c);
-    cli_json_string(stdout, k);
-}
 
 /* One file's object (man/inrf-json.7, INRINFO); error: the message of a
  * damaged chunk, or NULL. */
@@ -151,30 +132,8 @@ static void print_json(const report *r, const char *error)
     printf("%s  \"width\": %u,\n%s  \"height\": %u,\n", in, a->width, in, a->height);
     printf("%s  \"channels\": %u,\n", in, a->channels);
     printf("%s  \"colour_space\": \"%s\",\n", in, colour_space_name(r->model->arch.colour_space));
-    printf("%s  \"kind\": ", in);
-    json_kind(a->kind);
-    printf(",\n%s  \"layers\": %u,\n", in, a->layers);
-    printf("%s  \"widths\": [", in);
-    for (unsigned i = 0; i < a->layers; i++)
-        printf("%s%u", i ? ", " : "", a->hidden[i]);
-    printf("],\n%s  \"omega_first\": ", in);
-    cli_json_number(stdout, a->omega_first);
-    printf(",\n%s  \"omega_hidden\": ", in);
-    cli_json_number(stdout, a->omega_hidden);
-    printf(",\n%s  \"output_map\": \"%s\",\n", in, inrf_output_map_name(a->output_map));
-
-    printf("%s  \"layer_table\": [\n", in);
-    for (unsigned i = 0; i < layer_count(m); i++) {
-        const inrf_layer *l = &m->layer[i];
-        printf("%s    {\"index\": %u, \"in\": %u, \"out\": %u, \"encoding\": \"%s\", "
-               "\"bias_encoding\": \"%s\", \"pruned\": %s, \"nnz\": %u, "
-               "\"sparsity_percent\": %.4f, \"bytes\": %llu}%s\n",
-               in, i, l->in, l->out, inrf_encoding_name(l->encoding),
-               inrf_encoding_name(l->bias_encoding), l->mask ? "true" : "false", l->nnz,
-               sparsity_percent(l), (unsigned long long)inrf_layer_bytes(l),
-               i + 1 < layer_count(m) ? "," : "");
-    }
-    printf("%s  ],\n", in);
+    print_kind_part(m, INRF_INFO_JSON);
+    printf(",\n");
     printf("%s  \"parameters\": %zu,\n", in, inrf_model_params(m));
     printf("%s  \"bits_per_pixel\": ", in);
     cli_json_number(stdout, bits_per_pixel(r));

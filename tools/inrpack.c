@@ -29,13 +29,14 @@ static void help(void)
 /* The options of the small subcommands; each accepts only its own. */
 enum {
     SUB_OUT = 1 << 0, SUB_FORCE = 1 << 1, SUB_JSON = 1 << 2, SUB_SIZE = 1 << 3,
-    SUB_FORMAT = 1 << 4, SUB_QUIET = 1 << 5, SUB_VERBOSE = 1 << 6
+    SUB_FORMAT = 1 << 4, SUB_QUIET = 1 << 5, SUB_VERBOSE = 1 << 6, SUB_THREADS = 1 << 7
 };
 
 typedef struct sub_opts {
     const char *out;
     int json, verbosity, format_inrf, force;
     cli_size size;             /* extract --size */
+    int threads;               /* extract --threads: 0 = the CPUs */
     int first_arg;
 } sub_opts;
 
@@ -61,6 +62,9 @@ static void sub_help(const sub_spec *sp)
         printf("      --size N|WxH      decode at shorter side N (aspect kept) or at WxH\n");
     if (sp->opts & SUB_FORMAT)
         printf("      --format png|inrf PNG images (default) or the records as .inrf files\n");
+    if (sp->opts & SUB_THREADS)
+        printf("  -j, --threads N       decode threads, 0 = all cores (default 0; a small\n"
+               "                        image decodes on one)\n");
     if (sp->opts & SUB_QUIET)
         printf("  -q, --quiet           %s\n", strcmp(sp->name, "verify") == 0
                                                       ? "no OK line: the exit status says it"
@@ -84,7 +88,8 @@ static int parse_sub(int argc, char **argv, const sub_spec *sp, sub_opts *o)
                {SUB_SIZE, {"size", required_argument, NULL, OPT_SIZE}},
                {SUB_FORMAT, {"format", required_argument, NULL, OPT_FORMAT}},
                {SUB_QUIET, {"quiet", no_argument, NULL, 'q'}},
-               {SUB_VERBOSE, {"verbose", no_argument, NULL, 'v'}}};
+               {SUB_VERBOSE, {"verbose", no_argument, NULL, 'v'}},
+               {SUB_THREADS, {"threads", required_argument, NULL, 'j'}}};
     struct option longopts[sizeof all / sizeof all[0] + 2];
     char shorts[16] = ":h";
     size_t n = 0;
@@ -119,6 +124,13 @@ static int parse_sub(int argc, char **argv, const sub_spec *sp, sub_opts *o)
             break;
         case 'q': o->verbosity = -1; break;
         case 'v': o->verbosity = 1; break;
+        case 'j': {
+            unsigned long v;
+            if (!cli_parse_uint("--threads", optarg, 0, 4096, &v))
+                return CLI_EXIT_USAGE;
+            o->threads = (int)v;
+            break;
+        }
         case 'h': sub_help(sp); return -1;
         default:
             return cli_getopt_error(c, argv, longopts);
@@ -184,14 +196,12 @@ static uint32_t *bad_records(const inrf_pack *p, const char *path, size_t *nbad,
     return bad;
 }
 
-/* The network kind as JSON names it: lower case ("siren"). */
-static void json_kind(unsigned kind)
+/* Architecture a as its kind describes it (inrf_arch_info: a summary,
+ * or JSON members); short, so a line's buffer holds it. */
+static const char *arch_text(const inrf_pack *p, uint32_t a, int part, char *buf, size_t n)
 {
-    char k[32];
-    snprintf(k, sizeof k, "%s", inrf_kind_name(kind));
-    for (char *c = k; *c; c++)
-        *c = (char)tolower((unsigned char)*c);
-    cli_json_string(stdout, k);
+    inrf_arch_info(inrf_pack_arch(p, a), part, buf, n);
+    return buf;
 }
 
 static void json_u32_array(const uint32_t *v, size_t n)
@@ -274,17 +284,9 @@ static void info_json(const inrf_pack *p, const char *path, const pack_stats *s,
     }
     printf("],\n  \"architectures\": [");
     for (uint32_t a = 0; a < s->na; a++) {
-        const inrf_arch *ar = inrf_pack_arch(p, a);
-        printf("%s{\"kind\": ", a ? ", " : "");
-        json_kind(ar->kind);
-        printf(", \"layers\": %u, \"widths\": [", ar->layers);
-        for (unsigned l = 0; l < ar->layers; l++)
-            printf("%s%u", l ? ", " : "", ar->hidden[l]);
-        printf("], \"omega_first\": ");
-        cli_json_number(stdout, ar->omega_first);
-        printf(", \"omega_hidden\": ");
-        cli_json_number(stdout, ar->omega_hidden);
-        printf(", \"images\": %u}", s->per_arch[a]);
+        char buf[1024];
+        printf("%s{%s, \"images\": %u}", a ? ", " : "",
+               arch_text(p, a, INRF_INFO_ARCH_JSON, buf, sizeof buf), s->per_arch[a]);
     }
     printf("],\n  \"lowest_psnr\": [");
     for (uint32_t k = 0; k < s->nworst; k++) {
@@ -319,9 +321,9 @@ static void info_text(const inrf_pack *p, const char *path, const pack_stats *s,
         printf("%s (inrpack verify names each)\n", nbad > 20 ? " ..." : "");
     }
     for (uint32_t a = 0; a < s->na; a++) {
-        const inrf_arch *ar = inrf_pack_arch(p, a);
-        printf("  arch %-7u %s %u x %u, w0 %g/%g: %u images\n", a, inrf_kind_name(ar->kind),
-               ar->layers, ar->hidden[0], ar->omega_first, ar->omega_hidden, s->per_arch[a]);
+        char buf[256];
+        printf("  arch %-7u %s: %u images\n", a,
+               arch_text(p, a, INRF_INFO_SUMMARY, buf, sizeof buf), s->per_arch[a]);
     }
     for (uint32_t c = 0; c < s->nc; c++)
         printf("  class %-6u %s: %u images\n", c, inrf_pack_class_name(p, c), s->per_class[c]);
@@ -523,6 +525,7 @@ static int extract_one(const inrf_pack *p, const char *pack_path, uint32_t i, co
             inrf_decode_options_init(&d);
             d.width = (uint32_t)w;
             d.height = (uint32_t)h;
+            d.threads = o->threads;
             st = inrf_decode_u8(m, &d, img.pixels, 0);
             if (st == INRF_OK)
                 st = inrf_image_write_file(&img, path, INRF_IMAGE_PNG, 0);
@@ -573,7 +576,7 @@ static const sub_spec extract_spec = {
     "extract", "inrpack extract [OPTIONS] PACK [INDEX...] -o DIR",
     "Decodes the images (all, or those of the indices given) to DIR/<class>/<seq>.png;\n"
     "a damaged record is named and skipped, the others extracted (exit status 1).",
-    SUB_OUT | SUB_FORCE | SUB_SIZE | SUB_FORMAT | SUB_QUIET | SUB_VERBOSE, 1};
+    SUB_OUT | SUB_FORCE | SUB_SIZE | SUB_FORMAT | SUB_QUIET | SUB_VERBOSE | SUB_THREADS, 1};
 
 static int cmd_extract(int argc, char **argv)
 {

@@ -40,7 +40,11 @@ tools_inrenc_CPPFLAGS = $(AM_CPPFLAGS) $(TOOL_CUDA_INCLUDES)
 tools_inrenc_LDFLAGS = $(AM_LDFLAGS) $(TOOL_CUDA_RPATH)
 # --device cuda: the batched GPU encoder (kernels/)
 tools_inrenc_LDADD = $(CLI_LIBS) tools/libcli_device.la $(TOOL_CUDA_LIBS) $(TOOL_LIBS) -lpthread
-tools_inrpack_SOURCES = tools/inrpack.c tools/inrpack.h tools/pack_create.c tools/pack_journal.c
+# create runs its images on libinrf's thread pool, built in (the library
+# hides it); each image's encode is single-threaded, so the two pools in
+# the program never nest.
+tools_inrpack_SOURCES = tools/inrpack.c tools/inrpack.h tools/pack_create.c tools/pack_journal.c \
+	libinrf/pool.c libinrf/pool.h
 tools_inrpack_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS)
 tools_inrpack_CPPFLAGS = $(AM_CPPFLAGS) $(TOOL_CUDA_INCLUDES)
 tools_inrpack_LDFLAGS = $(AM_LDFLAGS) $(TOOL_CUDA_RPATH)

@@ -2,17 +2,16 @@
  * cores into an .inrpack, journaling every finished image so that it resumes. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include <xxhash.h>
 
+#include "../libinrf/pool.h"
 #include "cli.h"
 #include "config.h"
 #include "inrpack.h"
@@ -164,7 +163,8 @@ static uint64_t job_key(const create_opts *o, const src_list *l, int gpu)
     return key;
 }
 
-/* State shared by the encoding threads (guarded by the critical section). */
+/* State shared by the encoding threads (the counts and the journal
+ * guarded by `lock`). */
 typedef struct run {
     const create_opts *o;
     const src_list *l;
@@ -176,6 +176,7 @@ typedef struct run {
     double psnr_sum, psnr_min, t0, last_draw;
     int failed, shown;         /* failed: a fatal error was reported */
     int usage;                 /* the encoder refused the options (exit 2) */
+    pthread_mutex_t lock;
 } run;
 
 /* Counts an image's PSNR: infinite (or NaN, read back from a file, which
@@ -282,7 +283,7 @@ static int load_one(run *r, size_t i, inrf_image *img)
     if (st == INRF_OK)
         return 1;
     int fatal = r->o->strict;
-#pragma omp critical(inrpack_state)
+    pthread_mutex_lock(&r->lock);
     {
         if (r->shown)
             fputc('\n', stderr), r->shown = 0;
@@ -295,6 +296,7 @@ static int load_one(run *r, size_t i, inrf_image *img)
             cli_error("%s%s: %s", fatal ? "" : "warning: skipped ", it->path, why);
         r->skipped++;
     }
+    pthread_mutex_unlock(&r->lock);
     return fatal ? -1 : 0;
 }
 
@@ -317,7 +319,7 @@ static int record_one(run *r, size_t i, inrf_status st, const inrf_model *m,
         return 0;
     }
     int ok = 1;
-#pragma omp critical(inrpack_state)
+    pthread_mutex_lock(&r->lock);
     {
         if (st != INRF_OK) {
             if (!r->failed) /* once: the other jobs stop on the same cause */
@@ -347,6 +349,7 @@ static int record_one(run *r, size_t i, inrf_status st, const inrf_model *m,
             draw_progress(r, 0);
         }
     }
+    pthread_mutex_unlock(&r->lock);
     inrf_free(file);
     return ok;
 }
@@ -379,6 +382,24 @@ static int encode_one(run *r, size_t i)
 }
 
 #ifdef INRF_HAVE_CUDA
+/* A chunk's images read on the CPU threads, eight a task. */
+typedef struct load_job {
+    run *r;
+    const size_t *todo;        /* the chunk's */
+    size_t n;
+    inrf_image *img;
+    int fatal;
+} load_job;
+
+static void load_task(void *ctx, size_t task, int worker)
+{
+    load_job *j = ctx;
+    (void)worker;
+    for (size_t k = task * 8; k < j->n && k < task * 8 + 8; k++)
+        if (load_one(j->r, j->todo[k], &j->img[k]) < 0)
+            __atomic_store_n(&j->fatal, 1, __ATOMIC_RELAXED);
+}
+
 /* Orders a chunk's images by size, so that each size is one GPU batch. */
 static const inrf_image *sort_images;
 static int cmp_size(const void *a, const void *b)
@@ -405,10 +426,9 @@ static int encode_gpu(run *r, const size_t *todo, size_t ntodo, int jobs)
     int ok = img && order && group && models && stats;
     for (size_t k0 = 0; ok && k0 < ntodo && !cli_interrupted; k0 += CHUNK) {
         size_t n = ntodo - k0 < CHUNK ? ntodo - k0 : CHUNK, nread = 0;
-        int fatal = 0;
-#pragma omp parallel for num_threads(jobs) schedule(dynamic, 8) reduction(| : fatal)
-        for (size_t k = 0; k < n; k++)
-            fatal |= load_one(r, todo[k0 + k], &img[k]) < 0;
+        load_job lj = {r, todo + k0, n, img, 0};
+        inrf_parallel_for((n + 7) / 8, jobs, load_task, &lj);
+        int fatal = lj.fatal;
         for (size_t k = 0; k < n; k++)
             if (img[k].pixels)
                 order[nread++] = k;
@@ -493,6 +513,29 @@ static int scan_entry(const journal_entry *e, void *user)
     return 0;
 }
 
+/* The journaled sources hashed on the CPU threads, sixteen a task. */
+typedef struct hash_job {
+    run *r;
+    const size_t *seqs;
+    size_t ns;
+    uint8_t *state;
+} hash_job;
+
+static void hash_task(void *ctx, size_t task, int worker)
+{
+    hash_job *j = ctx;
+    (void)worker;
+    for (size_t k = task * 16; k < j->ns && k < task * 16 + 16; k++) {
+        void *data;
+        size_t size;
+        if (read_source(&j->r->l->item[j->seqs[k]], &data, &size) == INRF_OK) {
+            j->r->hash[j->seqs[k]] = XXH3_64bits(data, size);
+            j->state[j->seqs[k]] = 2;
+            inrf_free(data);
+        }
+    }
+}
+
 /* Marks done the images whose journal entry was encoded from the bytes
  * their source file holds now; the others (a changed file, another folder
  * of the same names) are encoded again. Returns 0 on a fatal error. */
@@ -514,16 +557,8 @@ static int resume(run *r, const char *jpath, int jobs)
             state[c.v[k].seq] = 1;
             seqs[ns++] = c.v[k].seq;
         }
-#pragma omp parallel for num_threads(jobs) schedule(dynamic, 16) if (ns > 16)
-    for (size_t k = 0; k < ns; k++) {
-        void *data;
-        size_t size;
-        if (read_source(&r->l->item[seqs[k]], &data, &size) == INRF_OK) {
-            r->hash[seqs[k]] = XXH3_64bits(data, size);
-            state[seqs[k]] = 2;
-            inrf_free(data);
-        }
-    }
+    hash_job hj = {r, seqs, ns, state};
+    inrf_parallel_for((ns + 15) / 16, jobs, hash_task, &hj);
     for (size_t k = 0; ok && k < c.n; k++) {
         const jref *e = &c.v[k];
         if (r->done[e->seq] || state[e->seq] != 2 || e->source != r->hash[e->seq])
@@ -680,12 +715,39 @@ static inrf_pack_writer *make_writer(const create_opts *o, const src_list *l)
 
 static int jobs_for(const create_opts *o)
 {
-    int jobs = o->jobs;
-#ifdef _OPENMP
-    if (jobs <= 0)
-        jobs = omp_get_num_procs();
-#endif
-    return jobs > 0 ? jobs : 1;
+    return o->jobs > 0 ? o->jobs : inrf_pool_default_threads();
+}
+
+/* Sources sniffed on the CPU threads, 64 a task: task t covers the
+ * shard's sources 64 t .. 64 t + 63. */
+typedef struct sniff_job {
+    run *r;
+    int *err;                  /* [l->n]: 0 image, -1 no signature, errno */
+} sniff_job;
+
+static void sniff_task(void *ctx, size_t task, int worker)
+{
+    sniff_job *j = ctx;
+    const src_list *l = j->r->l;
+    const create_opts *o = j->r->o;
+    (void)worker;
+    for (size_t k = task * 64; k < task * 64 + 64; k++) {
+        size_t i = o->shard_i + k * o->shard_n;
+        if (i >= l->n)
+            break;
+        if (j->r->done[i])
+            continue;
+        /* "-" would be standard input: a file of that name is "./-" */
+        FILE *f = fopen(strcmp(l->item[i].path, "-") == 0 ? "./-" : l->item[i].path, "rb");
+        uint8_t head[16];
+        size_t n = f ? fread(head, 1, sizeof head, f) : 0;
+        if (!f)
+            j->err[i] = errno ? errno : EIO;
+        else if (inrf_image_sniff(head, n) == INRF_IMAGE_UNKNOWN)
+            j->err[i] = -1;
+        if (f)
+            fclose(f);
+    }
 }
 
 /* Before any encoding: the first bytes of every source still to encode,
@@ -701,21 +763,9 @@ static int sniff_sources(run *r, int jobs)
         cli_error("out of memory");
         return 0;
     }
-#pragma omp parallel for num_threads(jobs) schedule(dynamic, 64)
-    for (size_t i = o->shard_i; i < l->n; i += o->shard_n) {
-        if (r->done[i])
-            continue;
-        /* "-" would be standard input: a file of that name is "./-" */
-        FILE *f = fopen(strcmp(l->item[i].path, "-") == 0 ? "./-" : l->item[i].path, "rb");
-        uint8_t head[16];
-        size_t n = f ? fread(head, 1, sizeof head, f) : 0;
-        if (!f)
-            err[i] = errno ? errno : EIO;
-        else if (inrf_image_sniff(head, n) == INRF_IMAGE_UNKNOWN)
-            err[i] = -1;
-        if (f)
-            fclose(f);
-    }
+    size_t mine = o->shard_i < l->n ? (l->n - o->shard_i + o->shard_n - 1) / o->shard_n : 0;
+    sniff_job sj = {r, err};
+    inrf_parallel_for((mine + 63) / 64, jobs, sniff_task, &sj);
     size_t bad = 0;
     for (size_t i = o->shard_i; i < l->n; i += o->shard_n) {
         if (!err[i])
@@ -734,6 +784,24 @@ static int sniff_sources(run *r, int jobs)
         return 0;
     }
     return 1;
+}
+
+/* The images encoded on the CPU threads, one a task; after a fatal error
+ * or an interrupt the remaining tasks return at once. */
+typedef struct encode_job {
+    run *r;
+    const size_t *todo;
+    int fatal;
+} encode_job;
+
+static void encode_task(void *ctx, size_t k, int worker)
+{
+    encode_job *j = ctx;
+    (void)worker;
+    if (__atomic_load_n(&j->fatal, __ATOMIC_RELAXED) || cli_interrupted)
+        return;
+    if (!encode_one(j->r, j->todo[k]))
+        __atomic_store_n(&j->fatal, 1, __ATOMIC_RELAXED);
 }
 
 /* Encodes the images that are not done. Returns 0 on a fatal error. */
@@ -755,17 +823,10 @@ static int encode_all(run *r, int gpu, int jobs)
     if (gpu)
         fatal = !encode_gpu(r, todo, r->todo, jobs);
 #endif
-#pragma omp parallel for num_threads(jobs) schedule(dynamic, 1) if (!gpu)
-    for (size_t k = 0; k < (gpu ? 0 : r->todo); k++) {
-        int stop;
-#pragma omp atomic read
-        stop = fatal;
-        if (stop || cli_interrupted)
-            continue;
-        if (!encode_one(r, todo[k])) {
-#pragma omp atomic write
-            fatal = 1;
-        }
+    if (!gpu) {
+        encode_job ej = {r, todo, 0};
+        inrf_parallel_for(r->todo, jobs, encode_task, &ej);
+        fatal = ej.fatal;
     }
     free(todo);
     if (r->shown)
@@ -810,7 +871,7 @@ int pack_create_main(int argc, char **argv)
         return CLI_EXIT_FAILURE;
     }
     char *jpath = malloc(strlen(o.out) + 9);
-    run r = {.o = &o, .l = &l, .psnr_min = INFINITY};
+    run r = {.o = &o, .l = &l, .psnr_min = INFINITY, .lock = PTHREAD_MUTEX_INITIALIZER};
     r.done = calloc(l.n ? l.n : 1, 1);
     r.hash = calloc(l.n ? l.n : 1, sizeof *r.hash);
     inrf_pack_writer *w = NULL;

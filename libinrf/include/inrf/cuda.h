@@ -28,7 +28,9 @@ typedef struct inrf_cuda_pack inrf_cuda_pack;
  * verify_records) is verified first, and a bad record fails the upload as
  * inrf_pack_verify says. Architectures wider
  * than 64 neurons, or whose dense weights do not fit in a block's shared
- * memory, are refused with INRF_E_UNSUPPORTED. */
+ * memory, are refused with INRF_E_UNSUPPORTED, and so is a pack whose
+ * network kind has no GPU decoder or that mixes kinds (the message names
+ * them). */
 INRF_API INRF_NODISCARD inrf_status inrf_cuda_pack_upload(const inrf_pack *pack, int device,
                                                           inrf_cuda_pack **out);
 INRF_API void inrf_cuda_pack_free(inrf_cuda_pack *p);

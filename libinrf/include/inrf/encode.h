@@ -75,8 +75,15 @@ typedef struct inrf_encode_options {
                                  size; default 0 (off) */
     uint32_t batch_pixels;    /* pixels per step; 0 = every pixel for images of up
                                  to 16,384 pixels, else random batches of 4,096 */
-    uint64_t seed;            /* default 1; same seed and threads, same bytes */
-    int threads;              /* OpenMP threads, 0 = runtime default */
+    uint64_t seed;            /* default 1; the same image, options and seed
+                                 give the same bytes, whatever the threads and
+                                 the CPU's instruction set (the GPU encoder
+                                 excepted: its bytes may differ between GPU
+                                 generations) */
+    int threads;              /* at most this many threads, 0 = the cores
+                                 available; they follow the work (a small
+                                 image trains on one) and never change the
+                                 bytes */
     /* Called every few steps; a non-zero return stops the encode with
      * INRF_E_INTERRUPTED (Ctrl-C). May be NULL. */
     int (*progress)(const inrf_encode_progress *p, void *user);
@@ -110,7 +117,9 @@ typedef struct inrf_encode_stats {
 } inrf_encode_stats;
 
 /* Fits a model to img (8-bit, 1 or 3 channels). stats may be NULL. The
- * model's psnr field is set, so that writing it stores the quality. */
+ * model's psnr field is set, so that writing it stores the quality. The
+ * model depends only on img, opt and opt->seed: not on opt->threads, nor
+ * on the CPU it runs on. */
 INRF_API INRF_NODISCARD inrf_status inrf_encode(const inrf_image *img,
                                                 const inrf_encode_options *opt,
                                                 inrf_model **out, inrf_encode_stats *stats);

@@ -18,7 +18,9 @@ extern "C" {
 #define INRF_MAX_WIDTH 1024       /* neurons in a sine layer */
 #define INRF_MAX_FILE_BYTES (1u << 31)
 
-/* Network kinds (NHDR.kind). */
+/* Network kinds (NHDR.kind): values are allocated by spec/inrf.md
+ * ("Network kinds"), never by an implementation; a reader refuses a kind
+ * it does not implement with INRF_E_UNSUPPORTED naming the value. */
 typedef enum inrf_kind { INRF_KIND_SIREN = 0 } inrf_kind;
 
 /* Output mapping (NHDR.output): how the linear output becomes [0, 1]. */
@@ -54,28 +56,68 @@ typedef struct inrf_layer {
     float *scale;              /* 1 (INT8) or out (INT8_ROW) scales, else NULL */
 } inrf_layer;
 
-/* The architecture: everything but the weights. */
+/* The unions of inrf_arch and inrf_model are anonymous (C11, C++ and a
+ * GNU extension before C11): __extension__ keeps a C99 -pedantic build
+ * of a program that includes this header quiet. */
+#if defined(__GNUC__)
+#define INRF_ANONYMOUS __extension__
+#else
+#define INRF_ANONYMOUS
+#endif
+
+/* The architecture: everything but the weights. The first fields are
+ * every kind's (IHDR, and NHDR's kind and output mapping); the union holds
+ * the kind's own NHDR fields, SIREN's by name, any other kind's in params
+ * as that kind defines them. The size of the struct is fixed: a kind whose
+ * fields do not fit in the union cannot be added without a new ABI.
+ * Callers may build one on the stack (inrf_arch_siren). */
 typedef struct inrf_arch {
     uint32_t width, height;    /* source image size in pixels, 1..INRF_MAX_DIM */
     uint8_t channels;          /* 1 (grey) or 3 (RGB) */
-    uint8_t kind;              /* inrf_kind; INRF_KIND_SIREN */
+    uint8_t kind;              /* inrf_kind: the tag of the union below and of
+                                  inrf_model's */
     uint8_t output_map;        /* inrf_output_map; default INRF_OUTPUT_UNIT */
-    uint8_t layers;            /* sine layers L, 1..INRF_MAX_SINE_LAYERS */
+    uint8_t layers;            /* SIREN: sine layers L, 1..INRF_MAX_SINE_LAYERS;
+                                  0 for kinds without layers */
     uint8_t colour_space;      /* 0 = sRGB, the only one of format 1.0 */
     uint8_t reserved_[3];      /* 0; keeps the struct free of padding */
-    uint16_t hidden[INRF_MAX_SINE_LAYERS]; /* width of each sine layer, 1..1024 */
-    float omega_first;         /* w0 of the first sine layer, > 0 (default 30) */
-    float omega_hidden;        /* w0 of the other sine layers, > 0 (default 30) */
+    INRF_ANONYMOUS union {
+        struct {               /* kind INRF_KIND_SIREN */
+            uint16_t hidden[INRF_MAX_SINE_LAYERS]; /* width of each sine layer, 1..1024 */
+            float omega_first; /* w0 of the first sine layer, > 0 (default 30) */
+            float omega_hidden; /* w0 of the other sine layers, > 0 (default 30) */
+        };
+        uint32_t params[34];   /* other kinds: their fields (136 bytes) */
+    };
 } inrf_arch;
 
+/* Version of inrf_model's layout, recorded in every model the library
+ * makes (struct_version, struct_size). The ABI rule: models are allocated
+ * by the library only (inrf_model_create, inrf_read_*, inrf_pack_model,
+ * the encoders), never by value or by a caller's malloc; the fields below
+ * never move; a new field takes reserved_ room or goes at the end, with a
+ * new version, and a caller built against a newer header reads it only
+ * when struct_version (or struct_size) says the model holds it. The union
+ * is the room every kind shares: its size is SIREN's layer table, and a
+ * kind that is not SIREN keeps its weights behind `weights` (a private
+ * layout, read through the library's functions and inrf_model_info). */
+#define INRF_MODEL_VERSION 1
+
 typedef struct inrf_model {
-    inrf_arch arch;
-    inrf_layer layer[INRF_MAX_SINE_LAYERS + 1]; /* L sine layers, then the output layer */
+    inrf_arch arch;            /* arch.kind tags the union */
+    INRF_ANONYMOUS union {
+        inrf_layer layer[INRF_MAX_SINE_LAYERS + 1]; /* SIREN: L sine layers, then
+                                                        the output layer */
+        void *weights;         /* other kinds: their weights (private) */
+    };
     float psnr;                /* stored quality in dB ('qual' chunk); NaN if none */
     uint32_t compress_mask;    /* bit 0: WGHT payload is zstd-compressed */
     uint8_t format_major;      /* version of the file read; 0 if not read */
     uint8_t format_minor;
+    uint16_t struct_version;   /* INRF_MODEL_VERSION of the library that made it */
+    uint32_t struct_size;      /* sizeof(inrf_model) of that library */
     void *arena_;              /* private: owner of all arrays above */
+    void *reserved_[4];        /* NULL; room for fields of later versions */
 } inrf_model;
 
 /* Fills arch with a plain SIREN of `layers` sine layers of `width` neurons,
@@ -120,6 +162,25 @@ INRF_API INRF_NODISCARD inrf_status inrf_layer_set_mask(inrf_model *model, unsig
 INRF_API const char *inrf_encoding_name(unsigned encoding);
 INRF_API const char *inrf_kind_name(unsigned kind);
 INRF_API const char *inrf_output_map_name(unsigned output_map);
+
+/* Kind-specific text for inspection tools (inrinfo, inrpack info),
+ * written by the model's kind (spec "Network kinds") into buf as snprintf
+ * writes (NUL-terminated, cut to size); returns the length it needs, 0
+ * for a kind this library does not know or a part not of the function. */
+typedef enum inrf_info_part {
+    INRF_INFO_NETWORK = 0,     /* inrf_model_info: text lines on the network
+                                  ("  network:     SIREN, 3 sine layers, ...") */
+    INRF_INFO_WEIGHTS = 1,     /* inrf_model_info: text lines on the weights
+                                  (SIREN: the layer table) */
+    INRF_INFO_JSON = 2,        /* inrf_model_info: JSON members from "kind" on,
+                                  a line each, indented 4, ",\n" between */
+    INRF_INFO_SUMMARY = 3,     /* inrf_arch_info: the architecture in a few
+                                  words ("SIREN 3 x 15, w0 30/30") */
+    INRF_INFO_ARCH_JSON = 4,   /* inrf_arch_info: its JSON members on one line,
+                                  ", " between */
+} inrf_info_part;
+INRF_API size_t inrf_model_info(const inrf_model *model, int part, char *buf, size_t size);
+INRF_API size_t inrf_arch_info(const inrf_arch *arch, int part, char *buf, size_t size);
 
 /* Bytes of a layer's record in the WGHT chunk (spec "Layer record"). */
 INRF_API size_t inrf_layer_bytes(const inrf_layer *layer);
@@ -280,7 +341,9 @@ typedef struct inrf_decode_options {
                                   the decode at canvas_w x canvas_h, bit for
                                   bit, and window is ignored; default 0 */
     uint32_t crop_x, crop_y;   /* origin of the pixel crop, default 0 */
-    int threads;               /* OpenMP threads; 0 = runtime default */
+    int threads;               /* threads at most, 0 (default) = the CPUs this
+                                  process may run on; fewer when the image is
+                                  small (none for a few thousand pixels) */
     uint64_t reserved_[8];     /* 0 (set by the init function); the fields of
                                   later minor ABI versions (inrf/types.h) */
 } inrf_decode_options;

@@ -108,7 +108,8 @@ typedef struct inrf_batch_options {
                                   are 0 before normalisation, the zero padding
                                   of a padded random crop; 0 (default): the
                                   network is evaluated there too */
-    int threads;               /* OpenMP threads, 0 = runtime default */
+    int threads;               /* threads at most, 0 (default) = the CPUs this
+                                  process may run on; fewer for a small batch */
     uint64_t reserved_[8];     /* 0 (set by the init function); the fields of
                                   later minor ABI versions (inrf/types.h) */
 } inrf_batch_options;

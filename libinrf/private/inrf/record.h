@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "inrf/le.h"
 #include "inrf/siren_math.h"
 
 /* Where the parts of one layer record are. */
@@ -26,25 +27,31 @@ typedef struct inrf_layer_loc {
     const uint8_t *end;        /* the next record */
 } inrf_layer_loc;
 
-INRF_HD uint32_t inrf_rec_ld32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-INRF_HD float inrf_rec_ldf32(const uint8_t *p)
-{
-    union { uint32_t u; float f; } v;
-    v.u = inrf_rec_ld32(p);
-    return v.f;
-}
+/* What inrf_layer_locate_why finds wrong with a record's layout, in the
+ * order it checks (spec/inrf.md 7.1); 0 when nothing. */
+enum {
+    INRF_LOC_OK = 0,
+    INRF_LOC_HEADER,           /* fewer than 8 bytes */
+    INRF_LOC_ENCODING,         /* weight encoding > 3 (unsupported) */
+    INRF_LOC_BIAS_ENCODING,    /* bias encoding > 1 (unsupported) */
+    INRF_LOC_FLAGS,            /* reserved flag bits set */
+    INRF_LOC_RESERVED,         /* reserved byte not 0 */
+    INRF_LOC_NNZ,              /* nnz above N, or not N when not pruned */
+    INRF_LOC_BITMAP,           /* the bitmap runs past the n bytes */
+    INRF_LOC_SCALES,           /* the scales do */
+    INRF_LOC_VALUES,           /* the values do */
+    INRF_LOC_BIASES,           /* the biases do */
+};
 
 /* Locates the parts of the record at p, of which n bytes remain, for a
- * layer of in x out (spec/inrf.md 7.1). Returns 1; or 0 when the header
- * breaks 7.1 (encodings, reserved bits, nnz against N) or the parts would
- * overrun the n bytes: l then describes a layer of zeros that reads
- * nothing, and l->end = p + n, so that the next layer fails too. */
-INRF_HD int inrf_layer_locate(const uint8_t *p, size_t n, unsigned in, unsigned out,
-                              inrf_layer_loc *l)
+ * layer of in x out (spec/inrf.md 7.1): the one reading of a record's
+ * layout, for the strict parser (libinrf/siren/format.c, which then checks
+ * the values) and the decoders. Returns INRF_LOC_OK; or why the header
+ * breaks 7.1 or the parts would overrun the n bytes: l then describes a
+ * layer of zeros that reads nothing, and l->end = p + n, so that the next
+ * layer fails too. */
+INRF_HD int inrf_layer_locate_why(const uint8_t *p, size_t n, unsigned in, unsigned out,
+                                  inrf_layer_loc *l)
 {
     const uint64_t count = (uint64_t)in * out;
     l->in = in;
@@ -55,18 +62,32 @@ INRF_HD int inrf_layer_locate(const uint8_t *p, size_t n, unsigned in, unsigned 
     l->bitmap = NULL;
     l->scales = l->values = l->biases = NULL;
     l->end = p + n;
-    if (n < 8 || p[0] > 3 || p[1] > 1 || (p[2] & 0xfe) || p[3])
-        return 0;
+    if (n < 8)
+        return INRF_LOC_HEADER;
+    if (p[0] > 3)
+        return INRF_LOC_ENCODING;
+    if (p[1] > 1)
+        return INRF_LOC_BIAS_ENCODING;
+    if (p[2] & 0xfe)
+        return INRF_LOC_FLAGS;
+    if (p[3])
+        return INRF_LOC_RESERVED;
     const unsigned enc = p[0], pruned = p[2] & 1;
-    const uint32_t nnz = inrf_rec_ld32(p + 4);
+    const uint32_t nnz = inrf_ld32(p + 4);
     if (nnz > count || (!pruned && nnz != count))
-        return 0;
+        return INRF_LOC_NNZ;
     const uint64_t m = pruned ? (count + 7) / 8 : 0;
     const uint64_t s = enc == 2 ? 1 : enc == 3 ? out : 0;
     const uint64_t v = (uint64_t)nnz * (enc == 0 ? 4 : enc == 1 ? 2 : 1);
     const uint64_t b = (uint64_t)out * (p[1] ? 2 : 4);
+    if (8 + m > n)
+        return INRF_LOC_BITMAP;
+    if (8 + m + 4 * s > n)
+        return INRF_LOC_SCALES;
+    if (8 + m + 4 * s + v > n)
+        return INRF_LOC_VALUES;
     if (8 + m + 4 * s + v + b > n)
-        return 0;
+        return INRF_LOC_BIASES;
     l->encoding = enc;
     l->bias_f16 = p[1];
     l->nnz = nnz;
@@ -75,7 +96,14 @@ INRF_HD int inrf_layer_locate(const uint8_t *p, size_t n, unsigned in, unsigned 
     l->values = l->scales + 4 * s;
     l->biases = l->values + v;
     l->end = l->biases + b;
-    return 1;
+    return INRF_LOC_OK;
+}
+
+/* inrf_layer_locate_why for the decoders: 1 when the layout is good. */
+INRF_HD int inrf_layer_locate(const uint8_t *p, size_t n, unsigned in, unsigned out,
+                              inrf_layer_loc *l)
+{
+    return inrf_layer_locate_why(p, n, in, out, l) == INRF_LOC_OK;
 }
 
 /* Stored value v (of output row `row`), dequantised: for int8, q * scale
@@ -85,10 +113,10 @@ INRF_HD float inrf_layer_value(const inrf_layer_loc *l, size_t v, unsigned row)
     if (v >= l->nnz) /* a bitmap that keeps more than nnz */
         return 0.0f;
     switch (l->encoding) {
-    case 0: return inrf_rec_ldf32(l->values + 4 * v);
-    case 1: return inrf_f16_to_f32((uint16_t)(l->values[2 * v] | l->values[2 * v + 1] << 8));
+    case 0: return inrf_ldf32(l->values + 4 * v);
+    case 1: return inrf_f16_to_f32(inrf_ld16(l->values + 2 * v));
     default: {
-        float s = inrf_rec_ldf32(l->scales + 4 * (l->encoding == 2 ? 0 : row));
+        float s = inrf_ldf32(l->scales + 4 * (l->encoding == 2 ? 0 : row));
         return (float)(int8_t)l->values[v] * s;
     }
     }
@@ -99,8 +127,8 @@ INRF_HD float inrf_layer_bias(const inrf_layer_loc *l, unsigned j)
     if (!l->biases) /* a record inrf_layer_locate refused */
         return 0.0f;
     if (l->bias_f16)
-        return inrf_f16_to_f32((uint16_t)(l->biases[2 * j] | l->biases[2 * j + 1] << 8));
-    return inrf_rec_ldf32(l->biases + 4 * j);
+        return inrf_f16_to_f32(inrf_ld16(l->biases + 2 * j));
+    return inrf_ldf32(l->biases + 4 * j);
 }
 
 /* Whether weight k (row-major) is kept. */

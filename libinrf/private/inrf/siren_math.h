@@ -27,63 +27,63 @@ INRF_HD float inrf_coord(uint32_t i, uint32_t n, double lo, double hi)
     return (float)(lo + ((double)i + 0.5) * (hi - lo) / (double)n);
 }
 
-/* Fast sine. Range reduction by pi with a two-part constant (Cody-Waite),
- * then an odd degree-9 minimax polynomial on [-pi/2, pi/2]. Maximum
- * absolute error 2.5e-7 for |x| <= 8192 (tests/test_math.c measures it;
- * 1.6e-7 seen). Arguments are first clamped to +-2^22 and NaN becomes 0,
- * so every input gives a value in [-1, 1] without undefined behaviour.
- * Branch-free, so that loops over pixels vectorise. */
-INRF_HD float inrf_sin(float x)
-{
-    const float inv_pi = 0.318309886183790672f;
-    const float pi_hi = 3.140625f;              /* 8 significant bits: k * pi_hi exact */
-    const float pi_lo = 9.67653589793e-4f;      /* pi - pi_hi */
-    const float round_magic = 12582912.0f;      /* 1.5 * 2^23 */
-    const float limit = 4194304.0f;             /* 2^22: |k| < 2^21, exact as float and int */
-    x = x > limit ? limit : x;
-    x = x < -limit ? -limit : x;
-    x = x == x ? x : 0.0f;                      /* NaN */
-    float k = fmaf(x, inv_pi, round_magic) - round_magic; /* nearest integer */
-    float r = fmaf(-k, pi_hi, x);
-    r = fmaf(-k, pi_lo, r);                     /* r in [-pi/2, pi/2] */
-    float r2 = r * r;
-    float p = fmaf(r2, 2.590487838e-06f, -1.980089728e-04f);
-    p = fmaf(p, r2, 8.332899772e-03f);
-    p = fmaf(p, r2, -1.666664779e-01f);
-    p = fmaf(p * r2, r, r);                     /* sin(r) */
-    int32_t odd = (int32_t)k & 1;               /* sin(r + k pi) = (-1)^k sin(r) */
-    return odd ? -p : p;
-}
+/* The constants of the sine: the one definition that inrf_sincos below
+ * and its vector copies (libinrf/simd.h, one a vector width) are built
+ * from. Range reduction by pi with a two-part constant (Cody-Waite):
+ * pi_hi has 8 significant bits, so k * pi_hi is exact. */
+#define INRF_SIN_INV_PI 0.318309886183790672f
+#define INRF_SIN_PI_HI 3.140625f
+#define INRF_SIN_PI_LO 9.67653589793e-4f /* pi - pi_hi */
+#define INRF_SIN_ROUND 12582912.0f       /* 1.5 * 2^23: adding it rounds to an integer */
+#define INRF_SIN_LIMIT 4194304.0f        /* 2^22: |k| < 2^21, exact as float and int */
+/* sin(r) = r + r^3 (S3 + r^2 (S5 + r^2 (S7 + r^2 S9))) on [-pi/2, pi/2] */
+#define INRF_SIN_S9 2.590487838e-06f
+#define INRF_SIN_S7 -1.980089728e-04f
+#define INRF_SIN_S5 8.332899772e-03f
+#define INRF_SIN_S3 -1.666664779e-01f
+/* cos(r) = 1 + r^2 (C2 + r^2 (C4 + r^2 (C6 + r^2 C8))) */
+#define INRF_COS_C8 2.319437408e-05f
+#define INRF_COS_C6 -1.385592623e-03f
+#define INRF_COS_C4 4.166398942e-02f
+#define INRF_COS_C2 -4.999993145e-01f
 
-/* Sine and cosine together, for training (the derivative of sin(w0 z) is
- * w0 cos(w0 z)): the reduction of inrf_sin, the same sine polynomial, and
- * an even degree-8 polynomial for the cosine (error 6e-8 on [-pi/2, pi/2]).
- * *s is exactly inrf_sin(x). */
+/* Fast sine and cosine. Range reduction by pi, then an odd degree-9
+ * minimax polynomial for the sine (maximum absolute error 2.5e-7 for
+ * |x| <= 8192: tests/test_math.c measures it; 1.6e-7 seen) and an even
+ * degree-8 one for the cosine (error 6e-8 on [-pi/2, pi/2]); the
+ * derivative of sin(w0 z) is w0 cos(w0 z), for training. Arguments are
+ * first clamped to +-2^22 and NaN becomes 0, so every input gives values
+ * in [-1, 1] without undefined behaviour. Branch-free, so that loops over
+ * pixels vectorise. The vector copies (simd.h) do these operations in this
+ * order, lane by lane; tests/test_math.c compares their bits. */
 INRF_HD void inrf_sincos(float x, float *s, float *c)
 {
-    const float inv_pi = 0.318309886183790672f;
-    const float pi_hi = 3.140625f;
-    const float pi_lo = 9.67653589793e-4f;
-    const float round_magic = 12582912.0f;
-    const float limit = 4194304.0f;
-    x = x > limit ? limit : x;
-    x = x < -limit ? -limit : x;
-    x = x == x ? x : 0.0f;
-    float k = fmaf(x, inv_pi, round_magic) - round_magic;
-    float r = fmaf(-k, pi_hi, x);
-    r = fmaf(-k, pi_lo, r);
+    x = x > INRF_SIN_LIMIT ? INRF_SIN_LIMIT : x;
+    x = x < -INRF_SIN_LIMIT ? -INRF_SIN_LIMIT : x;
+    x = x == x ? x : 0.0f;                      /* NaN */
+    float k = fmaf(x, INRF_SIN_INV_PI, INRF_SIN_ROUND) - INRF_SIN_ROUND; /* nearest integer */
+    float r = fmaf(-k, INRF_SIN_PI_HI, x);
+    r = fmaf(-k, INRF_SIN_PI_LO, r);            /* r in [-pi/2, pi/2] */
     float r2 = r * r;
-    float p = fmaf(r2, 2.590487838e-06f, -1.980089728e-04f);
-    p = fmaf(p, r2, 8.332899772e-03f);
-    p = fmaf(p, r2, -1.666664779e-01f);
-    p = fmaf(p * r2, r, r);
-    float q = fmaf(r2, 2.319437408e-05f, -1.385592623e-03f);
-    q = fmaf(q, r2, 4.166398942e-02f);
-    q = fmaf(q, r2, -4.999993145e-01f);
-    q = fmaf(q, r2, 1.0f);
-    int32_t odd = (int32_t)k & 1;
+    float p = fmaf(r2, INRF_SIN_S9, INRF_SIN_S7);
+    p = fmaf(p, r2, INRF_SIN_S5);
+    p = fmaf(p, r2, INRF_SIN_S3);
+    p = fmaf(p * r2, r, r);                     /* sin(r) */
+    float q = fmaf(r2, INRF_COS_C8, INRF_COS_C6);
+    q = fmaf(q, r2, INRF_COS_C4);
+    q = fmaf(q, r2, INRF_COS_C2);
+    q = fmaf(q, r2, 1.0f);                      /* cos(r) */
+    int32_t odd = (int32_t)k & 1;               /* sin(r + k pi) = (-1)^k sin(r), cos too */
     *s = odd ? -p : p;
     *c = odd ? -q : q;
+}
+
+/* The sine alone: inrf_sincos's (the compiler drops the cosine). */
+INRF_HD float inrf_sin(float x)
+{
+    float s, c;
+    inrf_sincos(x, &s, &c);
+    return s;
 }
 
 /* The network output mapped to [0, 1] and clamped (spec "Output"); NaN,

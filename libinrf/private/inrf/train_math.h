@@ -1,8 +1,10 @@
 /* train_math.h: the SIREN training math of one pixel and one parameter
- * (forward, backward, gradient sums, Adam, fake quantisation), shared by
- * the CPU encoder and the batched GPU encoder (kernels/encode.cu) so that
- * CPU tests cover what the GPU runs; and the interface through which
- * libinrf's batch schedule drives a batched trainer.
+ * (forward, backward, gradient sums, Adam, fake quantisation): the GPU's
+ * batch trainer (kernels/encode.cu) runs all of it, the CPU's
+ * (libinrf/encode_cpu.c) its steps (Adam, random pixels, fake
+ * quantisation) around the SIMD pass that tests check against it; and the
+ * interface through which libinrf's one schedule drives a batched
+ * trainer.
  *
  * One pixel's state is a "column" of inrf_tm_net.rows floats, s apart
  * (a [row][pixel] array of a chunk of pixels has column p at base + p):
@@ -20,10 +22,11 @@
 #include "inrf/inrf.h"
 #include "inrf/siren_math.h"
 
-/* A network as the per-pixel functions see it: all parameters in one float
- * array (layer l's weights [out][in] at woff[l], its biases at boff[l], in
- * layer order: the layout of libinrf's CPU trainer), and the rows of a
- * pixel's column. Layer `layers` is the linear output layer. */
+/* A network as every trainer sees it (the CPU's, libinrf/encode_cpu.c on
+ * train_kernel.c, and the GPU's): all parameters in one float array (layer
+ * l's weights [out][in] at woff[l], its biases at boff[l], in layer
+ * order), and the rows of a pixel's column. Layer `layers` is the linear
+ * output layer. */
 typedef struct inrf_tm_net {
     unsigned layers;                          /* sine layers L */
     unsigned in[INRF_MAX_SINE_LAYERS + 1];    /* fan-in of layer l */
@@ -34,6 +37,7 @@ typedef struct inrf_tm_net {
     unsigned drow[INRF_MAX_SINE_LAYERS + 1];  /* column row of layer l's first delta */
     unsigned nparams;                         /* weights and biases */
     unsigned rows;                            /* floats of a pixel's column */
+    unsigned max_width;                       /* widest sine layer */
     float omega_first, omega_hidden;
 } inrf_tm_net;
 
@@ -43,6 +47,7 @@ INRF_HD void inrf_tm_net_init(inrf_tm_net *n, const inrf_arch *arch)
     const unsigned L = arch->layers;
     unsigned off = 0;
     n->layers = L;
+    n->max_width = 0;
     for (unsigned l = 0; l <= L; l++) {
         n->in[l] = l == 0 ? 2u : arch->hidden[l - 1];
         n->out[l] = l == L ? arch->channels : arch->hidden[l];
@@ -52,6 +57,8 @@ INRF_HD void inrf_tm_net_init(inrf_tm_net *n, const inrf_arch *arch)
         off += n->out[l];
         /* layer l's inputs are layer l - 1's outputs, after its inputs */
         n->hrow[l] = l == 0 ? 0u : n->hrow[l - 1] + n->in[l - 1];
+        if (l < L && n->out[l] > n->max_width)
+            n->max_width = n->out[l];
     }
     n->nparams = off;
     unsigned d = n->hrow[L] + n->in[L];
@@ -105,7 +112,7 @@ INRF_HD void inrf_tm_forward(const inrf_tm_net *n, const float *w, float *col, s
 /* The loss of one pixel against its 8-bit target (one byte a channel):
  * the output rows become two_scale (o - y), the gradient of scale times
  * the squared error (two_scale = 2 scale, scale = 1 / (pixels channels):
- * the mean squared error, as the CPU trainer). Returns the squared error. */
+ * the mean squared error, as every trainer). Returns the squared error. */
 INRF_HD float inrf_tm_error(const inrf_tm_net *n, float *col, size_t s, const uint8_t *target,
                             float two_scale)
 {
@@ -140,7 +147,7 @@ INRF_HD void inrf_tm_backward(const inrf_tm_net *n, const float *w, float *col, 
 }
 
 /* Pixel (i, j) of a width x height image, numbered row by row: its sample
- * coordinates, those of the CPU encoder and of the decoder. */
+ * coordinates, those of every trainer and of the decoder. */
 INRF_HD void inrf_tm_pixel_xy(uint64_t index, uint32_t width, uint32_t height, float *x, float *y)
 {
     *x = inrf_coord((uint32_t)(index % width), width, -1.0, 1.0);
@@ -205,7 +212,7 @@ INRF_HD float inrf_tm_param_sum(const float *cols, size_t s, unsigned dr, unsign
 /* ------------------------------------------------------------ Adam */
 
 /* The learning rate of step s of a stage of `steps`: cosine decay from lr0
- * to lr0 / 20 (the CPU encoder's run_stage). */
+ * to lr0 / 20. */
 INRF_HD float inrf_tm_lr(float lr0, int s, int steps)
 {
     return lr0 * (0.05f + 0.95f * 0.5f * (1.0f + cosf(3.14159265358979323846f * s / steps)));
@@ -221,7 +228,7 @@ INRF_HD void inrf_tm_adam_corrections(long t, float *c1, float *c2)
 
 /* One Adam step of one parameter p with gradient g (b1 0.9, b2 0.999, eps
  * 1e-8); returns the new value, 0 where the mask keeps none (the moments
- * move all the same, as the CPU encoder's do). */
+ * move all the same). */
 INRF_HD float inrf_tm_adam(float p, float *m, float *v, float g, float lr, float c1, float c2,
                            int keep)
 {
@@ -252,7 +259,7 @@ INRF_HD float inrf_tm_int8_round(float w, float s)
  * quant: inrf_quant of the hidden layers; half_io: binary16 first and last
  * layers and biases). Reads k's whole scale group, so a trainer calls it
  * once a parameter on an array no one writes meanwhile. Same bits as the
- * CPU encoder's fake_quantise. */
+ * CPU trainer's publish, a scale group at a time (libinrf/encode_cpu.c). */
 INRF_HD float inrf_tm_fake_quant(const inrf_tm_net *n, const float *src, unsigned k, int quant,
                                  int half_io)
 {
@@ -288,7 +295,7 @@ INRF_HD uint64_t inrf_tm_mix64(uint64_t z)
 }
 
 /* Pixel of sample p of a random batch, of npix, for (seed, image, key):
- * key tells the stage and step apart. Not the CPU encoder's sequence. */
+ * key tells the stage and step apart: every trainer's random batches. */
 INRF_HD uint64_t inrf_tm_sample(uint64_t seed, uint64_t image, uint64_t key, uint32_t p,
                                 uint64_t npix)
 {
@@ -348,26 +355,36 @@ typedef struct inrf_tm_batch {
  * inrf_tm_lr after each but the last, pruned weights held at 0; then
  * params hold the weights of the best evaluation (the one before the
  * step), m and v the moments after the last step; an image whose best
- * PSNR reaches s->stop ends there (the CPU encoder's early stop). */
+ * PSNR reaches s->stop ends there. */
 typedef struct inrf_batch_trainer {
     inrf_status (*run_stage)(void *self, const inrf_tm_batch *b, const inrf_tm_stage *s);
     void *self;
 } inrf_batch_trainer;
 
-/* Encodes n images of one size and channel count with the schedule of
- * inrf_encode (stages 1 to 4 as opt says), the training of each stage done
- * by trainer and the rest (initialisation, pruning, quantisation, the
- * models) by the CPU encoder's code: out[n] models, stats[n] (may be
- * NULL); stats' seconds is the batch's wall time over n. Rate control
- * (target_psnr, max_bytes) runs as inrf_encode runs it, each round of
- * further pruning and fine-tuning training the images it concerns
- * together. The progress callback sees each stage's steps. For trainers such as the
- * CUDA module's (inrf_cuda_encode_batch) and tests. */
+/* Encodes n images of one size and channel count with the encoder's one
+ * schedule (stages 1 to 4 as opt says; inrf_encode is a batch of one of
+ * it on the CPU's trainer), the training of each stage done by trainer
+ * and the rest (initialisation, pruning, quantisation, the models) by
+ * libinrf: out[n] models, stats[n] (may be NULL); stats' seconds is the
+ * batch's wall time over n. Rate control (target_psnr, max_bytes) runs
+ * each round of further pruning and fine-tuning for the images it
+ * concerns together. The progress callback sees each stage's steps. An
+ * image's file does not depend on the others in the batch: on the CPU's
+ * trainer it is the file inrf_encode makes of it. For trainers such as
+ * the CUDA module's (inrf_cuda_encode_batch) and tests. */
 INRF_API INRF_NODISCARD inrf_status inrf_encode_batch_with(const inrf_image *images, size_t n,
                                                            const inrf_encode_options *opt,
                                                            const inrf_batch_trainer *trainer,
                                                            inrf_model **out,
                                                            inrf_encode_stats *stats);
+
+/* The CPU's batched trainer (libinrf/encode_cpu.c, on the SIMD training
+ * pass), the one inrf_encode runs: threads 0 = the default (the CPUs this
+ * process may run on); the bits do not depend on them. Free it with
+ * inrf_cpu_trainer_free. */
+INRF_API INRF_NODISCARD inrf_status inrf_cpu_trainer_create(int threads,
+                                                            inrf_batch_trainer *out);
+INRF_API void inrf_cpu_trainer_free(inrf_batch_trainer *tr);
 
 #ifdef __cplusplus
 }

@@ -19,7 +19,7 @@
  * register file (32 zmm, 16 ymm) so that nothing spills. Within those
  * bounds the choice hardly matters (bench/RESULTS.md): the FMA port is the
  * limit, and the sine costs about 10 of its slots per 16 or 8 pixels. */
-#include "simd.h"
+#include "../simd.h"
 #if defined(VL) && VL == 16
 #define NV 2  /* the whole 32-pixel tile */
 #define JB 8  /* 16 accumulators + 2 inputs + 1 weight of 32 zmm; 40 = 5 x 8 */
@@ -35,27 +35,9 @@
 #endif
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
-/* inrf_activate(z, omega) = inrf_sin(omega * z), operation for operation
- * (siren_math.h), so that every lane has the bits of the scalar code: the
- * same clamp of the argument, fmaf(-k, c, x) as fnmadd(k, c, x) (the same
- * exact value, rounded once), and the sign flip of odd k as an exclusive-or
- * of the sign bit with bit 0 of (int32_t)k. Keep in step with inrf_sin();
- * the bit-exactness tests compare every kernel with it. Fused into the
- * block so the pre-activation never goes through memory. */
-static ALWAYS_INLINE vf vactivate(vf z, vf omega)
-{
-    const vf round_magic = vset1(12582912.0f);
-    vf x = vclamp(vmul(omega, z), 4194304.0f);
-    vf k = vsub(vfma(x, vset1(0.318309886183790672f), round_magic), round_magic);
-    vf r = vfnma(k, vset1(3.140625f), x);
-    r = vfnma(k, vset1(9.67653589793e-4f), r);
-    vf r2 = vmul(r, r);
-    vf p = vfma(r2, vset1(2.590487838e-06f), vset1(-1.980089728e-04f));
-    p = vfma(p, r2, vset1(8.332899772e-03f));
-    p = vfma(p, r2, vset1(-1.666664779e-01f));
-    p = vfma(vmul(p, r2), r, r);
-    return vflip(p, vtrunc(k));
-}
+/* inrf_activate(z, omega) = inrf_sin(omega * z), lane by lane (simd.h's
+ * vsin, which the bit-exactness tests compare with the scalar code). */
+static ALWAYS_INLINE vf vactivate(vf z, vf omega) { return vsin(vmul(omega, z)); }
 
 /* Neurons j .. j+jb-1 over the PB pixels at h and z (columns of a tile):
  * z[j][p] = b[j] + sum_k W[j][k] h[k][p], in the order of inrf_neuron(),

@@ -1,36 +1,18 @@
-/* pack.c: reading and strict validation of .inrpack files (spec/inrpack.md),
- * views of their records, and the CPU batch decoder of the training data path. */
+/* pack_read.c: opening and parsing of .inrpack files (spec/inrpack.md): the
+ * header, architecture and class tables and the index; views of the records. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include <xxhash.h>
 
 #include "bytes.h"
 #include "format.h"
+#include "inrf/kind.h"
 #include "inrf/pack.h"
-#include "inrf/record.h"
-#include "inrf/siren_math.h"
 #include "internal.h"
 #include "pack_internal.h"
-
-struct inrf_pack {
-    inrf_blob blob;            /* the mapping, when opened from a path */
-    const uint8_t *d;
-    size_t size;
-    uint32_t count, classes, archs;
-    unsigned channels;
-    inrf_arch *arch;           /* [archs], width = height = 0 */
-    char **names;              /* [classes] NUL-terminated, in names_buf */
-    char *names_buf;
-    inrf_pack_item *items;     /* [count] */
-    inrf_read_options limits;
-    int verified;              /* every record checked (spec "Verification") */
-};
 
 void inrf_pack_options_init_(inrf_pack_options *opt, int abi)
 {
@@ -97,14 +79,6 @@ static const char *name_problem(const uint8_t *s, size_t n)
 }
 
 int inrf_pack_name_ok(const uint8_t *s, size_t n) { return name_problem(s, n) == NULL; }
-
-static int all_zero(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return 0;
-    return 1;
-}
 
 /* spec "Header": the magic; also inrf_pack_open's look at the first bytes
  * of a pipe or device before it reads on. */
@@ -199,13 +173,16 @@ static inrf_status parse_archs(inrf_pack *p)
         if (e[1] || e[2] || e[3])
             return inrf_fail(INRF_E_FORMAT, "architecture %u: reserved bytes %02x %02x %02x, must "
                              "be 0", a, e[1], e[2], e[3]);
-        size_t n = INRF_NHDR_FIXED + 2u * e[5];
+        /* the payload's size, as its kind reads it; one that cannot fit
+         * (SIREN: layers > 64) is cut, and the NHDR parser says so */
+        const inrf_kind_ops *k = inrf_kind_find(e[4]);
+        size_t n = k ? k->nhdr_size(e + 4, INRP_ARCH_SIZE - 4) : 1;
         if (n > INRP_ARCH_SIZE - 4)
-            n = INRP_ARCH_SIZE - 4; /* layers > 64: the NHDR parser says so */
+            n = INRP_ARCH_SIZE - 4;
         inrf_status st = inrf_nhdr_parse(ar, e + 4, n, &p->limits);
         if (st != INRF_OK)
             return inrf_fail(st, "architecture %u: %s", a, inrf_last_error());
-        if (!all_zero(e + 4 + n, INRP_ARCH_SIZE - 4 - n))
+        if (!inrf_all_zero(e + 4 + n, INRP_ARCH_SIZE - 4 - n))
             return inrf_fail(INRF_E_FORMAT, "architecture %u: padding not zero", a);
         ar->width = ar->height = 0;
     }
@@ -224,7 +201,7 @@ static inrf_status parse_classes(inrf_pack *p, uint64_t index_off)
     if (inrf_align64(pos) != index_off)
         return inrf_fail(INRF_E_FORMAT, "header: index_offset %llu, the class table puts it at %llu",
                          (unsigned long long)index_off, (unsigned long long)inrf_align64(pos));
-    if (!all_zero(p->d + pos, index_off - pos))
+    if (!inrf_all_zero(p->d + pos, index_off - pos))
         return inrf_fail(INRF_E_FORMAT, "class table: padding not zero");
     p->names = calloc(p->classes, sizeof *p->names);
     p->names_buf = malloc(pos - start + 1);
@@ -313,101 +290,8 @@ static inrf_status parse_index(inrf_pack *p, uint64_t index_off, uint64_t record
                          (unsigned long long)next);
     /* spec "Conventions": padding MUST be 0, the index's included */
     uint64_t index_end = index_off + (uint64_t)INRP_ENTRY_SIZE * p->count;
-    if (!all_zero(p->d + index_end, records_off - index_end))
+    if (!inrf_all_zero(p->d + index_end, records_off - index_end))
         return inrf_fail(INRF_E_FORMAT, "index: padding up to records_offset not zero");
-    return INRF_OK;
-}
-
-/* A model of architecture a, for parsing records into (weights only). */
-static inrf_status scratch_model(const inrf_pack *p, uint32_t a, inrf_model **m)
-{
-    inrf_arch ar = p->arch[a];
-    ar.width = ar.height = 1;
-    return inrf_model_create(&ar, m);
-}
-
-/* spec "Records": checksum, zero padding, structure. m: a model of the
- * record's architecture. */
-static inrf_status check_record(const inrf_pack *p, uint32_t i, inrf_model *m)
-{
-    const inrf_pack_item *it = &p->items[i];
-    size_t end = (size_t)it->offset + it->size;
-    if (XXH3_64bits(it->record, it->size) != it->checksum)
-        return inrf_fail(INRF_E_CHECKSUM, "record %u (class %s, offset %llu): checksum mismatch",
-                         i, p->names[it->label], (unsigned long long)it->offset);
-    if (!all_zero(p->d + end, inrf_align64(end) - end))
-        return inrf_fail(INRF_E_FORMAT, "record %u (class %s, offset %llu): padding not zero", i,
-                         p->names[it->label], (unsigned long long)it->offset);
-    inrf_status st = inrf_weights_parse(m, it->record, it->size);
-    if (st != INRF_OK)
-        return inrf_fail(st, "record %u (class %s, offset %llu): %s", i, p->names[it->label],
-                         (unsigned long long)it->offset, inrf_last_error());
-    return INRF_OK;
-}
-
-/* Per-thread models, one per architecture, made on first use. */
-typedef struct scratch {
-    inrf_model **m;
-} scratch;
-
-static inrf_status scratch_get(const inrf_pack *p, scratch *s, uint32_t a, inrf_model **m)
-{
-    if (!s->m[a]) {
-        inrf_status st = scratch_model(p, a, &s->m[a]);
-        if (st != INRF_OK)
-            return st;
-    }
-    *m = s->m[a];
-    return INRF_OK;
-}
-
-static void scratch_free(const inrf_pack *p, scratch *s)
-{
-    for (uint32_t a = 0; s->m && a < p->archs; a++)
-        inrf_model_free(s->m[a]);
-    free(s->m);
-}
-
-/* Runs check_record over all records on all threads; records the first
- * failure's status and message, and the bad indices. */
-static inrf_status check_records(const inrf_pack *p, uint32_t *bad, size_t max, size_t *nbad)
-{
-    inrf_status first = INRF_OK;
-    uint32_t first_i = UINT32_MAX;
-    char msg[512] = "";
-    size_t nb = 0;
-#pragma omp parallel
-    {
-        scratch s = {calloc(p->archs, sizeof(inrf_model *))};
-#pragma omp for schedule(dynamic, 64)
-        for (int64_t i = 0; i < (int64_t)p->count; i++) {
-            inrf_model *m = NULL;
-            inrf_status st = s.m ? scratch_get(p, &s, p->items[i].arch, &m)
-                                 : inrf_fail(INRF_E_NOMEM, "out of memory");
-            if (st == INRF_OK)
-                st = check_record(p, (uint32_t)i, m);
-            if (st != INRF_OK) {
-#pragma omp critical(inrf_pack_bad)
-                {
-                    if (bad && nb < max)
-                        bad[nb] = (uint32_t)i;
-                    nb++;
-                    if ((uint32_t)i < first_i) {
-                        first_i = (uint32_t)i;
-                        first = st;
-                        snprintf(msg, sizeof msg, "%s", inrf_last_error());
-                    }
-                }
-            }
-        }
-        scratch_free(p, &s);
-    }
-    if (bad && nb > 1) /* threads finish out of order */
-        qsort(bad, nb < max ? nb : max, sizeof *bad, inrf_pack_cmp_u32);
-    if (nbad)
-        *nbad = nb;
-    if (first != INRF_OK)
-        return inrf_fail(first, "%s", msg);
     return INRF_OK;
 }
 
@@ -440,7 +324,7 @@ inrf_status inrf_pack_open_memory(const void *data, size_t size, const inrf_pack
     if (st == INRF_OK)
         st = parse_index(p, index_off, records_off);
     if (st == INRF_OK && opt->verify_records) {
-        st = check_records(p, NULL, 0, NULL);
+        st = inrf_pack_check_records(p, NULL, 0, NULL);
         p->verified = st == INRF_OK;
     }
     if (st != INRF_OK) {
@@ -532,178 +416,11 @@ inrf_status inrf_pack_model(const inrf_pack *p, uint32_t i, inrf_model **out)
     inrf_status st = inrf_model_create(&ar, &m);
     if (st != INRF_OK)
         return st;
-    if ((st = check_record(p, i, m)) != INRF_OK) {
+    if ((st = inrf_pack_check_record(p, i, m)) != INRF_OK) {
         inrf_model_free(m);
         return st;
     }
     m->psnr = it->psnr;
     *out = m;
-    return INRF_OK;
-}
-
-inrf_status inrf_pack_verify(const inrf_pack *p, uint32_t *bad, size_t max, size_t *nbad)
-{
-    if (nbad)
-        *nbad = 0;
-    if (!p)
-        return inrf_fail(INRF_E_INVALID_ARG, "NULL argument");
-    inrf_status st = check_records(p, bad, max, nbad);
-    if (st == INRF_OK)
-        ((inrf_pack *)p)->verified = 1; /* a cache of a fact about immutable bytes */
-    return st;
-}
-
-/* ------------------------------------------------------------ batch decode */
-
-void inrf_batch_options_init_(inrf_batch_options *opt, int abi)
-{
-    if (!inrf_abi_init_ok(abi)) {
-        opt->abi = abi; /* another layout: nothing else is written */
-        return;
-    }
-    memset(opt, 0, sizeof *opt);
-    opt->abi = abi;
-    opt->type = INRF_BATCH_F32;
-    for (int c = 0; c < 3; c++)
-        opt->std[c] = 1.0f;
-}
-
-static inrf_status check_batch(const inrf_pack *p, const uint32_t *idx, size_t n,
-                               const float *win, const inrf_batch_options *o, const void *out)
-{
-    if (!p || (!idx && n) || !o || (!out && n))
-        return inrf_fail(INRF_E_INVALID_ARG, "batch decode: NULL argument");
-    inrf_status st = inrf_check_abi(o->abi, o->reserved_, INRF_RESERVED_COUNT(o),
-                                    "batch options", "inrf_batch_options_init");
-    if (st != INRF_OK)
-        return st;
-    if (o->width < 1 || o->width > 65536 || o->height < 1 || o->height > 65536)
-        return inrf_fail(INRF_E_INVALID_ARG, "batch decode: output %ux%u outside 1..65536",
-                         o->width, o->height);
-    if (o->type != INRF_BATCH_U8 && o->type != INRF_BATCH_F32)
-        return inrf_fail(INRF_E_INVALID_ARG, "batch decode: type %d unknown", o->type);
-    for (int c = 0; c < 3; c++)
-        if (!(isfinite(o->mean[c]) && isfinite(o->std[c]) && o->std[c] > 0))
-            return inrf_fail(INRF_E_INVALID_ARG, "batch decode: mean/std not finite and positive");
-    if (o->threads < 0)
-        return inrf_fail(INRF_E_INVALID_ARG, "batch decode: negative thread count");
-    for (size_t s = 0; s < n; s++) {
-        if (idx[s] >= p->count)
-            return inrf_fail(INRF_E_INVALID_ARG, "batch decode: sample %zu: image %u of %u", s,
-                             idx[s], p->count);
-        for (int k = 0; win && k < 4; k++)
-            if (!isfinite(win[4 * s + k]))
-                return inrf_fail(INRF_E_INVALID_ARG, "batch decode: sample %zu: window not finite",
-                                 s);
-    }
-    return INRF_OK;
-}
-
-/* Sample s of a batch on the calling thread. grid: W + H floats and W + H
- * flags of scratch. */
-static inrf_status decode_sample(const inrf_pack *p, scratch *sc, uint32_t i, const float *win,
-                                 const inrf_batch_options *o, void *dst, float *cx, uint8_t *zx)
-{
-    const uint32_t W = o->width, H = o->height;
-    const inrf_pack_item *it = &p->items[i];
-    inrf_model *m;
-    inrf_status st = scratch_get(p, sc, it->arch, &m);
-    if (st != INRF_OK)
-        return st;
-    if (p->verified) {
-        /* the expansion the GPU kernels share (inrf/record.h), bounded by
-         * the record: the bytes verified at opening may have changed since
-         * (a mapped file rewritten in place) */
-        const uint8_t *rec = it->record, *end = it->record + it->size;
-        for (unsigned l = 0; l <= m->arch.layers; l++) {
-            inrf_layer_loc loc;
-            if (!inrf_layer_locate(rec, (size_t)(end - rec), m->layer[l].in, m->layer[l].out,
-                                   &loc) ||
-                !inrf_layer_expand(&loc, m->layer[l].w, m->layer[l].b))
-                return inrf_fail(INRF_E_FORMAT, "record %u (class %s, offset %llu): layer %u "
-                                 "malformed: the pack changed after it was verified", i,
-                                 p->names[it->label], (unsigned long long)it->offset, l);
-            rec = loc.end;
-        }
-    } else if ((st = check_record(p, i, m)) != INRF_OK) {
-        /* a pack opened without verification: each record is checked (its
-         * checksum too) before it is decoded */
-        return st;
-    }
-    double x0 = win ? win[0] : -1.0, y0 = win ? win[1] : -1.0;
-    double x1 = win ? win[2] : 1.0, y1 = win ? win[3] : 1.0;
-    float *cy = cx + W;
-    uint8_t *zy = zx + W;
-    for (uint32_t x = 0; x < W; x++) {
-        cx[x] = inrf_coord(x, W, x0, x1);
-        zx[x] = cx[x] < -1.0f || cx[x] > 1.0f;
-    }
-    for (uint32_t y = 0; y < H; y++) {
-        cy[y] = inrf_coord(y, H, y0, y1);
-        zy[y] = cy[y] < -1.0f || cy[y] > 1.0f;
-    }
-    const unsigned C = p->channels;
-    inrf_sink sink = {0};
-    if (o->type == INRF_BATCH_U8) {
-        sink.u8 = dst;
-        sink.stride = (size_t)W * C;
-    } else {
-        sink.f32 = dst;
-        sink.stride = (size_t)W * C * sizeof(float);
-        sink.mean = o->mean;
-        sink.std = o->std;
-    }
-    if (o->zero_outside)
-        sink.zero_x = zx, sink.zero_y = zy;
-    return inrf_decode_grid(m, W, H, cx, cy, &sink, 1);
-}
-
-inrf_status inrf_pack_decode_batch(const inrf_pack *p, const uint32_t *idx, size_t n,
-                                   const float *win, const inrf_batch_options *o, void *out)
-{
-    inrf_status st = check_batch(p, idx, n, win, o, out);
-    if (st != INRF_OK || n == 0)
-        return st;
-    const size_t per = (size_t)o->width * o->height * p->channels *
-                       (o->type == INRF_BATCH_U8 ? 1 : sizeof(float));
-    inrf_status first = INRF_OK;
-    size_t first_s = SIZE_MAX;
-    char msg[512] = "";
-    int nt = o->threads;
-#ifdef _OPENMP
-    if (nt <= 0)
-        nt = omp_get_max_threads();
-#else
-    nt = 1;
-#endif
-    if ((size_t)nt > n)
-        nt = (int)n;
-    /* One sample a thread at a time: samples are many and alike, and the
-     * record is expanded once per sample. */
-#pragma omp parallel num_threads(nt)
-    {
-        scratch sc = {calloc(p->archs, sizeof(inrf_model *))};
-        float *grid = malloc(((size_t)o->width + o->height) * (sizeof(float) + 1));
-#pragma omp for schedule(dynamic, 1)
-        for (int64_t s = 0; s < (int64_t)n; s++) {
-            inrf_status ss =
-                sc.m && grid ? decode_sample(p, &sc, idx[s], win ? win + 4 * s : NULL, o,
-                                             (uint8_t *)out + per * (size_t)s, grid,
-                                             (uint8_t *)(grid + o->width + o->height))
-                             : inrf_fail(INRF_E_NOMEM, "batch decode: out of memory");
-            if (ss != INRF_OK) {
-#pragma omp critical(inrf_pack_batch)
-                if ((size_t)s < first_s) {
-                    first_s = (size_t)s;
-                    first = ss;
-                    snprintf(msg, sizeof msg, "%s", inrf_last_error());
-                }
-            }
-        }
-        free(grid);
-        scratch_free(p, &sc);
-    }
-    if (first != INRF_OK)
-        return inrf_fail(first, "batch decode: sample %zu: %s", first_s, msg);
     return INRF_OK;
 }

@@ -4,9 +4,7 @@
 #define INRF_DECODE_TILE_H
 
 #include "inrf/inrf.h"
-
-/* Pixels evaluated together: a multiple of every vector width used. */
-#define INRF_TILE 32
+#include "inrf/kind.h" /* INRF_TILE */
 
 /* A network in the form the kernels read: dense fp32 weights. */
 typedef struct inrf_tile_net {
