@@ -27,14 +27,21 @@ void inrf_pack_options_init_(inrf_pack_options *opt, int abi)
     inrf_read_options_init_(&opt->limits, abi);
 }
 
-/* The options' ABI and reserved fields, and those of their limits. */
-static inrf_status check_pack_options(const inrf_pack_options *opt)
+/* The options to use: opt, its ABI and reserved fields (and those of its
+ * limits) checked, or the defaults in *def when opt is NULL. */
+static inrf_status pack_options(const inrf_pack_options **opt, inrf_pack_options *def)
 {
-    inrf_status st = inrf_check_abi(opt->abi, opt->reserved_, INRF_RESERVED_COUNT(opt),
+    const inrf_pack_options *o = *opt;
+    if (!o) {
+        inrf_pack_options_init(def);
+        *opt = def;
+        return INRF_OK;
+    }
+    inrf_status st = inrf_check_abi(o->abi, o->reserved_, INRF_RESERVED_COUNT(o),
                                     "pack options", "inrf_pack_options_init");
     if (st == INRF_OK)
-        st = inrf_check_abi(opt->limits.abi, opt->limits.reserved_,
-                            INRF_RESERVED_COUNT(&opt->limits), "pack options' limits",
+        st = inrf_check_abi(o->limits.abi, o->limits.reserved_,
+                            INRF_RESERVED_COUNT(&o->limits), "pack options' limits",
                             "inrf_pack_options_init");
     return st;
 }
@@ -302,12 +309,8 @@ inrf_status inrf_pack_open_memory(const void *data, size_t size, const inrf_pack
     if (!out || (!data && size))
         return inrf_fail(INRF_E_INVALID_ARG, "NULL argument");
     *out = NULL;
-    if (!opt) {
-        inrf_pack_options_init(&def);
-        opt = &def;
-    } else if (check_pack_options(opt) != INRF_OK) {
+    if (pack_options(&opt, &def) != INRF_OK)
         return INRF_E_INVALID_ARG;
-    }
     /* max_file_bytes applies to the header's length (parse_header) */
     inrf_pack *p = calloc(1, sizeof *p);
     if (!p)
@@ -341,12 +344,8 @@ inrf_status inrf_pack_open(const char *path, const inrf_pack_options *opt, inrf_
     if (!path || !out)
         return inrf_fail(INRF_E_INVALID_ARG, "NULL argument");
     *out = NULL;
-    if (!opt) {
-        inrf_pack_options_init(&def);
-        opt = &def;
-    } else if (check_pack_options(opt) != INRF_OK) {
+    if (pack_options(&opt, &def) != INRF_OK)
         return INRF_E_INVALID_ARG;
-    }
     inrf_blob blob;
     size_t max = opt->max_file_bytes > SIZE_MAX ? SIZE_MAX : (size_t)opt->max_file_bytes;
     const inrf_magic_check magic = {8, check_magic, NULL};

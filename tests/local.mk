@@ -23,7 +23,7 @@ endif
 tests_test_format_SOURCES = tests/test_format.c tests/golden.c tests/golden.h
 tests_test_format_CFLAGS = $(TEST_CFLAGS)
 tests_test_format_LDADD = $(TEST_LIBS) $(XXHASH_LIBS) $(ZSTD_LIBS)
-tests_test_decode_SOURCES = tests/test_decode.c tests/golden.c tests/golden.h
+tests_test_decode_SOURCES = tests/test_decode.c tests/golden.c tests/golden.h tests/threads.h
 tests_test_decode_CFLAGS = $(TEST_CFLAGS)
 tests_test_decode_LDADD = $(TEST_LIBS) $(XXHASH_LIBS)
 tests_test_image_SOURCES = tests/test_image.c
@@ -35,7 +35,7 @@ tests_test_encode_LDADD = $(TEST_LIBS)
 tests_test_rate_SOURCES = tests/test_rate.c
 tests_test_rate_CFLAGS = $(TEST_CFLAGS)
 tests_test_rate_LDADD = $(TEST_LIBS)
-tests_test_pack_SOURCES = tests/test_pack.c tests/golden.c tests/golden.h
+tests_test_pack_SOURCES = tests/test_pack.c tests/golden.c tests/golden.h tests/threads.h
 tests_test_pack_CFLAGS = $(TEST_CFLAGS)
 tests_test_pack_LDADD = $(TEST_LIBS) $(XXHASH_LIBS)
 tests_test_record_SOURCES = tests/test_record.c tests/golden.c tests/golden.h

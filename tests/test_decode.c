@@ -18,6 +18,7 @@
 #include <xxhash.h>
 
 #include "golden.h"
+#include "threads.h"
 #include "inrf/siren_math.h"
 
 /* The spec's reference algorithm, one pixel at a time, written apart from
@@ -348,20 +349,6 @@ static void test_threads_and_stride(void **state)
     free(t2);
     free(t7);
     inrf_model_free(m);
-}
-
-/* This process's threads (Linux: /proc/self/status); 0 if unknown. */
-static int count_threads(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    int n = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return n;
 }
 
 /* Thread counts follow the work: decoding a CIFAR-size image of a 3x15

@@ -18,6 +18,7 @@
 #include "../libinrf/bytes.h"
 #include "../libinrf/format.h"
 #include "golden.h"
+#include "threads.h"
 
 static const char *const names3[] = {"cat", "dog", "bird"};
 
@@ -461,20 +462,6 @@ static void test_forged(void **state)
     }
     free(d);
     free(orig);
-}
-
-/* This process's threads (Linux: /proc/self/status); 0 if unknown. */
-static int count_threads(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    int n = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return n;
 }
 
 /* Threads follow the work: opening a small pack and decoding a small
