@@ -219,7 +219,7 @@ static void run_chunk_parallel(stage_run *S)
 static void stage_free(stage_run *S)
 {
     for (size_t k = 0; S->im && k < S->nim; k++) {
-        free(S->im[k].w);
+        free(S->im[k].sse); /* the block of sse, w, best and grad */
         free(S->im[k].xy);
     }
     free(S->im);
@@ -278,12 +278,15 @@ static inrf_status stage_init(stage_run *S, const cpu_trainer *t, const inrf_tm_
         image_run *r = &S->im[k++];
         r->i = i;
         r->best_psnr = -1.0;
-        r->w = malloc((S->P * (2 + S->chunks)) * sizeof(float) + S->chunks * sizeof(double));
-        if (!r->w || (full && !fill_pixels(S, r)))
+        /* the doubles first, where malloc's alignment serves them */
+        r->sse = malloc(S->chunks * sizeof(double) + (S->P * (2 + S->chunks)) * sizeof(float));
+        if (!r->sse)
+            return INRF_E_NOMEM;
+        r->w = (float *)(r->sse + S->chunks);
+        if (full && !fill_pixels(S, r))
             return INRF_E_NOMEM;
         r->best = r->w + S->P;
         r->grad = r->best + S->P;
-        r->sse = (double *)(r->grad + S->chunks * S->P);
         publish(S, b->params + i * S->P, r->w);
     }
     return INRF_OK;
