@@ -138,22 +138,9 @@ static void decode_tile(const grid *g, int64_t t, float *scratch)
 /* Decode threads follow the work: a thread for every MACS_PER_THREAD
  * multiply-adds of the network (about 0.1 ms on one core), so that a
  * decode of a few thousand pixels stays on the calling thread; tasks of
- * TILES_PER_TASK tiles. At most MAX_THREADS (the pool's own limit). */
+ * TILES_PER_TASK tiles. */
 #define MACS_PER_THREAD ((uint64_t)1 << 21)
-enum { TILES_PER_TASK = 4, MAX_THREADS = 256 };
-
-static int grid_threads(int threads, uint64_t npix, uint64_t macs, uint64_t ntasks)
-{
-    uint64_t nt = threads > 0 ? (uint64_t)threads : (uint64_t)inrf_pool_default_threads();
-    uint64_t by_work = npix * macs / MACS_PER_THREAD; /* npix <= 2^34, macs < 2^26 */
-    if (nt > by_work)
-        nt = by_work;
-    if (nt > ntasks)
-        nt = ntasks;
-    if (nt > MAX_THREADS)
-        nt = MAX_THREADS;
-    return nt > 0 ? (int)nt : 1;
-}
+enum { TILES_PER_TASK = 4 };
 
 /* A grid decode's tasks: worker w's scratch is at scratch + w * floats. */
 typedef struct grid_job {
@@ -192,7 +179,9 @@ inrf_status inrf_decode_grid(const inrf_model *m, uint32_t W, uint32_t H, const 
     const uint64_t ntasks = ((uint64_t)ntiles + TILES_PER_TASK - 1) / TILES_PER_TASK;
     /* a multiple of 64 bytes: each worker's scratch stays aligned */
     const size_t floats = ((ev.scratch_floats + (2 + C) * (size_t)INRF_TILE) + 15) & ~(size_t)15;
-    const int nt = grid_threads(threads, g.npix, inrf_model_macs_per_pixel(m), ntasks);
+    /* npix <= 2^34, macs < 2^26: the product fits */
+    const int nt = inrf_pool_threads(
+        threads, g.npix * inrf_model_macs_per_pixel(m) / MACS_PER_THREAD, ntasks);
     float *scratch = aligned_alloc(64, (size_t)nt * floats * sizeof(float));
     if (!scratch) {
         inrf_cpu_eval_free(&ev);

@@ -255,13 +255,9 @@ static inrf_status stage_init(stage_run *S, const cpu_trainer *t, const inrf_tm_
     S->batch = b->batch < S->npix ? b->batch : S->npix;
     S->chunks = (S->batch + INRF_TRAIN_CHUNK - 1) / INRF_TRAIN_CHUNK;
     S->scale = 1.0f / (float)(S->batch * S->C);
-    S->threads = t->threads > 0 ? t->threads : inrf_pool_default_threads();
     for (size_t i = 0; i < b->n; i++)
         S->nim += !b->active || b->active[i];
-    if ((size_t)S->threads > S->nim * S->chunks)
-        S->threads = (int)(S->nim * S->chunks);
-    if (S->threads < 1)
-        S->threads = 1;
+    S->threads = inrf_pool_threads(t->threads, UINT64_MAX, (uint64_t)S->nim * S->chunks);
     S->work_n = (2 + S->C) * (size_t)INRF_TRAIN_CHUNK +
                 inrf_train_work_floats(&b->net, INRF_TRAIN_CHUNK);
     S->work_n = (S->work_n + 15) & ~(size_t)15; /* 64-byte rows for every worker */

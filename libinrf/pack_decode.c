@@ -166,16 +166,8 @@ inrf_status inrf_pack_decode_batch(const inrf_pack *p, const uint32_t *idx, size
     if (st != INRF_OK || n == 0)
         return st;
     const uint64_t pixels = (uint64_t)o->width * o->height;
-    uint64_t nt = o->threads > 0 ? (uint64_t)o->threads : (uint64_t)inrf_pool_default_threads();
-    uint64_t by_work = n > UINT32_MAX ? n : (uint64_t)n * pixels / PIXELS_PER_THREAD;
-    if (nt > by_work)
-        nt = by_work;
-    if (nt > n)
-        nt = n;
-    if (nt > 256) /* the pool's limit */
-        nt = 256;
-    if (nt < 1)
-        nt = 1;
+    const uint64_t by_work = n > UINT32_MAX ? n : (uint64_t)n * pixels / PIXELS_PER_THREAD;
+    const size_t nt = (size_t)inrf_pool_threads(o->threads, by_work, n);
     batch_job j = {.p = p, .idx = idx, .win = win, .o = o, .out = out,
                    .per = pixels * p->channels * (o->type == INRF_BATCH_U8 ? 1 : sizeof(float)),
                    .inner = nt == 1 ? o->threads : 1, .first = INRF_OK, .first_s = SIZE_MAX};

@@ -109,13 +109,7 @@ static void verify_task(void *ctx, size_t task, int worker)
 inrf_status inrf_pack_check_records(const inrf_pack *p, uint32_t *bad, size_t max, size_t *nbad)
 {
     size_t tasks = ((size_t)p->count + CHUNK - 1) / CHUNK;
-    size_t nt = (size_t)inrf_pool_default_threads(), by_work = p->size / BYTES_PER_THREAD;
-    if (nt > by_work)
-        nt = by_work;
-    if (nt > tasks)
-        nt = tasks;
-    if (nt < 1)
-        nt = 1;
+    const size_t nt = (size_t)inrf_pool_threads(0, p->size / BYTES_PER_THREAD, tasks);
     verify_job j = {.p = p, .bad = bad, .max = max, .first = INRF_OK, .first_i = UINT32_MAX};
     j.s = calloc(nt, sizeof *j.s);
     if (!j.s)

@@ -10,7 +10,7 @@
 #include "pool.h"
 
 /* Helpers beyond the caller; a request for more threads gets these. */
-enum { POOL_MAX_HELPERS = 255 };
+enum { POOL_MAX_HELPERS = INRF_POOL_MAX_THREADS - 1 };
 
 /* Pause instructions a waiting thread spins before it sleeps: tens of
  * microseconds, enough to catch the next of a series of short loops
@@ -65,6 +65,18 @@ int inrf_pool_default_threads(void)
         return CPU_COUNT(&set);
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+int inrf_pool_threads(int asked, uint64_t by_work, uint64_t tasks)
+{
+    uint64_t nt = asked > 0 ? (uint64_t)asked : (uint64_t)inrf_pool_default_threads();
+    if (nt > by_work)
+        nt = by_work;
+    if (nt > tasks)
+        nt = tasks;
+    if (nt > INRF_POOL_MAX_THREADS)
+        nt = INRF_POOL_MAX_THREADS;
+    return nt > 0 ? (int)nt : 1;
 }
 
 /* Claims and runs tasks as worker `id` until none are left; `first` is

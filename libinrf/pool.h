@@ -4,6 +4,7 @@
 #define INRF_POOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* One task of a loop: task in [0, n); worker in [0, threads) names the
  * thread that runs it, for per-thread scratch memory. */
@@ -22,5 +23,13 @@ void inrf_parallel_for(size_t n, int threads, inrf_task_fn fn, void *ctx);
 
 /* The default thread count: the CPUs this process may run on. */
 int inrf_pool_default_threads(void);
+
+/* Most threads a loop runs on: the caller and the pool's helpers. */
+#define INRF_POOL_MAX_THREADS 256
+
+/* The threads a loop is worth: `asked` (<= 0: the default), no more than
+ * by_work (the work measured in threads' worth of it, rounded down) or
+ * the loop's tasks, at least 1, at most INRF_POOL_MAX_THREADS. */
+int inrf_pool_threads(int asked, uint64_t by_work, uint64_t tasks);
 
 #endif /* INRF_POOL_H */
