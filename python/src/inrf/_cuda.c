@@ -64,7 +64,7 @@ static int load(void)
     void *h = NULL;
     const char *env = getenv("INRF_CUDA_LIBRARY");
     const char *names[3];
-    int count = 0;
+    int count = 0, opened = -1;
     if (env && *env) names[count++] = env;
     else {
 #ifdef INRFPY_CUDA_LIBDIR
@@ -76,6 +76,7 @@ static int load(void)
         /* RTLD_LOCAL: its symbols stay its own; its libinrf dependency is
          * the one already mapped for this module when the sonames agree. */
         h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        opened = i;
         if (!h && used < sizeof tried) {
             const char *why = dlerror();
             int k = snprintf(tried + used, sizeof tried - used, "%s%s%s", used ? "; " : "",
@@ -84,14 +85,14 @@ static int load(void)
         }
     }
     if (!h) {
-        PyErr_Format(inrfpy_Error, "libinrf_cuda is not available (the GPU data path needs it): %s",
+        inrfpy_fail(INRF_E_NO_DEVICE, "libinrf_cuda is not available (the GPU data path needs it): %s",
                      tried);
         return -1;
     }
     cuda_api a;
     const char *missing = bind(h, &a);
     if (missing) {
-        PyErr_Format(inrfpy_Error, "%s: not libinrf_cuda (no %s)", names[count - 1], missing);
+        inrfpy_fail(INRF_E_UNSUPPORTED, "%s: not libinrf_cuda (no %s)", names[opened], missing);
         dlclose(h);
         return -1;
     }
@@ -130,20 +131,20 @@ int inrfpy_cuda_target(PyObject *obj, const char *typestr, const Py_ssize_t shap
     PyObject *cai = PyObject_GetAttrString(obj, "__cuda_array_interface__");
     if (!cai) {
         PyErr_Clear();
-        PyErr_Format(inrfpy_Error, "%s: not a CUDA array (no __cuda_array_interface__)", what);
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: not a CUDA array (no __cuda_array_interface__)", what);
         return -1;
     }
     int rc = -1;
     PyObject *v;
     if (!PyDict_Check(cai)) {
-        PyErr_Format(inrfpy_Error, "%s: __cuda_array_interface__ is not a dict", what);
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: __cuda_array_interface__ is not a dict", what);
         goto done;
     }
     v = PyDict_GetItemString(cai, "version");
     long version = v ? PyLong_AsLong(v) : -1;
     if (version < 2 || version > 3) {
         PyErr_Clear();
-        PyErr_Format(inrfpy_Error, "%s: __cuda_array_interface__ version %ld (2 or 3 is read)", what,
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: __cuda_array_interface__ version %ld (2 or 3 is read)", what,
                      version);
         goto done;
     }
@@ -151,7 +152,7 @@ int inrfpy_cuda_target(PyObject *obj, const char *typestr, const Py_ssize_t shap
     const char *ts = v && PyUnicode_Check(v) ? PyUnicode_AsUTF8AndSize(v, NULL) : NULL;
     if (!ts || strcmp(ts, typestr) != 0) {
         PyErr_Clear();
-        PyErr_Format(inrfpy_Error, "%s: typestr %s, the batch is %s", what, ts ? ts : "missing",
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: typestr %s, the batch is %s", what, ts ? ts : "missing",
                      typestr);
         goto done;
     }
@@ -161,7 +162,7 @@ int inrfpy_cuda_target(PyObject *obj, const char *typestr, const Py_ssize_t shap
     for (Py_ssize_t i = 0; i < dims && i < 4; i++) got[i] = tuple_size(v, i);
     if (PyErr_Occurred()) goto done;
     if (dims != 4 || memcmp(got, shape, sizeof got) != 0) {
-        PyErr_Format(inrfpy_Error, "%s: shape %R, the batch is (%zd, %zd, %zd, %zd) (N, H, W, C)",
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: shape %R, the batch is (%zd, %zd, %zd, %zd) (N, H, W, C)",
                      what, v ? v : Py_None, shape[0], shape[1], shape[2], shape[3]);
         goto done;
     }
@@ -171,14 +172,14 @@ int inrfpy_cuda_target(PyObject *obj, const char *typestr, const Py_ssize_t shap
     if (v && v != Py_None) {
         Py_ssize_t item = typestr[2] - '0', expect = item;
         if (!PyTuple_Check(v) || PyTuple_Size(v) != 4) {
-            PyErr_Format(inrfpy_Error, "%s: strides %R are not 4 values", what, v);
+            inrfpy_fail(INRF_E_INVALID_ARG, "%s: strides %R are not 4 values", what, v);
             goto done;
         }
         for (int i = 3; i >= 0; i--) {
             Py_ssize_t s = tuple_size(v, i);
             if (PyErr_Occurred()) goto done;
             if (s != expect && shape[i] > 1) {
-                PyErr_Format(inrfpy_Error, "%s: strides %R: not C-contiguous (a contiguous NHWC "
+                inrfpy_fail(INRF_E_INVALID_ARG, "%s: strides %R: not C-contiguous (a contiguous NHWC "
                              "tensor is needed)", what, v);
                 goto done;
             }
@@ -187,24 +188,24 @@ int inrfpy_cuda_target(PyObject *obj, const char *typestr, const Py_ssize_t shap
     }
     v = PyDict_GetItemString(cai, "mask");
     if (v && v != Py_None) {
-        PyErr_Format(inrfpy_Error, "%s: masked arrays are not supported", what);
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: masked arrays are not supported", what);
         goto done;
     }
     v = PyDict_GetItemString(cai, "data");
     if (!v || !PyTuple_Check(v) || PyTuple_Size(v) != 2) {
-        PyErr_Format(inrfpy_Error, "%s: __cuda_array_interface__ data is not (pointer, readonly)",
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: __cuda_array_interface__ data is not (pointer, readonly)",
                      what);
         goto done;
     }
     int readonly = PyObject_IsTrue(PyTuple_GetItem(v, 1));
     if (readonly) {
-        if (readonly > 0) PyErr_Format(inrfpy_Error, "%s: the CUDA array is read-only", what);
+        if (readonly > 0) inrfpy_fail(INRF_E_INVALID_ARG, "%s: the CUDA array is read-only", what);
         goto done;
     }
     void *p = PyLong_AsVoidPtr(PyTuple_GetItem(v, 0));
     if (PyErr_Occurred()) goto done;
     if (!p && shape[0] * shape[1] * shape[2] * shape[3] > 0) {
-        PyErr_Format(inrfpy_Error, "%s: null device pointer", what);
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: null device pointer", what);
         goto done;
     }
     *ptr = p;
@@ -244,7 +245,7 @@ static PyObject *cuda_pack_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     const inrf_pack *pack = inrfpy_pack(pack_obj);
     if (!pack || load() != 0) return NULL;
     if (device < 0) {
-        PyErr_Format(inrfpy_Error, "CudaPack: device %d is not a device number", device);
+        inrfpy_fail(INRF_E_INVALID_ARG, "CudaPack: device %d is not a device number", device);
         return NULL;
     }
     inrf_cuda_pack *p = NULL;
@@ -300,7 +301,7 @@ static int read_indices(PyObject *obj, uint32_t count, uint32_t **out, size_t *n
                 long long v = u32 ? (long long)((const uint32_t *)view.buf)[i]
                                   : (long long)((const int64_t *)view.buf)[i];
                 if (v < 0 || v >= count) {
-                    PyErr_Format(inrfpy_Error, "indices[%zu]: %lld is not an image of the pack "
+                    inrfpy_fail(INRF_E_INVALID_ARG, "indices[%zu]: %lld is not an image of the pack "
                                  "(%u images)", i, v, count);
                     free(idx);
                     PyBuffer_Release(&view);
@@ -330,7 +331,7 @@ static int read_indices(PyObject *obj, uint32_t count, uint32_t **out, size_t *n
         Py_XDECREF(item);
         if (v == -1 && PyErr_Occurred()) goto fail;
         if (v < 0 || v >= count) {
-            PyErr_Format(inrfpy_Error, "indices[%zd]: %lld is not an image of the pack (%u images)",
+            inrfpy_fail(INRF_E_INVALID_ARG, "indices[%zd]: %lld is not an image of the pack (%u images)",
                          i, v, count);
             goto fail;
         }
@@ -397,7 +398,7 @@ static int read_windows(PyObject *obj, size_t n, float **out)
     Py_DECREF(flat);
     if (PyErr_Occurred()) goto fail;
     if (k != 4 * n) {
-        PyErr_Format(inrfpy_Error, "windows: %zu values for %zu samples (4 a sample: x0, y0, x1, y1)",
+        inrfpy_fail(INRF_E_INVALID_ARG, "windows: %zu values for %zu samples (4 a sample: x0, y0, x1, y1)",
                      k, n);
         goto fail;
     }
@@ -447,7 +448,7 @@ static PyObject *cuda_pack_decode_batch(PyObject *obj, PyObject *args, PyObject 
     void *ptr = NULL;
     PyObject *ret = NULL;
     if (out_obj == Py_None)
-        PyErr_SetString(inrfpy_Error, "decode_batch: out is required (an object with "
+        inrfpy_fail(INRF_E_INVALID_ARG, "decode_batch: out is required (an object with "
                         "__cuda_array_interface__, N x H x W x C)");
     else if (inrfpy_cuda_target(out_obj, dt.typestr, shape, &ptr, "out") == 0) {
         inrf_status st = INRF_OK;

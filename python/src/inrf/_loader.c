@@ -4,10 +4,29 @@
 #include "_loader.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------ arguments shared with _cuda.c */
+
+PyObject *inrfpy_fail(inrf_status st, const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    PyObject *msg = PyUnicode_FromFormatV(format, ap);
+    va_end(ap);
+    if (!msg) return NULL;
+    const char *text = PyUnicode_AsUTF8AndSize(msg, NULL);
+    if (text) {
+        /* through the library's per-thread message, so that inrf.Error is
+         * made in one place (inrfpy_raise) */
+        (void)inrf_report(st, text);
+        inrfpy_raise(st, NULL);
+    }
+    Py_DECREF(msg);
+    return NULL;
+}
 
 static const inrfpy_dtype dtypes[] = {
     {INRF_BATCH_U8, "B", "|u1", 1},
@@ -38,7 +57,7 @@ int inrfpy_parse_dtype(PyObject *dtype, inrfpy_dtype *out)
     if (strcmp(base, "half") == 0) found = 2;
     if (strcmp(base, "float") == 0 && dot) found = 1;
     if (found < 0)
-        PyErr_Format(inrfpy_Error, "dtype %s: the batch decoder writes uint8, float32 or float16",
+        inrfpy_fail(INRF_E_INVALID_ARG, "dtype %s: the batch decoder writes uint8, float32 or float16",
                      name);
     else *out = dtypes[found];
     Py_DECREF(s);
@@ -54,7 +73,7 @@ static int read_triple(PyObject *values, const char *what, float dst[3])
         PyErr_Clear();
         double d = PyFloat_AsDouble(values);
         if (d == -1 && PyErr_Occurred()) {
-            PyErr_Format(inrfpy_Error, "%s: not a number or a sequence of 1 to 3 numbers", what);
+            inrfpy_fail(INRF_E_INVALID_ARG, "%s: not a number or a sequence of 1 to 3 numbers", what);
             return -1;
         }
         dst[0] = dst[1] = dst[2] = (float)d;
@@ -63,7 +82,7 @@ static int read_triple(PyObject *values, const char *what, float dst[3])
     Py_ssize_t n = PySequence_Size(seq);
     int rc = 0;
     if (n < 1 || n > 3) {
-        PyErr_Format(inrfpy_Error, "%s: %zd values (1 to 3: one a channel, or one for all)", what, n);
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: %zd values (1 to 3: one a channel, or one for all)", what, n);
         rc = -1;
     }
     for (Py_ssize_t i = 0; rc == 0 && i < 3; i++) {
@@ -72,7 +91,7 @@ static int read_triple(PyObject *values, const char *what, float dst[3])
         Py_XDECREF(item);
         if (d == -1 && PyErr_Occurred()) {
             PyErr_Clear();
-            PyErr_Format(inrfpy_Error, "%s[%zd]: not a number", what, i);
+            inrfpy_fail(INRF_E_INVALID_ARG, "%s[%zd]: not a number", what, i);
             rc = -1;
         } else dst[i] = (float)d;
     }
@@ -90,13 +109,13 @@ int inrfpy_batch_options(const inrfpy_dtype *dt, PyObject *mean, PyObject *std, 
         return -1;
     for (int c = 0; c < 3; c++) {
         if (!isfinite(opt->mean[c]) || !(opt->std[c] > 0) || !isfinite(opt->std[c])) {
-            PyErr_Format(inrfpy_Error, "mean/std channel %d: std must be finite and > 0, mean finite",
+            inrfpy_fail(INRF_E_INVALID_ARG, "mean/std channel %d: std must be finite and > 0, mean finite",
                          c);
             return -1;
         }
     }
     if (threads < 0) {
-        PyErr_Format(inrfpy_Error, "threads %d: 0 (all CPUs) or more", threads);
+        inrfpy_fail(INRF_E_INVALID_ARG, "threads %d: 0 (all CPUs) or more", threads);
         return -1;
     }
     return 0;
@@ -109,7 +128,7 @@ int inrfpy_parse_size(PyObject *size, uint32_t *width, uint32_t *height)
         w = h = PyLong_AsLong(size);
     } else if (PyTuple_Check(size) || PyList_Check(size)) {
         if (PySequence_Size(size) != 2) {
-            PyErr_SetString(inrfpy_Error, "size: an int or a (width, height) pair");
+            inrfpy_fail(INRF_E_INVALID_ARG, "size: an int or a (width, height) pair");
             return -1;
         }
         PyObject *a = PySequence_GetItem(size, 0), *b = PySequence_GetItem(size, 1);
@@ -118,16 +137,16 @@ int inrfpy_parse_size(PyObject *size, uint32_t *width, uint32_t *height)
         Py_XDECREF(a);
         Py_XDECREF(b);
     } else {
-        PyErr_SetString(inrfpy_Error, "size: an int or a (width, height) pair");
+        inrfpy_fail(INRF_E_INVALID_ARG, "size: an int or a (width, height) pair");
         return -1;
     }
     if (PyErr_Occurred()) {
         PyErr_Clear();
-        PyErr_SetString(inrfpy_Error, "size: an int or a (width, height) pair of ints");
+        inrfpy_fail(INRF_E_INVALID_ARG, "size: an int or a (width, height) pair of ints");
         return -1;
     }
     if (w < 1 || h < 1 || w > 65536 || h > 65536) {
-        PyErr_Format(inrfpy_Error, "size %ldx%ld: width and height are 1..65536", w, h);
+        inrfpy_fail(INRF_E_INVALID_ARG, "size %ldx%ld: width and height are 1..65536", w, h);
         return -1;
     }
     *width = (uint32_t)w;
@@ -169,7 +188,7 @@ static int parse_augment(PyObject *obj, int *augment)
     }
 bad:
     PyErr_Clear();
-    PyErr_Format(inrfpy_Error, "augment %R: None, \"crop-flip\" or \"rrc-flip\"", obj);
+    inrfpy_fail(INRF_E_INVALID_ARG, "augment %R: None, \"crop-flip\" or \"rrc-flip\"", obj);
     return -1;
 }
 
@@ -180,7 +199,7 @@ static int read_pair(PyObject *obj, const char *what, float dst[2])
     double a, b;
     if (!PyArg_ParseTuple(obj, "dd", &a, &b)) {
         PyErr_Clear();
-        PyErr_Format(inrfpy_Error, "%s: a (low, high) pair of numbers", what);
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: a (low, high) pair of numbers", what);
         return -1;
     }
     dst[0] = (float)a;
@@ -250,7 +269,7 @@ static PyObject *sampler_set_epoch(PyObject *obj, PyObject *arg)
     /* inrf_sampler_batch is safe from several threads between set_epochs
      * only: a fill on another thread must not see the order change. */
     if (self->busy) {
-        PyErr_SetString(inrfpy_Error, "set_epoch: batches of this sampler are being drawn on "
+        inrfpy_fail(INRF_E_INVALID_ARG, "set_epoch: batches of this sampler are being drawn on "
                         "another thread");
         return NULL;
     }
@@ -288,7 +307,7 @@ static int check_batch(sampler_object *self, unsigned long long b)
 {
     uint64_t batches = inrf_sampler_batches(self->s);
     if (b >= batches) {
-        PyErr_Format(inrfpy_Error, "batch %llu: the epoch has %llu batches on this rank", b,
+        inrfpy_fail(INRF_E_INVALID_ARG, "batch %llu: the epoch has %llu batches on this rank", b,
                      (unsigned long long)batches);
         return -1;
     }
@@ -362,7 +381,7 @@ static PyObject *sampler_fill(PyObject *obj, PyObject *args, PyObject *kw)
         check_batch(self, b) != 0)
         return NULL;
     if (width < 1 || height < 1 || width > 65536 || height > 65536) {
-        PyErr_Format(inrfpy_Error, "fill: size %ux%u: width and height are 1..65536", width, height);
+        inrfpy_fail(INRF_E_INVALID_ARG, "fill: size %ux%u: width and height are 1..65536", width, height);
         return NULL;
     }
     inrf_cuda_pack *cuda = NULL;
@@ -381,7 +400,7 @@ static PyObject *sampler_fill(PyObject *obj, PyObject *args, PyObject *kw)
     size_t channels = inrf_pack_channels(pack);
     size_t sample_bytes = (size_t)width * height * channels * dt.itemsize;
     if (sample_bytes / dt.itemsize / channels / width != height || n > SIZE_MAX / sample_bytes) {
-        PyErr_SetString(inrfpy_Error, "fill: the batch's bytes do not fit in memory");
+        inrfpy_fail(INRF_E_INVALID_ARG, "fill: the batch's bytes do not fit in memory");
         return NULL;
     }
     Py_buffer img_view = {0}, lab_view;
@@ -425,7 +444,7 @@ static PyObject *sampler_fill(PyObject *obj, PyObject *args, PyObject *kw)
     if (!cuda) PyBuffer_Release(&img_view);
     PyBuffer_Release(&lab_view);
     if (mismatch)
-        return PyErr_Format(inrfpy_Error, "fill: the sampler gave %zu samples, %zu expected", got,
+        return inrfpy_fail(INRF_E_INVALID_ARG, "fill: the sampler gave %zu samples, %zu expected", got,
                             n);
     if (st != INRF_OK) return in_cuda ? inrfpy_cuda_raise(st, "fill") : inrfpy_raise(st, "fill");
     return PyLong_FromSize_t(n);

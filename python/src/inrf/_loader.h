@@ -21,6 +21,11 @@ typedef struct inrfpy_dtype {
     size_t itemsize;
 } inrfpy_dtype;
 
+/* inrf.Error for a failure found here, not in the library: the message
+ * formatted as PyUnicode_FromFormat does, status st (INRF_E_INVALID_ARG for
+ * a bad argument); NULL. */
+PyObject *inrfpy_fail(inrf_status st, const char *format, ...);
+
 /* dtype: "uint8", "float32", "float16" (or anything whose str() ends with
  * one of them: numpy.float16, torch.float16); None is float32. 0, or -1
  * with inrf.Error set. */
