@@ -1,7 +1,7 @@
 # python/local.mk: the inrf Python package built in the tree: the
 # extension module inrf._inrf (python/src/inrf/*.c, CPython's stable ABI)
 # linked to the build's libinrf, staged with the package's .py files in
-# python/build, the folder that PYTHONPATH names (tests/test_python.sh).
+# python/stage, the folder that PYTHONPATH names (tests/test_python.sh).
 # pip builds the same sources against an installed libinrf (python/setup.py).
 PY_C_SOURCES = python/src/inrf/_inrf.h python/src/inrf/_inrf.c python/src/inrf/_loader.c \
 	python/src/inrf/_cuda.c
@@ -17,7 +17,7 @@ AM_TESTS_ENVIRONMENT += INRF_PYTHON='$(PYTHON_FOR_INRF)'; export INRF_PYTHON;
 if BUILD_PYTHON
 # A loadable module, not a library: shared only, no version, built (not
 # installed) here; -rpath makes libtool build it shared. The run path
-# finds the build's libinrf (the module is loaded from python/build).
+# finds the build's libinrf (the module is loaded from python/stage).
 noinst_LTLIBRARIES += python/_inrf.la
 python__inrf_la_SOURCES = $(PY_C_SOURCES)
 python__inrf_la_CPPFLAGS = $(AM_CPPFLAGS) $(PYTHON_CPPFLAGS)
@@ -28,7 +28,7 @@ python__inrf_la_LIBADD = libinrf/libinrf.la
 python__inrf_la_LDFLAGS = -module -avoid-version -shared -rpath '$(abs_builddir)/python' \
 	-Wl,-rpath,'$(abs_top_builddir)/libinrf/.libs'
 
-PY_STAGE = python/build/inrf
+PY_STAGE = python/stage/inrf
 noinst_DATA = $(PY_STAGE)/_inrf.abi3.so
 $(PY_STAGE)/_inrf.abi3.so: python/_inrf.la $(PY_MODULES)
 	$(AM_V_GEN)$(MKDIR_P) $(PY_STAGE) && \
@@ -40,4 +40,4 @@ endif
 clean-local: clean-python
 .PHONY: clean-python
 clean-python:
-	-rm -rf python/build
+	-rm -rf python/stage

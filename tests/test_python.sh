@@ -1,7 +1,7 @@
 #!/bin/sh
 # test_python.sh: the Python package's tests (python/tests) under pytest,
 # with the interpreter configure chose (INRF_PYTHON) and the module staged
-# in python/build; 77 (skipped) where no Python was configured, or pytest
+# in python/stage; 77 (skipped) where no Python was configured, or pytest
 # is missing. The tests find the build through INRF_TEST_BUILD, and the
 # emulated libinrf_cuda (tests/.libs/libinrf_cuda_emu.so) through
 # INRF_TEST_CUDA_EMU when it was built.
@@ -15,8 +15,8 @@ if [ -z "$py" ]; then
 fi
 build=$(cd "$top_builddir" && pwd)
 src=$(cd "$top_srcdir" && pwd)
-if [ ! -f "$build/python/build/inrf/_inrf.abi3.so" ]; then
-    echo "test_python.sh: $build/python/build/inrf/_inrf.abi3.so was not built"
+if [ ! -f "$build/python/stage/inrf/_inrf.abi3.so" ]; then
+    echo "test_python.sh: $build/python/stage/inrf/_inrf.abi3.so was not built"
     exit 1
 fi
 if ! "$py" -c "import pytest" 2>/dev/null; then
@@ -24,7 +24,7 @@ if ! "$py" -c "import pytest" 2>/dev/null; then
     exit 77
 fi
 INRF_TEST_BUILD=$build
-PYTHONPATH=$build/python/build${PYTHONPATH:+:$PYTHONPATH}
+PYTHONPATH=$build/python/stage${PYTHONPATH:+:$PYTHONPATH}
 # libinrf of this build, before any installed one
 LD_LIBRARY_PATH=$build/libinrf/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 # no __pycache__ or .pytest_cache in the sources (read-only under distcheck)
