@@ -190,22 +190,6 @@ nodist_EXTRA_tests_emu_inrpack_SOURCES = kernels/emu/cxx_link.cpp
 tests_emu_inrpack_LDADD = $(EMU_TOOL_LIBS) $(XXHASH_LIBS)
 tests_emu_inrpack_LDFLAGS = $(AM_LDFLAGS) $(SAN_CXXFLAGS)
 TESTS += tests/test_gpu_tools_emu.sh
-# The emulated kernels as a shared libinrf_cuda for the Python package's
-# tests (its runner points INRF_CUDA_LIBRARY at tests/.libs/
-# libinrf_cuda_emu.so): the sources of kernels/libinrf_cuda_emu.a, linked
-# to the shared libinrf as libinrf_cuda is, exporting inrf/cuda.h only.
-# Never sanitized: Python cannot load an ASan library.
-check_LTLIBRARIES += tests/libinrf_cuda_emu.la
-tests_libinrf_cuda_emu_la_SOURCES = $(kernels_libinrf_cuda_emu_a_SOURCES)
-tests_libinrf_cuda_emu_la_CPPFLAGS = $(EMU_CPPFLAGS) -I$(srcdir)/kernels -DINRF_BUILDING_LIBRARY
-tests_libinrf_cuda_emu_la_CXXFLAGS = -std=c++17 -O2 -ffp-contract=off -pthread $(WARN_CXXFLAGS) \
-	-Wno-unknown-pragmas $(EMU_ARCH_CXXFLAGS) -fvisibility=hidden
-tests_libinrf_cuda_emu_la_LIBADD = libinrf/libinrf.la -lpthread
-tests_libinrf_cuda_emu_la_LDFLAGS = -rpath '$(abs_builddir)/tests' -avoid-version -no-undefined \
-	-Wl,--version-script=$(srcdir)/tests/libinrf_cuda_emu.map
-EXTRA_tests_libinrf_cuda_emu_la_DEPENDENCIES = tests/libinrf_cuda_emu.map
-endif
-EXTRA_DIST += tests/libinrf_cuda_emu.map
 
 # The shared math under nvcc, run on the GPU when there is one (else 77).
 if HAVE_CUDA
@@ -230,6 +214,30 @@ tests_test_cuda_encode_LDFLAGS = $(AM_LDFLAGS) $(CUDA_RPATH)
 TESTS += tests/test_cuda_encode
 endif
 endif
+
+# The emulated kernels as a shared libinrf_cuda for the Python package's
+# tests (tests/test_python.sh points INRF_TEST_CUDA_EMU at tests/.libs/
+# libinrf_cuda_emu.so): the sources of kernels/libinrf_cuda_emu.a, linked
+# to the shared libinrf as libinrf_cuda is, exporting inrf/cuda.h only.
+# Built with the module only, so never sanitized (Python cannot load an
+# ASan library).
+if HAVE_CMOCKA
+if BUILD_PYTHON
+check_LTLIBRARIES += tests/libinrf_cuda_emu.la
+tests_libinrf_cuda_emu_la_SOURCES = $(kernels_libinrf_cuda_emu_a_SOURCES)
+tests_libinrf_cuda_emu_la_CPPFLAGS = $(EMU_CPPFLAGS) -I$(srcdir)/kernels -DINRF_BUILDING_LIBRARY
+tests_libinrf_cuda_emu_la_CXXFLAGS = -std=c++17 -O2 -ffp-contract=off -pthread $(WARN_CXXFLAGS) \
+	-Wno-unknown-pragmas $(EMU_ARCH_CXXFLAGS) -fvisibility=hidden
+tests_libinrf_cuda_emu_la_LIBADD = libinrf/libinrf.la -lpthread
+tests_libinrf_cuda_emu_la_LDFLAGS = -rpath '$(abs_builddir)/tests' -avoid-version -no-undefined \
+	-Wl,--version-script=$(srcdir)/tests/libinrf_cuda_emu.map
+EXTRA_tests_libinrf_cuda_emu_la_DEPENDENCIES = tests/libinrf_cuda_emu.map
+endif
+endif
+# The data path of the Python package (python/local.mk builds and stages
+# the module; these are its torch side's files).
+EXTRA_DIST += tests/libinrf_cuda_emu.map python/src/inrf/_loader.h python/src/inrf/torch.py \
+	python/tests/test_torch.py python/tests/test_cuda_emu.py examples/train_resnet18.py
 
 TESTS += tests/test_tools.sh tests/test_inrpack.sh tests/test_inrpack_cli.sh
 TEST_EXTENSIONS = .sh

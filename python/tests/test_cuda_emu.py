@@ -58,8 +58,8 @@ def cpu_batch(pack, idx, win, w, h, dtype, zero_outside, norm):
 
 @needs_emu
 @pytest.mark.parametrize("augment", ["crop-flip", "rrc-flip"])
-def test_cuda_pack_equals_cpu(emu, small_pack, augment):
-    pack = inrf.Pack(small_pack)
+def test_cuda_pack_equals_cpu(emu, mixed_pack, augment):
+    pack = inrf.Pack(mixed_pack)
     assert _inrf.cuda_available()
     cp = _inrf.CudaPack(c_pack(pack), 0)
     assert cp.device == 0 and cp.wave(16) > 0
@@ -91,8 +91,8 @@ def test_cuda_pack_equals_cpu(emu, small_pack, augment):
 
 
 @needs_emu
-def test_cuda_targets_are_checked(emu, small_pack):
-    pack = inrf.Pack(small_pack)
+def test_cuda_targets_are_checked(emu, mixed_pack):
+    pack = inrf.Pack(mixed_pack)
     cp = _inrf.CudaPack(c_pack(pack))
     idx = [0, 5, 9]
     good = np.zeros((3, 8, 8, 3), np.float32)
@@ -124,8 +124,8 @@ def test_cuda_targets_are_checked(emu, small_pack):
 
 
 @needs_emu
-def test_errors_carry_libinrf_cuda_messages(emu, small_pack, tmp_path):
-    pack = inrf.Pack(small_pack)
+def test_errors_carry_libinrf_cuda_messages(emu, mixed_pack, tmp_path):
+    pack = inrf.Pack(mixed_pack)
     _inrf.CudaPack(c_pack(pack))  # loaded
     # libinrf_cuda links the same libinrf as the module: one copy mapped
     with open("/proc/self/maps") as f:
@@ -159,8 +159,8 @@ except inrf.Error as e:
 """
 
 
-def test_missing_library_is_a_clear_error(small_pack, tmp_path):
-    r = run_python(PROBE % small_pack,
+def test_missing_library_is_a_clear_error(mixed_pack, tmp_path):
+    r = run_python(PROBE % str(mixed_pack),
                    INRF_CUDA_LIBRARY=str(tmp_path / "libinrf_cuda.so.2"))
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
@@ -170,12 +170,12 @@ def test_missing_library_is_a_clear_error(small_pack, tmp_path):
 
 
 @needs_emu
-def test_not_libinrf_cuda_and_no_device(small_pack, build_dir):
+def test_not_libinrf_cuda_and_no_device(mixed_pack, build_dir):
     libinrf = os.path.join(build_dir, "libinrf", ".libs", "libinrf.so")
-    r = run_python(PROBE % small_pack, INRF_CUDA_LIBRARY=libinrf)
+    r = run_python(PROBE % str(mixed_pack), INRF_CUDA_LIBRARY=libinrf)
     assert r.returncode == 0, r.stderr
     assert "not libinrf_cuda (no inrf_cuda_devices)" in r.stdout
-    r = run_python(PROBE % small_pack, INRF_CUDA_LIBRARY=EMU, INRF_EMU_DEVICES="0")
+    r = run_python(PROBE % str(mixed_pack), INRF_CUDA_LIBRARY=EMU, INRF_EMU_DEVICES="0")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0] == "False" and lines[1].startswith("Error: 14 ")  # INRF_E_NO_DEVICE
@@ -195,7 +195,7 @@ needs_gpu = pytest.mark.skipif(torch is None or not torch.cuda.is_available(),
 
 @needs_gpu
 @pytest.mark.parametrize("augment", ["crop-flip", "rrc-flip"])
-def test_cuda_loader_equals_cpu_loader(small_pack, augment):
+def test_cuda_loader_equals_cpu_loader(mixed_pack, augment):
     from inrf.torch import Loader
     if not _inrf.cuda_available():
         pytest.skip("libinrf_cuda not found or sees no device")
@@ -203,10 +203,10 @@ def test_cuda_loader_equals_cpu_loader(small_pack, augment):
         norm = dict(mean=MEAN, std=STD) if dtype != torch.uint8 else {}
         args = dict(batch_size=8, size=24, augment=augment, drop_last=False, seed=4, dtype=dtype,
                     **norm)
-        cpu = Loader(small_pack, device="cpu", **(dict(args, dtype=torch.float32)
+        cpu = Loader(mixed_pack, device="cpu", **(dict(args, dtype=torch.float32)
                                                    if dtype == torch.float16 else args))
-        gpu = Loader(small_pack, device="cuda", **args)
-        assert gpu._cuda is Loader(small_pack, device="cuda", **args)._cuda  # uploaded once
+        gpu = Loader(mixed_pack, device="cuda", **args)
+        assert gpu._cuda is Loader(mixed_pack, device="cuda", **args)._cuda  # uploaded once
         for (x, y), (u, v) in zip(cpu, gpu):
             assert u.is_cuda and u.is_contiguous(memory_format=torch.channels_last)
             assert torch.equal(y, v.cpu())
@@ -215,11 +215,11 @@ def test_cuda_loader_equals_cpu_loader(small_pack, augment):
 
 
 @needs_gpu
-def test_cuda_loader_memory_does_not_grow(small_pack):
+def test_cuda_loader_memory_does_not_grow(mixed_pack):
     from inrf.torch import Loader
     if not _inrf.cuda_available():
         pytest.skip("libinrf_cuda not found or sees no device")
-    loader = Loader(small_pack, batch_size=8, size=32, device="cuda", dtype=torch.float16)
+    loader = Loader(mixed_pack, batch_size=8, size=32, device="cuda", dtype=torch.float16)
     held = []
     for epoch in range(3):
         loader.set_epoch(epoch)

@@ -36,10 +36,10 @@ def reference(pack, sampler, b, w, h, dtype, augment, mean, std):
 
 @pytest.mark.parametrize("augment", [None, "crop-flip", "rrc-flip"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.uint8])
-def test_loader_equals_decode_batch(small_pack, augment, dtype):
-    pack = inrf.Pack(small_pack)
+def test_loader_equals_decode_batch(mixed_pack, augment, dtype):
+    pack = inrf.Pack(mixed_pack)
     norm = dtype != torch.uint8
-    loader = Loader(small_pack, batch_size=8, size=(20, 16), augment=augment, shuffle=True,
+    loader = Loader(mixed_pack, batch_size=8, size=(20, 16), augment=augment, shuffle=True,
                     drop_last=False, dtype=dtype, mean=MEAN if norm else None,
                     std=STD if norm else None, seed=7)
     sampler = _inrf.Sampler(c_pack(pack), 8, shuffle=True, drop_last=False, augment=augment,
@@ -62,8 +62,8 @@ def test_loader_equals_decode_batch(small_pack, augment, dtype):
         assert [len(x[1]) for x in batches] == [8, 8, 8, 8, 5]
 
 
-def test_epochs_and_seeds_differ(small_pack):
-    loader = Loader(small_pack, batch_size=37, size=8, augment="crop-flip", drop_last=False)
+def test_epochs_and_seeds_differ(mixed_pack):
+    loader = Loader(mixed_pack, batch_size=37, size=8, augment="crop-flip", drop_last=False)
     first = next(iter(loader))[1].tolist()
     loader.set_epoch(1)
     second = next(iter(loader))[1].tolist()
@@ -82,12 +82,12 @@ def global_order(pack, world, drop_last, batch_size=4, seed=3, epoch=2):
 
 
 @pytest.mark.parametrize("drop_last", [False, True])
-def test_rank_slices_partition(small_pack, drop_last):
-    pack = inrf.Pack(small_pack)
+def test_rank_slices_partition(mixed_pack, drop_last):
+    pack = inrf.Pack(mixed_pack)
     n = len(pack)
     whole = [i for batch in global_order(pack, 1, drop_last)[0] for i in batch]
     for world in (1, 2, 3, 4):
-        loaders = [Loader(small_pack, batch_size=4, size=8, augment=None, drop_last=drop_last,
+        loaders = [Loader(mixed_pack, batch_size=4, size=8, augment=None, drop_last=drop_last,
                           seed=3, rank=r, world_size=world) for r in range(world)]
         lengths = {len(ld) for ld in loaders}
         assert len(lengths) == 1, "ranks of world %d differ in batches" % world
@@ -121,23 +121,23 @@ def test_rank_slices_partition(small_pack, drop_last):
             assert got == [pack_labels[i] for batch in ranks[r] for i in batch]
 
 
-def test_rank_defaults_from_torch_distributed(small_pack, monkeypatch):
+def test_rank_defaults_from_torch_distributed(mixed_pack, monkeypatch):
     dist = torch.distributed
     monkeypatch.setattr(dist, "is_available", lambda: True)
     monkeypatch.setattr(dist, "is_initialized", lambda: True)
     monkeypatch.setattr(dist, "get_rank", lambda *a: 2)
     monkeypatch.setattr(dist, "get_world_size", lambda *a: 3)
-    loader = Loader(small_pack, batch_size=4, size=8)
+    loader = Loader(mixed_pack, batch_size=4, size=8)
     assert (loader.rank, loader.world_size) == (2, 3)
-    explicit = Loader(small_pack, batch_size=4, size=8, rank=0, world_size=1)
+    explicit = Loader(mixed_pack, batch_size=4, size=8, rank=0, world_size=1)
     assert (explicit.rank, explicit.world_size) == (0, 1)
 
 
 @pytest.mark.parametrize("drop_last", [False, True])
-def test_state_dict_resumes_mid_epoch(small_pack, drop_last):
+def test_state_dict_resumes_mid_epoch(mixed_pack, drop_last):
     args = dict(batch_size=5, size=12, augment="rrc-flip", drop_last=drop_last, seed=11,
                 rank=1, world_size=2)
-    a = Loader(small_pack, **args)
+    a = Loader(mixed_pack, **args)
     a.set_epoch(4)
     it = iter(a)
     for _ in range(2):
@@ -146,7 +146,7 @@ def test_state_dict_resumes_mid_epoch(small_pack, drop_last):
     assert state["epoch"] == 4 and state["batch"] == 2
     rest = list(it)
     assert rest
-    b = Loader(small_pack, **args)
+    b = Loader(mixed_pack, **args)
     b.load_state_dict(state)
     b.set_epoch(4)  # the training loop's call keeps the position
     resumed = list(b)
@@ -157,16 +157,16 @@ def test_state_dict_resumes_mid_epoch(small_pack, drop_last):
     b.set_epoch(5)
     assert len(list(b)) == len(b)
     # an order that would differ is refused
-    other = Loader(small_pack, **dict(args, world_size=3))
+    other = Loader(mixed_pack, **dict(args, world_size=3))
     with pytest.raises(inrf.Error, match="world_size"):
         other.load_state_dict(state)
     with pytest.raises(inrf.Error, match="seed"):
-        Loader(small_pack, **dict(args, seed=12)).load_state_dict(state)
+        Loader(mixed_pack, **dict(args, seed=12)).load_state_dict(state)
 
 
-def test_size_changes_between_epochs(small_pack):
-    pack = inrf.Pack(small_pack)
-    loader = Loader(small_pack, batch_size=16, size=32, augment="crop-flip", mean=MEAN,
+def test_size_changes_between_epochs(mixed_pack):
+    pack = inrf.Pack(mixed_pack)
+    loader = Loader(mixed_pack, batch_size=16, size=32, augment="crop-flip", mean=MEAN,
                     std=STD, seed=5)
     sampler = _inrf.Sampler(c_pack(pack), 16, drop_last=True, augment="crop-flip", seed=5)
     for epoch, size in ((0, 8), (1, 24), (2, (12, 20))):
@@ -180,13 +180,13 @@ def test_size_changes_between_epochs(small_pack):
             assert images.permute(0, 2, 3, 1).numpy().tobytes() == ref.tobytes()
 
 
-def test_pack_dataset_in_forked_workers(small_pack):
+def test_pack_dataset_in_forked_workers(mixed_pack):
     # torch's OpenMP threads run in the parent first
     x = torch.randn(256, 256)
     for _ in range(3):
         x = torch.tanh(x @ x.t() / 256)
     assert torch.get_num_threads() >= 1
-    ds = PackDataset(small_pack, size=(10, 14))
+    ds = PackDataset(mixed_pack, size=(10, 14))
     assert len(ds) == 37
     image, label = ds[3]
     assert image.shape == (3, 14, 10) and image.dtype == torch.float32
@@ -197,7 +197,7 @@ def test_pack_dataset_in_forked_workers(small_pack):
     got = list(dl)
     images = torch.cat([g[0] for g in got])
     labels = torch.cat([g[1] for g in got])
-    pack = inrf.Pack(small_pack)
+    pack = inrf.Pack(mixed_pack)
     ref = np.empty((37, 14, 10, 3), np.float32)
     pack.decode_batch(np.arange(37, dtype=np.uint32), (10, 14), out=ref)
     assert images.permute(0, 2, 3, 1).numpy().tobytes() == ref.tobytes()
@@ -206,33 +206,33 @@ def test_pack_dataset_in_forked_workers(small_pack):
         ds[37]
 
 
-def test_errors(small_pack, tmp_path):
+def test_errors(mixed_pack, tmp_path):
     with pytest.raises(inrf.Error):
         Loader(str(tmp_path / "missing.inrpack"), batch_size=4, size=8)
     bad = tmp_path / "bad.inrpack"
-    bad.write_bytes(open(small_pack, "rb").read()[:200])
+    bad.write_bytes(open(mixed_pack, "rb").read()[:200])
     with pytest.raises(inrf.Error):
         Loader(str(bad), batch_size=4, size=8)
     with pytest.raises(inrf.Error, match="dtype"):
-        Loader(small_pack, batch_size=4, size=8, dtype=torch.float64)
+        Loader(mixed_pack, batch_size=4, size=8, dtype=torch.float64)
     with pytest.raises(inrf.Error, match="augment"):
-        Loader(small_pack, batch_size=4, size=8, augment="mixup")
+        Loader(mixed_pack, batch_size=4, size=8, augment="mixup")
     with pytest.raises(inrf.Error, match="size"):
-        Loader(small_pack, batch_size=4, size=0)
+        Loader(mixed_pack, batch_size=4, size=0)
     with pytest.raises(inrf.Error):
-        Loader(small_pack, batch_size=0, size=8)
+        Loader(mixed_pack, batch_size=0, size=8)
     with pytest.raises(inrf.Error):
-        Loader(small_pack, batch_size=4, size=8, rank=2, world_size=2)
+        Loader(mixed_pack, batch_size=4, size=8, rank=2, world_size=2)
     with pytest.raises(inrf.Error, match="std"):
-        Loader(small_pack, batch_size=4, size=8, std=(1, 0, 1))
+        Loader(mixed_pack, batch_size=4, size=8, std=(1, 0, 1))
     with pytest.raises(inrf.Error, match="uint8"):
-        Loader(small_pack, batch_size=4, size=8, dtype=torch.uint8, mean=MEAN)
+        Loader(mixed_pack, batch_size=4, size=8, dtype=torch.uint8, mean=MEAN)
     with pytest.raises(inrf.Error, match="cpu or cuda"):
-        Loader(small_pack, batch_size=4, size=8, device="meta")
+        Loader(mixed_pack, batch_size=4, size=8, device="meta")
 
 
-def test_sampler_fill_checks_its_outputs(small_pack):
-    pack = c_pack(inrf.Pack(small_pack))
+def test_sampler_fill_checks_its_outputs(mixed_pack):
+    pack = c_pack(inrf.Pack(mixed_pack))
     s = _inrf.Sampler(pack, 4, augment="crop-flip")
     labels = np.empty(4, np.int64)
     with pytest.raises(inrf.Error, match="images_out"):
@@ -250,11 +250,11 @@ def test_sampler_fill_checks_its_outputs(small_pack):
     assert s.fill(0, 8, 8, np.empty((4, 8, 8, 3), np.float32), labels) == 4
 
 
-def test_train_resnet18_example(small_pack, tmp_path):
+def test_train_resnet18_example(mixed_pack, tmp_path):
     pytest.importorskip("torchvision")
     top = os.environ.get("top_srcdir") or os.path.join(os.path.dirname(__file__), "..", "..")
     script = os.path.join(top, "examples", "train_resnet18.py")
-    r = subprocess.run([sys.executable, script, small_pack, "--epochs", "1", "--batch-size", "8",
+    r = subprocess.run([sys.executable, script, mixed_pack, "--epochs", "1", "--batch-size", "8",
                         "--size", "16", "--max-steps", "2", "--workers", "0", "--threads", "1"],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr

@@ -21,7 +21,11 @@ extern PyObject *inrfpy_Error;
  * that made the failing call (inrf_last_error is per thread). */
 PyObject *inrfpy_raise(inrf_status st, const char *context);
 
-/* The pack of an inrf._inrf.Pack, or NULL with TypeError set. */
+/* The pack of an inrf._inrf.Pack or of an instance of a subclass: the
+ * public inrf.Pack is one, so callers pass the inrf.Pack object itself (no
+ * wrapper attribute to unwrap). NULL with TypeError set for anything
+ * else. The pointer lives as long as obj: hold a reference to obj while
+ * using it, also across Py_BEGIN_ALLOW_THREADS. */
 const inrf_pack *inrfpy_pack(PyObject *obj);
 
 /* A writable, C-contiguous buffer of exactly `bytes` bytes whose item
