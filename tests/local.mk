@@ -196,6 +196,7 @@ nodist_EXTRA_tests_emu_inrpack_SOURCES = kernels/emu/cxx_link.cpp
 tests_emu_inrpack_LDADD = $(EMU_TOOL_LIBS) $(XXHASH_LIBS)
 tests_emu_inrpack_LDFLAGS = $(AM_LDFLAGS) $(SAN_CXXFLAGS)
 TESTS += tests/test_gpu_tools_emu.sh
+endif
 
 # The shared math under nvcc, run on the GPU when there is one (else 77).
 if HAVE_CUDA
