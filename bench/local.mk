@@ -26,7 +26,9 @@ noinst_PROGRAMS += bench/codec_jpeg
 bench_codec_jpeg_SOURCES = bench/codec_jpeg.c
 bench_codec_jpeg_CFLAGS = $(AM_CFLAGS) $(TURBOJPEG_CFLAGS)
 bench_codec_jpeg_LDADD = $(CLI_LIBS) $(TOOL_LIBS) $(TURBOJPEG_LIBS)
-# bench/pack (a script) runs this one: the CPU data path against JPEG.
+# bench/pack (a script) runs this one: the CPU data path against JPEG;
+# bench/torch-loader (bench/torch_loader.py) its --sampler mode, the
+# epoch loop of inrf.torch.Loader in C.
 noinst_PROGRAMS += bench/pack_decode
 bench_pack_decode_SOURCES = bench/pack_decode.c
 bench_pack_decode_CFLAGS = $(AM_CFLAGS) $(TURBOJPEG_CFLAGS)
@@ -63,7 +65,7 @@ endif
 # statically, a data subset and the run script, for GPU machines that have
 # no build tools (bench/gpu_kit.sh; README, GPU). It builds a clean copy of
 # the checkout out of the way, so it needs git, autotools and nvcc.
-EXTRA_DIST += bench/gpu_kit.sh bench/gpu_kit_run
+EXTRA_DIST += bench/gpu_kit.sh bench/gpu_kit_run bench/torch-loader bench/torch_loader.py
 .PHONY: gpu-kit
 gpu-kit:
 	NVCC='$(NVCC)' $(SHELL) $(srcdir)/bench/gpu_kit.sh $(srcdir) gpu-kit

@@ -1,5 +1,6 @@
 /* pack_decode.c: the CPU data path of bench/pack: batches of random padded
- * crops and flips, float NHWC, from an .inrpack against libjpeg-turbo. */
+ * crops and flips, float NHWC, from an .inrpack against libjpeg-turbo; and
+ * (--sampler) the epoch loop of inrf.torch.Loader in C, for bench/torch-loader. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -138,14 +139,103 @@ static double run_jpeg(uint8_t **jpg, size_t *jn, size_t n, int threads, int S, 
     return (double)done / t;
 }
 
+/* --sampler: what inrf.torch.Loader does a batch, in C: the sampler's draw
+ * (the same seed, epoch and options give the same indices and windows)
+ * and inrf_pack_decode_batch into a float NHWC batch, normalised. Prints
+ * "sampler,THREADS,IMAGES_PER_S" over EPOCHS epochs after one not timed. */
+static int run_sampler(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"sampler", no_argument, NULL, 'S'},  {"size", required_argument, NULL, 's'},
+        {"batch", required_argument, NULL, 'b'}, {"epochs", required_argument, NULL, 'e'},
+        {"augment", required_argument, NULL, 'a'}, {"threads", required_argument, NULL, 't'},
+        {"seed", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
+    int size = 32, batch = 256, epochs = 3, threads = 0, c;
+    unsigned long long seed = 0;
+    const char *augment = "crop-flip";
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'S': break;
+        case 's': size = atoi(optarg); break;
+        case 'b': batch = atoi(optarg); break;
+        case 'e': epochs = atoi(optarg); break;
+        case 'a': augment = optarg; break;
+        case 't': threads = atoi(optarg); break;
+        case 'r': seed = strtoull(optarg, NULL, 10); break;
+        default: return 2;
+        }
+    }
+    if (optind != argc - 1 || size < 1 || batch < 1 || epochs < 1) {
+        fprintf(stderr, "Usage: pack_decode --sampler [--size N] [--batch N] [--epochs N]\n"
+                        "         [--augment none|crop-flip|rrc-flip] [--threads N] [--seed N] PACK\n");
+        return 2;
+    }
+    inrf_sampler_options so;
+    inrf_sampler_options_init(&so);
+    so.seed = seed;
+    so.batch_size = (uint32_t)batch;
+    so.drop_last = 1;
+    so.augment = strcmp(augment, "crop-flip") == 0  ? INRF_AUGMENT_CROP_FLIP
+                 : strcmp(augment, "rrc-flip") == 0 ? INRF_AUGMENT_RRC_FLIP
+                                                    : INRF_AUGMENT_NONE;
+    inrf_pack *p;
+    inrf_sampler *sm;
+    if (inrf_pack_open(argv[optind], NULL, &p) != INRF_OK ||
+        inrf_sampler_create_pack(p, &so, &sm) != INRF_OK) {
+        fprintf(stderr, "pack_decode: %s: %s\n", argv[optind], inrf_last_error());
+        return 1;
+    }
+    inrf_batch_options o;
+    inrf_batch_options_init(&o);
+    o.width = o.height = (uint32_t)size;
+    o.type = INRF_BATCH_F32;
+    o.zero_outside = so.augment == INRF_AUGMENT_CROP_FLIP;
+    o.threads = threads;
+    memcpy(o.mean, mean, sizeof mean);
+    memcpy(o.std, stdv, sizeof stdv);
+    uint32_t *idx = malloc((size_t)batch * sizeof *idx);
+    float *win = malloc((size_t)batch * 4 * sizeof *win);
+    float *out = malloc((size_t)batch * size * size * inrf_pack_channels(p) * sizeof(float));
+    double t0 = 0;
+    size_t done = 0;
+    for (int e = 0; e <= epochs; e++) {
+        if (e == 1) { /* the first epoch warms the caches, not timed */
+            t0 = cli_now_seconds();
+            done = 0;
+        }
+        if (inrf_sampler_set_epoch(sm, (uint64_t)e) != INRF_OK)
+            goto fail;
+        for (uint64_t b = 0; b < inrf_sampler_batches(sm); b++) {
+            size_t n;
+            if (inrf_sampler_batch(sm, b, o.width, o.height, idx, win, &n) != INRF_OK ||
+                inrf_pack_decode_batch(p, idx, n, win, &o, out) != INRF_OK)
+                goto fail;
+            done += n;
+        }
+    }
+    printf("sampler,%d,%.0f\n", threads, (double)done / (cli_now_seconds() - t0));
+    free(idx);
+    free(win);
+    free(out);
+    inrf_sampler_free(sm);
+    inrf_pack_close(p);
+    return 0;
+fail:
+    fprintf(stderr, "pack_decode: %s\n", inrf_last_error());
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     int epochs = 3, batch = 128;
+    if (argc > 1 && strcmp(argv[1], "--sampler") == 0)
+        return run_sampler(argc, argv);
     if (argc < 3) {
         fprintf(stderr, "Usage: pack_decode PACK LIST.txt [EPOCHS]\n"
                         "Prints images/s of batch decoding (32x32, random crop with padding 4\n"
                         "and flip, float NHWC, normalised) from PACK and from the JPEGs named\n"
-                        "one per line in LIST.txt, with 1 and 2 threads.\n");
+                        "one per line in LIST.txt, with 1 and 2 threads.\n"
+                        "       pack_decode --sampler [OPTIONS] PACK: inrf.torch.Loader's loop in C\n");
         return 2;
     }
     if (argc > 3)
