@@ -4,7 +4,7 @@
 # Usage: bench/gpu_kit.sh SRCDIR OUTDIR   (needs git, autotools, nvcc)
 #
 # A clean copy of the checkout is configured out of the way with
-# --disable-shared, our Debian libraries linked from their static archives
+# --disable-shared (objects position-independent, for the Python package), our Debian libraries linked from their static archives
 # and the CUDA runtime from cudart_static; what has no static archive
 # (libgomp) is carried in lib/ and found through an
 # $ORIGIN-relative rpath. cuDNN, cuBLAS and NCCL are too large to carry:
@@ -35,6 +35,8 @@ mkdir -p "$work/src"
 (cd "$src" && git ls-files -z | xargs -0 cp --parents -t "$work/src")
 # gcc reads this file as options, so $ORIGIN reaches the linker unexpanded.
 printf '%s\n' '-Wl,-rpath,$ORIGIN/../lib' >"$work/rpath.opt"
+printf '%s\n' '-Wl,-rpath,$ORIGIN' >"$work/rpath1.opt"
+printf '%s\n' '-Wl,-rpath,$ORIGIN/../../lib' >"$work/rpath2.opt"
 
 cd "$work/src"
 autoreconf -fi >/dev/null 2>&1
@@ -55,7 +57,7 @@ turbojpeg=$(static libturbojpeg.a -lturbojpeg)
 xxhash=$(static libxxhash.a -lxxhash)
 PNG_LIBS=$png ZSTD_LIBS=$zstd TURBOJPEG_LIBS=$turbojpeg XXHASH_LIBS=$xxhash CBLAS_LIBS=$blas \
 LDFLAGS="-static-libgcc @$work/rpath.opt" \
-    ./configure --quiet --disable-shared --enable-static --with-cuda="$cuda" >/dev/null
+    ./configure --quiet --disable-shared --enable-static --with-pic --with-cuda="$cuda" >/dev/null
 # A static libinrf.la forgets the archives it was given: every program gets
 # them again at the end of its link line, after libinrf once more for the
 # kernels, which come after it (libraries first, which must not get them).
@@ -77,12 +79,50 @@ for t in $benches; do cp "$t" "$kit/bench/"; done
 for t in $tests; do cp "$t" "$kit/tests/"; done
 strip "$kit"/bin/* "$kit"/bench/* "$kit"/tests/*
 cp "$src/bench/gpu_torch.py" "$kit/bench/"
+
+# The Python package (inrf, inrf.torch) for the GPU machine's python3 and
+# torch: the module is on CPython's stable ABI (built with this machine's
+# headers, it loads in any Python 3.11 or later), linked to libinrf made
+# shared from the static archive's position-independent objects; and
+# libinrf_cuda shared, which the module opens at run time, with the CUDA
+# runtime linked in and nothing exported but inrf/cuda.h (so that torch's
+# own libcudart is neither used nor disturbed). Both in lib/, found through
+# $ORIGIN run paths.
+py=${PYTHON:-python3}
+pyinc=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null || true)
+python_kit=""
+if [ -n "$pyinc" ] && [ -f "$pyinc/Python.h" ]; then
+    gcc -shared -o "$kit/lib/libinrf.so.2" -Wl,-soname,libinrf.so.2 -Wl,--no-undefined \
+        -Wl,--whole-archive libinrf/.libs/libinrf.a -Wl,--no-whole-archive \
+        -lpng16 -lz -lzstd -lturbojpeg -lxxhash -fopenmp -lm -lpthread -static-libgcc \
+        @"$work/rpath1.opt"
+    g++ -shared -o "$kit/lib/libinrf_cuda.so.2" -Wl,-soname,libinrf_cuda.so.2 -Wl,--no-undefined \
+        kernels/.libs/decode_cu.o kernels/.libs/siren_decode_cu.o kernels/.libs/encode_cu.o \
+        -L"$kit/lib" -l:libinrf.so.2 -L"$cuda/lib64" -lcudart_static -ldl -lrt -lpthread \
+        -static-libstdc++ -static-libgcc -Wl,--version-script=tests/libinrf_cuda_emu.map \
+        @"$work/rpath1.opt"
+    mkdir -p "$kit/python/inrf" "$kit/python/tests" "$kit/examples"
+    gcc -shared -fPIC -O2 -std=gnu11 -fvisibility=hidden -I"$pyinc" -Ilibinrf/include \
+        -Ilibinrf/private -I. python/src/inrf/_inrf.c python/src/inrf/_loader.c \
+        python/src/inrf/_cuda.c -o "$kit/python/inrf/_inrf.abi3.so" -L"$kit/lib" -l:libinrf.so.2 \
+        -ldl -static-libgcc @"$work/rpath2.opt"
+    cp python/src/inrf/*.py "$kit/python/inrf/"
+    cp python/tests/conftest.py python/tests/test_torch.py python/tests/test_cuda_emu.py \
+        "$kit/python/tests/"
+    cp examples/train_resnet18.py "$kit/examples/"
+    cp bench/torch_loader.py "$kit/bench/"
+    strip --strip-unneeded "$kit/lib/libinrf.so.2" "$kit/lib/libinrf_cuda.so.2" \
+        "$kit/python/inrf/_inrf.abi3.so"
+    python_kit="$kit/lib/libinrf.so.2 $kit/lib/libinrf_cuda.so.2 $kit/python/inrf/_inrf.abi3.so"
+else
+    python_missing="no Python headers for $py (python3-dev): the kit has no Python package"
+fi
 cp "$src/bench/gpu_kit_run" "$kit/run"
 chmod +x "$kit/run"
 
 # Whatever is still linked dynamically, except the C library itself, is
 # carried in lib/ (the rpath finds it there).
-programs="$kit/bin/* $kit/bench/gpu_decode $kit/bench/gpu_encode $kit/tests/*"
+programs="$kit/bin/* $kit/bench/gpu_decode $kit/bench/gpu_encode $kit/tests/* $python_kit"
 for f in $programs; do
     ! ldd "$f" | grep 'not found' >&2 || { echo "gpu-kit: $f lacks a library" >&2; exit 1; }
 done
@@ -91,6 +131,7 @@ for f in $programs; do
 done | sort -u | while read -r so; do
     case $(basename "$so") in
     libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*|ld-linux*) ;;
+    libinrf.so*|libinrf_cuda.so*) ;; # the kit's own
     *) cp -L "$so" "$kit/lib/" ;;
     esac
 done
@@ -127,6 +168,7 @@ glibc=$(for f in $programs "$kit"/lib/*; do
     echo "needs: Linux x86_64, ${glibc:-GLIBC} or newer, an NVIDIA driver for CUDA $("$nvcc" --version | sed -n 's/.*release \([0-9.]*\).*/\1/p') or newer"
     echo "carried libraries: $(cd "$kit/lib" && ls | tr '\n' ' ')"
     [ -z "$missing" ] || echo "data missing (not found on the building machine):$missing"
+    [ -z "${python_missing:-}" ] || echo "$python_missing"
     echo "size: $(du -sh "$kit" | cut -f1)"
 } >"$kit/MANIFEST"
 rm -rf "$work"

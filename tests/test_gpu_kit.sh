@@ -31,6 +31,8 @@ check "no GPU: every GPU step says so" \
 check "no GPU: the train stage is not available" \
     'grep -q "train	not available: no CUDA trainer backend yet" "$tmp/none/summary.tsv"'
 check "no GPU: the summary names the device" 'grep -q "^## summary: no GPU" "$tmp/none/summary.md"'
+check "no GPU: a kit without the Python package says so in the torch stage" \
+    'grep -q "^torch	not available: the kit has no Python module" "$tmp/none/summary.tsv"'
 cp -R "$kit" "$tmp/kit77"
 fake "$tmp/kit77/tests/test_cuda_math" 'exit 77'
 if ! command -v nvidia-smi >/dev/null 2>&1; then
@@ -53,7 +55,7 @@ check "GPU: the benchmarks' figures are in the results" \
 check "GPU: the train stage is not available" 'grep -q "^train	not available" "$s"'
 check "GPU: a kit without data says so" \
     'grep -q "^gpu_encode train effort 9	not run: the kit carries no CIFAR-10 images" "$s"'
-check "GPU: the summary has a line a step" '[ "$(grep -c "^| " "$tmp/gpu/summary.md")" -eq 18 ]'
+check "GPU: the summary has a line a step" '[ "$(grep -c "^| " "$tmp/gpu/summary.md")" -eq 19 ]'
 
 # An ncu that the driver refuses the counters exits 0 all the same.
 mkdir "$tmp/ncupath"
