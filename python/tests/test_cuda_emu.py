@@ -228,3 +228,19 @@ def test_cuda_loader_memory_does_not_grow(mixed_pack):
         torch.cuda.synchronize()
         held.append(torch.cuda.memory_allocated())
     assert held[2] <= held[1]
+
+
+def test_the_builds_libinrf_cuda_loads(mixed_pack, build_dir):
+    """The real library of this build (nvcc), where configure found nvcc:
+    it loads beside the module; without a GPU its refusal is the runtime's
+    reason as libinrf_cuda reports it."""
+    lib = os.path.join(str(build_dir), "kernels", ".libs", "libinrf_cuda.so.2")
+    if not os.path.exists(lib):
+        pytest.skip("this build has no libinrf_cuda (no nvcc)")
+    r = run_python(PROBE % str(mixed_pack), INRF_CUDA_LIBRARY=lib)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    if lines[0] == "False":
+        assert lines[1].startswith("Error: 14 ") and "not available" not in lines[1], lines
+    else:
+        assert lines == ["True"]
