@@ -11,6 +11,7 @@ inrfinclude_HEADERS = \
 	libinrf/include/inrf/image.h \
 	libinrf/include/inrf/encode.h \
 	libinrf/include/inrf/pack.h \
+	libinrf/include/inrf/sampler.h \
 	libinrf/include/inrf/inrf.h
 INRF_CUDA_H = libinrf/include/inrf/cuda.h
 INRF_PUB_H = $(inrfinclude_HEADERS) $(INRF_CUDA_H)
@@ -54,6 +55,7 @@ libinrf_libinrf_la_SOURCES = \
 	libinrf/pack_verify.c \
 	libinrf/pack_decode.c \
 	libinrf/pack_write.c \
+	libinrf/sampler.c \
 	libinrf/pack_internal.h \
 	libinrf/image.c \
 	libinrf/resize.c \

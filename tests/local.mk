@@ -71,6 +71,12 @@ tests_test_pool_SOURCES = tests/test_pool.c libinrf/pool.c libinrf/pool.h
 tests_test_pool_CFLAGS = $(TEST_CFLAGS)
 tests_test_pool_LDADD = $(CMOCKA_LIBS) -lpthread
 TESTS += tests/test_pool
+# libinrf/sampler.c: the epoch order over ranks and the augmentation windows.
+check_PROGRAMS += tests/test_sampler
+tests_test_sampler_SOURCES = tests/test_sampler.c tests/golden.c tests/golden.h
+tests_test_sampler_CFLAGS = $(TEST_CFLAGS)
+tests_test_sampler_LDADD = $(TEST_LIBS)
+TESTS += tests/test_sampler
 # train_math.h against the CPU training passes, every instruction set's
 # copy linked into the test (libinrf's symbols are hidden).
 check_PROGRAMS += tests/test_train_math

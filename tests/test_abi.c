@@ -126,6 +126,16 @@ static inrf_status use_batch(void *o)
     return st;
 }
 
+static inrf_status use_sampler(void *o)
+{
+    inrf_sampler_options *so = o;
+    so->batch_size = 2;
+    inrf_sampler *s = NULL;
+    inrf_status st = inrf_sampler_create(5, NULL, so, &s);
+    inrf_sampler_free(s);
+    return st;
+}
+
 /* --------------------------------------------------------- the cases */
 
 typedef struct options_case {
@@ -146,6 +156,7 @@ INIT_FN(image_read_options)
 INIT_FN(encode_options)
 INIT_FN(pack_options)
 INIT_FN(batch_options)
+INIT_FN(sampler_options)
 
 #define CASE(type, name, use)                                                                \
     {name, sizeof(inrf_##type), offsetof(inrf_##type, reserved_),                           \
@@ -158,6 +169,7 @@ static const options_case cases[] = {
     CASE(encode_options, "encode options", use_encode),
     CASE(pack_options, "pack options", use_pack),
     CASE(batch_options, "batch options", use_batch),
+    CASE(sampler_options, "sampler options", use_sampler),
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 

@@ -34,7 +34,7 @@ st=$?
 check "make install DESTDIR succeeds" '[ $st = 0 ] || { tail -5 "$tmp/install.log"; false; }'
 
 # ---------------------------------------------------------------- headers
-want="encode.h image.h inrf.h model.h pack.h types.h"
+want="encode.h image.h inrf.h model.h pack.h sampler.h types.h"
 [ -n "$cuda" ] && want="cuda.h $want"
 got=$(cd "$inst/include" 2>/dev/null && find . -type f | sed 's|^\./||' | sort | tr '\n' ' ')
 expect=$(for h in $want; do echo "inrf/$h"; done | sort | tr '\n' ' ')

@@ -36,7 +36,8 @@ typedef enum inrf_augment {
 typedef struct inrf_sampler_options {
     int abi;                    /* set by inrf_sampler_options_init */
     uint64_t seed;              /* default 0 */
-    uint32_t batch_size;        /* samples a batch on each rank; required, >= 1 */
+    uint32_t batch_size;        /* samples a batch on each rank; required,
+                                   1..2^28 */
     int shuffle;                /* 1 (default): a permutation of (seed, epoch)
                                    a epoch; 0: the dataset's order */
     int drop_last;              /* 0 (default): every image once an epoch over
@@ -47,12 +48,16 @@ typedef struct inrf_sampler_options {
                                    epoch's tail that does not fill a whole
                                    batch on every rank is dropped (the same
                                    count on every rank) */
-    uint32_t rank, world_size;  /* default 0 and 1; rank < world_size */
+    uint32_t rank, world_size;  /* default 0 and 1; world_size 1..2^20,
+                                   rank < world_size */
     int augment;                /* inrf_augment, default INRF_AUGMENT_NONE */
     uint32_t pad;               /* CROP_FLIP: the shift's bound, in pixels of
-                                   the output; 0 (default): width / 8 (4 at 32) */
-    float scale[2];             /* RRC_FLIP: area fraction, default 0.08, 1 */
-    float ratio[2];             /* RRC_FLIP: aspect ratio, default 3/4, 4/3 */
+                                   the output, 0..65536; 0 (default): width / 8
+                                   (4 at 32) */
+    float scale[2];             /* RRC_FLIP: area fraction, default 0.08, 1;
+                                   0 < scale[0] <= scale[1] <= 1 */
+    float ratio[2];             /* RRC_FLIP: aspect ratio (width / height),
+                                   default 3/4, 4/3; 0 < ratio[0] <= ratio[1] */
     uint64_t reserved_[8];      /* 0 (set by the init function) */
 } inrf_sampler_options;
 
@@ -63,8 +68,10 @@ typedef struct inrf_sampler inrf_sampler;
 
 /* A sampler over count images (1..INRF_PACK_MAX_IMAGES). sizes: 2 x count
  * values, the width and height of each source image (RandomResizedCrop
- * draws in the source's pixels, as torchvision does), or NULL (every image
- * taken as square, at a resolution where rounding is nil). Copied. */
+ * draws in the source's pixels, as torchvision does; 0..65536), or NULL
+ * (every image taken as square, at a resolution where rounding is nil; so
+ * is an image whose width or height is given as 0). Copied. Bad options:
+ * INRF_E_INVALID_ARG, inrf_last_error() naming the field. */
 INRF_API INRF_NODISCARD inrf_status inrf_sampler_create(uint32_t count, const uint32_t *sizes,
                                                         const inrf_sampler_options *opt,
                                                         inrf_sampler **out);
@@ -96,8 +103,10 @@ INRF_API uint64_t inrf_sampler_epoch(const inrf_sampler *s);
  * windows may be NULL. Sample j of rank r's batch b is position
  * (b * batch_size + j) * world_size + r of the (padded) epoch order, and
  * its window depends only on seed, epoch, that position, the image's size
- * and width x height. Safe from several threads at once between calls to
- * set_epoch. */
+ * and width x height. With drop_last 0 a position p past the count n of
+ * images shows the image at p mod n of the order (wrapping, as often as
+ * needed when world_size > n). Safe from several threads at once between
+ * calls to set_epoch. */
 INRF_API INRF_NODISCARD inrf_status inrf_sampler_batch(const inrf_sampler *s, uint64_t b,
                                                        uint32_t width, uint32_t height,
                                                        uint32_t *indices, float *windows,
