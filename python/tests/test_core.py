@@ -273,6 +273,37 @@ def test_decode_batch_normalises_and_fills_out(small_pack):
     assert empty.shape == (0, 4, 4, 3)
 
 
+def test_decode_batch_zero_outside(small_pack):
+    pack = inrf.Pack(small_pack)
+    # the left half of each sample lies left of the image (x < -1)
+    windows = np.array([[-2.0, -1, 0, 1]] * 2, np.float32)
+    padded = pack.decode_batch([2, 9], 8, windows=windows, dtype="uint8", zero_outside=True)
+    plain = pack.decode_batch([2, 9], 8, windows=windows, dtype="uint8")
+    assert (padded[:, :, :4] == 0).all() and plain[:, :, :4].any()
+    assert np.array_equal(padded[:, :, 4:], plain[:, :, 4:])
+    norm = pack.decode_batch([2, 9], 8, windows=windows, zero_outside=True, mean=0.5, std=0.5)
+    assert (norm[:, :, :4] == -1).all()
+
+
+def test_grey_pack(tool, tmp_path):
+    src = tmp_path / "src"
+    for c in ("a", "b"):
+        (src / c).mkdir(parents=True)
+        write_pnm(src / c / "0.pgm", make_image(12, 8, 1, seed=ord(c)))
+    out = tmp_path / "grey.inrpack"
+    tool("inrpack", "create", "-q", "--channels", "1", "--effort", "1", "-o", out, src)
+    pack = inrf.Pack(out)
+    assert pack.channels == 1 and list(pack.sizes[1]) == [12, 8]
+    a, label = pack[1]
+    assert a.shape == (8, 12, 1) and label == 1
+    x = pack.decode_batch([0, 1], (12, 8), dtype="uint8")
+    assert x.shape == (2, 8, 12, 1) and np.array_equal(x[1], a)
+    f = pack.decode_batch([0, 1], 6, mean=[0.5], std=[0.25])
+    assert np.allclose(f, pack.decode_batch([0, 1], 6, mean=0.5, std=0.25))
+    with pytest.raises(inrf.Error, match="mean: 3 values, 1 wanted"):
+        pack.decode_batch([0], 6, mean=[0.5, 0.5, 0.5])
+
+
 def test_decode_batch_float16(small_pack):
     pack = inrf.Pack(small_pack)
     try:

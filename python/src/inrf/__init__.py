@@ -156,8 +156,9 @@ class Image(_inrf.Image):
 
 
 def read(src):
-    """Reads an .inrf file: src is a path (str, bytes or os.PathLike) or
-    the file's bytes (bytes, bytearray, memoryview). Returns an Image."""
+    """Reads an .inrf file: src is a path (str or os.PathLike) or the
+    file's bytes (bytes, bytearray, memoryview). Returns an Image; a file
+    that is not a whole, valid .inrf raises inrf.Error naming it."""
     if isinstance(src, (bytes, bytearray, memoryview)):
         return Image._from_bytes(src)
     return Image._read(src)
