@@ -141,6 +141,27 @@ def test_errors_carry_libinrf_cuda_messages(emu, mixed_pack, tmp_path):
     assert e.value.status != 0
 
 
+@needs_emu
+def test_device_pack_is_shared(emu, mixed_pack, tmp_path):
+    torch_mod = pytest.importorskip("torch")
+    import gc
+    import shutil
+    import weakref
+    from inrf.torch import device_pack
+    a = device_pack(mixed_pack, 0)
+    assert device_pack(str(mixed_pack), 0) is a  # the same file: one upload
+    assert device_pack(inrf.Pack(mixed_pack), torch_mod.device("cuda", 0)) is a
+    copy = tmp_path / "copy.inrpack"
+    shutil.copyfile(mixed_pack, copy)
+    assert device_pack(copy, 0) is not a  # another file
+    ref = weakref.ref(a)
+    del a
+    gc.collect()
+    assert ref() is None  # the cache does not keep a device pack alive
+    b = device_pack(mixed_pack, 0)  # uploaded anew
+    assert isinstance(b, _inrf.CudaPack) and b.device == 0
+
+
 def run_python(code, **env):
     full = dict(os.environ, **env)
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

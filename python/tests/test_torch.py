@@ -34,22 +34,10 @@ def reference(pack, sampler, b, w, h, dtype, augment, mean, std):
     return out, labels
 
 
-def cpu_has_f16(pack):
-    try:
-        pack.decode_batch([0], 2, out=np.empty((1, 2, 2, 3), np.float16), dtype="float16")
-        return True
-    except inrf.Error as e:
-        if "type 2" not in str(e):
-            raise
-        return False
-
-
 @pytest.mark.parametrize("augment", [None, "crop-flip", "rrc-flip"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.uint8])
 def test_loader_equals_decode_batch(mixed_pack, augment, dtype):
     pack = inrf.Pack(mixed_pack)
-    if dtype == torch.float16 and not cpu_has_f16(pack):
-        pytest.skip("the CPU batch decoder has no float16 output in this libinrf")
     norm = dtype != torch.uint8
     loader = Loader(mixed_pack, batch_size=8, size=(20, 16), augment=augment, shuffle=True,
                     drop_last=False, dtype=dtype, mean=MEAN if norm else None,

@@ -4,6 +4,8 @@
 #include "_loader.h"
 
 #include <dlfcn.h>
+#include <stddef.h>
+#include <structmember.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +224,7 @@ typedef struct cuda_pack_object {
     PyObject *pack; /* the inrf._inrf.Pack uploaded (kept: its bytes back the index) */
     inrf_cuda_pack *p;
     int device;
+    PyObject *weakrefs; /* inrf.torch caches device packs by weak reference */
 } cuda_pack_object;
 
 static PyObject *cuda_pack_type; /* set by inrfpy_cuda_add */
@@ -272,6 +275,7 @@ static void cuda_pack_dealloc(PyObject *obj)
 {
     cuda_pack_object *self = (cuda_pack_object *)obj;
     PyTypeObject *type = Py_TYPE(obj);
+    if (self->weakrefs) PyObject_ClearWeakRefs(obj);
     if (self->p) api.pack_free(self->p);
     Py_XDECREF(self->pack);
     freefunc free_fn = (freefunc)PyType_GetSlot(type, Py_tp_free);
@@ -541,7 +545,13 @@ static PyGetSetDef cuda_pack_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
+static PyMemberDef cuda_pack_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(cuda_pack_object, weakrefs), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
 static PyType_Slot cuda_pack_slots[] = {
+    {Py_tp_members, cuda_pack_members},
     {Py_tp_new, (void *)cuda_pack_new},
     {Py_tp_dealloc, (void *)cuda_pack_dealloc},
     {Py_tp_methods, cuda_pack_methods},
