@@ -20,6 +20,7 @@ import threading
 import weakref
 
 import torch
+import torch.utils.data
 
 from . import _inrf
 
