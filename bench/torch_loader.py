@@ -8,10 +8,12 @@ after each epoch. bench/torch-loader builds the packs and runs this.
 
 Each figure: one epoch not timed (warm caches, started workers), then
 --epochs epochs timed; the C loop and the Loader alternate --rounds times
-and the best round of each counts (the machine's other work hits both).
+and the best round of each and the medians are printed (the machine's
+other work hits both).
 """
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -151,12 +153,15 @@ def cpu_figures(a):
 
 def print_row(r, a):
     print("%s, batch %d, %d CPUs:" % (r["name"], r["batch"], os.cpu_count()), flush=True)
-    print("  Loader (CPU): %.0f images/s (rounds: %s)"
-          % (r["loader"], ", ".join("%.0f" % x for x in r["loader_all"])))
+    print("  Loader (CPU): best %.0f, median %.0f images/s (rounds: %s)"
+          % (r["loader"], statistics.median(r["loader_all"]),
+             ", ".join("%.0f" % x for x in r["loader_all"])))
     if r["c"]:
-        print("  C loop (pack_decode --sampler): %.0f images/s (rounds: %s); Loader overhead "
-              "%.1f %%" % (r["c"], ", ".join("%.0f" % x for x in r["c_all"]),
-                           100.0 * (r["c"] / r["loader"] - 1)))
+        print("  C loop (pack_decode --sampler): best %.0f, median %.0f images/s (rounds: %s)"
+              % (r["c"], statistics.median(r["c_all"]), ", ".join("%.0f" % x for x in r["c_all"])))
+        print("  Loader overhead over the C loop: %.1f %% (best of each), %.1f %% (medians)"
+              % (100.0 * (r["c"] / r["loader"] - 1),
+                 100.0 * (statistics.median(r["c_all"]) / statistics.median(r["loader_all"]) - 1)))
     for k in sorted(x for x in r if x.startswith("dl")):
         print("  ImageFolder + DataLoader, %s workers: %.0f images/s (Loader %.1fx)"
               % (k[2:], r[k], r["loader"] / r[k]))
