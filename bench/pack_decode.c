@@ -3,6 +3,7 @@
  * (--sampler) the epoch loop of inrf.torch.Loader in C, for bench/torch-loader. */
 #include <getopt.h>
 #include <math.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,7 +143,17 @@ static double run_jpeg(uint8_t **jpg, size_t *jn, size_t n, int threads, int S, 
 /* --sampler: what inrf.torch.Loader does a batch, in C: the sampler's draw
  * (the same seed, epoch and options give the same indices and windows)
  * and inrf_pack_decode_batch into a float NHWC batch, normalised. Prints
- * "sampler,THREADS,IMAGES_PER_S" over EPOCHS epochs after one not timed. */
+ * "sampler,THREADS,IMAGES_PER_S,IMAGES_PER_CPU_S" over EPOCHS epochs after
+ * one not timed: a second of the clock, and a second of CPU time of this
+ * process's threads (what other processes on the machine disturb less). */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec * 1e-6;
+}
+
 static int run_sampler(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -196,11 +207,12 @@ static int run_sampler(int argc, char **argv)
     uint32_t *idx = malloc((size_t)batch * sizeof *idx);
     float *win = malloc((size_t)batch * 4 * sizeof *win);
     float *out = malloc((size_t)batch * size * size * inrf_pack_channels(p) * sizeof(float));
-    double t0 = 0;
+    double t0 = 0, c0 = 0;
     size_t done = 0;
     for (int e = 0; e <= epochs; e++) {
         if (e == 1) { /* the first epoch warms the caches, not timed */
             t0 = cli_now_seconds();
+            c0 = cpu_seconds();
             done = 0;
         }
         if (inrf_sampler_set_epoch(sm, (uint64_t)e) != INRF_OK)
@@ -213,7 +225,8 @@ static int run_sampler(int argc, char **argv)
             done += n;
         }
     }
-    printf("sampler,%d,%.0f\n", threads, (double)done / (cli_now_seconds() - t0));
+    double t = cli_now_seconds() - t0, cpu = cpu_seconds() - c0;
+    printf("sampler,%d,%.0f,%.0f\n", threads, (double)done / t, (double)done / cpu);
     free(idx);
     free(win);
     free(out);

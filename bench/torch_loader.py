@@ -13,6 +13,7 @@ other work hits both).
 """
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -42,12 +43,19 @@ def parse_args():
     return p.parse_args()
 
 
-def timed(run_epoch, epochs):
-    """images/s over `epochs` epochs after one not timed."""
+def cpu_seconds():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(run_epoch, epochs, cpu=False):
+    """images/s over `epochs` epochs after one not timed; with cpu, also
+    images a second of this process's CPU time (all its threads)."""
     run_epoch(0)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     n = sum(run_epoch(e + 1) for e in range(epochs))
-    return n / (time.perf_counter() - t0)
+    rate = n / (time.perf_counter() - t0)
+    return (rate, n / (cpu_seconds() - c0)) if cpu else rate
 
 
 def loader_rate(pack, size, augment, epochs, batch, device="cpu", dtype=torch.float32):
@@ -63,14 +71,15 @@ def loader_rate(pack, size, augment, epochs, batch, device="cpu", dtype=torch.fl
         if device != "cpu":
             torch.cuda.synchronize()
         return n
-    return timed(epoch, epochs), loader
+    return timed(epoch, epochs, cpu=True), loader
 
 
 def c_rate(pack_decode, pack, size, augment, epochs, batch):
     r = subprocess.run([pack_decode, "--sampler", "--size", str(size), "--batch", str(batch),
                         "--epochs", str(epochs), "--augment", augment, pack],
                        capture_output=True, text=True, check=True)
-    return float(r.stdout.strip().split(",")[2])
+    fields = r.stdout.strip().split(",")
+    return float(fields[2]), float(fields[3])
 
 
 def folder_rate(root, size, workers, epochs, batch, device="cpu"):
@@ -141,8 +150,11 @@ def cpu_figures(a):
             if a.pack_decode:
                 direct.append(c_rate(a.pack_decode, pack, size, augment, a.epochs, batch))
             loader.append(loader_rate(pack, size, augment, a.epochs, batch)[0])
-        row = {"name": name, "size": size, "batch": batch, "loader": max(loader),
-               "loader_all": loader, "c": max(direct) if direct else None, "c_all": direct}
+        row = {"name": name, "size": size, "batch": batch,
+               "loader": max(x[0] for x in loader), "loader_all": [x[0] for x in loader],
+               "loader_cpu": [x[1] for x in loader],
+               "c": max(x[0] for x in direct) if direct else None,
+               "c_all": [x[0] for x in direct], "c_cpu": [x[1] for x in direct]}
         for w in [int(x) for x in a.workers.split(",") if x != ""]:
             if root:
                 row["dl%d" % w] = folder_rate(root, size, w, a.epochs, batch)
@@ -162,6 +174,9 @@ def print_row(r, a):
         print("  Loader overhead over the C loop: %.1f %% (best of each), %.1f %% (medians)"
               % (100.0 * (r["c"] / r["loader"] - 1),
                  100.0 * (statistics.median(r["c_all"]) / statistics.median(r["loader_all"]) - 1)))
+        lc, cc = statistics.median(r["loader_cpu"]), statistics.median(r["c_cpu"])
+        print("  per CPU second (medians): Loader %.0f, C loop %.0f images; overhead %.1f %%"
+              % (lc, cc, 100.0 * (cc / lc - 1)))
     for k in sorted(x for x in r if x.startswith("dl")):
         print("  ImageFolder + DataLoader, %s workers: %.0f images/s (Loader %.1fx)"
               % (k[2:], r[k], r["loader"] / r[k]))
@@ -178,8 +193,8 @@ def gpu_figures(a):
             continue
         batch = a.batch_size
         free0 = torch.cuda.mem_get_info()[0]
-        rate, loader = loader_rate(pack, size, augment, a.epochs, batch, device="cuda",
-                                   dtype=torch.float16)
+        (rate, _), loader = loader_rate(pack, size, augment, a.epochs, batch, device="cuda",
+                                        dtype=torch.float16)
         print("%s, batch %d: CUDA Loader (float16) %.0f images/s" % (name, batch, rate),
               flush=True)
         # memory after each of 3 more epochs: torch's and the device's
