@@ -178,8 +178,8 @@ def print_row(r, a):
         print("  per CPU second (medians): Loader %.0f, C loop %.0f images; overhead %.1f %%"
               % (lc, cc, 100.0 * (cc / lc - 1)))
     for k in sorted(x for x in r if x.startswith("dl")):
-        print("  ImageFolder + DataLoader, %s workers: %.0f images/s (Loader %.1fx)"
-              % (k[2:], r[k], r["loader"] / r[k]))
+        print("  ImageFolder + DataLoader, %s workers: %.0f images/s (the Loader's median "
+              "%.1fx)" % (k[2:], r[k], statistics.median(r["loader_all"]) / r[k]))
     sys.stdout.flush()
 
 
