@@ -92,10 +92,11 @@ py=${PYTHON:-python3}
 pyinc=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null || true)
 python_kit=""
 if [ -n "$pyinc" ] && [ -f "$pyinc/Python.h" ]; then
+    # the archive's objects (the static archives it was given sit in it too)
+    mkdir "$work/libinrf.o" && (cd "$work/libinrf.o" && ar x "$work/src/libinrf/.libs/libinrf.a")
     gcc -shared -o "$kit/lib/libinrf.so.2" -Wl,-soname,libinrf.so.2 -Wl,--no-undefined \
-        -Wl,--whole-archive libinrf/.libs/libinrf.a -Wl,--no-whole-archive \
-        -lpng16 -lz -lzstd -lturbojpeg -lxxhash -fopenmp -lm -lpthread -static-libgcc \
-        @"$work/rpath1.opt"
+        "$work"/libinrf.o/*.o -lpng16 -lz -lzstd -lturbojpeg -lxxhash -fopenmp -lm -lpthread \
+        -static-libgcc @"$work/rpath1.opt"
     g++ -shared -o "$kit/lib/libinrf_cuda.so.2" -Wl,-soname,libinrf_cuda.so.2 -Wl,--no-undefined \
         kernels/.libs/decode_cu.o kernels/.libs/siren_decode_cu.o kernels/.libs/encode_cu.o \
         -L"$kit/lib" -l:libinrf.so.2 -L"$cuda/lib64" -lcudart_static -ldl -lrt -lpthread \
