@@ -470,6 +470,17 @@ static void test_pack(void **state)
     inrf_sampler_free(a), inrf_sampler_free(b), inrf_sampler_free(c);
     inrf_pack_close(p);
     inrf_free(data);
+    /* a pack without images has no sampler */
+    assert_int_equal(inrf_pack_writer_create(names, 2, &pw), INRF_OK);
+    assert_int_equal(inrf_pack_writer_finish_memory(pw, &data, &size), INRF_OK);
+    inrf_pack_writer_free(pw);
+    assert_int_equal(inrf_pack_open_memory(data, size, NULL, &p), INRF_OK);
+    a = (inrf_sampler *)1;
+    assert_int_equal(inrf_sampler_create_pack(p, &o, &a), INRF_E_INVALID_ARG);
+    assert_null(a);
+    assert_non_null(strstr(inrf_last_error(), "no image"));
+    inrf_pack_close(p);
+    inrf_free(data);
 }
 
 /* ----------------------------------------------------------- bad options */
