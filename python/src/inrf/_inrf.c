@@ -92,7 +92,8 @@ static const char *format_name(const char *fmt)
         {"B", "uint8"}, {"b", "int8"}, {"f", "float32"}, {"e", "float16"}, {"d", "float64"},
         {"i", "int32"}, {"I", "uint32"}, {"q", "int64"}, {"Q", "uint64"}, {"?", "bool"},
         {"h", "int16"}, {"H", "uint16"},
-        {"l", sizeof(long) == 8 ? "int64" : "int32"}, {"L", sizeof(long) == 8 ? "uint64" : "uint32"},
+        {"l", sizeof(long) == 8 ? "int64" : "int32"},
+        {"L", sizeof(long) == 8 ? "uint64" : "uint32"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(fmt, names[i].f) == 0)
@@ -1196,7 +1197,9 @@ static uint32_t *batch_indices(const PackObject *p, PyObject *obj, size_t *n)
             switch (size) {
             case 1: x = sgn ? *(const int8_t *)e : *(const uint8_t *)e; break;
             case 2: x = sgn ? *(const int16_t *)e : *(const uint16_t *)e; break;
-            case 4: x = sgn ? (long long)*(const int32_t *)e : (long long)*(const uint32_t *)e; break;
+            case 4:
+                x = sgn ? (long long)*(const int32_t *)e : (long long)*(const uint32_t *)e;
+                break;
             default:
                 x = sgn ? *(const int64_t *)e
                         : (*(const uint64_t *)e > INT64_MAX ? -1 : (long long)*(const uint64_t *)e);
