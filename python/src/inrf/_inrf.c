@@ -232,6 +232,7 @@ typedef struct {
     size_t nbytes;           /* the file's bytes (a pack's image: its record's) */
     inrf_chunk_info *chunks; /* the file's chunks; NULL for a pack's image */
     size_t nchunks;
+    char *source;            /* what errors name: the path, "<memory>", "PACK: image I" */
 } ImageObject;
 
 static void image_dealloc(PyObject *self)
@@ -240,6 +241,7 @@ static void image_dealloc(PyObject *self)
     PyTypeObject *tp = Py_TYPE(self);
     inrf_model_free(im->model);
     free(im->chunks);
+    free(im->source);
     freefunc tp_free = (freefunc)PyType_GetSlot(tp, Py_tp_free);
     tp_free(self);
     Py_DECREF(tp);
@@ -255,7 +257,7 @@ static PyObject *image_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
 
 /* An instance of cls (inrf._inrf.Image or a subclass) owning model. */
 static PyObject *image_wrap(PyObject *cls, inrf_model *model, size_t nbytes,
-                            inrf_chunk_info *chunks, size_t nchunks)
+                            inrf_chunk_info *chunks, size_t nchunks, const char *source)
 {
     if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, (PyTypeObject *)image_type))
         cls = image_type;
@@ -270,6 +272,10 @@ static PyObject *image_wrap(PyObject *cls, inrf_model *model, size_t nbytes,
     im->nbytes = nbytes;
     im->chunks = chunks;
     im->nchunks = nchunks;
+    if ((im->source = strdup(source)) == NULL) {
+        Py_DECREF(im);
+        return PyErr_NoMemory();
+    }
     return (PyObject *)im;
 }
 
@@ -305,7 +311,7 @@ static PyObject *image_from_memory(PyObject *cls, const void *data, size_t size,
         free(chunks);
         return inrfpy_raise(st, context);
     }
-    return image_wrap(cls, model, size, chunks, count);
+    return image_wrap(cls, model, size, chunks, count, context);
 }
 
 /* Image._read(src): src a path (str, bytes, os.PathLike) or the bytes of a
@@ -526,7 +532,7 @@ static PyObject *image_decode(PyObject *self, PyObject *args, PyObject *kw)
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
     if (st != INRF_OK)
-        return inrfpy_raise(st, NULL);
+        return inrfpy_raise(st, image_of(self)->source);
     Py_RETURN_NONE;
 }
 
@@ -538,7 +544,7 @@ static PyObject *image_to_bytes(PyObject *self, PyObject *unused)
     size_t size = 0;
     inrf_status st = inrf_write_memory(image_of(self)->model, NULL, &data, &size);
     if (st != INRF_OK)
-        return inrfpy_raise(st, NULL);
+        return inrfpy_raise(st, image_of(self)->source);
     PyObject *b = PyBytes_FromStringAndSize(data, (Py_ssize_t)size);
     inrf_free(data);
     return b;
@@ -825,13 +831,14 @@ static PyObject *image_encode(PyObject *cls, PyObject *args, PyObject *kw)
             goto fail;
         }
     }
+    PyObject *image = image_wrap(cls, model, stats.bytes, NULL, 0,
+                                 dst_path != NULL ? dst_path : context);
     if (have_view)
         PyBuffer_Release(&view);
     if (own_img)
         inrf_image_free(&img);
     Py_XDECREF(src_b);
     Py_XDECREF(dst_b);
-    PyObject *image = image_wrap(cls, model, stats.bytes, NULL, 0);
     if (image == NULL)
         return NULL;
     PyObject *s = Py_BuildValue(
@@ -1142,7 +1149,9 @@ static PyObject *image_from_pack(PyObject *cls, PyObject *args)
     Py_END_ALLOW_THREADS
     if (st != INRF_OK)
         return inrfpy_raise(st, p->cpath);
-    return image_wrap(cls, model, inrf_pack_get(p->pack, (uint32_t)i)->size, NULL, 0);
+    char source[1100];
+    snprintf(source, sizeof source, "%s: image %lld", p->cpath, i);
+    return image_wrap(cls, model, inrf_pack_get(p->pack, (uint32_t)i)->size, NULL, 0, source);
 }
 
 /* Pack.verify(): every record checked (inrf_pack_verify); raises on the
