@@ -110,6 +110,7 @@ def test_decode_bad_out_raises(inrf_file, out, why):
     with pytest.raises(inrf.Error, match=why) as e:
         inrf.read(inrf_file).decode(out=out)
     assert e.value.name == "INRF_E_INVALID_ARG" and e.value.status == 1
+    assert str(e.value).startswith("%s: out: " % inrf_file)
 
 
 def test_decode_bad_arguments_raise(inrf_file):
@@ -332,8 +333,10 @@ def test_decode_batch_float16(small_pack):
 ])
 def test_decode_batch_bad_arguments_raise(small_pack, kw, why):
     pack = inrf.Pack(small_pack)
-    with pytest.raises(inrf.Error, match=why):
+    with pytest.raises(inrf.Error, match=why) as e:
         pack.decode_batch([0, 1], 8, **kw)
+    assert str(e.value).startswith(str(small_pack) + ": ")
+    assert e.value.name == "INRF_E_INVALID_ARG" and e.value.status == 1
 
 
 def test_decode_batch_bad_indices_raise(small_pack):

@@ -77,6 +77,39 @@ PyObject *inrfpy_raise(inrf_status st, const char *context)
     return raise_text(st, buf);
 }
 
+/* An inrf.Error being raised, said again with what it concerns in front
+ * ("PATH: out: dtype ...") unless its message names that already; other
+ * exceptions pass unchanged. Returns NULL. */
+static PyObject *in_context(const char *context)
+{
+    if (context == NULL || !PyErr_ExceptionMatches(inrfpy_Error))
+        return NULL;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    PyObject *text = value ? PyObject_Str(value) : NULL;
+    PyObject *code = value ? PyObject_GetAttrString(value, "status") : NULL;
+    const char *t = text ? PyUnicode_AsUTF8AndSize(text, NULL) : NULL;
+    size_t n = strlen(context);
+    if (t == NULL || code == NULL || !PyLong_Check(code) ||
+        (strncmp(t, context, n) == 0 && t[n] == ':')) {
+        PyErr_Clear();
+        Py_XDECREF(text);
+        Py_XDECREF(code);
+        PyErr_Restore(type, value, tb);
+        return NULL;
+    }
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s: %s", context, t);
+    inrf_status st = (inrf_status)PyLong_AsLong(code);
+    Py_DECREF(text);
+    Py_DECREF(code);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    return raise_text(st, buf);
+}
+
 /* --------------------------------------------------------------- buffers */
 
 /* The dtype a PEP 3118 format names ("uint8", "float32", "int64", ...):
@@ -410,6 +443,12 @@ static PyObject *image_get_compressed(PyObject *self, void *c)
     (void)c;
     return PyBool_FromLong(image_of(self)->model->compress_mask & 1u);
 }
+static PyObject *image_get_source(PyObject *self, void *c)
+{
+    (void)c;
+    const char *src = image_of(self)->source;
+    return PyUnicode_DecodeFSDefault(src ? src : "");
+}
 static PyObject *image_get_macs(PyObject *self, void *c)
 {
     (void)c;
@@ -477,7 +516,7 @@ static PyObject *image_get_chunks(PyObject *self, void *c)
  * channels). window: (x0, y0, x1, y1) in the normalised coordinates of
  * spec/inrf.md "Decoding"; crop: (x, y, canvas_w, canvas_h), the pixel crop
  * at (x, y) of the decode at canvas_w x canvas_h, bit for bit. */
-static PyObject *image_decode(PyObject *self, PyObject *args, PyObject *kw)
+static PyObject *image_decode_args(PyObject *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"out", "width", "height", "window", "crop", "float", "threads", NULL};
     PyObject *out, *ow, *oh, *window = Py_None, *crop = Py_None;
@@ -534,6 +573,13 @@ static PyObject *image_decode(PyObject *self, PyObject *args, PyObject *kw)
     if (st != INRF_OK)
         return inrfpy_raise(st, image_of(self)->source);
     Py_RETURN_NONE;
+}
+
+/* Every error names the image's source. */
+static PyObject *image_decode(PyObject *self, PyObject *args, PyObject *kw)
+{
+    PyObject *r = image_decode_args(self, args, kw);
+    return r != NULL ? r : in_context(image_of(self)->source);
 }
 
 /* Image.to_bytes(): the file as inrf_write_memory makes it. */
@@ -879,6 +925,8 @@ static PyGetSetDef image_getset[] = {
     {"colour_space", image_get_colour_space, NULL, "sRGB", NULL},
     {"compressed", image_get_compressed, NULL, "whether the weights are zstd-compressed", NULL},
     {"macs_per_pixel", image_get_macs, NULL, "multiply-adds per decoded pixel", NULL},
+    {"source", image_get_source, NULL,
+     "what errors name: the path read or written, <memory>, <array> or PACK: image I", NULL},
     {"summary", image_get_summary, NULL, "the architecture in a few words", NULL},
     {"chunks", image_get_chunks, NULL, "the file's chunks (list of dicts)", NULL},
     {"_kind_json", image_get_kind_json, NULL, "inrf_model_info(INRF_INFO_JSON)", NULL},
@@ -1314,7 +1362,7 @@ static int batch_norm(PyObject *obj, const char *what, unsigned channels, float 
  * float16) with the GIL released. windows: N x 4 float32 (x0, y0, x1, y1,
  * spec/inrf.md "Decoding"); flip: N bools, each a window mirrored (x0 and
  * x1 swapped). */
-static PyObject *pack_decode_batch(PyObject *self, PyObject *args, PyObject *kw)
+static PyObject *pack_decode_batch_args(PyObject *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"indices", "width", "height", "out", "type", "windows", "flip",
                              "mean", "std", "zero_outside", "threads", NULL};
@@ -1408,6 +1456,13 @@ done:
     free(win);
     free(idx);
     return r;
+}
+
+/* Every error names the pack. */
+static PyObject *pack_decode_batch(PyObject *self, PyObject *args, PyObject *kw)
+{
+    PyObject *r = pack_decode_batch_args(self, args, kw);
+    return r != NULL ? r : in_context(pack_of(self)->cpath);
 }
 
 static PyGetSetDef pack_getset[] = {
