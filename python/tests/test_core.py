@@ -186,6 +186,21 @@ def test_encode_bad_paths_raise(source_pnm, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_encode_stops_on_ctrl_c(tmp_path):
+    """Ctrl-C (KeyboardInterrupt) stops an encode, which writes nothing:
+    the interrupt comes a moment into a schedule of many seconds."""
+    import _thread
+    dst = tmp_path / "never.inrf"
+    timer = threading.Timer(0.2, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            inrf.encode(make_image(64, 64, 3), dst, effort=9, threads=1)
+    finally:
+        timer.cancel()
+    assert not dst.exists() and list(tmp_path.iterdir()) == []
+
+
 # ------------------------------------------------------------------- Pack
 
 def test_pack_fields(tool, small_pack, small_pack_classes):
