@@ -26,6 +26,11 @@ if BUILD_PYTHON
 noinst_LTLIBRARIES += python/_inrf.la
 python__inrf_la_SOURCES = $(PY_C_SOURCES)
 python__inrf_la_CPPFLAGS = $(AM_CPPFLAGS) $(PYTHON_CPPFLAGS)
+if HAVE_CUDA
+# The build's libinrf_cuda, which _cuda.c opens at first use (pip bakes in
+# the installed one's folder the same way).
+python__inrf_la_CPPFLAGS += -DINRFPY_CUDA_LIBDIR='"$(abs_top_builddir)/kernels/.libs"'
+endif
 # No -O3 vectoriser flags needed, no OpenMP, no sanitizers (Python cannot
 # load an ASan build): the loops are libinrf's.
 python__inrf_la_CFLAGS = -std=gnu11 $(WARN_CFLAGS) -fvisibility=hidden
