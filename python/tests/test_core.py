@@ -46,6 +46,11 @@ def test_read_bytes_equals_read_path(inrf_file):
     a, b = inrf.read(inrf_file), inrf.read(inrf_file.read_bytes())
     assert a.to_bytes() == b.to_bytes() == inrf_file.read_bytes()
     assert np.array_equal(a.decode(), b.decode())
+    assert a.source == str(inrf_file) and b.source == "<memory>"
+    # the C module's own read, for callers without the package
+    c = inrf._inrf.read(bytearray(inrf_file.read_bytes()))
+    assert type(c) is inrf._inrf.Image and c.to_bytes() == a.to_bytes()
+    assert inrf._inrf.read(str(inrf_file)).nbytes == a.nbytes
 
 
 def test_decode_equals_inrdec(tool, inrf_file, tmp_path):

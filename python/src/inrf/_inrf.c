@@ -1506,7 +1506,25 @@ static PyObject *mod_decode_kernel(PyObject *m, PyObject *unused)
     return PyUnicode_FromString(inrf_decode_kernel_name());
 }
 
+/* read(src) and encode(src, dst=None, ...): Image._read and
+ * Image._encode of the base type, for callers of the module alone. */
+static PyObject *mod_read(PyObject *m, PyObject *src)
+{
+    (void)m;
+    if (!PyUnicode_Check(src) && PyObject_CheckBuffer(src))
+        return image_from_bytes(image_type, src);
+    return image_read(image_type, src);
+}
+static PyObject *mod_encode(PyObject *m, PyObject *args, PyObject *kw)
+{
+    (void)m;
+    return image_encode(image_type, args, kw);
+}
+
 static PyMethodDef module_methods[] = {
+    {"read", mod_read, METH_O, "read(src) -> Image: an .inrf path, or the file's bytes"},
+    {"encode", (PyCFunction)(void (*)(void))mod_encode, METH_VARARGS | METH_KEYWORDS,
+     "encode(src, dst=None, **options) -> (Image, stats): src a path or a uint8 array"},
     {"decode_kernel", mod_decode_kernel, METH_NOARGS,
      "the CPU decode kernel chosen for this machine (avx512, avx2, generic)"},
     {NULL, NULL, 0, NULL},
