@@ -192,17 +192,22 @@ def test_encode_bad_paths_raise(source_pnm, tmp_path):
 
 
 def test_encode_stops_on_ctrl_c(tmp_path):
-    """Ctrl-C (KeyboardInterrupt) stops an encode, which writes nothing:
-    the interrupt comes a moment into a schedule of many seconds."""
-    import _thread
+    """A signal whose handler raises (Ctrl-C's KeyboardInterrupt) stops an
+    encode, which writes nothing: it comes a moment into a schedule of
+    seconds, from the kernel (no other thread has to run)."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
     dst = tmp_path / "never.inrf"
-    timer = threading.Timer(0.2, _thread.interrupt_main)
-    timer.start()
+    old = signal.signal(signal.SIGALRM, interrupt)
     try:
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
         with pytest.raises(KeyboardInterrupt):
             inrf.encode(make_image(64, 64, 3), dst, effort=9, threads=1)
     finally:
-        timer.cancel()
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
     assert not dst.exists() and list(tmp_path.iterdir()) == []
 
 
@@ -399,30 +404,37 @@ def test_decode_batch_from_threads(small_pack):
 def test_decode_batch_releases_the_gil(small_pack):
     """With a switch interval too long to ever expire, the main thread can
     run while the worker is inside decode_batch only if the call lets the
-    GIL go."""
+    GIL go. (Should the worker take the GIL back before the main thread
+    wakes, on a loaded machine, the next attempt tells; a call that holds
+    the GIL fails every attempt.)"""
     pack = inrf.Pack(small_pack)
     idx = np.arange(12).repeat(4)
     out = np.empty((48, 128, 128, 3), np.float32)
-    state = {"phase": "start"}
-    started = threading.Event()
-
-    def work():
-        started.set()
-        state["phase"] = "inside"
-        pack._decode_batch(idx, 128, 128, out, inrf._inrf.BATCH_F32, threads=1)
-        state["phase"] = "done"
+    seen = []
     old = sys.getswitchinterval()
-    sys.setswitchinterval(1000)
     try:
-        t = threading.Thread(target=work)
-        t.start()
-        started.wait()
-        seen = state["phase"]
+        for _ in range(5):
+            state = {"phase": "start"}
+            started = threading.Event()
+
+            def work():
+                started.set()
+                state["phase"] = "inside"
+                pack._decode_batch(idx, 128, 128, out, inrf._inrf.BATCH_F32, threads=1)
+                state["phase"] = "done"
+            sys.setswitchinterval(1000)
+            t = threading.Thread(target=work)
+            t.start()
+            started.wait()
+            seen.append(state["phase"])
+            sys.setswitchinterval(old)
+            t.join()
+            assert state["phase"] == "done"
+            if seen[-1] == "inside":
+                break
     finally:
         sys.setswitchinterval(old)
-    t.join()
-    assert seen == "inside"
-    assert state["phase"] == "done"
+    assert "inside" in seen
 
 
 # --------------------------------------------------------- bad files raise
