@@ -225,6 +225,9 @@ def test_pack_fields(tool, small_pack, small_pack_classes):
     assert pack.psnr.dtype == np.float32
     assert float(pack.psnr.mean()) == pytest.approx(ref["psnr_mean"], rel=1e-5)
     assert pack.nbytes == small_pack.stat().st_size
+    (arch,) = pack.archs
+    assert {**arch, "images": 12} == ref["architectures"][0]
+    assert pack.item(3)["arch"] == 0 and pack.image(3).arch == arch
 
 
 def test_pack_item_equals_inrdec_of_the_record(tool, small_pack, tmp_path):

@@ -237,6 +237,12 @@ class Pack(_inrf.Pack):
         """The stored quality of every image in dB (float32, NaN unknown)."""
         return self._column("psnr")
 
+    @property
+    def archs(self):
+        """The pack's architectures (dicts, as Image.arch); image i has
+        archs[pack.item(i)["arch"]]."""
+        return [_json.loads("{" + a + "}") for a in self._archs_json]
+
     def image(self, i):
         """Image i as an Image (its model), to decode at any size."""
         return Image._from_pack(self, i)

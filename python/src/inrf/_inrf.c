@@ -53,6 +53,8 @@ static PyObject *raise_text(inrf_status st, const char *text)
 
 /* inrf.Error with a message of our own (an argument the module refuses). */
 static PyObject *raise_fmt(inrf_status st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static PyObject *raise_fmt(inrf_status st, const char *fmt, ...)
 {
     char buf[1024];
     va_list ap;
