@@ -33,7 +33,15 @@ _BATCH_TYPES = {"uint8": (_inrf.BATCH_U8, _np.uint8),
                 "float16": (_inrf.BATCH_F16, _np.float16)}
 
 
-def _dtype_name(dtype, allowed):
+def _invalid(where, text):
+    """inrf.Error for a bad argument, as the C side raises it:
+    INRF_E_INVALID_ARG, the message naming the file."""
+    e = Error("%s: %s" % (where, text))
+    e.status, e.name = 1, "INRF_E_INVALID_ARG"
+    return e
+
+
+def _dtype_name(dtype, allowed, where):
     """The name of a dtype given as a string, a numpy dtype or type, or a
     torch dtype (whose str() ends with the name)."""
     if dtype is None:
@@ -43,7 +51,7 @@ def _dtype_name(dtype, allowed):
     except TypeError:
         name = str(dtype).rsplit(".", 1)[-1]
     if name not in allowed:
-        raise Error("dtype: %s is not one of %s" % (dtype, ", ".join(allowed)))
+        raise _invalid(where, "dtype: %s is not one of %s" % (dtype, ", ".join(allowed)))
     return name
 
 
@@ -55,12 +63,12 @@ def _shorter_side(w, h, n):
     return (n, scale(h, w)) if w <= h else (scale(w, h), n)
 
 
-def _size(size, w, h):
+def _size(size, w, h, where):
     if size is None:
         return w, h
     if isinstance(size, (int, _np.integer)) and not isinstance(size, bool):
         if size < 1:
-            raise Error("size: %d is not a positive number of pixels" % size)
+            raise _invalid(where, "size: %d is not a positive number of pixels" % size)
         return _shorter_side(w, h, int(size))
     try:
         sw, sh = size
@@ -110,8 +118,8 @@ class Image(_inrf.Image):
         -1, -1, 1, 1; x0 > x1 mirrors), decoded at size. dtype: "uint8" or
         "float32" (in [0, 1]). out: an array to fill instead (C-contiguous,
         of that shape and dtype). threads: at most this many (0: all)."""
-        name = _dtype_name(dtype, ("uint8", "float32"))
-        w, h = _size(size, self.width, self.height)
+        name = _dtype_name(dtype, ("uint8", "float32"), self.source)
+        w, h = _size(size, self.width, self.height, self.source)
         canvas = None
         if crop is not None:
             try:
@@ -122,7 +130,7 @@ class Image(_inrf.Image):
             w, h = cw, ch
         if out is None:
             if w < 1 or h < 1 or w * h > 1 << 28:
-                raise Error("size: %dx%d is not 1..2^28 pixels" % (w, h))
+                raise _invalid(self.source, "size: %dx%d is not 1..2^28 pixels" % (w, h))
             out = _np.empty((h, w, self.channels), dtype=name)
         self._decode(out, w, h, window=window, crop=canvas, float=name == "float32",
                      threads=threads)
@@ -229,6 +237,12 @@ class Pack(_inrf.Pack):
         """The stored quality of every image in dB (float32, NaN unknown)."""
         return self._column("psnr")
 
+    @property
+    def archs(self):
+        """The pack's architectures (dicts, as Image.arch); image i has
+        archs[pack.item(i)["arch"]]."""
+        return [_json.loads("{" + a + "}") for a in self._archs_json]
+
     def image(self, i):
         """Image i as an Image (its model), to decode at any size."""
         return Image._from_pack(self, i)
@@ -260,7 +274,7 @@ class Pack(_inrf.Pack):
         mean, std: one number or one per channel. zero_outside: samples
         whose coordinates fall outside the image are 0 (padded crops).
         out: a C-contiguous array of that shape and dtype to fill."""
-        name = _dtype_name(dtype, tuple(_BATCH_TYPES))
+        name = _dtype_name(dtype, tuple(_BATCH_TYPES), self.path)
         code, np_type = _BATCH_TYPES[name]
         if isinstance(size, (int, _np.integer)) and not isinstance(size, bool):
             w = h = int(size)
@@ -277,18 +291,19 @@ class Pack(_inrf.Pack):
             if indices.size == 0:
                 indices = indices.astype(_np.int64)
             else:
-                raise Error("indices: dtype %s, an integer array wanted" % indices.dtype)
+                raise _invalid(self.path, "indices: dtype %s, an integer array wanted"
+                               % indices.dtype)
         indices = _np.ascontiguousarray(indices.reshape(-1))
         n = indices.shape[0]
         if windows is not None:
             windows = _np.ascontiguousarray(windows, dtype=_np.float32)
             if windows.shape not in ((n, 4), (4 * n,)):
-                raise Error("windows: shape %s, (%d, 4) wanted" % (windows.shape, n))
+                raise _invalid(self.path, "windows: shape %s, (%d, 4) wanted" % (windows.shape, n))
         if flip is not None:
             flip = _np.ascontiguousarray(flip, dtype=_np.bool_).reshape(-1)
         if out is None:
             if not (1 <= w <= 65536 and 1 <= h <= 65536):
-                raise Error("size: %dx%d outside 1..65536" % (w, h))
+                raise _invalid(self.path, "size: %dx%d outside 1..65536" % (w, h))
             out = _np.empty((n, h, w, self.channels), dtype=np_type)
         self._decode_batch(indices, w, h, out, code, windows=windows, flip=flip, mean=mean,
                            std=std, zero_outside=zero_outside, threads=threads)

@@ -53,6 +53,8 @@ static PyObject *raise_text(inrf_status st, const char *text)
 
 /* inrf.Error with a message of our own (an argument the module refuses). */
 static PyObject *raise_fmt(inrf_status st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static PyObject *raise_fmt(inrf_status st, const char *fmt, ...)
 {
     char buf[1024];
     va_list ap;
@@ -77,6 +79,39 @@ PyObject *inrfpy_raise(inrf_status st, const char *context)
     return raise_text(st, buf);
 }
 
+/* An inrf.Error being raised, said again with what it concerns in front
+ * ("PATH: out: dtype ...") unless its message names that already; other
+ * exceptions pass unchanged. Returns NULL. */
+static PyObject *in_context(const char *context)
+{
+    if (context == NULL || !PyErr_ExceptionMatches(inrfpy_Error))
+        return NULL;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    PyObject *text = value ? PyObject_Str(value) : NULL;
+    PyObject *code = value ? PyObject_GetAttrString(value, "status") : NULL;
+    const char *t = text ? PyUnicode_AsUTF8AndSize(text, NULL) : NULL;
+    size_t n = strlen(context);
+    if (t == NULL || code == NULL || !PyLong_Check(code) ||
+        (strncmp(t, context, n) == 0 && t[n] == ':')) {
+        PyErr_Clear();
+        Py_XDECREF(text);
+        Py_XDECREF(code);
+        PyErr_Restore(type, value, tb);
+        return NULL;
+    }
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s: %s", context, t);
+    inrf_status st = (inrf_status)PyLong_AsLong(code);
+    Py_DECREF(text);
+    Py_DECREF(code);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    return raise_text(st, buf);
+}
+
 /* --------------------------------------------------------------- buffers */
 
 /* The dtype a PEP 3118 format names ("uint8", "float32", "int64", ...):
@@ -92,7 +127,8 @@ static const char *format_name(const char *fmt)
         {"B", "uint8"}, {"b", "int8"}, {"f", "float32"}, {"e", "float16"}, {"d", "float64"},
         {"i", "int32"}, {"I", "uint32"}, {"q", "int64"}, {"Q", "uint64"}, {"?", "bool"},
         {"h", "int16"}, {"H", "uint16"},
-        {"l", sizeof(long) == 8 ? "int64" : "int32"}, {"L", sizeof(long) == 8 ? "uint64" : "uint32"},
+        {"l", sizeof(long) == 8 ? "int64" : "int32"},
+        {"L", sizeof(long) == 8 ? "uint64" : "uint32"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(fmt, names[i].f) == 0)
@@ -231,6 +267,7 @@ typedef struct {
     size_t nbytes;           /* the file's bytes (a pack's image: its record's) */
     inrf_chunk_info *chunks; /* the file's chunks; NULL for a pack's image */
     size_t nchunks;
+    char *source;            /* what errors name: the path, "<memory>", "PACK: image I" */
 } ImageObject;
 
 static void image_dealloc(PyObject *self)
@@ -239,6 +276,7 @@ static void image_dealloc(PyObject *self)
     PyTypeObject *tp = Py_TYPE(self);
     inrf_model_free(im->model);
     free(im->chunks);
+    free(im->source);
     freefunc tp_free = (freefunc)PyType_GetSlot(tp, Py_tp_free);
     tp_free(self);
     Py_DECREF(tp);
@@ -254,7 +292,7 @@ static PyObject *image_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
 
 /* An instance of cls (inrf._inrf.Image or a subclass) owning model. */
 static PyObject *image_wrap(PyObject *cls, inrf_model *model, size_t nbytes,
-                            inrf_chunk_info *chunks, size_t nchunks)
+                            inrf_chunk_info *chunks, size_t nchunks, const char *source)
 {
     if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, (PyTypeObject *)image_type))
         cls = image_type;
@@ -269,6 +307,10 @@ static PyObject *image_wrap(PyObject *cls, inrf_model *model, size_t nbytes,
     im->nbytes = nbytes;
     im->chunks = chunks;
     im->nchunks = nchunks;
+    if ((im->source = strdup(source)) == NULL) {
+        Py_DECREF(im);
+        return PyErr_NoMemory();
+    }
     return (PyObject *)im;
 }
 
@@ -304,7 +346,7 @@ static PyObject *image_from_memory(PyObject *cls, const void *data, size_t size,
         free(chunks);
         return inrfpy_raise(st, context);
     }
-    return image_wrap(cls, model, size, chunks, count);
+    return image_wrap(cls, model, size, chunks, count, context);
 }
 
 /* Image._read(src): src a path (str, bytes, os.PathLike) or the bytes of a
@@ -403,6 +445,12 @@ static PyObject *image_get_compressed(PyObject *self, void *c)
     (void)c;
     return PyBool_FromLong(image_of(self)->model->compress_mask & 1u);
 }
+static PyObject *image_get_source(PyObject *self, void *c)
+{
+    (void)c;
+    const char *src = image_of(self)->source;
+    return PyUnicode_DecodeFSDefault(src ? src : "");
+}
 static PyObject *image_get_macs(PyObject *self, void *c)
 {
     (void)c;
@@ -470,7 +518,7 @@ static PyObject *image_get_chunks(PyObject *self, void *c)
  * channels). window: (x0, y0, x1, y1) in the normalised coordinates of
  * spec/inrf.md "Decoding"; crop: (x, y, canvas_w, canvas_h), the pixel crop
  * at (x, y) of the decode at canvas_w x canvas_h, bit for bit. */
-static PyObject *image_decode(PyObject *self, PyObject *args, PyObject *kw)
+static PyObject *image_decode_args(PyObject *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"out", "width", "height", "window", "crop", "float", "threads", NULL};
     PyObject *out, *ow, *oh, *window = Py_None, *crop = Py_None;
@@ -525,8 +573,15 @@ static PyObject *image_decode(PyObject *self, PyObject *args, PyObject *kw)
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
     if (st != INRF_OK)
-        return inrfpy_raise(st, NULL);
+        return inrfpy_raise(st, image_of(self)->source);
     Py_RETURN_NONE;
+}
+
+/* Every error names the image's source. */
+static PyObject *image_decode(PyObject *self, PyObject *args, PyObject *kw)
+{
+    PyObject *r = image_decode_args(self, args, kw);
+    return r != NULL ? r : in_context(image_of(self)->source);
 }
 
 /* Image.to_bytes(): the file as inrf_write_memory makes it. */
@@ -537,7 +592,7 @@ static PyObject *image_to_bytes(PyObject *self, PyObject *unused)
     size_t size = 0;
     inrf_status st = inrf_write_memory(image_of(self)->model, NULL, &data, &size);
     if (st != INRF_OK)
-        return inrfpy_raise(st, NULL);
+        return inrfpy_raise(st, image_of(self)->source);
     PyObject *b = PyBytes_FromStringAndSize(data, (Py_ssize_t)size);
     inrf_free(data);
     return b;
@@ -824,13 +879,14 @@ static PyObject *image_encode(PyObject *cls, PyObject *args, PyObject *kw)
             goto fail;
         }
     }
+    PyObject *image = image_wrap(cls, model, stats.bytes, NULL, 0,
+                                 dst_path != NULL ? dst_path : context);
     if (have_view)
         PyBuffer_Release(&view);
     if (own_img)
         inrf_image_free(&img);
     Py_XDECREF(src_b);
     Py_XDECREF(dst_b);
-    PyObject *image = image_wrap(cls, model, stats.bytes, NULL, 0);
     if (image == NULL)
         return NULL;
     PyObject *s = Py_BuildValue(
@@ -871,6 +927,8 @@ static PyGetSetDef image_getset[] = {
     {"colour_space", image_get_colour_space, NULL, "sRGB", NULL},
     {"compressed", image_get_compressed, NULL, "whether the weights are zstd-compressed", NULL},
     {"macs_per_pixel", image_get_macs, NULL, "multiply-adds per decoded pixel", NULL},
+    {"source", image_get_source, NULL,
+     "what errors name: the path read or written, <memory>, <array> or PACK: image I", NULL},
     {"summary", image_get_summary, NULL, "the architecture in a few words", NULL},
     {"chunks", image_get_chunks, NULL, "the file's chunks (list of dicts)", NULL},
     {"_kind_json", image_get_kind_json, NULL, "inrf_model_info(INRF_INFO_JSON)", NULL},
@@ -1141,7 +1199,9 @@ static PyObject *image_from_pack(PyObject *cls, PyObject *args)
     Py_END_ALLOW_THREADS
     if (st != INRF_OK)
         return inrfpy_raise(st, p->cpath);
-    return image_wrap(cls, model, inrf_pack_get(p->pack, (uint32_t)i)->size, NULL, 0);
+    char source[1100];
+    snprintf(source, sizeof source, "%s: image %lld", p->cpath, i);
+    return image_wrap(cls, model, inrf_pack_get(p->pack, (uint32_t)i)->size, NULL, 0, source);
 }
 
 /* Pack.verify(): every record checked (inrf_pack_verify); raises on the
@@ -1196,7 +1256,9 @@ static uint32_t *batch_indices(const PackObject *p, PyObject *obj, size_t *n)
             switch (size) {
             case 1: x = sgn ? *(const int8_t *)e : *(const uint8_t *)e; break;
             case 2: x = sgn ? *(const int16_t *)e : *(const uint16_t *)e; break;
-            case 4: x = sgn ? (long long)*(const int32_t *)e : (long long)*(const uint32_t *)e; break;
+            case 4:
+                x = sgn ? (long long)*(const int32_t *)e : (long long)*(const uint32_t *)e;
+                break;
             default:
                 x = sgn ? *(const int64_t *)e
                         : (*(const uint64_t *)e > INT64_MAX ? -1 : (long long)*(const uint64_t *)e);
@@ -1302,7 +1364,7 @@ static int batch_norm(PyObject *obj, const char *what, unsigned channels, float 
  * float16) with the GIL released. windows: N x 4 float32 (x0, y0, x1, y1,
  * spec/inrf.md "Decoding"); flip: N bools, each a window mirrored (x0 and
  * x1 swapped). */
-static PyObject *pack_decode_batch(PyObject *self, PyObject *args, PyObject *kw)
+static PyObject *pack_decode_batch_args(PyObject *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"indices", "width", "height", "out", "type", "windows", "flip",
                              "mean", "std", "zero_outside", "threads", NULL};
@@ -1398,6 +1460,13 @@ done:
     return r;
 }
 
+/* Every error names the pack. */
+static PyObject *pack_decode_batch(PyObject *self, PyObject *args, PyObject *kw)
+{
+    PyObject *r = pack_decode_batch_args(self, args, kw);
+    return r != NULL ? r : in_context(pack_of(self)->cpath);
+}
+
 static PyGetSetDef pack_getset[] = {
     {"path", pack_get_path, NULL, "the pack's path", NULL},
     {"channels", pack_get_channels, NULL, "channels of every image (1 or 3)", NULL},
@@ -1439,7 +1508,25 @@ static PyObject *mod_decode_kernel(PyObject *m, PyObject *unused)
     return PyUnicode_FromString(inrf_decode_kernel_name());
 }
 
+/* read(src) and encode(src, dst=None, ...): Image._read and
+ * Image._encode of the base type, for callers of the module alone. */
+static PyObject *mod_read(PyObject *m, PyObject *src)
+{
+    (void)m;
+    if (!PyUnicode_Check(src) && PyObject_CheckBuffer(src))
+        return image_from_bytes(image_type, src);
+    return image_read(image_type, src);
+}
+static PyObject *mod_encode(PyObject *m, PyObject *args, PyObject *kw)
+{
+    (void)m;
+    return image_encode(image_type, args, kw);
+}
+
 static PyMethodDef module_methods[] = {
+    {"read", mod_read, METH_O, "read(src) -> Image: an .inrf path, or the file's bytes"},
+    {"encode", (PyCFunction)(void (*)(void))mod_encode, METH_VARARGS | METH_KEYWORDS,
+     "encode(src, dst=None, **options) -> (Image, stats): src a path or a uint8 array"},
     {"decode_kernel", mod_decode_kernel, METH_NOARGS,
      "the CPU decode kernel chosen for this machine (avx512, avx2, generic)"},
     {NULL, NULL, 0, NULL},
