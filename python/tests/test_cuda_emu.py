@@ -91,6 +91,19 @@ def test_cuda_pack_equals_cpu(emu, mixed_pack, augment):
 
 
 @needs_emu
+def test_emulated_library_exports_cuda_h_only(emu):
+    import ctypes
+    lib = ctypes.CDLL(emu)
+    for name in ("inrf_cuda_devices", "inrf_cuda_pack_upload", "inrf_cuda_pack_free",
+                 "inrf_cuda_decode_batch", "inrf_cuda_decode_wave", "inrf_cuda_sync",
+                 "inrf_cuda_encode_batch"):
+        assert hasattr(lib, name), name
+    # the emulator's runtime stays inside: no cudaMalloc for torch to meet
+    for name in ("cudaMalloc", "cudaStreamCreate", "inrf_emu_switch", "inrf_emu_occupancy"):
+        assert not hasattr(lib, name), name
+
+
+@needs_emu
 def test_cuda_targets_are_checked(emu, mixed_pack):
     pack = inrf.Pack(mixed_pack)
     cp = _inrf.CudaPack(c_pack(pack))
