@@ -241,10 +241,8 @@ tests_libinrf_cuda_emu_la_LDFLAGS = -rpath '$(abs_builddir)/tests' -avoid-versio
 EXTRA_tests_libinrf_cuda_emu_la_DEPENDENCIES = tests/libinrf_cuda_emu.map
 endif
 endif
-# The data path of the Python package (python/local.mk builds and stages
-# the module; these are its torch side's files).
-EXTRA_DIST += tests/libinrf_cuda_emu.map python/src/inrf/_loader.h python/src/inrf/torch.py \
-	python/tests/test_torch.py python/tests/test_cuda_emu.py examples/train_resnet18.py
+# (python/local.mk distributes the package's sources and tests whole.)
+EXTRA_DIST += tests/libinrf_cuda_emu.map examples/train_resnet18.py
 
 TESTS += tests/test_tools.sh tests/test_inrpack.sh tests/test_inrpack_cli.sh
 TEST_EXTENSIONS = .sh
