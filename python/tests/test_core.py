@@ -440,6 +440,16 @@ def test_decode_batch_releases_the_gil(small_pack):
     assert "inside" in seen
 
 
+def test_pickle(small_pack, inrf_file):
+    import pickle
+    pack = pickle.loads(pickle.dumps(inrf.Pack(small_pack)))
+    assert type(pack) is inrf.Pack and pack.path == str(small_pack) and len(pack) == 12
+    img = inrf.read(inrf_file)
+    back = pickle.loads(pickle.dumps(img))
+    assert type(back) is inrf.Image and back.to_bytes() == img.to_bytes()
+    assert np.array_equal(pickle.loads(pickle.dumps(pack.image(4))).decode(), pack[4][0])
+
+
 # --------------------------------------------------------- bad files raise
 
 def test_bad_paths_raise(tmp_path):

@@ -157,6 +157,10 @@ class Image(_inrf.Image):
         d["checksums_ok"] = all(c["checksum"] != "bad" for c in chunks)
         return d
 
+    def __reduce__(self):
+        # pickled as its .inrf bytes (DataLoader workers, multiprocessing)
+        return (read, (self.to_bytes(),))
+
     def __repr__(self):
         psnr = "" if self.psnr is None else ", %.2f dB" % self.psnr
         return "<inrf.Image %dx%dx%d, %s, %d bytes%s>" % (
@@ -308,6 +312,10 @@ class Pack(_inrf.Pack):
         self._decode_batch(indices, w, h, out, code, windows=windows, flip=flip, mean=mean,
                            std=std, zero_outside=zero_outside, threads=threads)
         return out
+
+    def __reduce__(self):
+        # pickled as its path: the other process maps the file again
+        return (type(self), (self.path,))
 
     def __repr__(self):
         return "<inrf.Pack %r: %d images, %d classes>" % (self.path, len(self),
