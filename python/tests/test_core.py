@@ -76,6 +76,10 @@ def test_crop_is_inrdecs_pixel_crop(tool, inrf_file, tmp_path):
                                        "--crop", "5,3,20,17"))
     with pytest.raises(inrf.Error, match="outside"):
         img.decode(size=(48, 32), crop=(40, 0, 20, 17))
+    with pytest.raises(inrf.Error, match="together"):
+        img.decode(crop=(0, 0, 4, 4), window=(-1, -1, 1, 1))
+    with pytest.raises(inrf.Error, match="pixel count"):
+        img.decode(crop=(-1, 0, 4, 4))
 
 
 def test_window_and_float32(inrf_file):

@@ -121,6 +121,8 @@ class Image(_inrf.Image):
         name = _dtype_name(dtype, ("uint8", "float32"), self.source)
         w, h = _size(size, self.width, self.height, self.source)
         canvas = None
+        if crop is not None and window is not None:
+            raise _invalid(self.source, "crop and window cannot be used together")
         if crop is not None:
             try:
                 x, y, cw, ch = (int(v) for v in crop)
