@@ -76,6 +76,10 @@ def test_crop_is_inrdecs_pixel_crop(tool, inrf_file, tmp_path):
                                        "--crop", "5,3,20,17"))
     with pytest.raises(inrf.Error, match="outside"):
         img.decode(size=(48, 32), crop=(40, 0, 20, 17))
+    with pytest.raises(inrf.Error, match="together"):
+        img.decode(crop=(0, 0, 4, 4), window=(-1, -1, 1, 1))
+    with pytest.raises(inrf.Error, match="pixel count"):
+        img.decode(crop=(-1, 0, 4, 4))
 
 
 def test_window_and_float32(inrf_file):
@@ -438,6 +442,16 @@ def test_decode_batch_releases_the_gil(small_pack):
     finally:
         sys.setswitchinterval(old)
     assert "inside" in seen
+
+
+def test_pickle(small_pack, inrf_file):
+    import pickle
+    pack = pickle.loads(pickle.dumps(inrf.Pack(small_pack)))
+    assert type(pack) is inrf.Pack and pack.path == str(small_pack) and len(pack) == 12
+    img = inrf.read(inrf_file)
+    back = pickle.loads(pickle.dumps(img))
+    assert type(back) is inrf.Image and back.to_bytes() == img.to_bytes()
+    assert np.array_equal(pickle.loads(pickle.dumps(pack.image(4))).decode(), pack[4][0])
 
 
 # --------------------------------------------------------- bad files raise

@@ -121,6 +121,8 @@ class Image(_inrf.Image):
         name = _dtype_name(dtype, ("uint8", "float32"), self.source)
         w, h = _size(size, self.width, self.height, self.source)
         canvas = None
+        if crop is not None and window is not None:
+            raise _invalid(self.source, "crop and window cannot be used together")
         if crop is not None:
             try:
                 x, y, cw, ch = (int(v) for v in crop)
@@ -156,6 +158,10 @@ class Image(_inrf.Image):
         d["chunks"] = chunks
         d["checksums_ok"] = all(c["checksum"] != "bad" for c in chunks)
         return d
+
+    def __reduce__(self):
+        # pickled as its .inrf bytes (DataLoader workers, multiprocessing)
+        return (read, (self.to_bytes(),))
 
     def __repr__(self):
         psnr = "" if self.psnr is None else ", %.2f dB" % self.psnr
@@ -308,6 +314,10 @@ class Pack(_inrf.Pack):
         self._decode_batch(indices, w, h, out, code, windows=windows, flip=flip, mean=mean,
                            std=std, zero_outside=zero_outside, threads=threads)
         return out
+
+    def __reduce__(self):
+        # pickled as its path: the other process maps the file again
+        return (type(self), (self.path,))
 
     def __repr__(self):
         return "<inrf.Pack %r: %d images, %d classes>" % (self.path, len(self),
