@@ -96,6 +96,15 @@ static void store_tile(const inrf_sink *sink, float *res, unsigned C, int signed
             for (unsigned p = 0; p < INRF_TILE; p++)
                 r[p] = (r[p] - m) / sd;
         }
+    if (sink->f16) {
+        for (unsigned p = 0; p < count; p++) {
+            uint16_t *o = (uint16_t *)((uint8_t *)sink->f16 + (size_t)jj[p] * stride) +
+                          (size_t)ii[p] * C;
+            for (unsigned c = 0; c < C; c++)
+                o[c] = inrf_f32_to_f16_rn(res[c * INRF_TILE + p]);
+        }
+        return;
+    }
     for (unsigned p = 0; p < count; p++) {
         float *o = (float *)((uint8_t *)sink->f32 + (size_t)jj[p] * stride) + (size_t)ii[p] * C;
         for (unsigned c = 0; c < C; c++)

@@ -84,12 +84,14 @@ inrf_status inrf_model_check(const inrf_model *m);
 
 /* Decoding a grid of sample coordinates (decode.c), shared by
  * inrf_decode_* and the pack batch decoder: pixel (i, j) is the network at
- * (cx[i], cy[j]), written to exactly one of u8 or f32, rows stride bytes
- * apart; f32 values are (v - mean[c]) / std[c] when std is not NULL; when
+ * (cx[i], cy[j]), written to exactly one of u8, f32 or f16, rows stride
+ * bytes apart; f32 values are (v - mean[c]) / std[c] when std is not NULL,
+ * f16 values those rounded to nearest binary16 (inrf_f32_to_f16_rn); when
  * zero_x is not NULL, pixels with zero_x[i] | zero_y[j] are v = 0. */
 typedef struct inrf_sink {
     uint8_t *u8;
     float *f32;
+    uint16_t *f16;
     size_t stride;
     const float *mean, *std;
     const uint8_t *zero_x, *zero_y;

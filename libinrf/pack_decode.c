@@ -38,7 +38,7 @@ static inrf_status check_batch(const inrf_pack *p, const uint32_t *idx, size_t n
     if (o->width < 1 || o->width > 65536 || o->height < 1 || o->height > 65536)
         return inrf_fail(INRF_E_INVALID_ARG, "batch decode: output %ux%u outside 1..65536",
                          o->width, o->height);
-    if (o->type != INRF_BATCH_U8 && o->type != INRF_BATCH_F32)
+    if (o->type != INRF_BATCH_U8 && o->type != INRF_BATCH_F32 && o->type != INRF_BATCH_F16)
         return inrf_fail(INRF_E_INVALID_ARG, "batch decode: type %d unknown", o->type);
     for (int c = 0; c < 3; c++)
         if (!(isfinite(o->mean[c]) && isfinite(o->std[c]) && o->std[c] > 0))
@@ -55,6 +55,12 @@ static inrf_status check_batch(const inrf_pack *p, const uint32_t *idx, size_t n
                                  s);
     }
     return INRF_OK;
+}
+
+/* Bytes of one value of an output type. */
+static size_t batch_value_bytes(int type)
+{
+    return type == INRF_BATCH_U8 ? 1 : type == INRF_BATCH_F16 ? sizeof(uint16_t) : sizeof(float);
 }
 
 /* Image i as a sample of a batch, its grid decoded on at most `threads`
@@ -104,8 +110,10 @@ static inrf_status decode_sample(const inrf_pack *p, inrf_pack_scratch *sc, uint
         sink.u8 = dst;
         sink.stride = (size_t)W * C;
     } else {
-        sink.f32 = dst;
-        sink.stride = (size_t)W * C * sizeof(float);
+        if (o->type == INRF_BATCH_F16)
+            sink.f16 = dst, sink.stride = (size_t)W * C * sizeof(uint16_t);
+        else
+            sink.f32 = dst, sink.stride = (size_t)W * C * sizeof(float);
         sink.mean = o->mean;
         sink.std = o->std;
     }
@@ -169,7 +177,7 @@ inrf_status inrf_pack_decode_batch(const inrf_pack *p, const uint32_t *idx, size
     const uint64_t by_work = n > UINT32_MAX ? n : (uint64_t)n * pixels / PIXELS_PER_THREAD;
     const size_t nt = (size_t)inrf_pool_threads(o->threads, by_work, n);
     batch_job j = {.p = p, .idx = idx, .win = win, .o = o, .out = out,
-                   .per = pixels * p->channels * (o->type == INRF_BATCH_U8 ? 1 : sizeof(float)),
+                   .per = pixels * p->channels * batch_value_bytes(o->type),
                    .inner = nt == 1 ? o->threads : 1, .first = INRF_OK, .first_s = SIZE_MAX};
     j.sc = calloc(nt, sizeof *j.sc);
     j.grid = calloc(nt, sizeof *j.grid);

@@ -26,29 +26,27 @@ struct inrf_sampler {
 
 /* ---------------------------------------------------------------- random */
 
-/* splitmix64: a seeded stream, the same on every platform. */
-static uint64_t next64(uint64_t *s)
+/* splitmix64's finaliser: a bijection of 64 bits that mixes them all. */
+static uint64_t mix64(uint64_t z)
 {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
 }
 
+/* splitmix64: a seeded stream, the same on every platform. */
+static uint64_t next64(uint64_t *s) { return mix64(*s += 0x9e3779b97f4a7c15ull); }
+
 static double uniform(uint64_t *s) { return (double)(next64(s) >> 11) * 0x1p-53; } /* [0, 1) */
 
-/* The start of the window stream of a position: the splitmix64 finaliser
- * over (seed, epoch, position), each step keyed by the one before, so that
- * no two of them share a stream in practice and any position's stream
- * comes without the others'. */
+/* The start of the window stream of a position: seed, epoch and position
+ * each mixed into the key before the next joins it (so that no two of
+ * them share a stream in practice), and any position's stream comes
+ * without the others'. */
 static uint64_t window_key(uint64_t seed, uint64_t epoch, uint64_t pos)
 {
-    uint64_t k = seed ^ 0x5851f42d4c957f2dull; /* apart from the permutation's */
-    next64(&k);
-    uint64_t s = k ^ epoch;
-    k = next64(&s);
-    s = k ^ pos;
-    return next64(&s);
+    /* the constant keeps the streams apart from the permutation's */
+    return mix64(mix64(mix64(seed ^ 0x5851f42d4c957f2dull) ^ epoch) ^ pos);
 }
 
 /* ---------------------------------------------------------------- options */

@@ -212,6 +212,17 @@ static void test_f16(void **state)
     assert_int_equal(inrf_f32_to_f16(-1e9f), 0xfbff);
     assert_int_equal(inrf_f32_to_f16(ldexpf(1.0f, -26)), 0x0000);
     assert_int_equal(inrf_f32_to_f16(ldexpf(3.0f, -26)), 0x0001);
+    /* the IEEE rounding (the batch decoders' f16 output): the same up to
+     * 65520, then infinity, and NaN as CUDA's */
+    assert_int_equal(inrf_f32_to_f16_rn(65519.996f), 0x7bff);
+    assert_int_equal(inrf_f32_to_f16_rn(65520.0f), 0x7c00);
+    assert_int_equal(inrf_f32_to_f16_rn(-1e9f), 0xfc00);
+    assert_int_equal(inrf_f32_to_f16_rn(INFINITY), 0x7c00);
+    assert_int_equal(inrf_f32_to_f16_rn(NAN), 0x7fff);
+    assert_int_equal(inrf_f32_to_f16(-NAN), 0xfbff);
+    for (uint32_t h = 0; h < 65536; h++)
+        if (((h >> 10) & 0x1f) != 0x1f)
+            assert_int_equal(inrf_f32_to_f16_rn(inrf_f16_to_f32((uint16_t)h)), h);
     /* relative error of normal values within 2^-11 */
     for (float x = 1e-4f; x < 6e4f; x *= 1.001f) {
         float r = inrf_f16_to_f32(inrf_f32_to_f16(x));

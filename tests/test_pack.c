@@ -621,6 +621,94 @@ static void test_batch_equals_decode(void **state)
     free(d);
 }
 
+/* A float rounded to binary16 bits, to nearest even (IEEE 754, CUDA's
+ * __float2half_rn): computed in double here, apart from the library. */
+static uint16_t ref_half(float f)
+{
+    double x = fabs((double)f);
+    uint16_t sign = signbit(f) ? 0x8000 : 0;
+    if (isnan(f))
+        return 0x7fff;
+    if (x >= 65520.0)
+        return sign | 0x7c00;
+    int e;
+    frexp(x, &e);
+    int E = e - 1 < -14 ? -14 : e - 1;     /* binade, subnormals at -14 */
+    double r = nearbyint(ldexp(x, 10 - E)); /* units of 2^(E-10), ties to even */
+    if (r < 1024) /* subnormal (E = -14) or zero: r units of 2^-24 */
+        return (uint16_t)(sign | (uint16_t)r);
+    if (r == 2048) /* rounded up into the next binade */
+        r = 1024, E++;
+    return (uint16_t)(sign | (E + 15) << 10 | (uint16_t)(r - 1024));
+}
+
+/* F16 output: the F32 output of the same batch rounded to nearest even,
+ * for every sample, with normalisations that reach past binary16's range
+ * (infinity) and below its normal numbers (subnormals, zero). */
+static void test_batch_f16(void **state)
+{
+    (void)state;
+    /* the reference itself, at the edges */
+    assert_int_equal(ref_half(1.0f), 0x3c00);
+    assert_int_equal(ref_half(1.0f + ldexpf(1.0f, -11)), 0x3c00);
+    assert_int_equal(ref_half(1.0f + 3 * ldexpf(1.0f, -11)), 0x3c02);
+    assert_int_equal(ref_half(65504.0f), 0x7bff);
+    assert_int_equal(ref_half(65519.0f), 0x7bff);
+    assert_int_equal(ref_half(-65520.0f), 0xfc00);
+    assert_int_equal(ref_half(ldexpf(1.0f, -24)), 0x0001);
+    assert_int_equal(ref_half(ldexpf(1.0f, -25)), 0x0000);
+    assert_int_equal(ref_half(ldexpf(3.0f, -25)), 0x0002);
+    assert_int_equal(ref_half(-ldexpf(1023.0f, -24)), 0x83ff);
+    assert_int_equal(ref_half(ldexpf(1.0f, -14)), 0x0400);
+    size_t size;
+    uint8_t *d = make_pack(6, &size);
+    inrf_pack *p = open_ok(d, size);
+    enum { N = 7, W = 13, H = 9, C = 3 };
+    uint32_t idx[N] = {0, 1, 2, 3, 4, 5, 1};
+    float win[4 * N];
+    for (unsigned s = 0; s < N; s++) {
+        float x0 = -1.2f + 0.07f * (float)s, y0 = -0.9f + 0.05f * (float)s;
+        win[4 * s + 0] = s % 2 ? x0 + 1.6f : x0;
+        win[4 * s + 1] = y0;
+        win[4 * s + 2] = s % 2 ? x0 : x0 + 1.6f;
+        win[4 * s + 3] = y0 + 1.3f;
+    }
+    const size_t vals = (size_t)N * W * H * C;
+    float *bf = malloc(vals * sizeof *bf);
+    uint16_t *bh = malloc(vals * sizeof *bh);
+    assert_true(bf && bh);
+    /* ImageNet's; then one channel overflowing, one tiny, one near 0 */
+    const float means[2][3] = {{0.485f, 0.456f, 0.406f}, {0.5f, 0.0f, 0.5f}};
+    const float sds[2][3] = {{0.229f, 0.224f, 0.225f}, {1e-6f, 3e4f, 1.0f}};
+    size_t inf = 0, sub = 0;
+    for (int k = 0; k < 2; k++)
+        for (int zero = 0; zero < 2; zero++) {
+            inrf_batch_options o;
+            inrf_batch_options_init(&o);
+            o.width = W, o.height = H, o.zero_outside = zero;
+            memcpy(o.mean, means[k], sizeof o.mean);
+            memcpy(o.std, sds[k], sizeof o.std);
+            o.type = INRF_BATCH_F32;
+            assert_int_equal(inrf_pack_decode_batch(p, idx, N, win, &o, bf), INRF_OK);
+            o.type = INRF_BATCH_F16;
+            memset(bh, 0xa5, vals * sizeof *bh);
+            assert_int_equal(inrf_pack_decode_batch(p, idx, N, win, &o, bh), INRF_OK);
+            for (size_t v = 0; v < vals; v++) {
+                uint16_t want = ref_half(bf[v]);
+                if (bh[v] != want)
+                    fail_msg("std set %d zero %d value %zu: %a gave %#06x, not %#06x", k, zero, v,
+                             (double)bf[v], bh[v], want);
+                inf += (want & 0x7fff) == 0x7c00;
+                sub += (want & 0x7c00) == 0 && (want & 0x3ff) != 0;
+            }
+        }
+    assert_true(inf > 0 && sub > 0); /* both edges were met */
+    free(bf);
+    free(bh);
+    inrf_pack_close(p);
+    free(d);
+}
+
 /* The grey golden model (f16 first/last layers, int8 per-row scales, f16
  * biases, signed output): batch decode still equals inrf_decode. */
 static void test_batch_grey_encodings(void **state)
@@ -724,6 +812,10 @@ static void test_batch_errors(void **state)
     o.width = 0;
     assert_int_equal(inrf_pack_decode_batch(p, idx, 2, NULL, &o, out), INRF_E_INVALID_ARG);
     o.width = 4;
+    o.type = 3;
+    assert_int_equal(inrf_pack_decode_batch(p, idx, 2, NULL, &o, out), INRF_E_INVALID_ARG);
+    assert_non_null(strstr(inrf_last_error(), "type 3"));
+    o.type = INRF_BATCH_F32;
     float win[8] = {-1, -1, 1, 1, -1, NAN, 1, 1};
     assert_int_equal(inrf_pack_decode_batch(p, idx, 2, win, &o, out), INRF_E_INVALID_ARG);
     assert_int_equal(inrf_pack_decode_batch(p, idx, 2, NULL, &o, out), INRF_OK);
@@ -991,6 +1083,7 @@ int main(void)
         cmocka_unit_test(test_bad_records_named),
         cmocka_unit_test(test_forged),
         cmocka_unit_test(test_batch_equals_decode),
+        cmocka_unit_test(test_batch_f16),
         cmocka_unit_test(test_threads_follow_work),
         cmocka_unit_test(test_batch_grey_encodings),
         cmocka_unit_test(test_zero_outside),

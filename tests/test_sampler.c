@@ -232,6 +232,33 @@ static void test_epochs(void **state)
     inrf_sampler_free(s);
 }
 
+/* The windows of (seed, epoch) for a few of each: all differ (no seed's
+ * windows are another's of another epoch). Unshuffled, so that only the
+ * windows' stream changes. */
+static void test_window_streams(void **state)
+{
+    (void)state;
+    enum { N = 16, S = 4, E = 4 };
+    static float w[S * E][4 * N];
+    uint32_t idx[N];
+    for (int s = 0; s < S; s++) {
+        inrf_sampler_options o = opts(N, 0, 1, 0, 0, INRF_AUGMENT_CROP_FLIP);
+        o.seed = (uint64_t)s;
+        inrf_sampler *sp = make(N, NULL, &o);
+        for (int e = 0; e < E; e++) {
+            size_t k;
+            assert_int_equal(inrf_sampler_set_epoch(sp, (uint64_t)e), INRF_OK);
+            assert_int_equal(inrf_sampler_batch(sp, 0, 64, 64, idx, w[s * E + e], &k), INRF_OK);
+        }
+        inrf_sampler_free(sp);
+    }
+    for (int a = 0; a < S * E; a++)
+        for (int b = a + 1; b < S * E; b++)
+            if (memcmp(w[a], w[b], sizeof w[a]) == 0)
+                fail_msg("seed %d epoch %d has the windows of seed %d epoch %d", b / E, b % E,
+                         a / E, a % E);
+}
+
 /* Batch b computed alone, in any order, by another sampler, from several
  * samplers at once: the same as in order. */
 static void test_batch_alone(void **state)
@@ -443,6 +470,17 @@ static void test_pack(void **state)
     inrf_sampler_free(a), inrf_sampler_free(b), inrf_sampler_free(c);
     inrf_pack_close(p);
     inrf_free(data);
+    /* a pack without images has no sampler */
+    assert_int_equal(inrf_pack_writer_create(names, 2, &pw), INRF_OK);
+    assert_int_equal(inrf_pack_writer_finish_memory(pw, &data, &size), INRF_OK);
+    inrf_pack_writer_free(pw);
+    assert_int_equal(inrf_pack_open_memory(data, size, NULL, &p), INRF_OK);
+    a = (inrf_sampler *)1;
+    assert_int_equal(inrf_sampler_create_pack(p, &o, &a), INRF_E_INVALID_ARG);
+    assert_null(a);
+    assert_non_null(strstr(inrf_last_error(), "no image"));
+    inrf_pack_close(p);
+    inrf_free(data);
 }
 
 /* ----------------------------------------------------------- bad options */
@@ -524,7 +562,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_partition),   cmocka_unit_test(test_world_sizes),
-        cmocka_unit_test(test_epochs),      cmocka_unit_test(test_batch_alone),
+        cmocka_unit_test(test_epochs),      cmocka_unit_test(test_window_streams),
+        cmocka_unit_test(test_batch_alone),
         cmocka_unit_test(test_crop_flip),   cmocka_unit_test(test_rrc_flip),
         cmocka_unit_test(test_none),        cmocka_unit_test(test_pack),
         cmocka_unit_test(test_bad_options),

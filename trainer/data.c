@@ -1,5 +1,6 @@
 /* data.c: the training data sources (an .inrpack through libinrf's batch
- * decoder, an ImageFolder through libjpeg-turbo/libpng) and the augmentation. */
+ * decoder, an ImageFolder through libjpeg-turbo/libpng); the augmentation
+ * windows come from libinrf's sampler (inrtrain.c). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -40,63 +41,6 @@ struct trn_data {
 
 /* The pack's record of image i. */
 static uint32_t rec(const trn_data *d, uint32_t i) { return d->keep ? d->keep[i] : i; }
-
-/* ------------------------------------------------------------------ rng */
-
-uint64_t trn_rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-double trn_rng_uniform(uint64_t *s) { return (double)(trn_rng_next(s) >> 11) * 0x1p-53; }
-
-void trn_augment_window(uint64_t *rng, uint32_t size, int pad, uint32_t src_w, uint32_t src_h,
-                        float win[4])
-{
-    double x0 = -1, y0 = -1, x1 = 1, y1 = 1;
-    if (size <= 64) {
-        /* shift by -pad..pad output pixels; the outside is zero padding */
-        int dx = (int)(trn_rng_next(rng) % (uint64_t)(2 * pad + 1)) - pad;
-        int dy = (int)(trn_rng_next(rng) % (uint64_t)(2 * pad + 1)) - pad;
-        x0 += 2.0 * dx / size, x1 += 2.0 * dx / size;
-        y0 += 2.0 * dy / size, y1 += 2.0 * dy / size;
-    } else {
-        /* torchvision's RandomResizedCrop, in fractions of the image; an
-         * image whose size is not known yet (a folder's, before decoding)
-         * is taken as square, at a resolution where rounding is nil */
-        double W = src_w ? src_w : 1 << 16, H = src_h ? src_h : 1 << 16;
-        double fw = 1, fh = 1, fx = 0, fy = 0;
-        int found = 0;
-        for (int t = 0; t < 10 && !found; t++) {
-            double area = W * H * (0.08 + 0.92 * trn_rng_uniform(rng));
-            double ratio = exp(log(3.0 / 4.0) + (log(4.0 / 3.0) - log(3.0 / 4.0)) *
-                                                    trn_rng_uniform(rng));
-            double w = round(sqrt(area * ratio)), h = round(sqrt(area / ratio));
-            if (w >= 1 && h >= 1 && w <= W && h <= H) {
-                fw = w / W, fh = h / H;
-                fx = floor(trn_rng_uniform(rng) * (W - w + 1)) / W;
-                fy = floor(trn_rng_uniform(rng) * (H - h + 1)) / H;
-                found = 1;
-            }
-        }
-        if (!found) { /* the centre crop of the largest allowed aspect */
-            double r = W / H;
-            fw = r < 0.75 ? 1 : r > 4.0 / 3.0 ? (4.0 / 3.0) / r : 1;
-            fh = r < 0.75 ? r / 0.75 : 1;
-            fx = (1 - fw) / 2, fy = (1 - fh) / 2;
-        }
-        x0 = 2 * fx - 1, x1 = 2 * (fx + fw) - 1;
-        y0 = 2 * fy - 1, y1 = 2 * (fy + fh) - 1;
-    }
-    int flip = (int)(trn_rng_next(rng) & 1);
-    win[0] = (float)(flip ? x1 : x0);
-    win[1] = (float)y0;
-    win[2] = (float)(flip ? x0 : x1);
-    win[3] = (float)y1;
-}
 
 /* --------------------------------------------------------------- sources */
 

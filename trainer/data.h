@@ -54,21 +54,13 @@ INRF_NODISCARD inrf_status trn_data_batch(trn_data *d, const uint32_t *idx, size
                                           const float mean[3], const float std[3], int threads,
                                           float *out, int32_t *labels);
 
-/* The training augmentation, the same for every source: a window per
- * sample from a seeded generator. size <= 64: a crop of the image padded
- * by `pad` pixels (of the size x size grid), then a horizontal flip with
- * probability 1/2; larger: torchvision's RandomResizedCrop (area 0.08..1,
- * aspect ratio 3/4..4/3, ten tries, then the centre crop) and the flip.
- * rng: a 64-bit state, advanced. */
-void trn_augment_window(uint64_t *rng, uint32_t size, int pad, uint32_t src_w, uint32_t src_h,
-                        float window[4]);
-
 /* A decoded image resized (bilinear) to size x size and normalised like a
  * folder sample with the whole-image window: what --predict feeds. */
 void trn_sample_image(const inrf_image *img, uint32_t size, const float mean[3],
                       const float std[3], float *out);
 
-/* A source image's size (for RandomResizedCrop's aspect ratio). */
+/* A source image's size (for RandomResizedCrop's aspect ratio); 0 x 0
+ * for a folder's, unknown before decoding. */
 void trn_data_source_size(const trn_data *d, uint32_t i, uint32_t *w, uint32_t *h);
 
 /* The bytes of a pack's mapping (for a tool's SIGBUS handler to tell
@@ -77,10 +69,5 @@ const void *trn_data_mapping(const trn_data *d, size_t *size);
 
 /* The width of image 0 (a folder's is decoded to know it); 0 if unreadable. */
 uint32_t trn_data_first_width(const trn_data *d);
-
-/* Small helpers of the seeded generator (splitmix64), shared with the
- * training loop's permutation. */
-uint64_t trn_rng_next(uint64_t *state);
-double trn_rng_uniform(uint64_t *state); /* [0, 1) */
 
 #endif /* TRN_DATA_H */

@@ -363,19 +363,42 @@ static inrf_status evaluate(run *r, double *loss, double *acc)
     return INRF_OK;
 }
 
-/* The epoch's order: a permutation from (seed, epoch) alone, so that a
- * resumed run sees the same batches as an uninterrupted one. */
-static void permutation(uint32_t *perm, uint32_t n, uint64_t seed, uint32_t epoch)
+/* The epochs' batches and augmentation windows: libinrf's sampler over
+ * the training images, keyed by (seed, epoch) alone, so that a resumed run
+ * sees the same batches as an uninterrupted one. Every image once an epoch
+ * (drop_last 0: the last batch may be short); up to 64 pixels the CIFAR
+ * crop, larger RandomResizedCrop in the source's pixels (a folder's sizes
+ * are unknown before decoding: taken as square). */
+static inrf_status make_sampler(const run *r, inrf_sampler **out)
 {
-    uint64_t s = seed * 0x9e3779b97f4a7c15ull + epoch + 1;
-    for (uint32_t i = 0; i < n; i++)
-        perm[i] = i;
-    for (uint32_t i = n; i > 1; i--) {
-        uint32_t j = (uint32_t)(trn_rng_next(&s) % i);
-        uint32_t t = perm[i - 1];
-        perm[i - 1] = perm[j];
-        perm[j] = t;
+    uint32_t n = trn_data_count(r->train);
+    uint32_t *sizes = NULL;
+    if (strcmp(trn_data_kind(r->train), "inrpack") == 0) {
+        if (!(sizes = malloc((size_t)n * 2 * sizeof *sizes)))
+            return trn_fail(INRF_E_NOMEM, "out of memory");
+        for (uint32_t i = 0; i < n; i++)
+            trn_data_source_size(r->train, i, &sizes[2 * i], &sizes[2 * i + 1]);
     }
+    inrf_sampler_options so;
+    inrf_sampler_options_init(&so);
+    so.seed = r->o->seed;
+    so.batch_size = (uint32_t)r->batch;
+    so.shuffle = 1;
+    so.drop_last = 0;
+    so.augment = r->size <= 64 ? INRF_AUGMENT_CROP_FLIP : INRF_AUGMENT_RRC_FLIP;
+    so.pad = (uint32_t)r->o->pad;
+    inrf_status st = inrf_sampler_create(n, sizes, &so, out);
+    free(sizes);
+    return st == INRF_OK ? st : trn_fail(st, "%s", inrf_last_error());
+}
+
+/* The steps of an epoch over n images: the sampler's batches (one rank,
+ * drop_last 0: ceil(n / batch)), less a last batch of one image, which
+ * batch norm cannot take. */
+static uint64_t epoch_steps(uint64_t n, uint64_t batch)
+{
+    uint64_t nb = (n + batch - 1) / batch;
+    return nb && n - (nb - 1) * batch == 1 ? nb - 1 : nb;
 }
 
 typedef struct epoch_stats {
@@ -408,13 +431,14 @@ static void progress(const run *r, uint32_t epoch, size_t done, size_t total, do
 }
 
 static inrf_status train_epoch(run *r, uint32_t epoch, uint64_t *step, long total_steps,
-                               uint32_t *perm, float *host_x, int32_t *host_labels, float *wins,
-                               epoch_stats *es)
+                               inrf_sampler *sampler, uint32_t *idx, float *host_x,
+                               int32_t *host_labels, float *wins, epoch_stats *es)
 {
     const options *o = r->o;
     uint32_t n = trn_data_count(r->train);
-    permutation(perm, n, o->seed, epoch);
-    uint64_t aug = (o->seed + 1) * 0xd1b54a32d192ed03ull ^ ((uint64_t)epoch << 32);
+    inrf_status st = inrf_sampler_set_epoch(sampler, epoch);
+    if (st != INRF_OK)
+        return trn_fail(st, "%s", inrf_last_error());
     trn_sgd_options sgd;
     trn_sgd_options_init(&sgd);
     sgd.momentum = o->momentum;
@@ -423,19 +447,19 @@ static inrf_status train_epoch(run *r, uint32_t epoch, uint64_t *step, long tota
     memset(es, 0, sizeof *es);
     double t0 = cli_now_seconds(), lsum = 0;
     size_t correct = 0;
-    for (uint32_t first = 0; first + 1 < n; first += (uint32_t)r->batch) {
+    uint64_t steps = epoch_steps(n, (uint64_t)r->batch);
+    for (uint64_t k = 0; k < steps; k++) {
         if (cli_interrupted)
             return trn_fail(INRF_E_INTERRUPTED, "interrupted");
-        /* batch-norm needs two samples: a last batch of one is dropped */
-        int b = (int)(n - first < (uint32_t)r->batch ? n - first : (uint32_t)r->batch);
         double ta = cli_now_seconds();
-        for (int s = 0; s < b; s++) {
-            uint32_t w, h;
-            trn_data_source_size(r->train, perm[first + (uint32_t)s], &w, &h);
-            trn_augment_window(&aug, (uint32_t)r->size, o->pad, w, h, wins + 4 * s);
-        }
-        inrf_status st = trn_data_batch(r->train, perm + first, (size_t)b, wins, (uint32_t)r->size,
-                                        r->mean, r->std, r->threads, host_x, host_labels);
+        size_t len;
+        st = inrf_sampler_batch(sampler, k, (uint32_t)r->size, (uint32_t)r->size, idx,
+                                wins, &len);
+        if (st != INRF_OK)
+            return trn_fail(st, "%s", inrf_last_error());
+        int b = (int)len;
+        st = trn_data_batch(r->train, idx, len, wins, (uint32_t)r->size, r->mean, r->std,
+                            r->threads, host_x, host_labels);
         if (st != INRF_OK)
             return st;
         double tb = cli_now_seconds();
@@ -812,7 +836,7 @@ static inrf_status load_resumed(const options *o, run *r, train_state *t)
     trn_ckpt_meta_free(&t->old);
     inrf_status st = trn_ckpt_load(o->resume, r->model, r->be, 1, &t->old);
     const trn_ckpt_meta *old = &t->old;
-    uint64_t per_epoch = st == INRF_OK ? ((uint64_t)t->n - 1 + old->batch - 1) / old->batch : 0;
+    uint64_t per_epoch = st == INRF_OK ? epoch_steps(t->n, old->batch) : 0;
     uint64_t steps = (uint64_t)old->epochs_done * per_epoch;
     if (st == INRF_OK && old->step != steps)
         st = trn_fail(INRF_E_INVALID_ARG, "%s: checkpoint step %llu, but %u epochs of this "
@@ -861,14 +885,14 @@ static inrf_status train_epochs(const options *o, run *r, train_state *t, FILE *
 {
     const options *eff = &t->eff;
     const uint32_t n = t->n;
-    long batches = (long)((n - 1 + (uint32_t)r->batch - 1) / (uint32_t)r->batch);
-    long total_steps = batches * eff->epochs;
-    inrf_status st = INRF_OK;
-    uint32_t *perm = malloc(n * sizeof *perm);
+    inrf_sampler *sampler = NULL;
+    inrf_status st = make_sampler(r, &sampler);
+    long total_steps = (long)epoch_steps(n, (uint64_t)r->batch) * eff->epochs;
+    uint32_t *idx = malloc((size_t)r->batch * sizeof *idx);
     float *host_x = malloc((size_t)r->batch * r->size * r->size * TRN_CHANNELS * sizeof(float));
     int32_t *host_labels = malloc((size_t)r->batch * sizeof(int32_t));
     float *wins = malloc((size_t)r->batch * 4 * sizeof(float));
-    if (!perm || !host_x || !host_labels || !wins)
+    if (st == INRF_OK && (!idx || !host_x || !host_labels || !wins))
         st = trn_fail(INRF_E_NOMEM, "out of memory");
     const char *first;
     size_t skipped = trn_data_skipped(r->train, &first);
@@ -884,7 +908,8 @@ static inrf_status train_epochs(const options *o, run *r, train_state *t, FILE *
     cli_catch_signals(1);
     for (uint32_t e = t->start_epoch; st == INRF_OK && e < (uint32_t)eff->epochs; e++) {
         float lr = trn_lr_cosine(eff->lr, (long)t->step, total_steps);
-        st = train_epoch(r, e, &t->step, total_steps, perm, host_x, host_labels, wins, &t->es);
+        st = train_epoch(r, e, &t->step, total_steps, sampler, idx, host_x, host_labels, wins,
+                         &t->es);
         if (st == INRF_OK && r->test)
             st = evaluate(r, &t->tl, &t->ta);
         if (st != INRF_OK)
@@ -916,7 +941,8 @@ static inrf_status train_epochs(const options *o, run *r, train_state *t, FILE *
         }
     }
     cli_catch_signals(0);
-    free(perm);
+    inrf_sampler_free(sampler);
+    free(idx);
     free(host_x);
     free(host_labels);
     free(wins);

@@ -35,15 +35,12 @@ INRF_API INRF_NODISCARD inrf_status inrf_cuda_pack_upload(const inrf_pack *pack,
                                                           inrf_cuda_pack **out);
 INRF_API void inrf_cuda_pack_free(inrf_cuda_pack *p);
 
-/* Output types beyond inrf_batch_type: binary16, for mixed precision. */
-#define INRF_BATCH_F16 2
-
 /* Decodes n images into out (device memory, NHWC, n x height x width x
  * channels values of opt->type: INRF_BATCH_U8, INRF_BATCH_F32 or
  * INRF_BATCH_F16), with the semantics of inrf_pack_decode_batch: indices
  * and windows (4 floats a sample, NULL = whole images) are host arrays.
- * u8 and f32 results equal the CPU decoder's bit for bit; f16 is the f32
- * value rounded to nearest. stream: a cudaStream_t, or NULL (the default
+ * Every type's results equal the CPU decoder's bit for bit (f16: the f32
+ * value rounded to nearest even, __float2half_rn). stream: a cudaStream_t, or NULL (the default
  * stream); the call returns once the work is queued. Each call copies its
  * indices and windows into device memory of its own (allocated and freed
  * in stream order), so threads may decode from one pack at once, on the

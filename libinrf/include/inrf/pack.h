@@ -96,6 +96,11 @@ INRF_API INRF_NODISCARD inrf_status inrf_pack_verify(const inrf_pack *pack, uint
 typedef enum inrf_batch_type {
     INRF_BATCH_U8 = 0,         /* uint8, 0..255 (mean/std ignored) */
     INRF_BATCH_F32 = 1,        /* float, (v - mean[c]) / std[c] with v in [0, 1] */
+    INRF_BATCH_F16 = 2,        /* IEEE binary16 (uint16_t bits): the F32 value
+                                  rounded to nearest even, as CUDA's
+                                  __float2half_rn (from 65520 up: infinity;
+                                  below 2^-14: subnormal), for mixed
+                                  precision */
 } inrf_batch_type;
 
 typedef struct inrf_batch_options {
@@ -124,7 +129,7 @@ INRF_API void inrf_batch_options_init_(inrf_batch_options *opt, int abi);
  * NULL = the whole image for every sample). out holds n * height * width *
  * channels values of the type asked. Each sample equals inrf_decode_u8 /
  * _f32 of inrf_pack_model() with the same window, bit for bit (then
- * normalised). No read goes past a record, even one whose bytes changed
+ * normalised, and for F16 rounded). No read goes past a record, even one whose bytes changed
  * after verification (a mapped file rewritten in place): its layout
  * refused, the call fails with INRF_E_FORMAT naming it. A mapping cut
  * short raises SIGBUS, which the library leaves to its host. */

@@ -38,8 +38,8 @@ typedef struct inrf_sampler_options {
     uint64_t seed;              /* default 0 */
     uint32_t batch_size;        /* samples a batch on each rank; required,
                                    1..2^28 */
-    int shuffle;                /* 1 (default): a permutation of (seed, epoch)
-                                   a epoch; 0: the dataset's order */
+    int shuffle;                /* 1 (default): each epoch a permutation of
+                                   (seed, epoch); 0: the dataset's order */
     int drop_last;              /* 0 (default): every image once an epoch over
                                    all ranks, the last slices padded by
                                    wrapping to the start of the epoch's order

@@ -139,18 +139,20 @@ INRF_HD float inrf_f16_to_f32(uint16_t h)
     return sign ? -mag : mag;
 }
 
-/* Float to IEEE binary16 bits, round to nearest even; values beyond the
- * binary16 range saturate to +-65504 and NaN becomes 65504 (the spec
- * forbids Inf and NaN). Host and device alike, so that the GPU encoder's
- * fake quantisation rounds exactly as the writer (write.c) does. */
-INRF_HD uint16_t inrf_f32_to_f16(float f)
+/* Float to IEEE binary16 bits, round to nearest even, as IEEE 754 and
+ * CUDA's __float2half_rn convert: values from 65520 up become infinity,
+ * NaN the quiet NaN 0x7fff (CUDA's). What the batch decoders' f16 output
+ * holds. */
+INRF_HD uint16_t inrf_f32_to_f16_rn(float f)
 {
     union { float f; uint32_t u; } v;
     v.f = f;
     uint32_t sign = (v.u >> 16) & 0x8000u;
     uint32_t ax = v.u & 0x7fffffffu;
-    if (ax >= 0x477fe000u) /* >= 65520 rounds to Inf: saturate (and NaN) */
-        return (uint16_t)(sign | 0x7bffu);
+    if (ax > 0x7f800000u) /* NaN */
+        return 0x7fffu;
+    if (ax >= 0x477ff000u) /* >= 65520: rounds to infinity */
+        return (uint16_t)(sign | 0x7c00u);
     if (ax < 0x38800000u) { /* below 2^-14: subnormal or zero */
         if (ax < 0x33000000u) /* below 2^-25: rounds to 0 */
             return (uint16_t)sign;
@@ -166,6 +168,19 @@ INRF_HD uint16_t inrf_f32_to_f16(float f)
     if (rem > 0x1000u || (rem == 0x1000u && (h & 1)))
         h++;
     return (uint16_t)(sign | h);
+}
+
+/* Float to IEEE binary16 bits, round to nearest even; values beyond the
+ * binary16 range saturate to +-65504 and NaN becomes 65504 (the spec
+ * forbids Inf and NaN). Host and device alike, so that the GPU encoder's
+ * fake quantisation rounds exactly as the writer (write.c) does. */
+INRF_HD uint16_t inrf_f32_to_f16(float f)
+{
+    union { float f; uint32_t u; } v;
+    v.f = f;
+    if ((v.u & 0x7fffffffu) >= 0x477fe000u) /* >= 65504: saturate (and NaN) */
+        return (uint16_t)(((v.u >> 16) & 0x8000u) | 0x7bffu);
+    return inrf_f32_to_f16_rn(f);
 }
 
 #endif /* INRF_SIREN_MATH_H */
