@@ -337,6 +337,20 @@ def test_grey_pack(tool, tmp_path):
         pack.decode_batch([0], 6, mean=[0.5, 0.5, 0.5])
 
 
+def test_decode_batch_windows_as_numbers(small_pack):
+    pack = inrf.Pack(small_pack)
+    idx = np.array([3, 4])
+    win = [[-1.0, -0.5, 0.5, 1.0], [0.0, -1.0, 1.0, 0.0]]
+    want = pack.decode_batch(idx, 8, windows=np.array(win, np.float32))
+    got = np.empty_like(want)
+    # the core reads a sequence of numbers, flat or n x 4, as CudaPack does
+    for w in (win, sum(win, [])):
+        pack._decode_batch(idx, 8, 8, got, inrf._inrf.BATCH_F32, windows=w)
+        assert np.array_equal(got, want)
+    with pytest.raises(inrf.Error, match="windows: 7 values for 2 samples"):
+        pack._decode_batch(idx, 8, 8, got, inrf._inrf.BATCH_F32, windows=sum(win, [])[:7])
+
+
 def test_decode_batch_float16(small_pack):
     pack = inrf.Pack(small_pack)
     try:

@@ -3,6 +3,7 @@
 the CPU decoder bit for bit; the library's absence and its errors; and on a
 real GPU through torch when there is one."""
 import os
+import re
 import subprocess
 import sys
 
@@ -129,6 +130,15 @@ def test_cuda_targets_are_checked(emu, mixed_pack):
         cp.decode_batch([0, 37], 8, out=DeviceArray(np.zeros((2, 8, 8, 3), np.float32)))
     with pytest.raises(inrf.Error, match="windows"):
         cp.decode_batch(idx, 8, windows=[0.0] * 8, out=DeviceArray(good))
+    # indices and mean/std are read as Pack.decode_batch reads them
+    for ints in (np.int32, np.uint16, np.int8):
+        cp.decode_batch(np.array(idx, ints), 8, out=DeviceArray(good))
+    with pytest.raises(inrf.Error, match=re.escape(str(mixed_pack)) + ": indices"):
+        cp.decode_batch(np.array([0.0, 1.0, 2.0]), 8, out=DeviceArray(good))
+    with pytest.raises(inrf.Error, match="mean: 2 values, 3 wanted"):
+        cp.decode_batch(idx, 8, out=DeviceArray(good), mean=[0.5, 0.5])
+    with pytest.raises(inrf.Error, match="std"):
+        cp.decode_batch(idx, 8, out=DeviceArray(good), std=[1.0, float("nan"), 1.0])
     with pytest.raises(inrf.Error, match="dtype"):
         cp.decode_batch(idx, 8, out=DeviceArray(good), dtype="float64")
     with pytest.raises(TypeError):

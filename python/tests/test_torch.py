@@ -247,6 +247,8 @@ def test_sampler_fill_checks_its_outputs(mixed_pack):
     ro.setflags(write=False)
     with pytest.raises(inrf.Error, match="images_out"):
         s.fill(0, 8, 8, ro, labels)
+    with pytest.raises(inrf.Error, match="mean: 2 values, 3 wanted"):
+        s.fill(0, 8, 8, np.empty((4, 8, 8, 3), np.float32), labels, mean=(0.5, 0.5))
     assert s.fill(0, 8, 8, np.empty((4, 8, 8, 3), np.float32), labels) == 4
 
 

@@ -164,8 +164,10 @@ int inrfpy_cuda_target(PyObject *obj, const char *typestr, const Py_ssize_t shap
     for (Py_ssize_t i = 0; i < dims && i < 4; i++) got[i] = tuple_size(v, i);
     if (PyErr_Occurred()) goto done;
     if (dims != 4 || memcmp(got, shape, sizeof got) != 0) {
-        inrfpy_fail(INRF_E_INVALID_ARG, "%s: shape %R, the batch is (%zd, %zd, %zd, %zd) (N, H, W, C)",
-                     what, v ? v : Py_None, shape[0], shape[1], shape[2], shape[3]);
+        char r[200];
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: shape %s, the batch is (%zd, %zd, %zd, %zd) (N, H, W, C)",
+                    what, inrfpy_repr(v ? v : Py_None, r, sizeof r), shape[0], shape[1], shape[2],
+                    shape[3]);
         goto done;
     }
     /* strides: None (C-contiguous) or exactly the C-contiguous strides;
@@ -173,16 +175,18 @@ int inrfpy_cuda_target(PyObject *obj, const char *typestr, const Py_ssize_t shap
     v = PyDict_GetItemString(cai, "strides");
     if (v && v != Py_None) {
         Py_ssize_t item = typestr[2] - '0', expect = item;
+        char r[200];
         if (!PyTuple_Check(v) || PyTuple_Size(v) != 4) {
-            inrfpy_fail(INRF_E_INVALID_ARG, "%s: strides %R are not 4 values", what, v);
+            inrfpy_fail(INRF_E_INVALID_ARG, "%s: strides %s are not 4 values", what,
+                        inrfpy_repr(v, r, sizeof r));
             goto done;
         }
         for (int i = 3; i >= 0; i--) {
             Py_ssize_t s = tuple_size(v, i);
             if (PyErr_Occurred()) goto done;
             if (s != expect && shape[i] > 1) {
-                inrfpy_fail(INRF_E_INVALID_ARG, "%s: strides %R: not C-contiguous (a contiguous NHWC "
-                             "tensor is needed)", what, v);
+                inrfpy_fail(INRF_E_INVALID_ARG, "%s: strides %s: not C-contiguous (a contiguous "
+                            "NHWC tensor is needed)", what, inrfpy_repr(v, r, sizeof r));
                 goto done;
             }
             expect *= shape[i];
@@ -283,136 +287,6 @@ static void cuda_pack_dealloc(PyObject *obj)
     Py_DECREF(type);
 }
 
-/* The indices of a batch as uint32 (malloc'ed): from a buffer of uint32
- * or int64 items, or any sequence of ints. 0, or -1 with an exception. */
-static int read_indices(PyObject *obj, uint32_t count, uint32_t **out, size_t *n)
-{
-    Py_buffer view;
-    if (PyObject_CheckBuffer(obj) && PyObject_GetBuffer(obj, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) == 0) {
-        const char *f = view.format ? view.format : "B";
-        if (*f == '<' || *f == '=' || *f == '@') f++;
-        int u32 = (*f == 'I' || *f == 'L') && f[1] == 0 && view.itemsize == 4;
-        int i64 = (*f == 'q' || *f == 'l') && f[1] == 0 && view.itemsize == 8;
-        if (u32 || i64) {
-            size_t len = (size_t)view.len / (size_t)view.itemsize;
-            uint32_t *idx = malloc((len ? len : 1) * sizeof *idx);
-            if (!idx) {
-                PyBuffer_Release(&view);
-                PyErr_NoMemory();
-                return -1;
-            }
-            for (size_t i = 0; i < len; i++) {
-                long long v = u32 ? (long long)((const uint32_t *)view.buf)[i]
-                                  : (long long)((const int64_t *)view.buf)[i];
-                if (v < 0 || v >= count) {
-                    inrfpy_fail(INRF_E_INVALID_ARG, "indices[%zu]: %lld is not an image of the pack "
-                                 "(%u images)", i, v, count);
-                    free(idx);
-                    PyBuffer_Release(&view);
-                    return -1;
-                }
-                idx[i] = (uint32_t)v;
-            }
-            PyBuffer_Release(&view);
-            *out = idx;
-            *n = len;
-            return 0;
-        }
-        PyBuffer_Release(&view);
-    } else PyErr_Clear();
-    PyObject *seq = PySequence_Fast(obj, "indices must be a sequence of ints");
-    if (!seq) return -1;
-    Py_ssize_t len = PySequence_Size(seq);
-    uint32_t *idx = malloc((size_t)(len > 0 ? len : 1) * sizeof *idx);
-    if (!idx) {
-        Py_DECREF(seq);
-        PyErr_NoMemory();
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < len; i++) {
-        PyObject *item = PySequence_GetItem(seq, i);
-        long long v = item ? PyLong_AsLongLong(item) : -1;
-        Py_XDECREF(item);
-        if (v == -1 && PyErr_Occurred()) goto fail;
-        if (v < 0 || v >= count) {
-            inrfpy_fail(INRF_E_INVALID_ARG, "indices[%zd]: %lld is not an image of the pack (%u images)",
-                         i, v, count);
-            goto fail;
-        }
-        idx[i] = (uint32_t)v;
-    }
-    Py_DECREF(seq);
-    *out = idx;
-    *n = (size_t)len;
-    return 0;
-fail:
-    free(idx);
-    Py_DECREF(seq);
-    return -1;
-}
-
-/* n x 4 windows as float (malloc'ed), from a buffer or a sequence of
- * numbers (flat, or n sequences of 4); NULL for None. */
-static int read_windows(PyObject *obj, size_t n, float **out)
-{
-    *out = NULL;
-    if (obj == Py_None) return 0;
-    Py_buffer view;
-    float *w = malloc((n ? n : 1) * 4 * sizeof *w);
-    if (!w) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    if (PyObject_CheckBuffer(obj) && PyObject_GetBuffer(obj, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) == 0) {
-        const char *f = view.format ? view.format : "B";
-        if (*f == '<' || *f == '=' || *f == '@') f++;
-        int ok = strcmp(f, "f") == 0 && (size_t)view.len == n * 4 * sizeof(float);
-        if (ok) memcpy(w, view.buf, n * 4 * sizeof(float));
-        PyBuffer_Release(&view);
-        if (ok) {
-            *out = w;
-            return 0;
-        }
-    } else PyErr_Clear();
-    /* Any sequence of numbers, flat or nested. */
-    PyObject *flat = PySequence_Fast(obj, "windows must be None or n x 4 numbers");
-    if (!flat) goto fail;
-    Py_ssize_t len = PySequence_Size(flat);
-    size_t k = 0;
-    for (Py_ssize_t i = 0; i < len; i++) {
-        PyObject *item = PySequence_GetItem(flat, i);
-        if (!item) break;
-        if (PyFloat_Check(item) || PyLong_Check(item) || !PySequence_Check(item)) {
-            double d = PyFloat_AsDouble(item);
-            if (k < 4 * n) w[k] = (float)d;
-            k++;
-        } else {
-            Py_ssize_t m = PySequence_Size(item);
-            for (Py_ssize_t j = 0; j < m; j++) {
-                PyObject *x = PySequence_GetItem(item, j);
-                double d = x ? PyFloat_AsDouble(x) : -1;
-                Py_XDECREF(x);
-                if (k < 4 * n) w[k] = (float)d;
-                k++;
-            }
-        }
-        Py_DECREF(item);
-        if (PyErr_Occurred()) break;
-    }
-    Py_DECREF(flat);
-    if (PyErr_Occurred()) goto fail;
-    if (k != 4 * n) {
-        inrfpy_fail(INRF_E_INVALID_ARG, "windows: %zu values for %zu samples (4 a sample: x0, y0, x1, y1)",
-                     k, n);
-        goto fail;
-    }
-    *out = w;
-    return 0;
-fail:
-    free(w);
-    return -1;
-}
-
 static PyObject *cuda_pack_decode_batch(PyObject *obj, PyObject *args, PyObject *kw)
 {
     static char *names[] = {"indices", "size",   "windows", "out",          "dtype", "mean",
@@ -432,18 +306,20 @@ static PyObject *cuda_pack_decode_batch(PyObject *obj, PyObject *args, PyObject 
     inrf_batch_options_init(&opt);
     if (inrfpy_parse_dtype(dtype_obj, &dt) != 0 ||
         inrfpy_parse_size(size_obj, &opt.width, &opt.height) != 0 ||
-        inrfpy_batch_options(&dt, mean, std, 0, zero_outside, &opt) != 0)
+        inrfpy_batch_options(dt.type, mean, std, inrf_pack_channels(pack), 0, zero_outside,
+                             &opt) != 0)
         return NULL;
     void *stream = NULL;
     if (stream_obj && stream_obj != Py_None) {
         stream = PyLong_AsVoidPtr(stream_obj);
         if (PyErr_Occurred()) return NULL;
     }
-    uint32_t *idx = NULL;
     float *win = NULL;
     size_t n = 0;
-    if (read_indices(indices_obj, inrf_pack_count(pack), &idx, &n) != 0) return NULL;
-    if (read_windows(windows_obj, n, &win) != 0) {
+    uint32_t *idx =
+        inrfpy_indices(indices_obj, inrf_pack_count(pack), inrfpy_pack_path(self->pack), &n);
+    if (!idx) return NULL;
+    if (inrfpy_windows(windows_obj, Py_None, n, &win) != 0) {
         free(idx);
         return NULL;
     }
@@ -484,7 +360,7 @@ static PyObject *cuda_pack_wave(PyObject *obj, PyObject *args, PyObject *kw)
     inrf_batch_options_init(&opt);
     if (inrfpy_parse_dtype(dtype_obj, &dt) != 0 ||
         inrfpy_parse_size(size_obj, &opt.width, &opt.height) != 0 ||
-        inrfpy_batch_options(&dt, Py_None, Py_None, 0, 0, &opt) != 0)
+        inrfpy_batch_options(dt.type, Py_None, Py_None, 3, 0, 0, &opt) != 0)
         return NULL;
     size_t wave = 0;
     inrf_status st = api.decode_wave(self->p, &opt, &wave);

@@ -51,10 +51,7 @@ static PyObject *raise_text(inrf_status st, const char *text)
     return NULL;
 }
 
-/* inrf.Error with a message of our own (an argument the module refuses). */
-static PyObject *raise_fmt(inrf_status st, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static PyObject *raise_fmt(inrf_status st, const char *fmt, ...)
+PyObject *inrfpy_fail(inrf_status st, const char *fmt, ...)
 {
     char buf[1024];
     va_list ap;
@@ -62,6 +59,17 @@ static PyObject *raise_fmt(inrf_status st, const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     return raise_text(st, buf);
+}
+
+const char *inrfpy_repr(PyObject *obj, char *buf, size_t size)
+{
+    PyObject *r = PyObject_Repr(obj);
+    const char *t = r ? PyUnicode_AsUTF8AndSize(r, NULL) : NULL;
+    if (t == NULL)
+        PyErr_Clear();
+    snprintf(buf, size, "%s", t ? t : "?");
+    Py_XDECREF(r);
+    return buf;
 }
 
 PyObject *inrfpy_raise(inrf_status st, const char *context)
@@ -162,13 +170,13 @@ int inrfpy_out_buffer(PyObject *obj, Py_buffer *view, size_t bytes, const char *
         return -1;
     }
     if (!format_is(view->format, format)) {
-        raise_fmt(INRF_E_INVALID_ARG, "%s: dtype %s, %s wanted", what, format_name(view->format),
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: dtype %s, %s wanted", what, format_name(view->format),
                   format_name(format));
         PyBuffer_Release(view);
         return -1;
     }
     if ((size_t)view->len != bytes) {
-        raise_fmt(INRF_E_INVALID_ARG, "%s: %zd bytes, %zu wanted", what, view->len, bytes);
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: %zd bytes, %zu wanted", what, view->len, bytes);
         PyBuffer_Release(view);
         return -1;
     }
@@ -197,7 +205,7 @@ static int out_shaped(PyObject *obj, Py_buffer *view, const char *format, size_t
             g += (size_t)snprintf(got + g, sizeof got - g, "%s%zd", i ? ", " : "", view->shape[i]);
         for (int i = 0; i < ndim && w < sizeof want; i++)
             w += (size_t)snprintf(want + w, sizeof want - w, "%s%zd", i ? ", " : "", dims[i]);
-        raise_fmt(INRF_E_INVALID_ARG, "%s: shape (%s), (%s) wanted", what, got, want);
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: shape (%s), (%s) wanted", what, got, want);
         PyBuffer_Release(view);
         return -1;
     }
@@ -226,7 +234,7 @@ static int get_u32(PyObject *obj, const char *what, unsigned long lo, unsigned l
     if (overflow || v < (long long)lo || v > (long long)hi) {
         PyObject *r = PyObject_Repr(obj);
         const char *s = r ? PyUnicode_AsUTF8AndSize(r, NULL) : "?";
-        raise_fmt(INRF_E_INVALID_ARG, "%s: %s outside %lu..%lu", what, s ? s : "?", lo, hi);
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: %s outside %lu..%lu", what, s ? s : "?", lo, hi);
         Py_XDECREF(r);
         return -1;
     }
@@ -243,7 +251,7 @@ static int get_floats(PyObject *obj, const char *what, double *out, Py_ssize_t n
     Py_ssize_t len = PySequence_Size(seq);
     if (len != n) {
         Py_DECREF(seq);
-        raise_fmt(INRF_E_INVALID_ARG, "%s: %zd values, %zd wanted", what, len, n);
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: %zd values, %zd wanted", what, len, n);
         return -1;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -326,7 +334,7 @@ static PyObject *image_from_memory(PyObject *cls, const void *data, size_t size,
     Py_END_ALLOW_THREADS
     if (st != INRF_OK) {
         if (st == INRF_E_NOT_INRF && size >= 8 && memcmp(data, "\x89INPK\r\n\x1a", 8) == 0)
-            return raise_fmt(st, "%s: an .inrpack, not an .inrf: open it with inrf.Pack", context);
+            return inrfpy_fail(st, "%s: an .inrpack, not an .inrf: open it with inrf.Pack", context);
         return inrfpy_raise(st, context);
     }
     size_t count = 0;
@@ -533,14 +541,14 @@ static PyObject *image_decode_args(PyObject *self, PyObject *args, PyObject *kw)
         get_u32(oh, "height", 1, INRF_MAX_DIM, &opt.height) < 0)
         return NULL;
     if (threads < 0)
-        return raise_fmt(INRF_E_INVALID_ARG, "threads: %d is negative", threads);
+        return inrfpy_fail(INRF_E_INVALID_ARG, "threads: %d is negative", threads);
     opt.threads = threads;
     if (window != Py_None) {
         if (get_floats(window, "window", opt.window, 4) < 0)
             return NULL;
         for (int i = 0; i < 4; i++)
             if (!isfinite(opt.window[i]))
-                return raise_fmt(INRF_E_INVALID_ARG, "window: value %d is not finite", i);
+                return inrfpy_fail(INRF_E_INVALID_ARG, "window: value %d is not finite", i);
     }
     if (crop != Py_None) {
         double c[4];
@@ -548,20 +556,20 @@ static PyObject *image_decode_args(PyObject *self, PyObject *args, PyObject *kw)
             return NULL;
         for (int i = 0; i < 4; i++)
             if (!(c[i] >= 0 && c[i] <= INRF_MAX_DIM && c[i] == floor(c[i])))
-                return raise_fmt(INRF_E_INVALID_ARG, "crop: value %g is not a pixel count",
+                return inrfpy_fail(INRF_E_INVALID_ARG, "crop: value %g is not a pixel count",
                                  c[i]);
         opt.crop_x = (uint32_t)c[0], opt.crop_y = (uint32_t)c[1];
         opt.canvas_w = (uint32_t)c[2], opt.canvas_h = (uint32_t)c[3];
         if (opt.canvas_w == 0 || opt.canvas_h == 0 ||
             (uint64_t)opt.crop_x + opt.width > opt.canvas_w ||
             (uint64_t)opt.crop_y + opt.height > opt.canvas_h)
-            return raise_fmt(INRF_E_INVALID_ARG,
+            return inrfpy_fail(INRF_E_INVALID_ARG,
                              "crop %u,%u,%u,%u lies outside the %ux%u image", opt.crop_x,
                              opt.crop_y, opt.width, opt.height, opt.canvas_w, opt.canvas_h);
     }
     /* at most 2^28 pixels, as inrdec: no product below overflows */
     if ((uint64_t)opt.width * opt.height > (1u << 28))
-        return raise_fmt(INRF_E_LIMIT, "a %ux%u image is larger than the limit of 2^28 pixels",
+        return inrfpy_fail(INRF_E_LIMIT, "a %ux%u image is larger than the limit of 2^28 pixels",
                          opt.width, opt.height);
     Py_ssize_t dims[3] = {opt.height, opt.width, m->arch.channels};
     Py_buffer view;
@@ -634,7 +642,7 @@ static int name_index(PyObject *obj, const char *what, const char *const *names,
         if (v == -1 && PyErr_Occurred())
             return -1;
         if (v < 0 || v >= n) {
-            raise_fmt(INRF_E_INVALID_ARG, "%s: %ld outside 0..%d", what, v, n - 1);
+            inrfpy_fail(INRF_E_INVALID_ARG, "%s: %ld outside 0..%d", what, v, n - 1);
             return -1;
         }
         *out = (int)v;
@@ -651,7 +659,7 @@ static int name_index(PyObject *obj, const char *what, const char *const *names,
             *out = i;
             return 0;
         }
-    raise_fmt(INRF_E_INVALID_ARG, "%s: '%s' is not one of %s", what, s,
+    inrfpy_fail(INRF_E_INVALID_ARG, "%s: '%s' is not one of %s", what, s,
               n == 4 ? "auto, cifar10, flowers, imagenet" : "none, int8, int8-row");
     return -1;
 }
@@ -666,7 +674,7 @@ static int opt_int(PyObject *obj, const char *what, long long lo, long long hi, 
     if (v == -1 && PyErr_Occurred())
         return -1;
     if (overflow || v < lo || v > hi) {
-        raise_fmt(INRF_E_INVALID_ARG, "%s: outside %lld..%lld", what, lo, hi);
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: outside %lld..%lld", what, lo, hi);
         return -1;
     }
     *out = v;
@@ -682,7 +690,7 @@ static int opt_positive(PyObject *obj, const char *what, double max, double *out
     if (v == -1 && PyErr_Occurred())
         return -1;
     if (!(v > 0 && v < max)) {
-        raise_fmt(INRF_E_INVALID_ARG, "%s: %g must be greater than 0 and less than %g", what, v,
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: %g must be greater than 0 and less than %g", what, v,
                   max);
         return -1;
     }
@@ -760,7 +768,7 @@ static int encode_options(PyObject *const *o, inrf_encode_options *e)
         unsigned long long s = PyLong_AsUnsignedLongLong(o[17]);
         if (s == (unsigned long long)-1 && PyErr_Occurred()) {
             PyErr_Clear();
-            raise_fmt(INRF_E_INVALID_ARG, "seed: not an integer in 0..2^64-1");
+            inrfpy_fail(INRF_E_INVALID_ARG, "seed: not an integer in 0..2^64-1");
             return -1;
         }
         e->seed = s;
@@ -774,7 +782,7 @@ static int array_image(PyObject *src, Py_buffer *view, inrf_image *img)
 {
     if (PyObject_GetBuffer(src, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
         PyErr_Clear();
-        raise_fmt(INRF_E_INVALID_ARG, "image: not a C-contiguous buffer (an HxWxC or HxW uint8 "
+        inrfpy_fail(INRF_E_INVALID_ARG, "image: not a C-contiguous buffer (an HxWxC or HxW uint8 "
                                       "array)");
         return -1;
     }
@@ -789,7 +797,7 @@ static int array_image(PyObject *src, Py_buffer *view, inrf_image *img)
              view->shape[1] > INRF_MAX_DIM)
         why = "a side is outside 1..2^24";
     if (why != NULL) {
-        raise_fmt(INRF_E_INVALID_ARG, "image: %s (dtype %s, %d dimensions)", why,
+        inrfpy_fail(INRF_E_INVALID_ARG, "image: %s (dtype %s, %d dimensions)", why,
                   format_name(view->format), view->ndim);
         PyBuffer_Release(view);
         return -1;
@@ -1045,6 +1053,8 @@ static PyObject *pack_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
 
 static PackObject *pack_of(PyObject *self) { return (PackObject *)self; }
 
+const char *inrfpy_pack_path(PyObject *obj) { return pack_of(obj)->cpath; }
+
 static Py_ssize_t pack_len(PyObject *self)
 {
     return (Py_ssize_t)inrf_pack_count(pack_of(self)->pack);
@@ -1153,9 +1163,9 @@ static long long pack_index(const PackObject *p, PyObject *obj)
     uint32_t n = inrf_pack_count(p->pack);
     if (overflow || i < 0 || i >= (long long)n) {
         if (overflow)
-            raise_fmt(INRF_E_INVALID_ARG, "%s: image index out of range (%u images)", p->cpath, n);
+            inrfpy_fail(INRF_E_INVALID_ARG, "%s: image index out of range (%u images)", p->cpath, n);
         else
-            raise_fmt(INRF_E_INVALID_ARG, "%s: image %lld of %u", p->cpath, i, n);
+            inrfpy_fail(INRF_E_INVALID_ARG, "%s: image %lld of %u", p->cpath, i, n);
         return -1;
     }
     return i;
@@ -1220,25 +1230,23 @@ static PyObject *pack_verify(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
-/* The batch's indices from a sequence of ints or a buffer of integers,
- * each checked against the pack; a malloc'd array of *n, or NULL with an
- * exception set. */
-static uint32_t *batch_indices(const PackObject *p, PyObject *obj, size_t *n)
+/* The batch's indices from a sequence of ints or a buffer of integers. */
+uint32_t *inrfpy_indices(PyObject *obj, uint32_t count, const char *where, size_t *n)
 {
-    uint32_t count = inrf_pack_count(p->pack);
     uint32_t *idx = NULL;
-    if (PyObject_CheckBuffer(obj)) {
-        Py_buffer v;
-        if (PyObject_GetBuffer(obj, &v, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
-            return NULL;
+    Py_buffer v;
+    if (PyObject_CheckBuffer(obj) &&
+        PyObject_GetBuffer(obj, &v, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        PyErr_Clear(); /* not contiguous: read as a sequence */
+    else if (PyObject_CheckBuffer(obj)) {
         const char *f = v.format ? v.format : "B";
         if (f[0] == '@' || f[0] == '=' || f[0] == '<')
             f++;
         int size = (int)v.itemsize;
         int sgn = strchr("bhilq", f[0]) != NULL;
         if (f[1] != 0 || strchr("bhilqBHILQ", f[0]) == NULL || v.ndim > 1) {
-            raise_fmt(INRF_E_INVALID_ARG, "indices: dtype %s (%d dimensions), a 1-D integer array "
-                      "wanted", format_name(v.format), v.ndim);
+            inrfpy_fail(INRF_E_INVALID_ARG, "%s: indices: dtype %s (%d dimensions), a 1-D integer "
+                        "array wanted", where, format_name(v.format), v.ndim);
             PyBuffer_Release(&v);
             return NULL;
         }
@@ -1264,7 +1272,7 @@ static uint32_t *batch_indices(const PackObject *p, PyObject *obj, size_t *n)
                         : (*(const uint64_t *)e > INT64_MAX ? -1 : (long long)*(const uint64_t *)e);
             }
             if (x < 0 || x >= (long long)count) {
-                raise_fmt(INRF_E_INVALID_ARG, "%s: indices[%zu]: image %lld of %u", p->cpath, s, x,
+                inrfpy_fail(INRF_E_INVALID_ARG, "%s: indices[%zu]: image %lld of %u", where, s, x,
                           count);
                 free(idx);
                 PyBuffer_Release(&v);
@@ -1297,7 +1305,7 @@ static uint32_t *batch_indices(const PackObject *p, PyObject *obj, size_t *n)
             return NULL;
         }
         if (overflow || x < 0 || x >= (long long)count) {
-            raise_fmt(INRF_E_INVALID_ARG, "%s: indices[%zu]: image %lld of %u", p->cpath, s,
+            inrfpy_fail(INRF_E_INVALID_ARG, "%s: indices[%zu]: image %lld of %u", where, s,
                       overflow ? -1 : x, count);
             free(idx);
             Py_DECREF(seq);
@@ -1317,44 +1325,160 @@ static int in_buffer(PyObject *obj, Py_buffer *v, const char *format, size_t cou
 {
     if (PyObject_GetBuffer(obj, v, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
         PyErr_Clear();
-        raise_fmt(INRF_E_INVALID_ARG, "%s: not a C-contiguous buffer", what);
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: not a C-contiguous buffer", what);
         return -1;
     }
     int ok = format[0] == 'f' ? format_is(v->format, "f")
                               : format_is(v->format, "?") || format_is(v->format, "B");
     if (!ok) {
-        raise_fmt(INRF_E_INVALID_ARG, "%s: dtype %s, %s wanted", what, format_name(v->format),
-                  format[0] == 'f' ? "float32" : "bool");
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: dtype %s, %s wanted", what, format_name(v->format),
+                    format[0] == 'f' ? "float32" : "bool");
         PyBuffer_Release(v);
         return -1;
     }
     size_t item = format[0] == 'f' ? 4 : 1;
     if ((size_t)v->len != count * item) {
-        raise_fmt(INRF_E_INVALID_ARG, "%s: %zu values, %zu wanted", what, (size_t)v->len / item,
-                  count);
+        inrfpy_fail(INRF_E_INVALID_ARG, "%s: %zu values, %zu wanted", what, (size_t)v->len / item,
+                    count);
         PyBuffer_Release(v);
         return -1;
     }
     return 0;
 }
 
-/* Mean or std: None, one number, or one per channel. */
+/* The numbers of a sequence, flat or of sequences, into w (4n values);
+ * 0 or -1 with an exception set. */
+static int windows_seq(PyObject *obj, size_t n, float *w)
+{
+    PyObject *flat = PySequence_Fast(obj, "windows: None, a float32 array or n x 4 numbers");
+    if (flat == NULL)
+        return -1;
+    Py_ssize_t len = PySequence_Size(flat);
+    size_t k = 0;
+    for (Py_ssize_t i = 0; i < len && !PyErr_Occurred(); i++) {
+        PyObject *item = PySequence_GetItem(flat, i);
+        if (item == NULL)
+            break;
+        int one = PyFloat_Check(item) || PyLong_Check(item) || !PySequence_Check(item);
+        Py_ssize_t m = one ? 1 : PySequence_Size(item);
+        for (Py_ssize_t j = 0; j < m && !PyErr_Occurred(); j++) {
+            PyObject *x = one ? Py_NewRef(item) : PySequence_GetItem(item, j);
+            double d = x ? PyFloat_AsDouble(x) : -1;
+            Py_XDECREF(x);
+            if (k < 4 * n)
+                w[k] = (float)d;
+            k++;
+        }
+        Py_DECREF(item);
+    }
+    Py_DECREF(flat);
+    if (PyErr_Occurred())
+        return -1;
+    if (k != 4 * n) {
+        inrfpy_fail(INRF_E_INVALID_ARG, "windows: %zu values for %zu samples (4 a sample: x0, y0, "
+                    "x1, y1)", k, n);
+        return -1;
+    }
+    return 0;
+}
+
+int inrfpy_windows(PyObject *windows, PyObject *flip, size_t n, float **out)
+{
+    *out = NULL;
+    if (windows == Py_None && flip == Py_None)
+        return 0;
+    float *win = malloc((n ? n : 1) * 4 * sizeof *win);
+    if (win == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (windows == Py_None) {
+        for (size_t s = 0; s < n; s++) {
+            win[4 * s] = -1, win[4 * s + 1] = -1;
+            win[4 * s + 2] = 1, win[4 * s + 3] = 1;
+        }
+    } else if (PyObject_CheckBuffer(windows)) {
+        Py_buffer wv;
+        if (in_buffer(windows, &wv, "f", 4 * n, "windows") < 0)
+            goto fail;
+        memcpy(win, wv.buf, n * 4 * sizeof *win);
+        PyBuffer_Release(&wv);
+    } else if (windows_seq(windows, n, win) < 0) {
+        goto fail;
+    }
+    if (flip != Py_None) {
+        Py_buffer fv;
+        if (in_buffer(flip, &fv, "?", n, "flip") < 0)
+            goto fail;
+        const unsigned char *f = fv.buf;
+        for (size_t s = 0; s < n; s++)
+            if (f[s]) {
+                float t = win[4 * s];
+                win[4 * s] = win[4 * s + 2];
+                win[4 * s + 2] = t;
+            }
+        PyBuffer_Release(&fv);
+    }
+    *out = win;
+    return 0;
+fail:
+    free(win);
+    return -1;
+}
+
+/* Mean or std: None (opt's kept), one number, or a sequence of one (for
+ * all channels) or `channels` numbers. */
 static int batch_norm(PyObject *obj, const char *what, unsigned channels, float out[3])
 {
     if (obj == Py_None)
         return 0;
     double v[3];
-    if (PyFloat_Check(obj) || PyLong_Check(obj)) {
+    if (PyFloat_Check(obj) || PyLong_Check(obj) || !PySequence_Check(obj)) {
         v[0] = PyFloat_AsDouble(obj);
-        if (v[0] == -1 && PyErr_Occurred())
+        if (v[0] == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            inrfpy_fail(INRF_E_INVALID_ARG, "%s: not a number or a sequence of numbers", what);
             return -1;
+        }
         out[0] = out[1] = out[2] = (float)v[0];
         return 0;
     }
-    if (get_floats(obj, what, v, channels) < 0)
+    Py_ssize_t len = PySequence_Size(obj);
+    if (len < 0)
+        return -1;
+    if (get_floats(obj, what, v, len == 1 ? 1 : (Py_ssize_t)channels) < 0)
         return -1;
     for (unsigned c = 0; c < 3; c++)
-        out[c] = (float)v[c < channels ? c : 0];
+        out[c] = (float)v[len == 1 || c >= channels ? 0 : c];
+    return 0;
+}
+
+int inrfpy_batch_options(int type, PyObject *mean, PyObject *std, unsigned channels, int threads,
+                         int zero_outside, inrf_batch_options *opt)
+{
+    if (type != INRF_BATCH_U8 && type != INRF_BATCH_F32 && type != INRF_BATCH_F16) {
+        inrfpy_fail(INRF_E_INVALID_ARG, "type: %d is not %d (uint8), %d (float32) or %d (float16)",
+                    type, INRF_BATCH_U8, INRF_BATCH_F32, INRF_BATCH_F16);
+        return -1;
+    }
+    if (threads < 0) {
+        inrfpy_fail(INRF_E_INVALID_ARG, "threads: %d is negative (0 is all CPUs)", threads);
+        return -1;
+    }
+    if (channels < 1 || channels > 3)
+        channels = 3;
+    opt->type = type;
+    opt->threads = threads;
+    opt->zero_outside = zero_outside;
+    if (batch_norm(mean, "mean", channels, opt->mean) < 0 ||
+        batch_norm(std, "std", channels, opt->std) < 0)
+        return -1;
+    for (int c = 0; c < 3; c++)
+        if (!isfinite(opt->mean[c]) || !isfinite(opt->std[c]) || !(opt->std[c] > 0)) {
+            inrfpy_fail(INRF_E_INVALID_ARG, "mean/std channel %d: std must be finite and > 0, "
+                        "mean finite", c);
+            return -1;
+        }
     return 0;
 }
 
@@ -1382,61 +1506,26 @@ static PyObject *pack_decode_batch_args(PyObject *self, PyObject *args, PyObject
         return NULL;
     static const char *const formats[3] = {"B", "f", "e"};
     static const size_t itemsizes[3] = {1, 4, 2};
-    if (type < 0 || type > 2)
-        return raise_fmt(INRF_E_INVALID_ARG, "type: %d is not 0 (uint8), 1 (float32) or 2 "
-                         "(float16)", type);
-    if (threads < 0)
-        return raise_fmt(INRF_E_INVALID_ARG, "threads: %d is negative", threads);
-    opt.type = type;
-    opt.zero_outside = zero_outside;
-    opt.threads = threads;
     unsigned channels = inrf_pack_channels(p->pack);
-    if (batch_norm(mean, "mean", channels, opt.mean) < 0 ||
-        batch_norm(std, "std", channels, opt.std) < 0)
+    if (inrfpy_batch_options(type, mean, std, channels, threads, zero_outside, &opt) < 0)
         return NULL;
 
     size_t n = 0;
-    uint32_t *idx = batch_indices(p, io, &n);
+    uint32_t *idx = inrfpy_indices(io, inrf_pack_count(p->pack), p->cpath, &n);
     if (idx == NULL)
         return NULL;
     float *win = NULL;
-    Py_buffer wv = {0}, fv = {0}, ov = {0};
+    Py_buffer ov = {0};
     PyObject *r = NULL;
     /* bytes of the batch: each factor is bounded, the product checked */
     uint64_t per = (uint64_t)opt.width * opt.height * channels * itemsizes[type];
     if (n > 0 && per > (uint64_t)PY_SSIZE_T_MAX / n) {
-        raise_fmt(INRF_E_LIMIT, "a batch of %zu %ux%u samples does not fit in memory", n,
-                  opt.width, opt.height);
+        inrfpy_fail(INRF_E_LIMIT, "a batch of %zu %ux%u samples does not fit in memory", n,
+                    opt.width, opt.height);
         goto done;
     }
-    if (windows != Py_None || flip != Py_None) {
-        win = malloc((n ? n : 1) * 4 * sizeof *win);
-        if (win == NULL) {
-            PyErr_NoMemory();
-            goto done;
-        }
-        if (windows != Py_None) {
-            if (in_buffer(windows, &wv, "f", 4 * n, "windows") < 0)
-                goto done;
-            memcpy(win, wv.buf, n * 4 * sizeof *win);
-        } else {
-            for (size_t s = 0; s < n; s++) {
-                win[4 * s] = -1, win[4 * s + 1] = -1;
-                win[4 * s + 2] = 1, win[4 * s + 3] = 1;
-            }
-        }
-        if (flip != Py_None) {
-            if (in_buffer(flip, &fv, "?", n, "flip") < 0)
-                goto done;
-            const unsigned char *f = fv.buf;
-            for (size_t s = 0; s < n; s++)
-                if (f[s]) {
-                    float t = win[4 * s];
-                    win[4 * s] = win[4 * s + 2];
-                    win[4 * s + 2] = t;
-                }
-        }
-    }
+    if (inrfpy_windows(windows, flip, n, &win) < 0)
+        goto done;
     Py_ssize_t dims[4] = {(Py_ssize_t)n, opt.height, opt.width, channels};
     if (out_shaped(out, &ov, formats[type], itemsizes[type], 4, dims, "out") < 0)
         goto done;
@@ -1452,8 +1541,6 @@ static PyObject *pack_decode_batch_args(PyObject *self, PyObject *args, PyObject
     }
     r = Py_NewRef(Py_None);
 done:
-    if (wv.obj) PyBuffer_Release(&wv);
-    if (fv.obj) PyBuffer_Release(&fv);
     if (ov.obj) PyBuffer_Release(&ov);
     free(win);
     free(idx);

@@ -21,12 +21,48 @@ extern PyObject *inrfpy_Error;
  * that made the failing call (inrf_last_error is per thread). */
 PyObject *inrfpy_raise(inrf_status st, const char *context);
 
+/* inrf.Error for a failure found here, not in the library: the message
+ * formatted as printf does (cut at 1023 bytes), status st
+ * (INRF_E_INVALID_ARG for a bad argument); NULL. */
+PyObject *inrfpy_fail(inrf_status st, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* repr(obj) into buf (cut to size), "?" where repr fails (the error
+ * cleared); returns buf, for inrfpy_fail's "%s". */
+const char *inrfpy_repr(PyObject *obj, char *buf, size_t size);
+
 /* The pack of an inrf._inrf.Pack or of an instance of a subclass: the
  * public inrf.Pack is one, so callers pass the inrf.Pack object itself (no
  * wrapper attribute to unwrap). NULL with TypeError set for anything
  * else. The pointer lives as long as obj: hold a reference to obj while
  * using it, also across Py_BEGIN_ALLOW_THREADS. */
 const inrf_pack *inrfpy_pack(PyObject *obj);
+
+/* The path of the pack of obj as it was opened, for messages; obj must
+ * be one inrfpy_pack() accepted. */
+const char *inrfpy_pack_path(PyObject *obj);
+
+/* A batch's indices from a buffer of integers (any width, signed or not,
+ * 1-D) or a sequence of ints, each checked against count, the pack's
+ * images; messages name `where` (the pack's path). A malloc'd array of
+ * *n, or NULL with an exception set. */
+uint32_t *inrfpy_indices(PyObject *obj, uint32_t count, const char *where, size_t *n);
+
+/* The n x 4 windows of a batch (x0, y0, x1, y1) from windows (None: the
+ * whole image; a C-contiguous float32 buffer of 4n values; or a sequence
+ * of numbers, flat or n sequences of 4) with flip applied (None, or a
+ * bool/uint8 buffer of n: sample s mirrored, x0 and x1 swapped). *out is
+ * a malloc'd array, or NULL where both are None. 0, or -1 with inrf.Error
+ * set. */
+int inrfpy_windows(PyObject *windows, PyObject *flip, size_t n, float **out);
+
+/* Fills opt (initialised by the caller, width and height set) with type
+ * (an inrf_batch_type: INRF_BATCH_U8, _F32 or _F16), mean and std (None,
+ * a number for all channels, or a sequence of one or `channels` numbers;
+ * std finite and > 0, mean finite), threads (0: all CPUs) and
+ * zero_outside. 0, or -1 with inrf.Error set. */
+int inrfpy_batch_options(int type, PyObject *mean, PyObject *std, unsigned channels, int threads,
+                         int zero_outside, inrf_batch_options *opt);
 
 /* A writable, C-contiguous buffer of exactly `bytes` bytes whose item
  * format is `format` ("B" uint8, "f" float32, "e" float16, "i" int32,

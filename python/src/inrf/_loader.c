@@ -3,35 +3,15 @@
  * into a caller's buffer (CPU) or CUDA array, one C call a batch. */
 #include "_loader.h"
 
-#include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------ arguments shared with _cuda.c */
 
-PyObject *inrfpy_fail(inrf_status st, const char *format, ...)
-{
-    va_list ap;
-    va_start(ap, format);
-    PyObject *msg = PyUnicode_FromFormatV(format, ap);
-    va_end(ap);
-    if (!msg) return NULL;
-    const char *text = PyUnicode_AsUTF8AndSize(msg, NULL);
-    if (text) {
-        /* through the library's per-thread message, so that inrf.Error is
-         * made in one place (inrfpy_raise) */
-        (void)inrf_report(st, text);
-        inrfpy_raise(st, NULL);
-    }
-    Py_DECREF(msg);
-    return NULL;
-}
-
 static const inrfpy_dtype dtypes[] = {
     {INRF_BATCH_U8, "B", "|u1", 1},
     {INRF_BATCH_F32, "f", "<f4", 4},
-    {INRFPY_BATCH_F16, "e", "<f2", 2},
+    {INRF_BATCH_F16, "e", "<f2", 2},
 };
 static const char *const dtype_names[] = {"uint8", "float32", "float16"};
 
@@ -62,63 +42,6 @@ int inrfpy_parse_dtype(PyObject *dtype, inrfpy_dtype *out)
     else *out = dtypes[found];
     Py_DECREF(s);
     return found < 0 ? -1 : 0;
-}
-
-/* values: None (keep opt's), or 1..3 numbers; 0 or -1 with an exception. */
-static int read_triple(PyObject *values, const char *what, float dst[3])
-{
-    if (values == Py_None) return 0;
-    PyObject *seq = PySequence_Fast(values, "mean and std must be sequences of numbers");
-    if (!seq) {
-        PyErr_Clear();
-        double d = PyFloat_AsDouble(values);
-        if (d == -1 && PyErr_Occurred()) {
-            inrfpy_fail(INRF_E_INVALID_ARG, "%s: not a number or a sequence of 1 to 3 numbers", what);
-            return -1;
-        }
-        dst[0] = dst[1] = dst[2] = (float)d;
-        return 0;
-    }
-    Py_ssize_t n = PySequence_Size(seq);
-    int rc = 0;
-    if (n < 1 || n > 3) {
-        inrfpy_fail(INRF_E_INVALID_ARG, "%s: %zd values (1 to 3: one a channel, or one for all)", what, n);
-        rc = -1;
-    }
-    for (Py_ssize_t i = 0; rc == 0 && i < 3; i++) {
-        PyObject *item = PySequence_GetItem(seq, n == 1 ? 0 : (i < n ? i : n - 1));
-        double d = item ? PyFloat_AsDouble(item) : -1;
-        Py_XDECREF(item);
-        if (d == -1 && PyErr_Occurred()) {
-            PyErr_Clear();
-            inrfpy_fail(INRF_E_INVALID_ARG, "%s[%zd]: not a number", what, i);
-            rc = -1;
-        } else dst[i] = (float)d;
-    }
-    Py_DECREF(seq);
-    return rc;
-}
-
-int inrfpy_batch_options(const inrfpy_dtype *dt, PyObject *mean, PyObject *std, int threads,
-                         int zero_outside, inrf_batch_options *opt)
-{
-    opt->type = dt->type;
-    opt->threads = threads;
-    opt->zero_outside = zero_outside;
-    if (read_triple(mean, "mean", opt->mean) != 0 || read_triple(std, "std", opt->std) != 0)
-        return -1;
-    for (int c = 0; c < 3; c++) {
-        if (!isfinite(opt->mean[c]) || !(opt->std[c] > 0) || !isfinite(opt->std[c])) {
-            inrfpy_fail(INRF_E_INVALID_ARG, "mean/std channel %d: std must be finite and > 0, mean finite",
-                         c);
-            return -1;
-        }
-    }
-    if (threads < 0) {
-        inrfpy_fail(INRF_E_INVALID_ARG, "threads %d: 0 (all CPUs) or more", threads);
-        return -1;
-    }
-    return 0;
 }
 
 int inrfpy_parse_size(PyObject *size, uint32_t *width, uint32_t *height)
@@ -188,7 +111,9 @@ static int parse_augment(PyObject *obj, int *augment)
     }
 bad:
     PyErr_Clear();
-    inrfpy_fail(INRF_E_INVALID_ARG, "augment %R: None, \"crop-flip\" or \"rrc-flip\"", obj);
+    char r[200];
+    inrfpy_fail(INRF_E_INVALID_ARG, "augment %s: None, \"crop-flip\" or \"rrc-flip\"",
+                inrfpy_repr(obj, r, sizeof r));
     return -1;
 }
 
@@ -376,8 +301,8 @@ static PyObject *sampler_fill(PyObject *obj, PyObject *args, PyObject *kw)
     opt.height = height;
     /* A padded random crop's outside is the padding's zeros. */
     if (inrfpy_parse_dtype(dtype_obj, &dt) != 0 ||
-        inrfpy_batch_options(&dt, mean, std, threads, self->augment == INRF_AUGMENT_CROP_FLIP,
-                             &opt) != 0 ||
+        inrfpy_batch_options(dt.type, mean, std, inrf_pack_channels(pack), threads,
+                             self->augment == INRF_AUGMENT_CROP_FLIP, &opt) != 0 ||
         check_batch(self, b) != 0)
         return NULL;
     if (width < 1 || height < 1 || width > 65536 || height > 65536) {

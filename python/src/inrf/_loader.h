@@ -9,33 +9,20 @@
 /* inrf/cuda.h is installed only where libinrf_cuda is: the module is
  * built without it and finds the library at run time. */
 typedef struct inrf_cuda_pack inrf_cuda_pack;
-/* inrf_batch_type's binary16 (pack.h; the value is pinned). */
-#define INRFPY_BATCH_F16 2
 
 /* An output type: its inrf_batch_type, buffer format (PEP 3118) and the
  * __cuda_array_interface__ typestr of the same bytes. */
 typedef struct inrfpy_dtype {
-    int type;            /* INRF_BATCH_U8, INRF_BATCH_F32 or INRFPY_BATCH_F16 */
+    int type;            /* INRF_BATCH_U8, INRF_BATCH_F32 or INRF_BATCH_F16 */
     const char *format;  /* "B", "f", "e" */
     const char *typestr; /* "|u1", "<f4", "<f2" */
     size_t itemsize;
 } inrfpy_dtype;
 
-/* inrf.Error for a failure found here, not in the library: the message
- * formatted as PyUnicode_FromFormat does, status st (INRF_E_INVALID_ARG for
- * a bad argument); NULL. */
-PyObject *inrfpy_fail(inrf_status st, const char *format, ...);
-
 /* dtype: "uint8", "float32", "float16" (or anything whose str() ends with
  * one of them: numpy.float16, torch.float16); None is float32. 0, or -1
  * with inrf.Error set. */
 int inrfpy_parse_dtype(PyObject *dtype, inrfpy_dtype *out);
-
-/* Fills opt (initialised by the caller, width and height set) with type,
- * mean and std (None, or a sequence of 1..3 numbers, one per channel or one
- * for all), threads and zero_outside. 0, or -1 with inrf.Error set. */
-int inrfpy_batch_options(const inrfpy_dtype *dt, PyObject *mean, PyObject *std, int threads,
-                         int zero_outside, inrf_batch_options *opt);
 
 /* The output size from an int (square) or a (width, height) pair. */
 int inrfpy_parse_size(PyObject *size, uint32_t *width, uint32_t *height);
