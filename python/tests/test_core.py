@@ -343,8 +343,9 @@ def test_decode_batch_windows_as_numbers(small_pack):
     win = [[-1.0, -0.5, 0.5, 1.0], [0.0, -1.0, 1.0, 0.0]]
     want = pack.decode_batch(idx, 8, windows=np.array(win, np.float32))
     got = np.empty_like(want)
-    # the core reads a sequence of numbers, flat or n x 4, as CudaPack does
-    for w in (win, sum(win, [])):
+    # the core reads a sequence of numbers, flat or n x 4, or a strided
+    # array, as CudaPack does
+    for w in (win, sum(win, []), np.asfortranarray(np.array(win, np.float32))):
         pack._decode_batch(idx, 8, 8, got, inrf._inrf.BATCH_F32, windows=w)
         assert np.array_equal(got, want)
     with pytest.raises(inrf.Error, match="windows: 7 values for 2 samples"):

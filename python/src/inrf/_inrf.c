@@ -1346,6 +1346,20 @@ static int in_buffer(PyObject *obj, Py_buffer *v, const char *format, size_t cou
     return 0;
 }
 
+/* Whether obj exports a C-contiguous buffer. */
+static int contiguous(PyObject *obj)
+{
+    Py_buffer v;
+    if (!PyObject_CheckBuffer(obj))
+        return 0;
+    if (PyObject_GetBuffer(obj, &v, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    PyBuffer_Release(&v);
+    return 1;
+}
+
 /* The numbers of a sequence, flat or of sequences, into w (4n values);
  * 0 or -1 with an exception set. */
 static int windows_seq(PyObject *obj, size_t n, float *w)
@@ -1397,13 +1411,13 @@ int inrfpy_windows(PyObject *windows, PyObject *flip, size_t n, float **out)
             win[4 * s] = -1, win[4 * s + 1] = -1;
             win[4 * s + 2] = 1, win[4 * s + 3] = 1;
         }
-    } else if (PyObject_CheckBuffer(windows)) {
+    } else if (contiguous(windows)) {
         Py_buffer wv;
         if (in_buffer(windows, &wv, "f", 4 * n, "windows") < 0)
             goto fail;
         memcpy(win, wv.buf, n * 4 * sizeof *win);
         PyBuffer_Release(&wv);
-    } else if (windows_seq(windows, n, win) < 0) {
+    } else if (windows_seq(windows, n, win) < 0) { /* numbers, or a strided array */
         goto fail;
     }
     if (flip != Py_None) {
