@@ -227,6 +227,8 @@ def test_errors(mixed_pack, tmp_path):
         Loader(mixed_pack, batch_size=4, size=8, std=(1, 0, 1))
     with pytest.raises(inrf.Error, match="uint8"):
         Loader(mixed_pack, batch_size=4, size=8, dtype=torch.uint8, mean=MEAN)
+    with pytest.raises(inrf.Error, match="one a channel"):
+        Loader(mixed_pack, batch_size=4, size=8, mean=(0.5, 0.5))
     with pytest.raises(inrf.Error, match="cpu or cuda"):
         Loader(mixed_pack, batch_size=4, size=8, device="meta")
 

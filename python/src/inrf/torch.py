@@ -143,10 +143,11 @@ class Loader:
             raise _inrf.Error("mean and std apply to float outputs, not uint8")
         self.mean = None if mean is None else tuple(float(m) for m in _triple(mean))
         self.std = None if std is None else tuple(float(s) for s in _triple(std))
+        channels = _channels(self._pack)
         for name, v in (("mean", self.mean), ("std", self.std)):
-            if v is not None and not 1 <= len(v) <= 3:
-                raise _inrf.Error("%s %r: 1 to 3 values (one a channel, or one for all)"
-                                  % (name, v))
+            if v is not None and len(v) not in (1, channels):
+                raise _inrf.Error("%s %r: one value for all channels or one a channel (%d)"
+                                  % (name, v, channels))
         if self.std is not None and not all(0 < s < float("inf") for s in self.std):
             raise _inrf.Error("std %r: every value finite and > 0" % (self.std,))
         drank, dworld = _distributed()
