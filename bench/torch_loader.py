@@ -136,14 +136,17 @@ def nvjpeg_rate(root, size, epochs, batch):
     return timed(epoch, epochs)
 
 
+def cases(a):
+    """The two resolutions measured: (name, pack, its JPEG folder, size,
+    augmentation), those whose pack was given."""
+    return [c for c in (("32 px (CIFAR-10)", a.cifar_pack, a.cifar_dir, 32, "crop-flip"),
+                        ("224 px (Imagenette)", a.inet_pack, a.inet_dir, 224, "rrc-flip"))
+            if c[1]]
+
+
 def cpu_figures(a):
     rows = []
-    for name, pack, root, size, augment in (("32 px (CIFAR-10)", a.cifar_pack, a.cifar_dir, 32,
-                                             "crop-flip"),
-                                            ("224 px (Imagenette)", a.inet_pack, a.inet_dir, 224,
-                                             "rrc-flip")):
-        if not pack:
-            continue
+    for name, pack, root, size, augment in cases(a):
         batch = a.batch_size if size <= 64 else min(a.batch_size, 64)
         loader, direct = [], []
         for _ in range(a.rounds):
@@ -186,12 +189,7 @@ def print_row(r, a):
 def gpu_figures(a):
     all_same = True
     print("GPU: %s, torch %s" % (torch.cuda.get_device_name(), torch.__version__), flush=True)
-    for name, pack, root, size, augment in (("32 px (CIFAR-10)", a.cifar_pack, a.cifar_dir, 32,
-                                             "crop-flip"),
-                                            ("224 px (Imagenette)", a.inet_pack, a.inet_dir, 224,
-                                             "rrc-flip")):
-        if not pack:
-            continue
+    for name, pack, root, size, augment in cases(a):
         batch = a.batch_size
         # the first batch decoded on the GPU equals the CPU decoder's (uint8
         # and float32 bit for bit, float16 the float32 rounded)
