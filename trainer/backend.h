@@ -8,19 +8,48 @@
 
 #include "inrf/inrf.h"
 
+/* Element types of a tensor. Parameters, their gradients and momentum,
+ * batch-norm arrays, logits and the loss are always F32; activations (and
+ * the gradients flowing through them) are in the model's activation type
+ * (trn_resnet18_config.dtype), which the CPU backend takes as F32 only. */
+enum {
+    TRN_DTYPE_F32 = 0,
+    TRN_DTYPE_BF16 = 1, /* bfloat16: the top 16 bits of a float, rounded to nearest even */
+    TRN_DTYPE_F16 = 2,  /* IEEE binary16 */
+};
+
+static inline size_t trn_dtype_size(int dtype)
+{
+    return dtype == TRN_DTYPE_F32 ? 4 : 2;
+}
+
 /* A view of device memory as an NHWC tensor. The memory is the backend's
  * (alloc/release); a tensor never owns it, so views are copied freely.
  * Weights use the same struct: a convolution's filter is (Cout,KH,KW,Cin)
  * (cuDNN's KRSC "NHWC" filter format), a linear layer's (Out,1,1,In). */
 typedef struct trn_tensor {
-    float *data;    /* device pointer */
+    float *data;    /* device pointer; elements of dtype (for BF16 and F16
+                       the float pointer is only an address) */
     int n, h, w, c; /* batch (or output channels), height, width, channels */
+    int dtype;      /* TRN_DTYPE_*; 0 (F32) as trn_tensor4 makes it */
 } trn_tensor;
 
 static inline trn_tensor trn_tensor4(float *data, int n, int h, int w, int c)
 {
-    trn_tensor t = {data, n, h, w, c};
+    trn_tensor t = {data, n, h, w, c, TRN_DTYPE_F32};
     return t;
+}
+
+/* The same in another element type. */
+static inline trn_tensor trn_tensor4t(void *data, int n, int h, int w, int c, int dtype)
+{
+    trn_tensor t = {(float *)data, n, h, w, c, dtype};
+    return t;
+}
+
+static inline size_t trn_bytes(const trn_tensor *t)
+{
+    return (size_t)t->n * (size_t)t->h * (size_t)t->w * (size_t)t->c * trn_dtype_size(t->dtype);
 }
 
 static inline size_t trn_numel(const trn_tensor *t)

@@ -22,6 +22,9 @@ typedef struct trn_resnet18_config {
     uint64_t seed;      /* initialisation seed (default 1) */
     float bn_momentum;  /* running-statistics update weight (default 0.1) */
     float bn_eps;       /* batch-norm epsilon (default 1e-5) */
+    int dtype;          /* activations' element type, TRN_DTYPE_* (default
+                           F32); parameters stay F32, and so do the pooled
+                           features, the logits and their gradients */
 } trn_resnet18_config;
 
 void trn_resnet18_config_init(trn_resnet18_config *cfg);

@@ -48,6 +48,10 @@ typedef enum cudaError {
     cudaErrorNoDevice = 100,
     cudaErrorInvalidDevice = 101,
     cudaErrorInvalidConfiguration = 9,
+    cudaErrorInvalidResourceHandle = 400,
+    cudaErrorNotReady = 600,
+    cudaErrorHostMemoryAlreadyRegistered = 712,
+    cudaErrorHostMemoryNotRegistered = 713,
     cudaErrorLaunchFailure = 719
 } cudaError_t;
 
@@ -64,6 +68,8 @@ typedef enum cudaDeviceAttr {
     cudaDevAttrMaxSharedMemoryPerBlock = 8,
     cudaDevAttrMultiProcessorCount = 16,
     cudaDevAttrMaxSharedMemoryPerMultiprocessor = 81,
+    cudaDevAttrComputeCapabilityMajor = 75,
+    cudaDevAttrComputeCapabilityMinor = 76,
     cudaDevAttrMaxSharedMemoryPerBlockOptin = 97
 } cudaDeviceAttr;
 
@@ -72,6 +78,22 @@ typedef enum cudaFuncAttribute {
 } cudaFuncAttribute;
 
 typedef struct CUstream_st *cudaStream_t;
+typedef struct CUevent_st *cudaEvent_t;
+
+/* The fields of cudaDeviceProp that inrf reads (the real struct has more;
+ * code that compiles here reads only these). */
+struct cudaDeviceProp {
+    char name[256];
+    size_t totalGlobalMem;
+    int major, minor;
+    int multiProcessorCount;
+};
+
+#define cudaEventDefault 0x00
+#define cudaEventDisableTiming 0x02
+#define cudaHostRegisterDefault 0x00
+#define cudaHostRegisterPortable 0x01
+#define cudaHostRegisterReadOnly 0x08
 
 cudaError_t cudaGetDeviceCount(int *count);
 /* The current device is the calling host thread's, 0 at first, as in
@@ -80,8 +102,21 @@ cudaError_t cudaGetDeviceCount(int *count);
 cudaError_t cudaSetDevice(int device);
 cudaError_t cudaGetDevice(int *device);
 cudaError_t cudaDeviceGetAttribute(int *value, cudaDeviceAttr attr, int device);
+cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp *prop, int device);
+/* Device memory: INRF_EMU_DEVICE_MEMORY=bytes in the environment emulates
+ * a device of that much (default 80 GiB); cudaMalloc beyond it fails with
+ * cudaErrorMemoryAllocation, and cudaMemGetInfo counts what is allocated. */
+cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes);
 cudaError_t cudaMalloc(void **ptr, size_t size);
 cudaError_t cudaFree(void *ptr);
+/* Pinned host memory: cudaMallocHost gives host memory (never device
+ * memory); cudaHostRegister refuses device memory, a range that overlaps
+ * one registered already, and flags other than those defined above;
+ * cudaHostUnregister takes only a pointer that was registered. */
+cudaError_t cudaMallocHost(void **ptr, size_t size);
+cudaError_t cudaFreeHost(void *ptr);
+cudaError_t cudaHostRegister(void *ptr, size_t size, unsigned flags);
+cudaError_t cudaHostUnregister(void *ptr);
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t size, cudaMemcpyKind kind);
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t size, cudaMemcpyKind kind,
                             cudaStream_t stream);
@@ -95,6 +130,18 @@ cudaError_t cudaStreamCreate(cudaStream_t *stream);
 cudaError_t cudaStreamDestroy(cudaStream_t stream);
 cudaError_t cudaMallocAsync(void **ptr, size_t size, cudaStream_t stream);
 cudaError_t cudaFreeAsync(void *ptr, cudaStream_t stream);
+/* Events: handles from cudaEventCreate(WithFlags); since work has ended
+ * when its call returns, a record marks the host time (for
+ * cudaEventElapsedTime, refused for cudaEventDisableTiming events) and a
+ * wait checks its handles. */
+cudaError_t cudaEventCreate(cudaEvent_t *event);
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned flags);
+cudaError_t cudaEventDestroy(cudaEvent_t event);
+cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream);
+cudaError_t cudaEventSynchronize(cudaEvent_t event);
+cudaError_t cudaEventQuery(cudaEvent_t event);
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end);
+cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned flags);
 cudaError_t cudaDeviceSynchronize(void);
 cudaError_t cudaStreamSynchronize(cudaStream_t stream);
 cudaError_t cudaGetLastError(void);
@@ -103,6 +150,12 @@ const char *cudaGetErrorString(cudaError_t error);
 /* The C forms of the function-pointer calls (the C++ templates below). */
 cudaError_t inrf_emu_func_set_attribute(const void *func, cudaFuncAttribute attr, int value);
 cudaError_t inrf_emu_occupancy(int *blocks, const void *func, int threads, size_t smem);
+/* Whether [p, p + bytes) lies inside one cudaMalloc'd allocation (1),
+ * outside device memory (0), or straddles an allocation's edge (-1): what
+ * tests' stand-ins of the CUDA libraries check pointers with. */
+int inrf_emu_device_range(const void *p, size_t bytes);
+/* Whether s is the default stream (NULL) or a live cudaStreamCreate'd one. */
+int inrf_emu_stream_valid(cudaStream_t s);
 /* The threads a block of the last launch (any thread's) had, for tests. */
 unsigned inrf_emu_last_block_threads(void);
 

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -33,6 +34,11 @@ std::mutex registry_mu;
 std::map<uintptr_t, size_t> allocations; /* device memory: start -> size */
 std::map<const void *, int> func_smem;    /* cudaFuncAttributeMaxDynamicSharedMemorySize */
 std::map<const void *, int> streams;      /* cudaStreamCreate's handles */
+std::map<const void *, unsigned> events;  /* cudaEventCreate's handles -> flags */
+std::map<const void *, double> event_time; /* host seconds of an event's last record */
+std::map<uintptr_t, size_t> host_registered; /* cudaHostRegister's ranges */
+std::map<const void *, size_t> host_pinned;  /* cudaMallocHost's blocks */
+size_t allocated_bytes;                   /* cudaMalloc'd, in all */
 
 /* Whether s is the default stream (NULL) or one cudaStreamCreate made. */
 bool stream_ok(cudaStream_t s)
@@ -582,9 +588,18 @@ cudaError_t cudaDeviceGetAttribute(int *value, cudaDeviceAttr attr, int device)
     case cudaDevAttrMultiProcessorCount: *value = kSmPerDevice; break;
     case cudaDevAttrMaxSharedMemoryPerMultiprocessor: *value = smem_per_sm(); break;
     case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = kOptinSmem; break;
+    case cudaDevAttrComputeCapabilityMajor: *value = 9; break;
+    case cudaDevAttrComputeCapabilityMinor: *value = 0; break;
     default: return fail(cudaErrorInvalidValue);
     }
     return cudaSuccess;
+}
+
+/* INRF_EMU_DEVICE_MEMORY's bytes, or 80 GiB. */
+static size_t device_memory(void)
+{
+    const char *e = getenv("INRF_EMU_DEVICE_MEMORY");
+    return e ? (size_t)strtoull(e, nullptr, 10) : (size_t)80 << 30;
 }
 
 cudaError_t cudaMalloc(void **ptr, size_t size)
@@ -592,14 +607,192 @@ cudaError_t cudaMalloc(void **ptr, size_t size)
     *ptr = nullptr;
     if (devices() < 1)
         return fail(cudaErrorNoDevice);
+    {
+        std::lock_guard<std::mutex> l(registry_mu);
+        if (size > device_memory() - allocated_bytes)
+            return fail(cudaErrorMemoryAllocation);
+    }
     void *p = malloc(size ? size : 1);
     if (!p)
         return fail(cudaErrorMemoryAllocation);
     memset(p, kPoison, size);
     std::lock_guard<std::mutex> l(registry_mu);
     allocations[(uintptr_t)p] = size ? size : 1;
+    allocated_bytes += size ? size : 1;
     *ptr = p;
     return cudaSuccess;
+}
+
+cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes)
+{
+    if (devices() < 1)
+        return fail(cudaErrorNoDevice);
+    std::lock_guard<std::mutex> l(registry_mu);
+    *total_bytes = device_memory();
+    *free_bytes = *total_bytes > allocated_bytes ? *total_bytes - allocated_bytes : 0;
+    return cudaSuccess;
+}
+
+cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp *prop, int device)
+{
+    if (device < 0 || device >= devices())
+        return fail(devices() < 1 ? cudaErrorNoDevice : cudaErrorInvalidDevice);
+    memset(prop, 0, sizeof *prop);
+    snprintf(prop->name, sizeof prop->name, "inrf kernel emulator");
+    prop->totalGlobalMem = device_memory();
+    prop->major = 9;
+    prop->minor = 0;
+    prop->multiProcessorCount = kSmPerDevice;
+    return cudaSuccess;
+}
+
+cudaError_t cudaMallocHost(void **ptr, size_t size)
+{
+    *ptr = nullptr;
+    if (devices() < 1)
+        return fail(cudaErrorNoDevice);
+    void *p = malloc(size ? size : 1);
+    if (!p)
+        return fail(cudaErrorMemoryAllocation);
+    std::lock_guard<std::mutex> l(registry_mu);
+    host_pinned[p] = size;
+    *ptr = p;
+    return cudaSuccess;
+}
+
+cudaError_t cudaFreeHost(void *ptr)
+{
+    if (!ptr)
+        return cudaSuccess;
+    std::lock_guard<std::mutex> l(registry_mu);
+    if (!host_pinned.erase(ptr)) {
+        fprintf(stderr, "inrf kernel emulator: cudaFreeHost of memory cudaMallocHost did not give\n");
+        return fail(cudaErrorInvalidValue);
+    }
+    free(ptr);
+    return cudaSuccess;
+}
+
+cudaError_t cudaHostRegister(void *ptr, size_t size, unsigned flags)
+{
+    if (devices() < 1)
+        return fail(cudaErrorNoDevice);
+    if (!ptr || !size || (flags & ~(unsigned)(cudaHostRegisterPortable | cudaHostRegisterReadOnly)) ||
+        device_side(ptr, size) != 0) {
+        fprintf(stderr, "inrf kernel emulator: cudaHostRegister of %zu bytes, flags %#x: %s\n",
+                size, flags, !ptr || !size ? "an empty range" : device_side(ptr, size) ? "device memory" : "unknown flags");
+        return fail(cudaErrorInvalidValue);
+    }
+    std::lock_guard<std::mutex> l(registry_mu);
+    uintptr_t a = (uintptr_t)ptr;
+    auto it = host_registered.upper_bound(a);
+    if ((it != host_registered.end() && a + size > it->first) ||
+        (it != host_registered.begin() && std::prev(it)->first + std::prev(it)->second > a))
+        return fail(cudaErrorHostMemoryAlreadyRegistered);
+    host_registered[a] = size;
+    return cudaSuccess;
+}
+
+cudaError_t cudaHostUnregister(void *ptr)
+{
+    std::lock_guard<std::mutex> l(registry_mu);
+    return host_registered.erase((uintptr_t)ptr) ? cudaSuccess
+                                                 : fail(cudaErrorHostMemoryNotRegistered);
+}
+
+int inrf_emu_device_range(const void *p, size_t bytes)
+{
+    return device_side(p, bytes);
+}
+
+int inrf_emu_stream_valid(cudaStream_t s)
+{
+    return stream_ok(s);
+}
+
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned flags)
+{
+    *event = nullptr;
+    if (devices() < 1)
+        return fail(cudaErrorNoDevice);
+    if (flags & ~(unsigned)cudaEventDisableTiming)
+        return fail(cudaErrorInvalidValue);
+    void *h = malloc(1);
+    if (!h)
+        return fail(cudaErrorMemoryAllocation);
+    std::lock_guard<std::mutex> l(registry_mu);
+    events[h] = flags;
+    *event = (cudaEvent_t)h;
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventCreate(cudaEvent_t *event)
+{
+    return cudaEventCreateWithFlags(event, cudaEventDefault);
+}
+
+/* Whether e is a live event (the registry's lock held). */
+static bool event_ok_locked(cudaEvent_t e)
+{
+    return e && events.count(e);
+}
+
+cudaError_t cudaEventDestroy(cudaEvent_t event)
+{
+    std::lock_guard<std::mutex> l(registry_mu);
+    if (!event_ok_locked(event)) {
+        fprintf(stderr, "inrf kernel emulator: cudaEventDestroy of no event\n");
+        return fail(cudaErrorInvalidResourceHandle);
+    }
+    events.erase(event);
+    event_time.erase(event);
+    free(event);
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream)
+{
+    if (!stream_ok(stream))
+        return fail(cudaErrorInvalidResourceHandle);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    std::lock_guard<std::mutex> l(registry_mu);
+    if (!event_ok_locked(event))
+        return fail(cudaErrorInvalidResourceHandle);
+    event_time[event] = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventSynchronize(cudaEvent_t event)
+{
+    std::lock_guard<std::mutex> l(registry_mu);
+    return event_ok_locked(event) ? last_error : fail(cudaErrorInvalidResourceHandle);
+}
+
+cudaError_t cudaEventQuery(cudaEvent_t event)
+{
+    std::lock_guard<std::mutex> l(registry_mu);
+    return event_ok_locked(event) ? cudaSuccess : fail(cudaErrorInvalidResourceHandle);
+}
+
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end)
+{
+    std::lock_guard<std::mutex> l(registry_mu);
+    if (!event_ok_locked(start) || !event_ok_locked(end) ||
+        ((events[start] | events[end]) & cudaEventDisableTiming))
+        return fail(cudaErrorInvalidResourceHandle);
+    if (!event_time.count(start) || !event_time.count(end))
+        return fail(cudaErrorInvalidResourceHandle);
+    *ms = (float)(1e3 * (event_time[end] - event_time[start]));
+    return cudaSuccess;
+}
+
+cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned flags)
+{
+    if (!stream_ok(stream) || flags)
+        return fail(cudaErrorInvalidValue);
+    std::lock_guard<std::mutex> l(registry_mu);
+    return event_ok_locked(event) ? cudaSuccess : fail(cudaErrorInvalidResourceHandle);
 }
 
 cudaError_t cudaFree(void *ptr)
@@ -612,6 +805,7 @@ cudaError_t cudaFree(void *ptr)
         fprintf(stderr, "inrf kernel emulator: cudaFree of memory cudaMalloc did not give\n");
         return fail(cudaErrorInvalidValue);
     }
+    allocated_bytes -= it->second;
     allocations.erase(it);
     free(ptr);
     return cudaSuccess;
@@ -727,6 +921,10 @@ const char *cudaGetErrorString(cudaError_t e)
     case cudaErrorNoDevice: return "no CUDA-capable device is detected";
     case cudaErrorInvalidDevice: return "invalid device ordinal";
     case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorInvalidResourceHandle: return "invalid resource handle";
+    case cudaErrorNotReady: return "device not ready";
+    case cudaErrorHostMemoryAlreadyRegistered: return "part or all of the requested memory range is already mapped";
+    case cudaErrorHostMemoryNotRegistered: return "pointer does not correspond to a registered memory region";
     case cudaErrorLaunchFailure: return "unspecified launch failure";
     }
     return "unknown error";
